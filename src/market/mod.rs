@@ -1,0 +1,19 @@
+//! The market model: symbols, daily bars, series, exchange calendars and periods.
+//!
+//! Everything here is pure data and arithmetic on dates and prices. Nothing in this module
+//! touches the network, the clock or a database; time always comes in as a date parameter.
+//!
+//! Dates are *session dates*: the trading date in the exchange's own timezone (for crypto, the
+//! UTC calendar day). They are `chrono::NaiveDate`s because a session date has no time of day.
+
+mod bar;
+mod calendar;
+mod period;
+mod series;
+mod symbol;
+
+pub use bar::{Bar, BarError};
+pub use calendar::Calendar;
+pub use period::{PeriodBar, PeriodKey, Timeframe, resample};
+pub use series::{Series, SeriesError};
+pub use symbol::{AssetClass, Catalog, Symbol};
