@@ -5,4 +5,11 @@
 //!
 //! Modules:
 //! - [`market`]: symbols, daily bars, series, exchange calendars, weekly/monthly resampling (pure).
+pub mod alerts;
+pub mod analytics;
+pub mod cli;
+pub mod config;
 pub mod market;
+pub mod providers;
+pub mod rules;
+pub mod service;

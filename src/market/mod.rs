@@ -16,4 +16,5 @@ pub use bar::{Bar, BarError};
 pub use calendar::Calendar;
 pub use period::{PeriodBar, PeriodKey, Timeframe, resample};
 pub use series::{Series, SeriesError};
+pub(crate) use symbol::edit_distance;
 pub use symbol::{AssetClass, Catalog, Symbol};

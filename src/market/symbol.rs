@@ -201,32 +201,35 @@ impl Catalog {
         self.symbols.iter().find(|s| s.matches(query)).cloned()
     }
 
-    /// Up to `limit` names closest to `query`, best first, for "did you mean" replies.
+    /// Up to `limit` names close to `query`, nearest first, for "did you mean" replies.
+    /// Names too far off to be a plausible typo are left out.
     pub fn closest(&self, query: &str, limit: usize) -> Vec<String> {
+        self.closest_scored(query, limit)
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
+    }
+
+    /// Like [`closest`](Self::closest), with each name's edit distance from `query`.
+    pub fn closest_scored(&self, query: &str, limit: usize) -> Vec<(usize, String)> {
         let query = normalise(query);
+        let plausible = (query.chars().count() / 2).max(2);
         let mut scored: Vec<(usize, String)> = self
             .symbols
             .iter()
-            .map(|s| {
-                let distance = s
-                    .names()
-                    .map(|n| edit_distance(&query, n))
-                    .min()
-                    .unwrap_or(usize::MAX);
-                (distance, s.plain_ticker().to_owned())
+            .filter_map(|s| {
+                let distance = s.names().map(|n| edit_distance(&query, n)).min()?;
+                (distance <= plausible).then(|| (distance, s.plain_ticker().to_owned()))
             })
             .collect();
         scored.sort();
+        scored.truncate(limit);
         scored
-            .into_iter()
-            .take(limit)
-            .map(|(_, name)| name)
-            .collect()
     }
 }
 
 /// Levenshtein distance, for suggestions only (names are short).
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -270,6 +273,10 @@ mod tests {
         let catalog = Catalog::builtin();
         assert_eq!(catalog.closest("RUTT", 2)[0], "RUT");
         assert_eq!(catalog.closest("BTX", 1), vec!["BTC-USD".to_owned()]);
+        assert!(
+            catalog.closest("ZZZZZZZZ", 3).is_empty(),
+            "nothing is a plausible typo of that"
+        );
     }
 
     #[test]

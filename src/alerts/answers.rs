@@ -1,0 +1,216 @@
+//! Answers to questions (`/streak`, `/high`, and the CLI commands of the same names), as text
+//! and as JSON.
+
+use serde_json::{Value, json};
+
+use super::format::{month_year, ordinal, percent, price, short_date};
+use super::json::{tidy, tidy_pct};
+use super::text::{longest_clause, streak_noun};
+use crate::analytics::StreakFact;
+use crate::market::Timeframe;
+use crate::service::{HighAnswer, StreakAnswer};
+
+fn plural(n: u32, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn run_summary(timeframe: Timeframe, s: &StreakFact) -> Option<String> {
+    let direction = s.direction?;
+    let noun = streak_noun(timeframe, direction);
+    let (count, noun) = if s.length == 1 {
+        ("1".to_owned(), noun.to_owned())
+    } else {
+        (
+            s.length.to_string(),
+            format!("{noun}{}", if noun.ends_with("loss") { "es" } else { "s" }),
+        )
+    };
+    Some(format!(
+        "{count} straight {noun} ({} since {})",
+        percent(s.change_pct),
+        short_date(s.start_date)
+    ))
+}
+
+/// The `/streak` answer as a few lines of text.
+pub fn streak_text(answer: &StreakAnswer) -> String {
+    let name = answer.symbol.name();
+    let tf = answer.timeframe;
+    let s = &answer.streak;
+    let mut lines = Vec::new();
+    if s.complete {
+        match (run_summary(tf, s), s.direction) {
+            (Some(summary), Some(_)) => lines.push(format!(
+                "{name}: {summary} — {}.",
+                longest_clause(tf, s.longest_since, answer.history_from)
+            )),
+            _ => lines.push(format!(
+                "{name}: no {} streak — the latest {} closed unchanged.",
+                tf.as_str(),
+                tf.unit()
+            )),
+        }
+        lines.push(format!(
+            "As of the close of {} ({}).",
+            short_date(s.last_date),
+            s.period
+        ));
+    } else {
+        if let Some(finished) = answer.finished.as_ref().and_then(|f| run_summary(tf, f)) {
+            lines.push(format!(
+                "{name}: {finished} through the last finished {}.",
+                tf.unit()
+            ));
+        }
+        match s.direction {
+            Some(direction) => lines.push(format!(
+                "On pace for a {} straight {} — {}.",
+                ordinal(s.length),
+                streak_noun(tf, direction),
+                longest_clause(tf, s.longest_since, answer.history_from)
+            )),
+            None => lines.push(format!("The current {} is unchanged so far.", tf.unit())),
+        }
+        lines.push(format!(
+            "{} in progress ({}); latest close {} on {}, {} left.",
+            capitalise(tf.unit()),
+            s.period,
+            price(s.close),
+            short_date(s.last_date),
+            plural(s.sessions_remaining, "session")
+        ));
+    }
+    lines.join("\n")
+}
+
+fn capitalise(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn streak_json(s: &StreakFact) -> Value {
+    json!({
+        "period": s.period.to_string(),
+        "date": s.last_date.format("%Y-%m-%d").to_string(),
+        "close": tidy(s.close),
+        "direction": s.direction,
+        "length": s.length,
+        "on_pace": !s.complete,
+        "sessions_remaining": s.sessions_remaining,
+        "start_date": s.start_date.format("%Y-%m-%d").to_string(),
+        "change_pct": tidy_pct(s.change_pct),
+        "longest_since_date": s.longest_since.map(|r| r.end_date.format("%Y-%m-%d").to_string()),
+        "longest_since_length": s.longest_since.map(|r| r.length),
+        "earlier_at_least": s.earlier_at_least,
+    })
+}
+
+/// The `/streak` answer as one JSON object.
+pub fn streak_json_answer(answer: &StreakAnswer) -> Value {
+    let mut value = streak_json(&answer.streak);
+    if let Value::Object(map) = &mut value {
+        map.insert("symbol".into(), json!(answer.symbol.ticker()));
+        map.insert("name".into(), json!(answer.symbol.name()));
+        map.insert("timeframe".into(), json!(answer.timeframe));
+        map.insert(
+            "as_of".into(),
+            json!(answer.as_of.format("%Y-%m-%d").to_string()),
+        );
+        map.insert(
+            "finished".into(),
+            answer.finished.as_ref().map_or(Value::Null, streak_json),
+        );
+        map.insert(
+            "history_from".into(),
+            json!(answer.history_from.format("%Y-%m-%d").to_string()),
+        );
+    }
+    value
+}
+
+/// The `/high` answer as a few lines of text.
+pub fn high_text(answer: &HighAnswer) -> String {
+    let name = answer.symbol.name();
+    let r = &answer.record;
+    let mut lines = Vec::new();
+    if answer.sessions_since_record == 0 {
+        lines.push(format!(
+            "{name} closed at a record {} on {}.",
+            price(r.value),
+            short_date(r.date)
+        ));
+    } else {
+        lines.push(format!(
+            "{name} closed at {} on {}, {:.2}% below its record close of {} on {} ({} ago).",
+            price(answer.close),
+            short_date(answer.date),
+            answer.below_record_pct,
+            price(r.value),
+            short_date(r.date),
+            plural(answer.sessions_since_record, "session")
+        ));
+    }
+    if let Some((previous, drought)) = answer.record_previous {
+        lines.push(format!(
+            "That record topped {} set {}, after {} without a record.",
+            price(previous.value),
+            short_date(previous.date),
+            plural(drought, "session")
+        ));
+    }
+    match answer.range_52w {
+        Some((low, high)) => lines.push(format!(
+            "52-week range: {} ({}) to {} ({}).",
+            price(low.value),
+            short_date(low.date),
+            price(high.value),
+            short_date(high.date)
+        )),
+        None => lines.push("52-week range: not enough history.".to_owned()),
+    }
+    match answer.intraday_record {
+        Some(m) => lines.push(format!(
+            "Record intraday high: {} on {}.",
+            price(m.value),
+            short_date(m.date)
+        )),
+        None => lines.push(
+            "Record intraday high: unknown (some sessions in the history have no high).".to_owned(),
+        ),
+    }
+    lines.push(format!("Closes since {}.", month_year(answer.history_from)));
+    lines.join("\n")
+}
+
+/// The `/high` answer as one JSON object.
+pub fn high_json_answer(answer: &HighAnswer) -> Value {
+    let date = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    json!({
+        "symbol": answer.symbol.ticker(),
+        "name": answer.symbol.name(),
+        "as_of": date(answer.as_of),
+        "date": date(answer.date),
+        "close": tidy(answer.close),
+        "record_close": tidy(answer.record.value),
+        "record_date": date(answer.record.date),
+        "sessions_since_record": answer.sessions_since_record,
+        "below_record_pct": tidy_pct(answer.below_record_pct),
+        "previous_record_date": answer.record_previous.map(|(m, _)| date(m.date)),
+        "previous_record_close": answer.record_previous.map(|(m, _)| tidy(m.value)),
+        "drought_sessions": answer.record_previous.map(|(_, d)| d),
+        "low_52w": answer.range_52w.map(|(l, _)| tidy(l.value)),
+        "low_52w_date": answer.range_52w.map(|(l, _)| date(l.date)),
+        "high_52w": answer.range_52w.map(|(_, h)| tidy(h.value)),
+        "high_52w_date": answer.range_52w.map(|(_, h)| date(h.date)),
+        "intraday_record": answer.intraday_record.map(|m| tidy(m.value)),
+        "intraday_record_date": answer.intraday_record.map(|m| date(m.date)),
+        "history_from": date(answer.history_from),
+    })
+}

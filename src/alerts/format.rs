@@ -1,0 +1,88 @@
+//! Number and date formatting in the house style: `2,467.70`, `+0.98%`, `Nov 8, 2021`, `7th`.
+
+use chrono::NaiveDate;
+
+/// A price with thousands separators: two decimals from 10 up, four below (small coins).
+pub fn price(value: f64) -> String {
+    let decimals = if value.abs() >= 10.0 { 2 } else { 4 };
+    let text = format!("{:.*}", decimals, value.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::with_capacity(text.len() + whole.len() / 3);
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if value < 0.0 { "-" } else { "" };
+    if fraction.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{fraction}")
+    }
+}
+
+/// A signed percentage with two decimals: `+0.98%`, `-3.40%`.
+pub fn percent(value: f64) -> String {
+    format!("{value:+.2}%")
+}
+
+/// `Nov 8, 2021`.
+pub fn short_date(date: NaiveDate) -> String {
+    date.format("%b %-d, %Y").to_string()
+}
+
+/// `Dec 2020`.
+pub fn month_year(date: NaiveDate) -> String {
+    date.format("%b %Y").to_string()
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `12th`, `13th`, `21st`, `112th`.
+pub fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_group_thousands_and_keep_cents() {
+        assert_eq!(price(2467.699951), "2,467.70");
+        assert_eq!(price(112_345.5), "112,345.50");
+        assert_eq!(price(999.999), "1,000.00");
+        assert_eq!(price(17.66), "17.66");
+        assert_eq!(price(0.081234), "0.0812");
+        assert_eq!(price(-1234.5), "-1,234.50");
+    }
+
+    #[test]
+    fn ordinals_follow_english() {
+        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111, 112]
+            .map(ordinal)
+            .into();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th", "112th"
+            ]
+        );
+    }
+
+    #[test]
+    fn dates_and_percentages_read_naturally() {
+        let date = NaiveDate::from_ymd_opt(2021, 11, 8).expect("date");
+        assert_eq!(short_date(date), "Nov 8, 2021");
+        assert_eq!(month_year(date), "Nov 2021");
+        assert_eq!(percent(0.9812), "+0.98%");
+        assert_eq!(percent(-3.4), "-3.40%");
+    }
+}

@@ -1,0 +1,16 @@
+//! Rendering events for people: the market-desk sentence, a structured embed, and JSON.
+//!
+//! Pure: takes events and answers, returns text and data. Posting them is the job of the
+//! notifiers at the edge.
+
+mod answers;
+mod embed;
+mod format;
+mod json;
+mod text;
+
+pub use answers::{high_json_answer, high_text, streak_json_answer, streak_text};
+pub use embed::{Embed, EmbedField, render_embed};
+pub use format::{month_year, ordinal, percent, price, short_date};
+pub use json::event_json;
+pub use text::headline;

@@ -1,0 +1,16 @@
+//! Analytics: facts computed from a price history — records, highs and lows, streaks, moves.
+//!
+//! Pure functions and small state machines over bars; no I/O, no clock. The central type is the
+//! [`Tracker`], which consumes one daily bar at a time in O(1) (amortised) and exposes the facts
+//! as of that bar. Running it over a whole history is the O(n) full pass; feeding it the next bar
+//! is the incremental path. Both are the same code, so they cannot disagree.
+
+mod record;
+mod stack;
+mod streak;
+mod tracker;
+
+pub use record::{Intraday, Mark, RecordFact};
+pub use stack::PrevAtLeast;
+pub use streak::{Direction, RunRef, StreakFact};
+pub use tracker::{Facts, MoveFact, OutOfOrder, PeriodFacts, Tracker};

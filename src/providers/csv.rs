@@ -1,0 +1,890 @@
+//! Daily histories from a directory of CSV files (`--data DIR`): the offline data source.
+//!
+//! Each instrument lives in `DIR/<STEM>.csv`, where the stem is the symbol's plain ticker
+//! ([`Symbol::plain_ticker`]: `RUT.csv`, `GSPC.csv`, `BTC-USD.csv`) or one of its aliases, matched
+//! case-insensitively. A query the [`Catalog`] does not know still works when a file of that
+//! name exists; it then becomes an [`Symbol::adhoc`] instrument.
+//!
+//! A file looks like this (the shape Yahoo Finance downloads have; see `../shared/data`):
+//!
+//! ```text
+//! Date,Open,High,Low,Close,Volume,Source
+//! 1987-09-10,167.440002,168.979996,167.440002,168.970001,179800000,A
+//! 2014-09-17,,,,457.334015,21056800,U
+//! ```
+//!
+//! `Date` (a session date, `YYYY-MM-DD`, in the exchange's timezone) and `Close` are required;
+//! `Open`, `High`, `Low` and `Volume` are optional columns whose cells may be blank (missing).
+//! Header names are trimmed and matched case-insensitively; other columns (`Source`,
+//! `Adj Close`) are ignored; rows may come in any order. Everything else is an error that names
+//! the file, the 1-based line (the header is line 1) and the offending value: nothing is
+//! skipped silently, because a hole in a history would turn into a false record or streak.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ::csv::{ByteRecord, ErrorKind, ReaderBuilder};
+use chrono::NaiveDate;
+
+use crate::market::{Bar, BarError, Catalog, Series, SeriesError, Symbol, edit_distance};
+
+/// The extension data files carry (matched case-insensitively).
+const EXTENSION: &str = "csv";
+/// How many "did you mean" suggestions an unknown symbol gets at most.
+const MAX_SUGGESTIONS: usize = 5;
+/// How many catalog names are offered as suggestions.
+const CATALOG_SUGGESTIONS: usize = 3;
+/// A file stem is suggested when it is at most this many edits away from the query.
+const MAX_STEM_DISTANCE: usize = 2;
+/// Rough bytes per row of a Yahoo-style file, to size the bar vector up front.
+const BYTES_PER_ROW: u64 = 48;
+
+/// Why a history could not be found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    /// Reading the directory or a file failed.
+    #[error("{}: {error}", path.display())]
+    Io { path: PathBuf, error: io::Error },
+    #[error("{} is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+    /// Neither the catalog nor a file in the directory knows the query.
+    #[error(
+        "unknown symbol '{query}': not in the catalog and no such file in {}{}",
+        dir.display(),
+        did_you_mean(suggestions)
+    )]
+    UnknownSymbol {
+        query: String,
+        dir: PathBuf,
+        /// Best first: catalog names and file stems close to the query.
+        suggestions: Vec<String>,
+    },
+    /// The catalog knows the symbol but the directory has no file for it.
+    #[error(
+        "no history for {symbol} ({}) in {}: looked for {}",
+        symbol.ticker(),
+        dir.display(),
+        looked_for.join(", ")
+    )]
+    NoFile {
+        symbol: Arc<Symbol>,
+        dir: PathBuf,
+        /// The file names tried, in order.
+        looked_for: Vec<String>,
+    },
+    #[error("{} has no rows", path.display())]
+    NoRows { path: PathBuf },
+    #[error("{} line 1: no {column} column (found {})", path.display(), found.join(", "))]
+    MissingColumn {
+        path: PathBuf,
+        column: &'static str,
+        /// The header's column names, as written.
+        found: Vec<String>,
+    },
+    #[error("{} line 1: more than one {column} column", path.display())]
+    DuplicateColumn { path: PathBuf, column: &'static str },
+    /// One row is malformed.
+    #[error("{} line {line}: {problem}", path.display())]
+    BadRow {
+        path: PathBuf,
+        /// 1-based; the header is line 1.
+        line: u64,
+        problem: RowError,
+    },
+    #[error("{} line {line}: date {date} already appears on line {first_line}", path.display())]
+    DuplicateDate {
+        path: PathBuf,
+        date: NaiveDate,
+        first_line: u64,
+        line: u64,
+    },
+    /// Rows passed every check but still did not form a series (a bug here, not in the file).
+    #[error("{}: {error}", path.display())]
+    Series { path: PathBuf, error: SeriesError },
+}
+
+impl CsvError {
+    /// Whether trying again might succeed: only interrupted or timed-out I/O. A malformed file
+    /// or an unknown symbol stays that way until someone fixes it.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            CsvError::Io { error, .. } if matches!(
+                error.kind(),
+                io::ErrorKind::Interrupted | io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            )
+        )
+    }
+}
+
+/// What is wrong with one row of a history file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RowError {
+    #[error("date '{0}' is not a date (expected YYYY-MM-DD)")]
+    BadDate(String),
+    #[error("close is blank (a row of a history file without a close means nothing)")]
+    BlankClose,
+    /// Unparseable text, and also the literals `NaN`, `inf`, `Infinity`: only a blank cell means
+    /// missing.
+    #[error("{field} '{value}' is not a number")]
+    NotANumber { field: &'static str, value: String },
+    #[error("{found} fields where the header has {expected}")]
+    FieldCount { expected: u64, found: u64 },
+    /// A price or volume out of range, or high below low.
+    #[error(transparent)]
+    Bar(#[from] BarError),
+    /// Anything else the CSV reader refused.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", suggestions.join(", "))
+    }
+}
+
+/// A directory of `<STEM>.csv` daily histories, resolved through a [`Catalog`].
+#[derive(Debug, Clone)]
+pub struct CsvSource {
+    /// As given (relative paths stay relative, so errors show what the user typed).
+    dir: PathBuf,
+    catalog: Catalog,
+}
+
+/// One `*.csv` file in the directory.
+struct DataFile {
+    stem: String,
+    path: PathBuf,
+}
+
+impl CsvSource {
+    /// A source reading `dir`, which must exist and be a directory. Files are read on demand.
+    pub fn open(dir: impl Into<PathBuf>, catalog: Catalog) -> Result<Self, CsvError> {
+        let dir = dir.into();
+        let metadata = fs::metadata(&dir).map_err(|error| CsvError::Io {
+            path: dir.clone(),
+            error,
+        })?;
+        if !metadata.is_dir() {
+            return Err(CsvError::NotADirectory { path: dir });
+        }
+        Ok(Self { dir, catalog })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The symbol `query` names and the file holding its history.
+    ///
+    /// A catalog symbol is looked up by its plain ticker, then its ticker and aliases, as file
+    /// stems (case-insensitive). A query the catalog does not know resolves to an adhoc symbol
+    /// when `DIR/<QUERY>.csv` exists (a leading `^` may be left off the file name).
+    pub fn resolve(&self, query: &str) -> Result<(Arc<Symbol>, PathBuf), CsvError> {
+        let files = self.files()?;
+        if let Some(symbol) = self.catalog.resolve(query) {
+            let mut stems: Vec<&str> = Vec::new();
+            for stem in std::iter::once(symbol.plain_ticker()).chain(symbol.names()) {
+                if !stems.contains(&stem) {
+                    stems.push(stem);
+                }
+            }
+            return match find(&files, &stems) {
+                Some(path) => Ok((symbol, path)),
+                None => Err(CsvError::NoFile {
+                    looked_for: stems.iter().map(|s| format!("{s}.{EXTENSION}")).collect(),
+                    symbol,
+                    dir: self.dir.clone(),
+                }),
+            };
+        }
+        let adhoc = Symbol::adhoc(query);
+        let stems = [adhoc.ticker(), adhoc.plain_ticker()];
+        if let Some(path) = find(&files, &stems).filter(|_| !adhoc.plain_ticker().is_empty()) {
+            return Ok((Arc::new(adhoc), path));
+        }
+        Err(CsvError::UnknownSymbol {
+            query: query.trim().to_owned(),
+            dir: self.dir.clone(),
+            suggestions: self.suggestions(query, &files),
+        })
+    }
+
+    /// The daily history `query` names (see [`CsvSource::resolve`]).
+    pub fn load(&self, query: &str) -> Result<Series, CsvError> {
+        let (symbol, path) = self.resolve(query)?;
+        read_series(&path, symbol)
+    }
+
+    /// Every `*.csv` in the directory, sorted by file name, with the symbol it holds: the
+    /// catalog's when the stem names one, else an adhoc symbol of that ticker.
+    pub fn available(&self) -> Result<Vec<(Arc<Symbol>, PathBuf)>, CsvError> {
+        Ok(self
+            .files()?
+            .into_iter()
+            .map(|file| {
+                let symbol = self
+                    .catalog
+                    .resolve(&file.stem)
+                    .unwrap_or_else(|| Arc::new(Symbol::adhoc(&file.stem)));
+                (symbol, file.path)
+            })
+            .collect())
+    }
+
+    /// The `*.csv` files of the directory, sorted by file name. Names that are not UTF-8
+    /// cannot name a symbol and are left out.
+    fn files(&self) -> Result<Vec<DataFile>, CsvError> {
+        let io_error = |error| CsvError::Io {
+            path: self.dir.clone(),
+            error,
+        };
+        let mut files = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io_error)? {
+            let path = entry.map_err(io_error)?.path();
+            let is_csv = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case(EXTENSION));
+            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            // `is_file` follows symlinks, so a linked history counts.
+            if is_csv && !stem.is_empty() && path.is_file() {
+                files.push(DataFile {
+                    stem: stem.to_owned(),
+                    path,
+                });
+            }
+        }
+        files.sort_by(|a, b| a.path.file_name().cmp(&b.path.file_name()));
+        Ok(files)
+    }
+
+    /// Catalog names and file stems close to `query`, nearest first.
+    fn suggestions(&self, query: &str, files: &[DataFile]) -> Vec<String> {
+        let query = query.trim().to_ascii_uppercase();
+        let mut scored: Vec<(usize, String)> = Vec::new();
+        scored.extend(self.catalog.closest_scored(&query, CATALOG_SUGGESTIONS));
+        for file in files {
+            let distance = edit_distance(&query, &file.stem.to_ascii_uppercase());
+            if distance <= MAX_STEM_DISTANCE {
+                scored.push((distance, file.stem.clone()));
+            }
+        }
+        // Stable: among equals, catalog order first, then file-name order.
+        scored.sort_by_key(|(distance, _)| *distance);
+        let mut out: Vec<String> = Vec::new();
+        for (_, name) in scored {
+            if !out.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                out.push(name);
+            }
+        }
+        out.truncate(MAX_SUGGESTIONS);
+        out
+    }
+}
+
+/// The first file whose stem equals one of `stems`, in the order of `stems`; an exact-case
+/// match beats a case-insensitive one.
+fn find(files: &[DataFile], stems: &[&str]) -> Option<PathBuf> {
+    stems.iter().find_map(|stem| {
+        files
+            .iter()
+            .find(|f| f.stem == *stem)
+            .or_else(|| files.iter().find(|f| f.stem.eq_ignore_ascii_case(stem)))
+            .map(|f| f.path.clone())
+    })
+}
+
+/// Where each known column sits in a row.
+struct Columns {
+    width: u64,
+    date: usize,
+    close: usize,
+    open: Option<usize>,
+    high: Option<usize>,
+    low: Option<usize>,
+    volume: Option<usize>,
+}
+
+impl Columns {
+    fn from_header(path: &Path, header: &ByteRecord) -> Result<Self, CsvError> {
+        let find = |column: &'static str| -> Result<Option<usize>, CsvError> {
+            let mut matches = header
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| name.trim_ascii().eq_ignore_ascii_case(column.as_bytes()));
+            let first = matches.next().map(|(i, _)| i);
+            if matches.next().is_some() {
+                return Err(CsvError::DuplicateColumn {
+                    path: path.to_owned(),
+                    column,
+                });
+            }
+            Ok(first)
+        };
+        let required = |column: &'static str| -> Result<usize, CsvError> {
+            find(column)?.ok_or_else(|| CsvError::MissingColumn {
+                path: path.to_owned(),
+                column,
+                found: header
+                    .iter()
+                    .map(|name| String::from_utf8_lossy(name.trim_ascii()).into_owned())
+                    .collect(),
+            })
+        };
+        Ok(Self {
+            width: header.len() as u64,
+            date: required("Date")?,
+            close: required("Close")?,
+            open: find("Open")?,
+            high: find("High")?,
+            low: find("Low")?,
+            volume: find("Volume")?,
+        })
+    }
+
+    /// One row as a bar.
+    fn bar(&self, record: &ByteRecord) -> Result<Bar, RowError> {
+        let cell = |index: usize| {
+            record
+                .get(index)
+                .map(<[u8]>::trim_ascii)
+                .ok_or_else(|| RowError::FieldCount {
+                    expected: self.width,
+                    found: record.len() as u64,
+                })
+        };
+        let optional = |field: &'static str, index: Option<usize>| match index {
+            Some(index) => number(field, cell(index)?),
+            None => Ok(None),
+        };
+        let text = cell(self.date)?;
+        let date = parse_date(text).ok_or_else(|| RowError::BadDate(lossy(text)))?;
+        let close = number("close", cell(self.close)?)?.ok_or(RowError::BlankClose)?;
+        Ok(Bar::new(date, close)?
+            .with_range(
+                optional("open", self.open)?,
+                optional("high", self.high)?,
+                optional("low", self.low)?,
+            )?
+            .with_volume(optional("volume", self.volume)?)?)
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A trimmed cell as a finite number; blank is `None`. `NaN`, `inf` and friends are refused
+/// even though Rust would parse them: in a history file they are corruption, not data.
+fn number(field: &'static str, text: &[u8]) -> Result<Option<f64>, RowError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+        .map(Some)
+        .ok_or_else(|| RowError::NotANumber {
+            field,
+            value: lossy(text),
+        })
+}
+
+/// `YYYY-MM-DD`, digits only, and a real calendar date.
+fn parse_date(text: &[u8]) -> Option<NaiveDate> {
+    let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = text else {
+        return None;
+    };
+    let digits = |ds: &[u8]| {
+        ds.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(digits(&[y0, y1, y2, y3])?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(&[m0, m1])?, digits(&[d0, d1])?)
+}
+
+/// Reads one history file as the series of `symbol`.
+///
+/// Rows may be in any order; they are sorted by date. Two rows for one date are an error that
+/// names both lines rather than a silent pick of either.
+pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError> {
+    let io_error = |error| CsvError::Io {
+        path: path.to_owned(),
+        error,
+    };
+    let file = File::open(path).map_err(io_error)?;
+    let capacity = file.metadata().map_or(0, |m| m.len() / BYTES_PER_ROW);
+    let mut reader = ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(file);
+    let csv_error = |error: ::csv::Error| {
+        let line = error.position().map_or(0, |p| p.line());
+        let problem = match error.into_kind() {
+            ErrorKind::Io(error) => return io_error(error),
+            ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => RowError::FieldCount {
+                expected: expected_len,
+                found: len,
+            },
+            // Not produced when reading byte records without serde; kept for completeness.
+            other => RowError::Malformed(format!("{other:?}")),
+        };
+        CsvError::BadRow {
+            path: path.to_owned(),
+            line,
+            problem,
+        }
+    };
+
+    let header = reader.byte_headers().map_err(csv_error)?;
+    if header.is_empty() {
+        return Err(CsvError::NoRows {
+            path: path.to_owned(),
+        });
+    }
+    let columns = Columns::from_header(path, header)?;
+
+    let mut bars: Vec<Bar> = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    // The 1-based line of each bar, kept only to name both lines of a duplicate date.
+    let mut lines: Vec<u64> = Vec::with_capacity(bars.capacity());
+    let mut record = ByteRecord::new();
+    let mut count: u64 = 1;
+    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+        count += 1;
+        // A quoted cell may span lines, so the reader's position beats counting records.
+        let line = record.position().map_or(count, |p| p.line());
+        let bar = columns.bar(&record).map_err(|problem| CsvError::BadRow {
+            path: path.to_owned(),
+            line,
+            problem,
+        })?;
+        bars.push(bar);
+        lines.push(line);
+    }
+    if bars.is_empty() {
+        return Err(CsvError::NoRows {
+            path: path.to_owned(),
+        });
+    }
+    check_duplicates(path, &bars, &lines)?;
+    let series = Series::from_unsorted(symbol, bars).map_err(|error| CsvError::Series {
+        path: path.to_owned(),
+        error,
+    })?;
+    tracing::debug!(
+        path = %path.display(),
+        symbol = %series.symbol().ticker(),
+        bars = series.len(),
+        "read csv history"
+    );
+    Ok(series)
+}
+
+/// The first date (in date order) that two rows share, naming both rows' lines.
+fn check_duplicates(path: &Path, bars: &[Bar], lines: &[u64]) -> Result<(), CsvError> {
+    // Files are almost always sorted already: one pass proves there is nothing to find.
+    if bars.windows(2).all(|w| w[0].date() < w[1].date()) {
+        return Ok(());
+    }
+    let mut order: Vec<usize> = (0..bars.len()).collect();
+    // Stable, so among equal dates the earlier line comes first.
+    order.sort_by_key(|&i| bars[i].date());
+    for pair in order.windows(2) {
+        let (first, second) = (pair[0], pair[1]);
+        if bars[first].date() == bars[second].date() {
+            return Err(CsvError::DuplicateDate {
+                path: path.to_owned(),
+                date: bars[first].date(),
+                first_line: lines[first],
+                line: lines[second],
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, Weekday};
+    use tempfile::TempDir;
+
+    const HEADER: &str = "Date,Open,High,Low,Close,Volume\n";
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+    }
+
+    /// A temporary data directory holding `files` (name, contents).
+    fn data_dir(files: &[(&str, &str)]) -> TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            fs::write(dir.path().join(name), text).expect("write test file");
+        }
+        dir
+    }
+
+    fn source(dir: &TempDir) -> CsvSource {
+        CsvSource::open(dir.path(), Catalog::builtin()).expect("open data dir")
+    }
+
+    /// Reads `text` as `RUT.csv`.
+    fn read(text: &str) -> Result<Series, CsvError> {
+        let dir = data_dir(&[("RUT.csv", text)]);
+        read_series(&dir.path().join("RUT.csv"), Arc::new(Symbol::adhoc("RUT")))
+    }
+
+    /// The message of the error reading `text` as `RUT.csv` gives.
+    fn error(text: &str) -> String {
+        match read(text) {
+            Ok(series) => panic!("expected an error, read {} bars", series.len()),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    fn stem(path: &Path) -> String {
+        path.file_stem()
+            .and_then(|s| s.to_str())
+            .expect("utf-8 stem")
+            .to_owned()
+    }
+
+    #[test]
+    fn reads_columns_in_any_order_and_ignores_unknown_ones() {
+        let series = read(
+            " close ,Source,VOLUME,date,Adj Close,low,High,Open\n\
+             2467.70,A,5292400000,2025-09-18,1.0,2420.59,2470.07,2420.59\n",
+        )
+        .expect("valid file");
+        let bar = series.bars()[0];
+        assert_eq!(bar.date(), date(2025, 9, 18));
+        assert_eq!(bar.close(), 2467.70);
+        assert_eq!(
+            (bar.open(), bar.high(), bar.low(), bar.volume()),
+            (
+                Some(2420.59),
+                Some(2470.07),
+                Some(2420.59),
+                Some(5292400000.0)
+            )
+        );
+    }
+
+    #[test]
+    fn rows_in_any_order_come_out_sorted_by_date() {
+        let series =
+            read("Date,Close\n2025-09-18,3\n2025-09-16,1\n 2025-09-17 ,2\n").expect("valid file");
+        let dates: Vec<NaiveDate> = series.bars().iter().map(Bar::date).collect();
+        assert_eq!(
+            dates,
+            vec![date(2025, 9, 16), date(2025, 9, 17), date(2025, 9, 18)]
+        );
+        assert_eq!(series.bars()[2].close(), 3.0);
+    }
+
+    #[test]
+    fn blank_open_high_low_and_volume_are_missing() {
+        let series = read(&format!("{HEADER}2014-09-17,,,,457.33,\n")).expect("valid file");
+        let bar = series.bars()[0];
+        assert_eq!(bar.close(), 457.33);
+        assert_eq!(
+            (bar.open(), bar.high(), bar.low(), bar.volume()),
+            (None, None, None, None)
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_header_is_ignored() {
+        let series = read("\u{feff}Date,Close\n2025-09-18,1\n").expect("valid file");
+        assert_eq!(series.len(), 1);
+    }
+
+    #[test]
+    fn malformed_rows_are_errors_naming_file_line_and_value() {
+        // (what is wrong, the row on line 3, what the message must contain)
+        let cases = [
+            ("bad date", "2025-13-01,1,1,1,1,1", "'2025-13-01'"),
+            ("american date", "09/18/2025,1,1,1,1,1", "'09/18/2025'"),
+            ("blank date", ",1,1,1,1,1", "date ''"),
+            (
+                "text close",
+                "2025-09-18,1,1,1,abc,1",
+                "close 'abc' is not a number",
+            ),
+            ("blank close", "2025-09-18,1,1,1,,1", "close is blank"),
+            ("null close", "2025-09-18,1,1,1,null,1", "close 'null'"),
+            ("NaN close", "2025-09-18,1,1,1,NaN,1", "close 'NaN'"),
+            (
+                "infinite close",
+                "2025-09-18,1,1,1,Infinity,1",
+                "close 'Infinity'",
+            ),
+            (
+                "negative infinite close",
+                "2025-09-18,1,1,1,-Infinity,1",
+                "close '-Infinity'",
+            ),
+            ("inf close", "2025-09-18,1,1,1,inf,1", "close 'inf'"),
+            (
+                "zero close",
+                "2025-09-18,1,1,1,0,1",
+                "close 0 is not a positive",
+            ),
+            (
+                "negative close",
+                "2025-09-18,1,1,1,-5,1",
+                "close -5 is not a positive",
+            ),
+            (
+                "text open",
+                "2025-09-18,x1,1,1,1,1",
+                "open 'x1' is not a number",
+            ),
+            (
+                "NaN high",
+                "2025-09-18,1,NaN,1,1,1",
+                "high 'NaN' is not a number",
+            ),
+            (
+                "null low",
+                "2025-09-18,1,1,null,1,1",
+                "low 'null' is not a number",
+            ),
+            (
+                "negative low",
+                "2025-09-18,1,1,-2,1,1",
+                "low -2 is not a positive",
+            ),
+            (
+                "text volume",
+                "2025-09-18,1,1,1,1,lots",
+                "volume 'lots' is not a number",
+            ),
+            ("negative volume", "2025-09-18,1,1,1,1,-7", "volume -7"),
+            (
+                "high below low",
+                "2025-09-18,10,9,9.5,10,1",
+                "high 9 is below low 9.5",
+            ),
+            (
+                "too few fields",
+                "2025-09-18,1,1,1",
+                "4 fields where the header has 6",
+            ),
+            (
+                "too many fields",
+                "2025-09-18,1,1,1,1,1,X",
+                "7 fields where the header has 6",
+            ),
+        ];
+        for (what, row, expected) in cases {
+            let message = error(&format!("{HEADER}2025-09-17,1,1,1,1,1\n{row}\n"));
+            assert!(message.contains("RUT.csv"), "{what}: {message}");
+            assert!(message.contains(" line 3: "), "{what}: {message}");
+            assert!(message.contains(expected), "{what}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_duplicate_date_names_both_lines() {
+        let message = error("Date,Close\n2025-09-18,1\n2025-09-16,2\n2025-09-17,3\n2025-09-16,4\n");
+        assert!(message.contains("RUT.csv"), "{message}");
+        assert!(
+            message.contains("line 5: date 2025-09-16 already appears on line 3"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_and_a_header_alone_have_no_rows() {
+        for text in ["", "Date,Close\n"] {
+            let message = error(text);
+            assert!(message.ends_with("RUT.csv has no rows"), "{message}");
+        }
+    }
+
+    #[test]
+    fn a_missing_date_or_close_column_names_the_columns_found() {
+        let message = error("Date,Open,Adj Close\n2025-09-18,1,1\n");
+        assert!(
+            message.contains("RUT.csv line 1: no Close column"),
+            "{message}"
+        );
+        assert!(message.contains("found Date, Open, Adj Close"), "{message}");
+        let message = error("Day,Close\n2025-09-18,1\n");
+        assert!(
+            message.contains("no Date column (found Day, Close)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn two_close_columns_are_an_error_not_a_guess() {
+        let message = error("Date,Close,close\n2025-09-18,1,2\n");
+        assert!(
+            message.contains("line 1: more than one Close column"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_names_its_path() {
+        let dir = data_dir(&[]);
+        let path = dir.path().join("RUT.csv");
+        let error = read_series(&path, Arc::new(Symbol::adhoc("RUT"))).expect_err("no file");
+        assert!(matches!(error, CsvError::Io { .. }));
+        assert!(error.to_string().starts_with(&path.display().to_string()));
+        assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn opening_a_missing_directory_or_a_file_is_an_error() {
+        let dir = data_dir(&[("RUT.csv", "Date,Close\n")]);
+        let missing = CsvSource::open(dir.path().join("nope"), Catalog::builtin());
+        assert!(matches!(missing, Err(CsvError::Io { .. })));
+        let file = CsvSource::open(dir.path().join("RUT.csv"), Catalog::builtin());
+        assert!(matches!(file, Err(CsvError::NotADirectory { .. })));
+    }
+
+    #[test]
+    fn catalog_aliases_resolve_to_the_file_named_after_the_plain_ticker() {
+        let row = "Date,Close\n2025-09-18,1\n";
+        let dir = data_dir(&[
+            ("GSPC.csv", row),
+            ("BTC-USD.csv", row),
+            ("AAPL.csv", row),
+            ("notes.txt", "not data"),
+        ]);
+        let source = source(&dir);
+        for query in ["^GSPC", "SPX", "gspc", " S&P 500 "] {
+            let (symbol, path) = source.resolve(query).expect(query);
+            assert_eq!((symbol.ticker(), stem(&path).as_str()), ("^GSPC", "GSPC"));
+        }
+        for query in ["btc", "BTC-USD", "Bitcoin"] {
+            let (symbol, path) = source.resolve(query).expect(query);
+            assert_eq!(stem(&path), "BTC-USD", "{query}");
+            assert_eq!(symbol.ticker(), "BTC-USD");
+        }
+        let series = source.load("aapl").expect("adhoc file");
+        assert_eq!(series.symbol().ticker(), "AAPL");
+        assert_eq!(series.len(), 1);
+    }
+
+    #[test]
+    fn file_stems_match_case_insensitively() {
+        let dir = data_dir(&[("rut.csv", "Date,Close\n2025-09-18,1\n")]);
+        let (symbol, path) = source(&dir)
+            .resolve("Russell 2000")
+            .expect("lower-case file");
+        assert_eq!((symbol.ticker(), stem(&path).as_str()), ("^RUT", "rut"));
+    }
+
+    #[test]
+    fn an_unknown_symbol_suggests_the_nearest_names() {
+        let dir = data_dir(&[("RUT.csv", "Date,Close\n"), ("AAPL.csv", "Date,Close\n")]);
+        let source = source(&dir);
+        let error = source.resolve("RUTT").expect_err("unknown");
+        let CsvError::UnknownSymbol { suggestions, .. } = &error else {
+            panic!("expected an unknown symbol, got {error}");
+        };
+        assert_eq!(suggestions.first().map(String::as_str), Some("RUT"));
+        assert!(
+            error.to_string().contains("unknown symbol 'RUTT'"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("did you mean RUT"), "{error}");
+
+        let error = source.resolve("AAPLE").expect_err("unknown");
+        assert!(error.to_string().contains("did you mean AAPL"), "{error}");
+    }
+
+    #[test]
+    fn a_catalog_symbol_without_a_file_says_which_files_were_tried() {
+        let dir = data_dir(&[]);
+        let message = source(&dir)
+            .resolve("ndx")
+            .expect_err("no file")
+            .to_string();
+        assert!(
+            message.contains("no history for Nasdaq-100 (^NDX)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("looked for NDX.csv, ^NDX.csv"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn available_lists_csv_files_by_name_with_their_symbols() {
+        let dir = data_dir(&[
+            ("RUT.csv", ""),
+            ("AAPL.csv", ""),
+            ("BTC-USD.csv", ""),
+            ("README.md", ""),
+        ]);
+        let listed: Vec<(String, String)> = source(&dir)
+            .available()
+            .expect("list")
+            .iter()
+            .map(|(symbol, path)| (symbol.ticker().to_owned(), stem(path)))
+            .collect();
+        let expected = [("AAPL", "AAPL"), ("BTC-USD", "BTC-USD"), ("^RUT", "RUT")];
+        assert_eq!(
+            listed,
+            expected.map(|(t, s)| (t.to_owned(), s.to_owned())).to_vec()
+        );
+    }
+
+    #[test]
+    fn every_shared_history_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+        if !dir.is_dir() {
+            eprintln!(
+                "skipping every_shared_history_loads: {} not found",
+                dir.display()
+            );
+            return;
+        }
+        let source = CsvSource::open(&dir, Catalog::builtin()).expect("open shared data");
+        let available = source.available().expect("list shared data");
+        assert!(available.len() >= 8, "{} files", available.len());
+        for (symbol, path) in &available {
+            let series = read_series(path, symbol.clone())
+                .unwrap_or_else(|e| panic!("{} should load: {e}", path.display()));
+            assert!(!series.is_empty());
+        }
+
+        let rut = source.load("RUT").expect("RUT loads");
+        assert_eq!(rut.first_date(), Some(date(1987, 9, 10)));
+        let record = rut
+            .bars()
+            .iter()
+            .find(|b| b.date() == date(2025, 9, 18))
+            .expect("a 2025-09-18 bar");
+        assert!(
+            (record.close() - 2467.70).abs() < 0.01,
+            "{}",
+            record.close()
+        );
+
+        let btc = source.load("btc").expect("BTC loads");
+        assert!(
+            btc.bars()
+                .iter()
+                .any(|b| b.date().weekday() == Weekday::Sat),
+            "crypto trades on weekends"
+        );
+    }
+}

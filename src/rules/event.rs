@@ -1,0 +1,160 @@
+//! Events: what a rule found, with every fact an alert needs, and the key that makes it unique.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::analytics::{Direction, Mark, MoveFact, StreakFact};
+use crate::market::{PeriodKey, Symbol, Timeframe};
+
+/// The fact behind an event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fact {
+    /// The close is strictly above every earlier close.
+    RecordClose {
+        previous: Mark,
+        /// Sessions strictly between the previous record and this one.
+        drought_sessions: u32,
+    },
+    /// The intraday high is strictly above every earlier high.
+    RecordIntraday {
+        high: f64,
+        previous: Mark,
+        drought_sessions: u32,
+    },
+    /// The close is the highest of the last `weeks` weeks.
+    PeriodHigh {
+        weeks: u32,
+        /// The most recent earlier close at least as high: (close, date); `None` = none ever.
+        highest_since: Option<(f64, NaiveDate)>,
+    },
+    /// The close is the lowest of the last `weeks` weeks.
+    PeriodLow {
+        weeks: u32,
+        lowest_since: Option<(f64, NaiveDate)>,
+    },
+    /// A streak reached a length the rule reports. `streak.complete == false` means on pace.
+    Streak {
+        timeframe: Timeframe,
+        streak: StreakFact,
+    },
+    /// A finished period moved at least the rule's threshold.
+    BigMove {
+        timeframe: Timeframe,
+        period: PeriodKey,
+        movement: MoveFact,
+    },
+}
+
+impl Fact {
+    /// The machine name of the event kind, as in JSON output and dedup keys.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fact::RecordClose { .. } | Fact::RecordIntraday { .. } => "record_high",
+            Fact::PeriodHigh { .. } => "period_high",
+            Fact::PeriodLow { .. } => "period_low",
+            Fact::Streak { .. } => "streak",
+            Fact::BigMove { .. } => "big_move",
+        }
+    }
+
+    /// The kind as it enters the dedup key: variants that may both fire in one period differ.
+    fn key_kind(&self) -> &'static str {
+        match self {
+            Fact::RecordIntraday { .. } => "record_high_intraday",
+            Fact::Streak { streak, .. } if !streak.complete => "streak_on_pace",
+            other => other.kind(),
+        }
+    }
+
+    /// Whether this fact makes `other` (same symbol, same day) redundant.
+    pub fn outranks(&self, other: &Fact) -> bool {
+        match (self, other) {
+            (Fact::RecordClose { .. }, Fact::PeriodHigh { .. }) => true,
+            (Fact::PeriodHigh { weeks: a, .. }, Fact::PeriodHigh { weeks: b, .. }) => a > b,
+            (Fact::PeriodLow { weeks: a, .. }, Fact::PeriodLow { weeks: b, .. }) => a > b,
+            (
+                Fact::Streak {
+                    timeframe: a,
+                    streak: s,
+                },
+                Fact::Streak {
+                    timeframe: b,
+                    streak: t,
+                },
+            ) => a == b && s.direction == t.direction && s.complete && !t.complete,
+            _ => false,
+        }
+    }
+
+    /// Whether the fact is good news (a high, a gain) — decides the colour of an alert.
+    pub fn is_positive(&self) -> bool {
+        match self {
+            Fact::RecordClose { .. } | Fact::RecordIntraday { .. } | Fact::PeriodHigh { .. } => {
+                true
+            }
+            Fact::PeriodLow { .. } => false,
+            Fact::Streak { streak, .. } => streak.direction == Some(Direction::Up),
+            Fact::BigMove { movement, .. } => movement.change_pct >= 0.0,
+        }
+    }
+}
+
+/// One thing worth telling people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub rule_id: Arc<str>,
+    pub symbol: Arc<Symbol>,
+    /// Session date whose close established the fact (exchange-local date).
+    pub date: NaiveDate,
+    /// Close of that session.
+    pub close: f64,
+    /// That session's change against the previous session, in percent, when known.
+    pub session_change_pct: Option<f64>,
+    /// Session date of the first bar of the history the fact was computed from: "on record"
+    /// means since this date.
+    pub history_from: NaiveDate,
+    pub fact: Fact,
+}
+
+impl Event {
+    /// The period the fact is about: the session for records and highs, the week or month for
+    /// weekly and monthly streaks and moves.
+    pub fn period(&self) -> PeriodKey {
+        match self.fact {
+            Fact::Streak { streak, .. } => streak.period,
+            Fact::BigMove { period, .. } => period,
+            _ => Timeframe::Daily.key(self.date),
+        }
+    }
+
+    /// The key under which this event is delivered at most once.
+    pub fn dedup_key(&self) -> DedupKey {
+        DedupKey {
+            rule: self.rule_id.clone(),
+            symbol: self.symbol.ticker().to_owned(),
+            kind: self.fact.key_kind(),
+            period: self.period(),
+        }
+    }
+}
+
+/// (rule, symbol, kind, period): the same key never alerts twice.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DedupKey {
+    pub rule: Arc<str>,
+    pub symbol: String,
+    pub kind: &'static str,
+    pub period: PeriodKey,
+}
+
+impl fmt::Display for DedupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.rule, self.symbol, self.kind, self.period
+        )
+    }
+}

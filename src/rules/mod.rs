@@ -1,0 +1,16 @@
+//! The rules engine: rules are data; evaluating them against the facts of a bar yields events.
+//!
+//! - [`spec`]: what a rule is and how it is read from TOML, with errors that name the rule.
+//! - [`event`]: an event carries every fact an alert needs and a stable dedup key.
+//! - [`eval`]: runs a rule set over a symbol's bars, one session at a time, as the scheduler
+//!   would after each close; a stronger event suppresses a weaker one of the same day.
+//!
+//! Pure: no I/O, no clock.
+
+pub mod eval;
+pub mod event;
+pub mod spec;
+
+pub use eval::Evaluator;
+pub use event::{DedupKey, Event, Fact};
+pub use spec::{Basis, DirectionFilter, Rule, RuleError, RuleKind, RuleSet};

@@ -1,0 +1,499 @@
+//! Rule definitions and their TOML form.
+//!
+//! ```toml
+//! [[rules]]
+//! id = "weekly-streak-up"     # unique, stable: it is part of every alert's dedup key
+//! kind = "streak"             # record_high | period_high | period_low | streak | big_move
+//! timeframe = "weekly"
+//! direction = "up"
+//! min_length = 5
+//! on_pace = true
+//! symbols = ["RUT"]           # optional: only these symbols (any alias)
+//! asset_classes = ["index"]   # optional: only these asset classes
+//! ```
+//!
+//! The raw form accepts every parameter of every kind; [`Rule::from_raw`] then checks that each
+//! parameter belongs to the kind and has a sensible value, so a typo never passes silently.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analytics::Direction;
+use crate::market::{AssetClass, Symbol, Timeframe};
+
+/// What a record is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// The session's closing price.
+    #[default]
+    Close,
+    /// The session's intraday high.
+    Intraday,
+}
+
+/// Which directions a streak or move rule reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectionFilter {
+    Up,
+    Down,
+    #[default]
+    Both,
+}
+
+impl DirectionFilter {
+    pub fn admits(self, direction: Direction) -> bool {
+        matches!(
+            (self, direction),
+            (DirectionFilter::Both, _)
+                | (DirectionFilter::Up, Direction::Up)
+                | (DirectionFilter::Down, Direction::Down)
+        )
+    }
+}
+
+/// What a rule watches for, with its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleKind {
+    /// A close (or intraday high) strictly above every earlier one.
+    RecordHigh { basis: Basis },
+    /// A close strictly above every other close of the last `weeks` weeks.
+    PeriodHigh { weeks: u32 },
+    /// A close strictly below every other close of the last `weeks` weeks.
+    PeriodLow { weeks: u32 },
+    /// A run of at least `min_length` rising/falling periods; alerts at every length from
+    /// `min_length` on. With `on_pace`, also on the next-to-last session of an open period when
+    /// the run would reach `min_length` if the period ended at the latest close.
+    Streak {
+        timeframe: Timeframe,
+        direction: DirectionFilter,
+        min_length: u32,
+        on_pace: bool,
+    },
+    /// A finished period whose close moved at least `threshold_pct` percent.
+    BigMove {
+        timeframe: Timeframe,
+        direction: DirectionFilter,
+        threshold_pct: f64,
+    },
+}
+
+impl RuleKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            RuleKind::RecordHigh { .. } => "record_high",
+            RuleKind::PeriodHigh { .. } => "period_high",
+            RuleKind::PeriodLow { .. } => "period_low",
+            RuleKind::Streak { .. } => "streak",
+            RuleKind::BigMove { .. } => "big_move",
+        }
+    }
+}
+
+/// A validated rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    id: String,
+    kind: RuleKind,
+    /// Upper-case symbol names; empty = every symbol.
+    symbols: Vec<String>,
+    /// Empty = every asset class.
+    asset_classes: Vec<AssetClass>,
+}
+
+/// Why a rule or rule file was refused. Messages name the rule and the parameter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuleError {
+    #[error("{0}")]
+    Syntax(String),
+    #[error("rule '{id}': unknown kind '{kind}' (expected one of: {})", KINDS.join(", "))]
+    UnknownKind { id: String, kind: String },
+    #[error("rule '{id}': parameter '{param}' does not apply to kind '{kind}'")]
+    Inapplicable {
+        id: String,
+        param: &'static str,
+        kind: &'static str,
+    },
+    #[error("rule '{id}': missing parameter '{param}' for kind '{kind}'")]
+    Missing {
+        id: String,
+        param: &'static str,
+        kind: &'static str,
+    },
+    #[error("rule '{id}': {param} {problem}")]
+    BadValue {
+        id: String,
+        param: &'static str,
+        problem: String,
+    },
+    #[error("rule id '{0}' is used twice")]
+    DuplicateId(String),
+    #[error("rule id '{0}' is invalid: use 1-64 letters, digits, '-' or '_'")]
+    BadId(String),
+}
+
+const KINDS: [&str; 5] = [
+    "record_high",
+    "period_high",
+    "period_low",
+    "streak",
+    "big_move",
+];
+
+/// The TOML shape of a rule: every parameter of every kind, all optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub id: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symbols: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asset_classes: Vec<AssetClass>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis: Option<Basis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weeks: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<Timeframe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<DirectionFilter>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_pace: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold_pct: Option<f64>,
+}
+
+/// Longest window a period rule may ask for (100 years).
+const MAX_WEEKS: u32 = 5_218;
+
+impl Rule {
+    /// Checks a raw rule: a known kind, only its own parameters, values in range.
+    pub fn from_raw(raw: RawRule) -> Result<Self, RuleError> {
+        let id = raw.id.clone();
+        let valid_id = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_id {
+            return Err(RuleError::BadId(id));
+        }
+        let kind_name = KINDS
+            .iter()
+            .copied()
+            .find(|k| *k == raw.kind)
+            .ok_or_else(|| RuleError::UnknownKind {
+                id: id.clone(),
+                kind: raw.kind.clone(),
+            })?;
+        let given: [(&'static str, bool); 7] = [
+            ("basis", raw.basis.is_some()),
+            ("weeks", raw.weeks.is_some()),
+            ("timeframe", raw.timeframe.is_some()),
+            ("direction", raw.direction.is_some()),
+            ("min_length", raw.min_length.is_some()),
+            ("on_pace", raw.on_pace.is_some()),
+            ("threshold_pct", raw.threshold_pct.is_some()),
+        ];
+        let allowed: &[&str] = match kind_name {
+            "record_high" => &["basis"],
+            "period_high" | "period_low" => &["weeks"],
+            "streak" => &["timeframe", "direction", "min_length", "on_pace"],
+            _ => &["timeframe", "direction", "threshold_pct"],
+        };
+        if let Some((param, _)) = given.iter().find(|(p, set)| *set && !allowed.contains(p)) {
+            return Err(RuleError::Inapplicable {
+                id,
+                param,
+                kind: kind_name,
+            });
+        }
+        let missing = |param| RuleError::Missing {
+            id: id.clone(),
+            param,
+            kind: kind_name,
+        };
+        let bad = |param, problem: &str| RuleError::BadValue {
+            id: id.clone(),
+            param,
+            problem: problem.to_owned(),
+        };
+        let kind = match kind_name {
+            "record_high" => RuleKind::RecordHigh {
+                basis: raw.basis.unwrap_or_default(),
+            },
+            "period_high" | "period_low" => {
+                let weeks = raw.weeks.ok_or_else(|| missing("weeks"))?;
+                if weeks == 0 || weeks > MAX_WEEKS {
+                    return Err(bad(
+                        "weeks",
+                        &format!("{weeks} must be between 1 and {MAX_WEEKS}"),
+                    ));
+                }
+                if kind_name == "period_high" {
+                    RuleKind::PeriodHigh { weeks }
+                } else {
+                    RuleKind::PeriodLow { weeks }
+                }
+            }
+            "streak" => {
+                let min_length = raw.min_length.ok_or_else(|| missing("min_length"))?;
+                if min_length < 2 {
+                    return Err(bad(
+                        "min_length",
+                        &format!("{min_length} must be at least 2"),
+                    ));
+                }
+                RuleKind::Streak {
+                    timeframe: raw.timeframe.ok_or_else(|| missing("timeframe"))?,
+                    direction: raw.direction.unwrap_or_default(),
+                    min_length,
+                    on_pace: raw.on_pace.unwrap_or(false),
+                }
+            }
+            _ => {
+                let threshold_pct = raw.threshold_pct.ok_or_else(|| missing("threshold_pct"))?;
+                if !(threshold_pct.is_finite() && threshold_pct > 0.0 && threshold_pct < 1000.0) {
+                    return Err(bad(
+                        "threshold_pct",
+                        &format!("{threshold_pct} must be a percentage above 0 and below 1000"),
+                    ));
+                }
+                RuleKind::BigMove {
+                    timeframe: raw.timeframe.ok_or_else(|| missing("timeframe"))?,
+                    direction: raw.direction.unwrap_or_default(),
+                    threshold_pct,
+                }
+            }
+        };
+        if let RuleKind::Streak {
+            timeframe: Timeframe::Daily,
+            on_pace: true,
+            ..
+        } = kind
+        {
+            return Err(bad("on_pace", "applies to weekly and monthly streaks only"));
+        }
+        Ok(Self {
+            id,
+            kind,
+            symbols: raw
+                .symbols
+                .iter()
+                .map(|s| s.trim().to_ascii_uppercase())
+                .collect(),
+            asset_classes: raw.asset_classes,
+        })
+    }
+
+    /// The raw form, for writing a rule back out (TOML, or a database row).
+    pub fn to_raw(&self) -> RawRule {
+        let mut raw = RawRule {
+            id: self.id.clone(),
+            kind: self.kind.name().to_owned(),
+            symbols: self.symbols.clone(),
+            asset_classes: self.asset_classes.clone(),
+            ..RawRule::default()
+        };
+        match self.kind {
+            RuleKind::RecordHigh { basis } => raw.basis = Some(basis),
+            RuleKind::PeriodHigh { weeks } | RuleKind::PeriodLow { weeks } => {
+                raw.weeks = Some(weeks)
+            }
+            RuleKind::Streak {
+                timeframe,
+                direction,
+                min_length,
+                on_pace,
+            } => {
+                raw.timeframe = Some(timeframe);
+                raw.direction = Some(direction);
+                raw.min_length = Some(min_length);
+                raw.on_pace = Some(on_pace);
+            }
+            RuleKind::BigMove {
+                timeframe,
+                direction,
+                threshold_pct,
+            } => {
+                raw.timeframe = Some(timeframe);
+                raw.direction = Some(direction);
+                raw.threshold_pct = Some(threshold_pct);
+            }
+        }
+        raw
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn kind(&self) -> &RuleKind {
+        &self.kind
+    }
+
+    /// Whether the rule watches `symbol`.
+    pub fn applies_to(&self, symbol: &Symbol) -> bool {
+        (self.symbols.is_empty() || self.symbols.iter().any(|s| symbol.matches(s)))
+            && (self.asset_classes.is_empty() || self.asset_classes.contains(&symbol.asset_class()))
+    }
+}
+
+/// A list of rules with unique ids, in the order they were written (which breaks ties when two
+/// rules produce the same fact).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+impl RuleSet {
+    pub fn new(rules: Vec<Rule>) -> Result<Self, RuleError> {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(rule) = rules.iter().find(|r| !seen.insert(r.id.as_str())) {
+            return Err(RuleError::DuplicateId(rule.id.clone()));
+        }
+        Ok(Self { rules })
+    }
+
+    pub fn from_raw(raw: Vec<RawRule>) -> Result<Self, RuleError> {
+        Self::new(
+            raw.into_iter()
+                .map(Rule::from_raw)
+                .collect::<Result<_, _>>()?,
+        )
+    }
+
+    /// Reads `[[rules]]` tables from TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, RuleError> {
+        let file: RuleFile = toml::from_str(text).map_err(|e| RuleError::Syntax(e.to_string()))?;
+        Self::from_raw(file.rules)
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The rules that watch `symbol`.
+    pub fn for_symbol(&self, symbol: &Symbol) -> RuleSet {
+        RuleSet {
+            rules: self
+                .rules
+                .iter()
+                .filter(|r| r.applies_to(symbol))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<RuleSet, RuleError> {
+        RuleSet::from_toml(text)
+    }
+
+    #[test]
+    fn a_streak_rule_reads_with_its_defaults() {
+        let set = parse(
+            "[[rules]]\nid = \"w\"\nkind = \"streak\"\ntimeframe = \"weekly\"\nmin_length = 5\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            set.rules()[0].kind(),
+            &RuleKind::Streak {
+                timeframe: Timeframe::Weekly,
+                direction: DirectionFilter::Both,
+                min_length: 5,
+                on_pace: false
+            }
+        );
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_a_message_naming_the_rule() {
+        let cases = [
+            (
+                "id = \"x\"\nkind = \"moonshot\"",
+                "rule 'x': unknown kind 'moonshot'",
+            ),
+            (
+                "id = \"x\"\nkind = \"record_high\"\nweeks = 4",
+                "parameter 'weeks' does not apply",
+            ),
+            (
+                "id = \"x\"\nkind = \"streak\"\ntimeframe = \"weekly\"",
+                "missing parameter 'min_length'",
+            ),
+            (
+                "id = \"x\"\nkind = \"period_high\"\nweeks = 0",
+                "weeks 0 must be between",
+            ),
+            (
+                "id = \"x\"\nkind = \"big_move\"\ntimeframe = \"daily\"\nthreshold_pct = -2.0",
+                "threshold_pct -2",
+            ),
+            (
+                "id = \"x\"\nkind = \"streak\"\ntimeframe = \"hourly\"\nmin_length = 3",
+                "hourly",
+            ),
+            (
+                "id = \"x\"\nkind = \"streak\"\ntimeframe = \"daily\"\nmin_length = 3\non_pace = true",
+                "on_pace",
+            ),
+            (
+                "id = \"x\"\nkind = \"record_high\"\nthreshhold = 2",
+                "unknown field `threshhold`",
+            ),
+            (
+                "id = \"a b\"\nkind = \"record_high\"",
+                "rule id 'a b' is invalid",
+            ),
+        ];
+        for (body, expected) in cases {
+            let err = parse(&format!("[[rules]]\n{body}\n")).expect_err(body);
+            assert!(err.to_string().contains(expected), "{body}: got {err}");
+        }
+        let twice = "[[rules]]\nid = \"a\"\nkind = \"record_high\"\n[[rules]]\nid = \"a\"\nkind = \"record_high\"\n";
+        assert_eq!(parse(twice), Err(RuleError::DuplicateId("a".into())));
+    }
+
+    #[test]
+    fn rules_round_trip_through_their_raw_form() {
+        let set = parse(
+            "[[rules]]\nid = \"m\"\nkind = \"big_move\"\ntimeframe = \"daily\"\nthreshold_pct = 2.5\nsymbols = [\"rut\"]\n",
+        )
+        .expect("valid");
+        let rule = &set.rules()[0];
+        assert_eq!(Rule::from_raw(rule.to_raw()).as_ref(), Ok(rule));
+    }
+
+    #[test]
+    fn scopes_match_aliases_and_asset_classes() {
+        let set = parse(
+            "[[rules]]\nid = \"r\"\nkind = \"record_high\"\nsymbols = [\"RUT\"]\n[[rules]]\nid = \"c\"\nkind = \"record_high\"\nasset_classes = [\"crypto\"]\n",
+        )
+        .expect("valid");
+        let catalog = crate::market::Catalog::builtin();
+        let rut = catalog.resolve("^RUT").expect("known");
+        let btc = catalog.resolve("BTC").expect("known");
+        assert_eq!(set.for_symbol(&rut).rules().len(), 1);
+        assert_eq!(set.for_symbol(&rut).rules()[0].id(), "r");
+        assert_eq!(set.for_symbol(&btc).rules()[0].id(), "c");
+    }
+}
