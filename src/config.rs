@@ -16,12 +16,12 @@ pub const LOCAL_CONFIG: &str = "config/highwater.toml";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("config file {origin}: {source}")]
+    #[error("config file {origin}")]
     Invalid { origin: String, source: RuleError },
 }
 
@@ -134,10 +134,11 @@ mod tests {
     fn a_bad_rule_names_the_file_and_the_rule() {
         let err = Config::from_toml("[[rules]]\nid = \"r\"\nkind = \"nope\"\n", "my.toml")
             .expect_err("bad kind");
-        let text = err.to_string();
-        assert!(
-            text.starts_with("config file my.toml: rule 'r': unknown kind 'nope'"),
-            "{text}"
+        let text = format!("{:#}", anyhow::Error::from(err));
+        assert_eq!(
+            text,
+            "config file my.toml: rule 'r': unknown kind 'nope' (expected one of: record_high, \
+             period_high, period_low, streak, big_move)"
         );
     }
 }

@@ -93,7 +93,8 @@ fn run(calendar: Calendar, days: &[NaiveDate], closes: &[f64]) -> Vec<Facts> {
         .zip(closes)
         .map(|(&d, &c)| {
             let bar = Bar::new(d, c).expect("valid bar");
-            *tracker.push(&bar).expect("dates increase")
+            tracker.push(&bar).expect("dates increase");
+            tracker.facts().expect("a bar was fed")
         })
         .collect()
 }
@@ -193,4 +194,5 @@ fn out_of_order_bars_are_refused_and_change_nothing() {
     assert!(err.to_string().contains("2025-09-17"), "{err}");
     assert_eq!(tracker.len(), 1);
     assert_eq!(tracker.facts().map(|f| f.close), Some(10.0));
+    assert_eq!(tracker.latest().map(|b| b.date()), Some(day(18)));
 }

@@ -13,4 +13,4 @@ mod tracker;
 pub use record::{Intraday, Mark, RecordFact};
 pub use stack::PrevAtLeast;
 pub use streak::{Direction, RunRef, StreakFact};
-pub use tracker::{Facts, MoveFact, OutOfOrder, PeriodFacts, Tracker};
+pub use tracker::{Facts, Late, MoveFact, Needs, OutOfOrder, PeriodFacts, Tracker};

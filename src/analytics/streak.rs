@@ -150,6 +150,25 @@ impl StreakMachine {
         }
     }
 
+    /// Direction and length of the run if a period closed at `close` now: the cheap part of
+    /// [`project`](Self::project), for deciding whether the full fact is wanted.
+    pub(crate) fn peek(&self, close: f64) -> (Option<Direction>, u32) {
+        let Some(last) = self.last else {
+            return (None, 0);
+        };
+        let direction = if close > last.close {
+            Direction::Up
+        } else if close < last.close {
+            Direction::Down
+        } else {
+            return (None, 0);
+        };
+        match self.run {
+            Some(run) if run.direction == Some(direction) => (Some(direction), run.length + 1),
+            _ => (Some(direction), 1),
+        }
+    }
+
     /// The most recent earlier run in `direction` of at least `length`, and how many there were.
     pub(crate) fn longest_since(&self, direction: Direction, length: u32) -> (Option<RunRef>, u32) {
         match direction {

@@ -1,16 +1,20 @@
-//! The incremental fact engine: feed it daily bars in date order, read the facts as of each.
+//! The incremental fact engine: feed it daily bars in date order, ask for facts as of the latest.
 //!
-//! Per bar it does a constant amount of work (amortised): a record comparison, two monotone
-//! stack pushes, and per timeframe (daily, weekly, monthly) a streak projection, plus an
-//! occasional commit when a period rolls over. Weekly and monthly bars are built on the fly
-//! from the daily bars; the open period is reported with `complete == false` until the calendar
-//! says it has no session left, so an unfinished week is only ever "on pace".
+//! [`Tracker::push`] only updates state, in O(1) amortised: a record comparison, monotone stack
+//! pushes for "highest/lowest since", and per tracked timeframe a calendar lookup and, when a
+//! period rolls over, a commit into the streak tables. Facts are computed when asked for, so the
+//! rules engine pays for a full streak or move fact only on the sessions where a rule fires.
+//! Running it over a whole history is the O(n) full pass; feeding the next bar is the
+//! incremental path — the same code, so the two cannot disagree.
+//!
+//! Weekly and monthly bars are built on the fly from the daily bars; the open period counts as
+//! complete only once the calendar says no session of it remains after the latest bar.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 
 use super::record::{Intraday, Mark, RecordFact, RecordState};
 use super::stack::PrevAtLeast;
-use super::streak::{Direction, StreakFact, StreakMachine};
+use super::streak::{Direction, RunRef, StreakFact, StreakMachine};
 use crate::market::{Bar, Calendar, PeriodKey, Timeframe};
 
 /// A change over one period against the previous finished period.
@@ -23,6 +27,15 @@ pub struct MoveFact {
     pub biggest_since: Option<(NaiveDate, f64)>,
 }
 
+/// A period that ended without its last session in the data (a gap), found to be over only
+/// when the next period's first bar arrived: its final facts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Late {
+    pub streak: StreakFact,
+    /// `None` when moves are not tracked for the timeframe or there was no earlier period.
+    pub movement: Option<MoveFact>,
+}
+
 /// Facts for one timeframe as of the latest bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PeriodFacts {
@@ -30,12 +43,11 @@ pub struct PeriodFacts {
     pub streak: StreakFact,
     /// Change of the current period against the previous finished one: (percent, previous close).
     pub change: Option<(f64, f64)>,
-    /// Set on the first bar of a new period when the previous period ended without its last
-    /// session in the data (a gap): the facts of that period, now known to be final.
-    pub late: Option<(StreakFact, Option<MoveFact>)>,
+    /// Set on the first bar of a new period when the previous one ended in a gap.
+    pub late: Option<Late>,
 }
 
-/// Everything known as of one bar.
+/// Everything known as of one bar: a snapshot, for queries and tests.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Facts {
     /// Session date of the bar.
@@ -71,34 +83,39 @@ impl Facts {
 
     /// Whether the history reaches back far enough to judge a window of `weeks` weeks.
     pub fn covers_weeks(&self, weeks: u32) -> bool {
-        self.window_start(weeks)
-            .is_some_and(|start| self.first_date <= start)
+        window_start(self.date, weeks).is_some_and(|start| self.first_date <= start)
     }
 
     /// Whether this close is strictly above every other close of the last `weeks` weeks.
     /// `None` when the history is shorter than the window.
     pub fn is_period_high(&self, weeks: u32) -> Option<bool> {
-        self.in_window(weeks, self.highest_since)
+        in_window(self.date, self.first_date, weeks, self.highest_since)
     }
 
     /// Whether this close is strictly below every other close of the last `weeks` weeks.
     pub fn is_period_low(&self, weeks: u32) -> Option<bool> {
-        self.in_window(weeks, self.lowest_since)
+        in_window(self.date, self.first_date, weeks, self.lowest_since)
     }
+}
 
-    /// First calendar day of the window of `weeks` weeks ending with this session.
-    fn window_start(&self, weeks: u32) -> Option<NaiveDate> {
-        self.date
-            .checked_sub_days(Days::new(u64::from(weeks) * 7 - 1))
-    }
+/// First calendar day of the window of `weeks` weeks ending with the session `date`.
+fn window_start(date: NaiveDate, weeks: u32) -> Option<NaiveDate> {
+    date.checked_sub_days(Days::new((u64::from(weeks) * 7).saturating_sub(1)))
+}
 
-    fn in_window(&self, weeks: u32, since: Option<(f64, NaiveDate)>) -> Option<bool> {
-        let start = self.window_start(weeks)?;
-        if self.first_date > start {
-            return None;
-        }
-        Some(since.is_none_or(|(_, date)| date < start))
+/// Whether the most recent earlier close at least as extreme (`since`) lies before the window;
+/// `None` when the history does not cover the window.
+fn in_window(
+    date: NaiveDate,
+    first_date: NaiveDate,
+    weeks: u32,
+    since: Option<(f64, NaiveDate)>,
+) -> Option<bool> {
+    let start = window_start(date, weeks)?;
+    if first_date > start {
+        return None;
     }
+    Some(since.is_none_or(|(_, d)| d < start))
 }
 
 /// A bar that cannot follow the bars already fed.
@@ -109,43 +126,85 @@ pub struct OutOfOrder {
     pub got: NaiveDate,
 }
 
+/// Which facts a tracker maintains. Facts it does not maintain read as absent (no record, no
+/// streak); a tracker built for a rule set maintains exactly what the rules read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Record intraday highs.
+    pub intraday: bool,
+    /// "Highest close since" (period highs).
+    pub highs: bool,
+    /// "Lowest close since" (period lows).
+    pub lows: bool,
+    /// Streaks per timeframe, indexed by `Timeframe as usize`.
+    pub streaks: [bool; 3],
+    /// "Biggest move since" per timeframe (implies the streak state of that timeframe).
+    pub moves: [bool; 3],
+}
+
+impl Needs {
+    /// Everything.
+    pub const ALL: Needs = Needs {
+        intraday: true,
+        highs: true,
+        lows: true,
+        streaks: [true; 3],
+        moves: [true; 3],
+    };
+
+    /// Only record closes, which are always tracked.
+    pub const NONE: Needs = Needs {
+        intraday: false,
+        highs: false,
+        lows: false,
+        streaks: [false; 3],
+        moves: [false; 3],
+    };
+}
+
 #[derive(Debug, Clone, Copy)]
 struct OpenPeriod {
     key: PeriodKey,
     first_date: NaiveDate,
     last_date: NaiveDate,
     close: f64,
-    /// Whether the calendar said, at `last_date`, that the period was over.
-    seen_complete: bool,
+    /// Sessions of the period left after `last_date`, per the calendar.
+    remaining: u32,
 }
 
 /// Streak and move state of one timeframe.
 #[derive(Debug, Clone)]
 struct PeriodTrack {
     timeframe: Timeframe,
+    moves: bool,
     streak: StreakMachine,
     /// Changes (percent) of finished periods, for "biggest gain since".
     gains: PrevAtLeast<NaiveDate>,
     /// Negated changes of finished periods, for "biggest drop since".
     drops: PrevAtLeast<NaiveDate>,
     open: Option<OpenPeriod>,
+    late: Option<Box<Late>>,
 }
 
 impl PeriodTrack {
-    fn new(timeframe: Timeframe) -> Self {
+    fn new(timeframe: Timeframe, moves: bool) -> Self {
         Self {
             timeframe,
+            moves,
             streak: StreakMachine::default(),
             gains: PrevAtLeast::default(),
             drops: PrevAtLeast::default(),
             open: None,
+            late: None,
         }
     }
 
     fn move_fact(&self, close: f64) -> Option<MoveFact> {
         let previous_close = self.streak.last_close()?;
         let change_pct = (close / previous_close - 1.0) * 100.0;
-        let biggest_since = if change_pct >= 0.0 {
+        let biggest_since = if !self.moves {
+            None
+        } else if change_pct >= 0.0 {
             self.gains.query(change_pct).map(|(pct, date)| (date, pct))
         } else {
             self.drops
@@ -159,8 +218,20 @@ impl PeriodTrack {
         })
     }
 
+    fn project(&self, open: &OpenPeriod) -> StreakFact {
+        self.streak.project(
+            open.key,
+            open.first_date,
+            open.last_date,
+            open.close,
+            open.remaining,
+        )
+    }
+
     fn commit(&mut self, open: OpenPeriod) {
-        if let Some(previous) = self.streak.last_close() {
+        if self.moves
+            && let Some(previous) = self.streak.last_close()
+        {
             let pct = (open.close / previous - 1.0) * 100.0;
             self.gains.push(pct, open.last_date);
             self.drops.push(-pct, open.last_date);
@@ -169,83 +240,103 @@ impl PeriodTrack {
             .commit(open.first_date, open.last_date, open.close);
     }
 
-    fn push(&mut self, date: NaiveDate, close: f64, calendar: Calendar) -> PeriodFacts {
-        let key = self.timeframe.key(date);
-        let mut late = None;
-        let first_date = match self.open {
-            Some(open) if open.key == key => open.first_date,
-            previous => {
-                if let Some(open) = previous {
-                    if !open.seen_complete {
-                        let streak = self.streak.project(
-                            open.key,
-                            open.first_date,
-                            open.last_date,
-                            open.close,
-                            0,
-                        );
-                        late = Some((streak, self.move_fact(open.close)));
+    #[inline]
+    fn push(&mut self, date: NaiveDate, days: i32, close: f64, calendar: Calendar) {
+        let key = self.timeframe.key_of_day(date, days);
+        let remaining = calendar.sessions_remaining(date, self.timeframe);
+        if self.late.is_some() {
+            self.late = None;
+        }
+        match &mut self.open {
+            Some(open) if open.key == key => {
+                open.last_date = date;
+                open.close = close;
+                open.remaining = remaining;
+            }
+            slot => {
+                if let Some(open) = slot.take() {
+                    if open.remaining != 0 {
+                        // The calendar expected more sessions, but the period is over.
+                        let mut finished = open;
+                        finished.remaining = 0;
+                        self.late = Some(Box::new(Late {
+                            streak: self.project(&finished),
+                            movement: self.move_fact(finished.close),
+                        }));
                     }
                     self.commit(open);
                 }
-                date
+                self.open = Some(OpenPeriod {
+                    key,
+                    first_date: date,
+                    last_date: date,
+                    close,
+                    remaining,
+                });
             }
-        };
-        let remaining = match self.timeframe {
-            Timeframe::Daily => 0,
-            timeframe => calendar.sessions_remaining(date, timeframe),
-        };
-        self.open = Some(OpenPeriod {
-            key,
-            first_date,
-            last_date: date,
-            close,
-            seen_complete: remaining == 0,
-        });
-        PeriodFacts {
-            streak: self.streak.project(key, first_date, date, close, remaining),
-            change: self
-                .streak
-                .last_close()
-                .map(|previous| ((close / previous - 1.0) * 100.0, previous)),
-            late,
         }
     }
 }
 
-/// Consumes daily bars one at a time and keeps every fact current.
+/// Consumes daily bars one at a time and keeps the state every fact is computed from.
 #[derive(Debug, Clone)]
 pub struct Tracker {
     calendar: Calendar,
+    needs: Needs,
     count: u32,
     first_date: Option<NaiveDate>,
+    /// `num_days_from_ce` of the first bar, and days from it to the latest bar: window checks
+    /// run on every bar, and day arithmetic on `NaiveDate` is comparatively slow.
+    first_days: Option<i32>,
+    window_days: i32,
+    latest: Option<Bar>,
+    /// Close of the bar before the latest.
+    previous_close: Option<f64>,
     closes: RecordState,
+    /// The record set by the latest bar, if it set one.
+    record_close: Option<RecordFact>,
     highs: RecordState,
+    record_high: Intraday,
     at_least: PrevAtLeast<NaiveDate>,
+    highest_since: Option<(f64, NaiveDate)>,
     /// Negated closes: "at least as large" becomes "at least as low".
     at_most: PrevAtLeast<NaiveDate>,
-    periods: [PeriodTrack; 3],
-    facts: Option<Facts>,
+    lowest_since: Option<(f64, NaiveDate)>,
+    /// Indexed by `Timeframe as usize`; `None` when not tracked.
+    periods: [Option<PeriodTrack>; 3],
 }
 
 impl Tracker {
+    /// A tracker that maintains every fact.
     pub fn new(calendar: Calendar) -> Self {
-        Self {
-            calendar,
-            count: 0,
-            first_date: None,
-            closes: RecordState::default(),
-            highs: RecordState::default(),
-            at_least: PrevAtLeast::default(),
-            at_most: PrevAtLeast::default(),
-            periods: Timeframe::ALL.map(PeriodTrack::new),
-            facts: None,
-        }
+        Self::with_needs(calendar, Needs::ALL)
     }
 
-    /// The facts as of the latest bar; `None` before the first.
-    pub fn facts(&self) -> Option<&Facts> {
-        self.facts.as_ref()
+    /// A tracker that maintains only what `needs` asks for (record closes always).
+    pub fn with_needs(calendar: Calendar, needs: Needs) -> Self {
+        let periods = Timeframe::ALL.map(|tf| {
+            let i = tf as usize;
+            (needs.streaks[i] || needs.moves[i]).then(|| PeriodTrack::new(tf, needs.moves[i]))
+        });
+        Self {
+            calendar,
+            needs,
+            count: 0,
+            first_date: None,
+            first_days: None,
+            window_days: 0,
+            latest: None,
+            previous_close: None,
+            closes: RecordState::default(),
+            record_close: None,
+            highs: RecordState::default(),
+            record_high: Intraday::Unknown,
+            at_least: PrevAtLeast::default(),
+            highest_since: None,
+            at_most: PrevAtLeast::default(),
+            lowest_since: None,
+            periods,
+        }
     }
 
     pub fn calendar(&self) -> Calendar {
@@ -261,11 +352,146 @@ impl Tracker {
         self.count == 0
     }
 
-    /// The move of the current `timeframe` period against the previous finished one, with the
+    /// Feeds the next bar. Bars must come in strictly increasing date order; a bar that does
+    /// not is refused and changes nothing.
+    pub fn push(&mut self, bar: &Bar) -> Result<(), OutOfOrder> {
+        let date = bar.date();
+        if let Some(latest) = self.latest
+            && date <= latest.date()
+        {
+            return Err(OutOfOrder {
+                latest: latest.date(),
+                got: date,
+            });
+        }
+        let index = self.count;
+        self.count += 1;
+        self.first_date.get_or_insert(date);
+        self.previous_close = self.latest.map(|b| b.close());
+        self.latest = Some(*bar);
+        let close = bar.close();
+        self.record_close = self.closes.observe(date, close, index);
+        if self.needs.intraday {
+            self.record_high = self.highs.observe_optional(date, bar.high(), index);
+        }
+        if self.needs.highs {
+            self.highest_since = self.at_least.push(close, date);
+        }
+        if self.needs.lows {
+            self.lowest_since = self.at_most.push(-close, date).map(|(v, d)| (-v, d));
+        }
+        let calendar = self.calendar;
+        let days = date.num_days_from_ce();
+        let first_days = *self.first_days.get_or_insert(days);
+        self.window_days = days - first_days;
+        for track in self.periods.iter_mut().flatten() {
+            track.push(date, days, close, calendar);
+        }
+        Ok(())
+    }
+
+    /// The latest bar.
+    pub fn latest(&self) -> Option<&Bar> {
+        self.latest.as_ref()
+    }
+
+    /// The latest session's change against the session before, in percent.
+    pub fn session_change_pct(&self) -> Option<f64> {
+        Some((self.latest?.close() / self.previous_close? - 1.0) * 100.0)
+    }
+
+    /// Session date of the first bar.
+    pub fn first_date(&self) -> Option<NaiveDate> {
+        self.first_date
+    }
+
+    /// Position of the latest bar (0 = first).
+    pub fn index(&self) -> Option<u32> {
+        self.count.checked_sub(1)
+    }
+
+    /// The record the latest close set, if it set one.
+    pub fn record_close(&self) -> Option<RecordFact> {
+        self.record_close
+    }
+
+    /// Whether the latest bar set a record intraday high.
+    pub fn record_high(&self) -> Intraday {
+        self.record_high
+    }
+
+    /// The highest close so far.
+    pub fn all_time_high(&self) -> Option<Mark> {
+        self.closes.best()
+    }
+
+    pub fn highest_since(&self) -> Option<(f64, NaiveDate)> {
+        self.highest_since
+    }
+
+    pub fn lowest_since(&self) -> Option<(f64, NaiveDate)> {
+        self.lowest_since
+    }
+
+    /// See [`Facts::is_period_high`].
+    pub fn is_period_high(&self, weeks: u32) -> Option<bool> {
+        self.in_window(weeks, self.highest_since)
+    }
+
+    /// See [`Facts::is_period_low`].
+    pub fn is_period_low(&self, weeks: u32) -> Option<bool> {
+        self.in_window(weeks, self.lowest_since)
+    }
+
+    /// [`in_window`] in day numbers: the window of `weeks` weeks holds the latest session and
+    /// the `7 * weeks - 1` calendar days before it.
+    fn in_window(&self, weeks: u32, since: Option<(f64, NaiveDate)>) -> Option<bool> {
+        let first_days = self.first_days?;
+        let span = i32::try_from(weeks).ok()?.checked_mul(7)?;
+        if self.window_days < span - 1 {
+            return None;
+        }
+        let latest_days = first_days + self.window_days;
+        Some(since.is_none_or(|(_, d)| latest_days - d.num_days_from_ce() >= span))
+    }
+
+    fn track(&self, timeframe: Timeframe) -> Option<&PeriodTrack> {
+        self.periods[timeframe as usize].as_ref()
+    }
+
+    /// The cheap part of a streak: (direction, length, sessions left in the open period).
+    pub fn run(&self, timeframe: Timeframe) -> Option<(Option<Direction>, u32, u32)> {
+        let track = self.track(timeframe)?;
+        let open = track.open.as_ref()?;
+        let (direction, length) = track.streak.peek(open.close);
+        Some((direction, length, open.remaining))
+    }
+
+    /// The streak of `timeframe` including the open period.
+    pub fn streak(&self, timeframe: Timeframe) -> Option<StreakFact> {
+        let track = self.track(timeframe)?;
+        Some(track.project(track.open.as_ref()?))
+    }
+
+    /// The open period's change against the previous finished one: (percent, previous close).
+    pub fn change(&self, timeframe: Timeframe) -> Option<(f64, f64)> {
+        let track = self.track(timeframe)?;
+        let close = track.open.as_ref()?.close;
+        let previous = track.streak.last_close()?;
+        Some(((close / previous - 1.0) * 100.0, previous))
+    }
+
+    /// The move of the open `timeframe` period against the previous finished one, with the
     /// most recent earlier move at least as big. `None` before there is a finished period.
     pub fn move_fact(&self, timeframe: Timeframe) -> Option<MoveFact> {
-        let facts = self.facts.as_ref()?;
-        self.periods[timeframe as usize].move_fact(facts.period(timeframe).streak.close)
+        let track = self.track(timeframe)?;
+        track.move_fact(track.open.as_ref()?.close)
+    }
+
+    /// The final facts of a period that the latest bar showed to be over although the
+    /// calendar expected more sessions in it.
+    pub fn late(&self, timeframe: Timeframe) -> Option<&Late> {
+        self.track(timeframe)?.late.as_deref()
     }
 
     /// The most recent earlier finished run of `timeframe` in `direction` at least `length`
@@ -275,50 +501,51 @@ impl Tracker {
         timeframe: Timeframe,
         direction: Direction,
         length: u32,
-    ) -> (Option<super::RunRef>, u32) {
-        self.periods[timeframe as usize]
-            .streak
-            .longest_since(direction, length)
+    ) -> (Option<RunRef>, u32) {
+        self.track(timeframe)
+            .map_or((None, 0), |t| t.streak.longest_since(direction, length))
     }
 
-    /// Feeds the next bar. Bars must come in strictly increasing date order.
-    pub fn push(&mut self, bar: &Bar) -> Result<&Facts, OutOfOrder> {
-        let date = bar.date();
-        if let Some(latest) = self.facts.as_ref().map(|f| f.date)
-            && date <= latest
-        {
-            return Err(OutOfOrder { latest, got: date });
-        }
-        let index = self.count;
-        self.count += 1;
-        let first_date = *self.first_date.get_or_insert(date);
-        let close = bar.close();
-        let record_close = self.closes.observe(date, close, index);
-        let record_high = self.highs.observe_optional(date, bar.high(), index);
-        let all_time_high = self.closes.best().unwrap_or(Mark {
-            date,
-            value: close,
-            index,
-        });
-        let highest_since = self.at_least.push(close, date);
-        let lowest_since = self.at_most.push(-close, date).map(|(v, d)| (-v, d));
-        let calendar = self.calendar;
-        let [daily, weekly, monthly] = &mut self.periods;
-        let facts = Facts {
-            date,
-            index,
-            first_date,
+    fn period_facts(&self, timeframe: Timeframe, date: NaiveDate, close: f64) -> PeriodFacts {
+        let empty = StreakFact {
+            period: timeframe.key(date),
+            last_date: date,
             close,
-            high: bar.high(),
-            record_close,
-            record_high,
-            all_time_high,
-            highest_since,
-            lowest_since,
-            daily: daily.push(date, close, calendar),
-            weekly: weekly.push(date, close, calendar),
-            monthly: monthly.push(date, close, calendar),
+            direction: None,
+            length: 0,
+            start_date: date,
+            change_pct: 0.0,
+            longest_since: None,
+            earlier_at_least: 0,
+            complete: false,
+            sessions_remaining: 0,
         };
-        Ok(self.facts.insert(facts))
+        PeriodFacts {
+            streak: self.streak(timeframe).unwrap_or(empty),
+            change: self.change(timeframe),
+            late: self.late(timeframe).copied(),
+        }
+    }
+
+    /// A snapshot of every fact as of the latest bar; `None` before the first. Facts the
+    /// tracker does not maintain (see [`Needs`]) read as absent.
+    pub fn facts(&self) -> Option<Facts> {
+        let latest = self.latest?;
+        let (date, close) = (latest.date(), latest.close());
+        Some(Facts {
+            date,
+            index: self.index()?,
+            first_date: self.first_date?,
+            close,
+            high: latest.high(),
+            record_close: self.record_close,
+            record_high: self.record_high,
+            all_time_high: self.closes.best()?,
+            highest_since: self.highest_since,
+            lowest_since: self.lowest_since,
+            daily: self.period_facts(Timeframe::Daily, date, close),
+            weekly: self.period_facts(Timeframe::Weekly, date, close),
+            monthly: self.period_facts(Timeframe::Monthly, date, close),
+        })
     }
 }

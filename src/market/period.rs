@@ -27,10 +27,16 @@ impl Timeframe {
 
     /// The period a session date belongs to.
     pub fn key(self, date: NaiveDate) -> PeriodKey {
+        self.key_of_day(date, date.num_days_from_ce())
+    }
+
+    /// [`key`](Self::key) for a caller that already knows `date.num_days_from_ce()`.
+    #[inline]
+    pub(crate) fn key_of_day(self, date: NaiveDate, days_from_ce: i32) -> PeriodKey {
         let ordinal = match self {
-            Timeframe::Daily => date.num_days_from_ce(),
+            Timeframe::Daily => days_from_ce,
             // Day 1 of the common era (0001-01-01) was a Monday, so this counts ISO weeks.
-            Timeframe::Weekly => (date.num_days_from_ce() - 1).div_euclid(7),
+            Timeframe::Weekly => (days_from_ce - 1).div_euclid(7),
             Timeframe::Monthly => date.year() * 12 + date.month0() as i32,
         };
         PeriodKey {

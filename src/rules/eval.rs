@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use crate::analytics::{Facts, Intraday, OutOfOrder, StreakFact, Tracker};
+use crate::analytics::{Direction, Intraday, Needs, OutOfOrder, StreakFact, Tracker};
 use crate::market::{Bar, PeriodKey, Symbol};
 
 use super::spec::{Basis, RuleKind, RuleSet};
@@ -36,7 +36,7 @@ pub struct Evaluator {
 impl Evaluator {
     /// Arms the rules of `rules` that apply to `symbol`.
     pub fn new(symbol: Arc<Symbol>, rules: &RuleSet) -> Self {
-        let armed = rules
+        let armed: Vec<Armed> = rules
             .rules()
             .iter()
             .filter(|r| r.applies_to(&symbol))
@@ -47,7 +47,7 @@ impl Evaluator {
             })
             .collect();
         Self {
-            tracker: crate::analytics::Tracker::new(symbol.calendar()),
+            tracker: Tracker::with_needs(symbol.calendar(), needs(&armed)),
             symbol,
             rules: armed,
         }
@@ -63,20 +63,40 @@ impl Evaluator {
 
     /// Feeds a bar as context: facts advance, nothing is reported.
     pub fn warm(&mut self, bar: &Bar) -> Result<(), OutOfOrder> {
-        self.tracker.push(bar).map(|_| ())
+        self.tracker.push(bar)
     }
 
     /// Feeds the next session's bar and appends the events of its close to `out`.
     /// Returns how many were appended.
     pub fn step(&mut self, bar: &Bar, out: &mut Vec<Event>) -> Result<usize, OutOfOrder> {
-        let facts = *self.tracker.push(bar)?;
+        self.tracker.push(bar)?;
         let start = out.len();
+        let ctx = Context {
+            tracker: &self.tracker,
+            symbol: &self.symbol,
+            history_from: self.tracker.first_date().unwrap_or(bar.date()),
+        };
         for rule in &mut self.rules {
-            evaluate(rule, &facts, &self.tracker, &self.symbol, out);
+            evaluate(rule, &ctx, out);
         }
         suppress(out, start);
         Ok(out.len() - start)
     }
+}
+
+/// What the tracker must maintain for these rules, and nothing more.
+fn needs(rules: &[Armed]) -> Needs {
+    let mut needs = Needs::NONE;
+    for rule in rules {
+        match rule.kind {
+            RuleKind::RecordHigh { basis } => needs.intraday |= basis == Basis::Intraday,
+            RuleKind::PeriodHigh { .. } => needs.highs = true,
+            RuleKind::PeriodLow { .. } => needs.lows = true,
+            RuleKind::Streak { timeframe, .. } => needs.streaks[timeframe as usize] = true,
+            RuleKind::BigMove { timeframe, .. } => needs.moves[timeframe as usize] = true,
+        }
+    }
+    needs
 }
 
 /// Where an event is anchored: the session whose close established it.
@@ -85,38 +105,37 @@ struct Anchor {
     date: NaiveDate,
     close: f64,
     session_change_pct: Option<f64>,
-    history_from: NaiveDate,
 }
 
 impl Anchor {
-    fn today(facts: &Facts) -> Self {
-        Self {
-            date: facts.date,
-            close: facts.close,
-            session_change_pct: facts.daily.change.map(|(pct, _)| pct),
-            history_from: facts.first_date,
-        }
+    /// The latest session.
+    fn today(tracker: &Tracker) -> Option<Self> {
+        let bar = tracker.latest()?;
+        Some(Self {
+            date: bar.date(),
+            close: bar.close(),
+            session_change_pct: tracker.session_change_pct(),
+        })
     }
 
     /// A period that ended before today, found complete only now (its last session is missing).
-    fn late(facts: &Facts, streak: &StreakFact) -> Self {
+    fn late(streak: &StreakFact) -> Self {
         Self {
             date: streak.last_date,
             close: streak.close,
             session_change_pct: None,
-            history_from: facts.first_date,
         }
     }
 }
 
-fn emit(rule: &mut Armed, symbol: &Arc<Symbol>, fact: Fact, at: Anchor, out: &mut Vec<Event>) {
+fn emit(rule: &mut Armed, ctx: &Context<'_>, fact: Fact, at: Anchor, out: &mut Vec<Event>) {
     let event = Event {
         rule_id: rule.id.clone(),
-        symbol: symbol.clone(),
+        symbol: ctx.symbol.clone(),
         date: at.date,
         close: at.close,
         session_change_pct: at.session_change_pct,
-        history_from: at.history_from,
+        history_from: ctx.history_from,
         fact,
     };
     let flavour = usize::from(matches!(fact, Fact::Streak { streak, .. } if !streak.complete));
@@ -128,58 +147,65 @@ fn emit(rule: &mut Armed, symbol: &Arc<Symbol>, fact: Fact, at: Anchor, out: &mu
     out.push(event);
 }
 
-fn evaluate(
-    rule: &mut Armed,
-    facts: &Facts,
-    tracker: &Tracker,
-    symbol: &Arc<Symbol>,
-    out: &mut Vec<Event>,
-) {
-    let today = Anchor::today(facts);
+/// What every rule of one step reads.
+struct Context<'a> {
+    tracker: &'a Tracker,
+    symbol: &'a Arc<Symbol>,
+    history_from: NaiveDate,
+}
+
+fn sign(pct: f64) -> Direction {
+    if pct >= 0.0 {
+        Direction::Up
+    } else {
+        Direction::Down
+    }
+}
+
+/// Evaluates one rule against the latest session. Cheap checks come first; a full fact is
+/// computed only when the rule fires.
+fn evaluate(rule: &mut Armed, ctx: &Context<'_>, out: &mut Vec<Event>) -> Option<()> {
+    let tracker = ctx.tracker;
     match rule.kind {
         RuleKind::RecordHigh {
             basis: Basis::Close,
         } => {
-            if let Some(record) = facts.record_close
-                && let Some(previous) = record.previous
-            {
-                let fact = Fact::RecordClose {
-                    previous,
-                    drought_sessions: record.drought_sessions,
-                };
-                emit(rule, symbol, fact, today, out);
-            }
+            let record = tracker.record_close()?;
+            let fact = Fact::RecordClose {
+                previous: record.previous?,
+                drought_sessions: record.drought_sessions,
+            };
+            emit(rule, ctx, fact, Anchor::today(tracker)?, out);
         }
         RuleKind::RecordHigh {
             basis: Basis::Intraday,
         } => {
-            if let Intraday::Record(record) = facts.record_high
-                && let (Some(previous), Some(high)) = (record.previous, facts.high)
-            {
-                let fact = Fact::RecordIntraday {
-                    high,
-                    previous,
-                    drought_sessions: record.drought_sessions,
-                };
-                emit(rule, symbol, fact, today, out);
-            }
+            let Intraday::Record(record) = tracker.record_high() else {
+                return None;
+            };
+            let fact = Fact::RecordIntraday {
+                high: tracker.latest()?.high()?,
+                previous: record.previous?,
+                drought_sessions: record.drought_sessions,
+            };
+            emit(rule, ctx, fact, Anchor::today(tracker)?, out);
         }
         RuleKind::PeriodHigh { weeks } => {
-            if facts.is_period_high(weeks) == Some(true) {
+            if tracker.is_period_high(weeks)? {
                 let fact = Fact::PeriodHigh {
                     weeks,
-                    highest_since: facts.highest_since,
+                    highest_since: tracker.highest_since(),
                 };
-                emit(rule, symbol, fact, today, out);
+                emit(rule, ctx, fact, Anchor::today(tracker)?, out);
             }
         }
         RuleKind::PeriodLow { weeks } => {
-            if facts.is_period_low(weeks) == Some(true) {
+            if tracker.is_period_low(weeks)? {
                 let fact = Fact::PeriodLow {
                     weeks,
-                    lowest_since: facts.lowest_since,
+                    lowest_since: tracker.lowest_since(),
                 };
-                emit(rule, symbol, fact, today, out);
+                emit(rule, ctx, fact, Anchor::today(tracker)?, out);
             }
         }
         RuleKind::Streak {
@@ -188,28 +214,26 @@ fn evaluate(
             min_length,
             on_pace,
         } => {
-            let period = facts.period(timeframe);
-            let reportable = |s: &StreakFact| {
-                s.length >= min_length && s.direction.is_some_and(|d| direction.admits(d))
+            let reportable = |d: Option<Direction>, length: u32| {
+                length >= min_length && d.is_some_and(|d| direction.admits(d))
             };
-            if let Some((late, _)) = period.late
-                && reportable(&late)
+            if let Some(late) = tracker.late(timeframe)
+                && reportable(late.streak.direction, late.streak.length)
             {
-                emit(
-                    rule,
-                    symbol,
-                    Fact::Streak {
-                        timeframe,
-                        streak: late,
-                    },
-                    Anchor::late(facts, &late),
-                    out,
-                );
+                let fact = Fact::Streak {
+                    timeframe,
+                    streak: late.streak,
+                };
+                emit(rule, ctx, fact, Anchor::late(&late.streak), out);
             }
-            let streak = period.streak;
-            let due = streak.complete || (on_pace && streak.sessions_remaining == 1);
-            if due && reportable(&streak) {
-                emit(rule, symbol, Fact::Streak { timeframe, streak }, today, out);
+            let (d, length, remaining) = tracker.run(timeframe)?;
+            let due = remaining == 0 || (on_pace && remaining == 1);
+            if due && reportable(d, length) {
+                let fact = Fact::Streak {
+                    timeframe,
+                    streak: tracker.streak(timeframe)?,
+                };
+                emit(rule, ctx, fact, Anchor::today(tracker)?, out);
             }
         }
         RuleKind::BigMove {
@@ -217,38 +241,30 @@ fn evaluate(
             direction,
             threshold_pct,
         } => {
-            let period = facts.period(timeframe);
-            let big = |pct: f64| {
-                pct.abs() >= threshold_pct
-                    && direction.admits(if pct >= 0.0 {
-                        crate::analytics::Direction::Up
-                    } else {
-                        crate::analytics::Direction::Down
-                    })
-            };
-            if let Some((late, Some(movement))) = period.late
+            let big = |pct: f64| pct.abs() >= threshold_pct && direction.admits(sign(pct));
+            if let Some(late) = tracker.late(timeframe)
+                && let Some(movement) = late.movement
                 && big(movement.change_pct)
             {
                 let fact = Fact::BigMove {
                     timeframe,
-                    period: late.period,
+                    period: late.streak.period,
                     movement,
                 };
-                emit(rule, symbol, fact, Anchor::late(facts, &late), out);
+                emit(rule, ctx, fact, Anchor::late(&late.streak), out);
             }
-            if period.streak.complete
-                && period.change.is_some_and(|(pct, _)| big(pct))
-                && let Some(movement) = tracker.move_fact(timeframe)
-            {
+            let (_, _, remaining) = tracker.run(timeframe)?;
+            if remaining == 0 && big(tracker.change(timeframe)?.0) {
                 let fact = Fact::BigMove {
                     timeframe,
-                    period: period.streak.period,
-                    movement,
+                    period: tracker.streak(timeframe)?.period,
+                    movement: tracker.move_fact(timeframe)?,
                 };
-                emit(rule, symbol, fact, today, out);
+                emit(rule, ctx, fact, Anchor::today(tracker)?, out);
             }
         }
     }
+    Some(())
 }
 
 /// Drops, among `out[start..]`, events outranked by another of the same day, and repeats of

@@ -342,6 +342,25 @@ impl Rule {
     }
 }
 
+/// A TOML error as one line: "line 3, column 1: unknown field `x`, expected ...". The toml
+/// crate's own message spans several lines with a source snippet.
+fn syntax_error(text: &str, error: &toml::de::Error) -> RuleError {
+    let message = error.message().trim().replace('\n', " ");
+    match error.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before.len() - line_start + 1;
+            let source_line = text[line_start..].lines().next().unwrap_or("").trim();
+            RuleError::Syntax(format!(
+                "line {line}, column {column} (`{source_line}`): {message}"
+            ))
+        }
+        None => RuleError::Syntax(message),
+    }
+}
+
 /// A list of rules with unique ids, in the order they were written (which breaks ties when two
 /// rules produce the same fact).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -375,7 +394,7 @@ impl RuleSet {
 
     /// Reads `[[rules]]` tables from TOML text.
     pub fn from_toml(text: &str) -> Result<Self, RuleError> {
-        let file: RuleFile = toml::from_str(text).map_err(|e| RuleError::Syntax(e.to_string()))?;
+        let file: RuleFile = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
         Self::from_raw(file.rules)
     }
 
@@ -458,7 +477,11 @@ mod tests {
             ),
             (
                 "id = \"x\"\nkind = \"record_high\"\nthreshhold = 2",
-                "unknown field `threshhold`",
+                "line 4, column 1 (`threshhold = 2`): unknown field `threshhold`",
+            ),
+            (
+                "id = \"x\"\nkind = \"period_high\"\nweeks = -3",
+                "line 4, column 9 (`weeks = -3`): invalid value",
             ),
             (
                 "id = \"a b\"\nkind = \"record_high\"",

@@ -71,8 +71,10 @@ pub fn streak(
     let mut previous_period_close: Option<StreakFact> = None;
     let mut current: Option<StreakFact> = None;
     for bar in bars {
-        let facts = tracker.push(bar).map_err(|_| no_data(series, as_of))?;
-        let fact = facts.period(timeframe).streak;
+        tracker.push(bar).map_err(|_| no_data(series, as_of))?;
+        let Some(fact) = tracker.streak(timeframe) else {
+            continue;
+        };
         if let Some(before) = current
             && before.period != fact.period
         {
@@ -106,24 +108,24 @@ pub fn high(series: &Series, as_of: Option<NaiveDate>) -> Result<HighAnswer, Que
     let mut record_previous = None;
     let mut intraday_known = true;
     let mut intraday_best: Option<Mark> = None;
-    for bar in bars {
-        let facts = tracker.push(bar).map_err(|_| no_data(series, as_of))?;
-        if let Some(record) = facts.record_close {
+    for (index, bar) in bars.iter().enumerate() {
+        tracker.push(bar).map_err(|_| no_data(series, as_of))?;
+        if let Some(record) = tracker.record_close() {
             record_previous = record.previous.map(|p| (p, record.drought_sessions));
         }
-        match facts.record_high {
+        match tracker.record_high() {
             Intraday::Record(_) => {
-                intraday_best = facts.high.map(|value| Mark {
-                    date: facts.date,
+                intraday_best = bar.high().map(|value| Mark {
+                    date: bar.date(),
                     value,
-                    index: facts.index,
+                    index: index as u32,
                 });
             }
             Intraday::Unknown => intraday_known = false,
             Intraday::NotRecord => {}
         }
     }
-    let facts = *tracker.facts().ok_or_else(|| no_data(series, as_of))?;
+    let facts = tracker.facts().ok_or_else(|| no_data(series, as_of))?;
     let record = facts.all_time_high;
     let range_52w = if facts.covers_weeks(52) {
         let start = facts

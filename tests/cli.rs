@@ -1,0 +1,581 @@
+//! The `highwater` binary end to end: `replay`, `streak` and `high` over the shared histories
+//! and over small files written here, and the one-line errors a user sees for bad input.
+//!
+//! Tests that need `../shared/data` pass with a note on stderr when it is absent.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::Value;
+use support::{Outcome, highwater, shared_data, temp_dir_with};
+
+/// Parses every line of `stdout` as one JSON object.
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// Parses `stdout` as exactly one JSON object.
+fn json_object(stdout: &str) -> Value {
+    let mut lines = json_lines(stdout);
+    assert_eq!(lines.len(), 1, "expected one JSON line, got:\n{stdout}");
+    lines.remove(0)
+}
+
+fn text<'a>(value: &'a Value, key: &str) -> &'a str {
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} should be a string in {value}"))
+}
+
+fn number(value: &Value, key: &str) -> f64 {
+    value[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} should be a number in {value}"))
+}
+
+fn integer(value: &Value, key: &str) -> u64 {
+    value[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} should be a whole number in {value}"))
+}
+
+fn flag(value: &Value, key: &str) -> bool {
+    value[key]
+        .as_bool()
+        .unwrap_or_else(|| panic!("{key} should be a boolean in {value}"))
+}
+
+fn assert_near(value: &Value, key: &str, expected: f64, tolerance: f64) {
+    let got = number(value, key);
+    assert!(
+        (got - expected).abs() <= tolerance,
+        "{key}: expected {expected} ± {tolerance}, got {got} in {value}"
+    );
+}
+
+/// Checks that a run failed the way a user should see it fail: a non-zero exit, nothing on
+/// stdout, and one line on stderr starting with "error:". Returns that line.
+fn the_one_error_line(outcome: Outcome) -> String {
+    let (code, stdout, stderr) = outcome;
+    assert_ne!(code, 0, "expected a failure; stderr: {stderr}");
+    assert_eq!(stdout, "", "nothing belongs on stdout after an error");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one line on stderr, got:\n{stderr}"
+    );
+    assert!(lines[0].starts_with("error:"), "{stderr}");
+    lines[0].to_owned()
+}
+
+/// `highwater replay` of the Russell 2000 over September 2025 with the built-in rules.
+fn replay_rut_september(data: &Path, query: &str, json: bool) -> String {
+    let data = data.to_str().expect("a UTF-8 data path");
+    let mut args = vec![
+        "replay",
+        "--data",
+        data,
+        "--from",
+        "2025-09-01",
+        "--to",
+        "2025-09-30",
+    ];
+    if json {
+        args.push("--json");
+    }
+    args.push(query);
+    let (code, stdout, stderr) = highwater(&args);
+    assert_eq!(code, 0, "replay failed: {stderr}");
+    stdout
+}
+
+fn rut_september_events(data: &Path) -> Vec<Value> {
+    json_lines(&replay_rut_september(data, "RUT", true))
+}
+
+/// The single event of `kind` on `date` whose `on_pace` is `on_pace` (ignored when `None`).
+fn the_event<'a>(events: &'a [Value], date: &str, kind: &str, on_pace: Option<bool>) -> &'a Value {
+    let found: Vec<&Value> = events
+        .iter()
+        .filter(|e| text(e, "date") == date && text(e, "kind") == kind)
+        .filter(|e| on_pace.is_none_or(|p| flag(e, "on_pace") == p))
+        .collect();
+    assert_eq!(found.len(), 1, "one {kind} on {date}: {events:#?}");
+    found[0]
+}
+
+#[test]
+fn replay_of_september_2025_finds_the_russell_record_close_of_sep_18() {
+    let Some(data) = shared_data() else { return };
+    let events = rut_september_events(&data);
+    let record = the_event(&events, "2025-09-18", "record_high", None);
+    assert_eq!(text(record, "symbol"), "^RUT");
+    assert_near(record, "close", 2467.70, 0.005);
+    assert_eq!(text(record, "previous_record_date"), "2021-11-08");
+    assert_near(record, "previous_record_close", 2442.74, 0.005);
+    assert_eq!(integer(record, "drought_sessions"), 967);
+    let records = events
+        .iter()
+        .filter(|e| text(e, "kind") == "record_high")
+        .count();
+    assert_eq!(records, 1, "Sep 18 was the only record close of the month");
+}
+
+#[test]
+fn replay_of_september_2025_calls_the_seventh_weekly_gain_on_pace_on_thursday() {
+    let Some(data) = shared_data() else { return };
+    let events = rut_september_events(&data);
+    let streak = the_event(&events, "2025-09-18", "streak", Some(true));
+    assert_eq!(text(streak, "timeframe"), "weekly");
+    assert_eq!(text(streak, "direction"), "up");
+    assert_eq!(integer(streak, "length"), 7);
+    assert_eq!(integer(streak, "sessions_remaining"), 1);
+    assert_eq!(text(streak, "start_date"), "2025-08-04");
+    assert_eq!(text(streak, "longest_since_date"), "2020-12-24");
+    assert_eq!(integer(streak, "longest_since_length"), 8);
+}
+
+#[test]
+fn replay_of_september_2025_confirms_the_seventh_weekly_gain_on_friday() {
+    let Some(data) = shared_data() else { return };
+    let events = rut_september_events(&data);
+    let streak = the_event(&events, "2025-09-19", "streak", Some(false));
+    assert_eq!(text(streak, "timeframe"), "weekly");
+    assert_eq!(text(streak, "direction"), "up");
+    assert_eq!(integer(streak, "length"), 7);
+    assert_eq!(integer(streak, "sessions_remaining"), 0);
+    assert_eq!(text(streak, "period"), "2025-W38");
+    assert_eq!(text(streak, "longest_since_date"), "2020-12-24");
+    assert_eq!(integer(streak, "longest_since_length"), 8);
+}
+
+#[test]
+fn replay_json_gives_every_dedup_key_once_in_date_order() {
+    let Some(data) = shared_data() else { return };
+    let events = rut_september_events(&data);
+    assert!(events.len() >= 3, "{events:#?}");
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for event in &events {
+        *seen.entry(text(event, "dedup_key")).or_default() += 1;
+    }
+    let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(repeated.is_empty(), "repeated dedup keys: {repeated:?}");
+    let dates: Vec<&str> = events.iter().map(|e| text(e, "date")).collect();
+    assert!(dates.is_sorted(), "{dates:?}");
+    assert!(
+        dates
+            .iter()
+            .all(|d| ("2025-09-01"..="2025-09-30").contains(d)),
+        "{dates:?}"
+    );
+}
+
+#[test]
+fn replay_text_reads_like_a_market_desk() {
+    let Some(data) = shared_data() else { return };
+    let stdout = replay_rut_september(&data, "RUT", false);
+    let record = "2025-09-18  Russell 2000 closes at a record 2,467.70 — its first record close \
+                  since Nov 8, 2021, ending a 967-session drought";
+    let on_pace = "2025-09-18  Russell 2000 is on pace for a 7th straight weekly gain — the \
+                   longest streak since Dec 2020 (8 weeks)";
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.contains(&record), "{stdout}");
+    assert!(lines.contains(&on_pace), "{stdout}");
+}
+
+#[test]
+fn rut_caret_rut_and_lower_case_rut_name_the_same_index() {
+    let Some(data) = shared_data() else { return };
+    let plain = replay_rut_september(&data, "RUT", true);
+    assert!(!plain.is_empty());
+    for alias in ["^RUT", "rut"] {
+        assert_eq!(
+            replay_rut_september(&data, alias, true),
+            plain,
+            "replay of {alias}"
+        );
+    }
+}
+
+/// `highwater streak RUT --timeframe weekly --as-of <as_of> --json`.
+fn weekly_rut_streak(data: &Path, as_of: &str) -> Value {
+    let data = data.to_str().expect("a UTF-8 data path");
+    let (code, stdout, stderr) = highwater([
+        "streak",
+        "RUT",
+        "--timeframe",
+        "weekly",
+        "--as-of",
+        as_of,
+        "--data",
+        data,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "streak failed: {stderr}");
+    json_object(&stdout)
+}
+
+#[test]
+fn the_weekly_streak_as_of_sep_19_2025_is_seven_finished_weeks() {
+    let Some(data) = shared_data() else { return };
+    let answer = weekly_rut_streak(&data, "2025-09-19");
+    assert_eq!(text(&answer, "direction"), "up");
+    assert_eq!(integer(&answer, "length"), 7);
+    assert!(!flag(&answer, "on_pace"), "{answer}");
+    assert_eq!(text(&answer, "longest_since_date"), "2020-12-24");
+    assert_eq!(integer(&answer, "longest_since_length"), 8);
+    assert!(answer["finished"].is_null(), "{answer}");
+}
+
+#[test]
+fn the_weekly_streak_as_of_sep_18_2025_is_on_pace_after_six_finished_weeks() {
+    let Some(data) = shared_data() else { return };
+    let answer = weekly_rut_streak(&data, "2025-09-18");
+    assert!(flag(&answer, "on_pace"), "{answer}");
+    assert_eq!(integer(&answer, "length"), 7);
+    assert_eq!(integer(&answer, "sessions_remaining"), 1);
+    let finished = &answer["finished"];
+    assert_eq!(integer(finished, "length"), 6, "{answer}");
+    assert_eq!(text(finished, "date"), "2025-09-12");
+    assert!(!flag(finished, "on_pace"), "{answer}");
+}
+
+#[test]
+fn the_christmas_2020_week_is_complete_on_thursday() {
+    let Some(data) = shared_data() else { return };
+    // Friday 2020-12-25 was a holiday: Thursday's close is the week's close.
+    let answer = weekly_rut_streak(&data, "2020-12-24");
+    assert_eq!(text(&answer, "direction"), "up");
+    assert_eq!(integer(&answer, "length"), 8);
+    assert!(!flag(&answer, "on_pace"), "{answer}");
+    assert_eq!(integer(&answer, "sessions_remaining"), 0);
+    assert_eq!(text(&answer, "date"), "2020-12-24");
+}
+
+/// `highwater high RUT --as-of <as_of> --json`.
+fn rut_high(data: &Path, as_of: &str) -> Value {
+    let data = data.to_str().expect("a UTF-8 data path");
+    let (code, stdout, stderr) =
+        highwater(["high", "RUT", "--as-of", as_of, "--data", data, "--json"]);
+    assert_eq!(code, 0, "high failed: {stderr}");
+    json_object(&stdout)
+}
+
+#[test]
+fn high_on_the_record_day_says_it_beat_the_2021_record_after_967_sessions() {
+    let Some(data) = shared_data() else { return };
+    let answer = rut_high(&data, "2025-09-18");
+    assert_near(&answer, "record_close", 2467.70, 0.005);
+    assert_eq!(text(&answer, "record_date"), "2025-09-18");
+    assert_eq!(text(&answer, "previous_record_date"), "2021-11-08");
+    assert_near(&answer, "previous_record_close", 2442.74, 0.005);
+    assert_eq!(integer(&answer, "drought_sessions"), 967);
+    assert_eq!(integer(&answer, "sessions_since_record"), 0);
+    assert_near(&answer, "below_record_pct", 0.0, 1e-9);
+}
+
+#[test]
+fn high_at_the_end_of_september_2025_is_below_a_september_record() {
+    let Some(data) = shared_data() else { return };
+    let answer = rut_high(&data, "2025-09-30");
+    assert_eq!(text(&answer, "date"), "2025-09-30");
+    assert!(integer(&answer, "sessions_since_record") > 0, "{answer}");
+    assert!(number(&answer, "below_record_pct") > 0.0, "{answer}");
+    let record_date = text(&answer, "record_date");
+    assert!(
+        ("2025-09-18"..="2025-09-30").contains(&record_date),
+        "{answer}"
+    );
+    assert!(
+        number(&answer, "record_close") >= 2467.70 - 0.005,
+        "{answer}"
+    );
+}
+
+/// Runs `replay ... RUT` over a data directory holding only `RUT.csv` with `contents`, and
+/// returns the error line together with the file's path as the message should name it.
+fn replay_of_a_bad_rut_file(contents: &str) -> String {
+    let dir = temp_dir_with(&[("RUT.csv", contents)]);
+    let data = dir.path().to_str().expect("a UTF-8 temp path");
+    the_one_error_line(highwater([
+        "replay",
+        "--data",
+        data,
+        "--from",
+        "2025-01-01",
+        "RUT",
+    ]))
+}
+
+#[test]
+fn a_csv_row_with_a_bad_date_is_one_error_line_naming_file_line_and_value() {
+    let line = replay_of_a_bad_rut_file("Date,Close\n2025-09-17,1\n2025-09-31,2\n");
+    assert!(line.contains("RUT.csv line 3"), "{line}");
+    assert!(line.contains("'2025-09-31'"), "{line}");
+}
+
+#[test]
+fn a_non_numeric_close_is_one_error_line_naming_file_line_and_value() {
+    let line = replay_of_a_bad_rut_file("Date,Close\n2025-09-17,1\n2025-09-18,abc\n");
+    assert!(line.contains("RUT.csv line 3"), "{line}");
+    assert!(line.contains("close 'abc' is not a number"), "{line}");
+}
+
+#[test]
+fn an_empty_csv_file_is_one_error_line_naming_the_file() {
+    let line = replay_of_a_bad_rut_file("");
+    assert!(line.contains("RUT.csv"), "{line}");
+    assert!(line.contains("has no rows"), "{line}");
+}
+
+#[test]
+fn the_streak_and_high_commands_report_a_bad_file_the_same_way() {
+    let dir = temp_dir_with(&[("RUT.csv", "Date,Close\n2025-09-17,1\n2025-09-18,abc\n")]);
+    let data = dir.path().to_str().expect("a UTF-8 temp path");
+    for command in ["streak", "high"] {
+        let line = the_one_error_line(highwater([command, "RUT", "--data", data]));
+        assert!(line.contains("RUT.csv line 3"), "{command}: {line}");
+        assert!(line.contains("close 'abc'"), "{command}: {line}");
+    }
+}
+
+/// Runs `replay` of `symbol` over the shared data.
+fn replay_of_symbol(data: &Path, symbol: &str) -> Outcome {
+    let data = data.to_str().expect("a UTF-8 data path");
+    highwater(["replay", "--data", data, "--from", "2025-09-01", symbol])
+}
+
+#[test]
+fn an_unknown_symbol_is_one_error_line_naming_it() {
+    let Some(data) = shared_data() else { return };
+    let line = the_one_error_line(replay_of_symbol(&data, "NOPE"));
+    assert!(line.contains("unknown symbol 'NOPE'"), "{line}");
+    assert!(
+        !line.contains("did you mean"),
+        "nothing is near NOPE: {line}"
+    );
+}
+
+#[test]
+fn a_misspelt_symbol_suggests_rut() {
+    let Some(data) = shared_data() else { return };
+    let line = the_one_error_line(replay_of_symbol(&data, "RUTT"));
+    assert!(line.contains("unknown symbol 'RUTT'"), "{line}");
+    assert!(line.contains("did you mean RUT"), "{line}");
+}
+
+/// Runs `replay` of RUT over the shared data with a config file holding `rules`; returns the
+/// outcome and the config file's path.
+fn replay_with_rules(data: &Path, rules: &str) -> (Outcome, String) {
+    let dir = temp_dir_with(&[("rules.toml", rules)]);
+    let config = dir.path().join("rules.toml");
+    let config = config.to_str().expect("a UTF-8 temp path").to_owned();
+    let data = data.to_str().expect("a UTF-8 data path");
+    let outcome = highwater([
+        "--config",
+        &config,
+        "replay",
+        "--data",
+        data,
+        "--from",
+        "2025-09-01",
+        "RUT",
+    ]);
+    (outcome, config)
+}
+
+#[test]
+fn an_unknown_rule_kind_is_one_error_line_naming_the_rule_and_the_kind() {
+    let Some(data) = shared_data() else { return };
+    let (outcome, config) =
+        replay_with_rules(&data, "[[rules]]\nid = \"moon\"\nkind = \"moonshot\"\n");
+    let line = the_one_error_line(outcome);
+    assert!(line.contains(&config), "{line}");
+    assert!(line.contains("rule 'moon'"), "{line}");
+    assert!(line.contains("unknown kind 'moonshot'"), "{line}");
+}
+
+#[test]
+fn out_of_range_rule_parameters_are_one_error_line_naming_rule_and_parameter() {
+    let Some(data) = shared_data() else { return };
+    let cases = [
+        (
+            "[[rules]]\nid = \"short\"\nkind = \"streak\"\ntimeframe = \"weekly\"\nmin_length = 0\n",
+            "rule 'short': min_length 0",
+        ),
+        (
+            "[[rules]]\nid = \"window\"\nkind = \"period_high\"\nweeks = 0\n",
+            "rule 'window': weeks 0",
+        ),
+    ];
+    for (rules, expected) in cases {
+        let (outcome, config) = replay_with_rules(&data, rules);
+        let line = the_one_error_line(outcome);
+        assert!(line.contains(&config), "{line}");
+        assert!(line.contains(expected), "{line}");
+    }
+}
+
+#[test]
+fn a_config_error_states_its_cause_once() {
+    let Some(data) = shared_data() else { return };
+    let (outcome, _) = replay_with_rules(&data, "[[rules]]\nid = \"moon\"\nkind = \"moonshot\"\n");
+    let line = the_one_error_line(outcome);
+    assert_eq!(line.matches("unknown kind 'moonshot'").count(), 1, "{line}");
+
+    let missing = highwater([
+        "--config",
+        "/nonexistent/highwater.toml",
+        "replay",
+        "--data",
+        data.to_str().expect("a UTF-8 data path"),
+        "--from",
+        "2025-09-01",
+        "RUT",
+    ]);
+    let line = the_one_error_line(missing);
+    assert!(line.contains("/nonexistent/highwater.toml"), "{line}");
+    assert_eq!(line.matches("No such file").count(), 1, "{line}");
+}
+
+#[test]
+fn a_negative_weeks_value_is_one_error_line_naming_it() {
+    let Some(data) = shared_data() else { return };
+    let (outcome, config) = replay_with_rules(
+        &data,
+        "[[rules]]\nid = \"window\"\nkind = \"period_high\"\nweeks = -3\n",
+    );
+    let line = the_one_error_line(outcome);
+    assert!(line.contains(&config), "{line}");
+    assert!(line.contains("weeks"), "{line}");
+    assert!(line.contains("-3"), "{line}");
+}
+
+#[test]
+fn an_unknown_rule_key_is_one_error_line_naming_it() {
+    let Some(data) = shared_data() else { return };
+    let (outcome, config) = replay_with_rules(
+        &data,
+        "[[rules]]\nid = \"record\"\nkind = \"record_high\"\nthreshhold = 2\n",
+    );
+    let line = the_one_error_line(outcome);
+    assert!(line.contains(&config), "{line}");
+    assert!(line.contains("threshhold"), "{line}");
+}
+
+#[test]
+fn to_before_from_is_one_error_line_naming_both_dates() {
+    let Some(data) = shared_data() else { return };
+    let data = data.to_str().expect("a UTF-8 data path");
+    let line = the_one_error_line(highwater([
+        "replay",
+        "--data",
+        data,
+        "--from",
+        "2025-09-10",
+        "--to",
+        "2025-09-01",
+        "RUT",
+    ]));
+    assert!(
+        line.contains("--to 2025-09-01 is before --from 2025-09-10"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_malformed_from_date_is_a_usage_error_naming_the_value() {
+    for bad in ["2025-13-01", "2025/09/01", "yesterday"] {
+        let (code, stdout, stderr) = highwater(["replay", "--data", ".", "--from", bad, "RUT"]);
+        assert_eq!(code, 2, "{bad}: {stderr}");
+        assert_eq!(stdout, "", "{bad}");
+        assert!(stderr.starts_with("error:"), "{bad}: {stderr}");
+        assert!(stderr.contains(&format!("'{bad}'")), "{bad}: {stderr}");
+    }
+}
+
+/// Two small histories: AAA sets a record close on Thu 2025-03-13, after seven sessions
+/// without one; BBB rises seven sessions in a row to Wed 2025-03-12 without ever topping its
+/// first close.
+const AAA: &str = "Date,Close\n\
+    2025-03-03,100\n2025-03-04,99\n2025-03-05,100\n2025-03-06,99\n2025-03-07,100\n\
+    2025-03-10,99\n2025-03-11,100\n2025-03-12,99\n2025-03-13,101\n2025-03-14,100\n";
+const BBB: &str = "Date,Close\n\
+    2025-02-28,200\n2025-03-03,100\n2025-03-04,101\n2025-03-05,102\n2025-03-06,103\n\
+    2025-03-07,104\n2025-03-10,105\n2025-03-11,106\n2025-03-12,107\n2025-03-13,100\n\
+    2025-03-14,99\n";
+const RECORD_AND_DAILY_STREAK: &str = "[[rules]]\nid = \"record-close\"\nkind = \"record_high\"\n\
+    [[rules]]\nid = \"daily-streak\"\nkind = \"streak\"\ntimeframe = \"daily\"\nmin_length = 7\n";
+
+#[test]
+fn replay_without_symbols_reports_every_file_sorted_by_date() {
+    let data = temp_dir_with(&[("AAA.csv", AAA), ("BBB.csv", BBB)]);
+    let rules = temp_dir_with(&[("rules.toml", RECORD_AND_DAILY_STREAK)]);
+    let config = rules.path().join("rules.toml");
+    let (code, stdout, stderr) = highwater([
+        "--config",
+        config.to_str().expect("a UTF-8 temp path"),
+        "replay",
+        "--data",
+        data.path().to_str().expect("a UTF-8 temp path"),
+        "--from",
+        "2025-03-01",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let events = json_lines(&stdout);
+    let summary: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| (text(e, "date"), text(e, "symbol"), text(e, "kind")))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("2025-03-12", "BBB", "streak"),
+            ("2025-03-13", "AAA", "record_high"),
+        ],
+        "{stdout}"
+    );
+    let streak = &events[0];
+    assert_eq!(
+        (text(streak, "direction"), integer(streak, "length")),
+        ("up", 7)
+    );
+    assert_eq!(text(streak, "start_date"), "2025-03-04");
+    let record = &events[1];
+    assert_eq!(text(record, "previous_record_date"), "2025-03-03");
+    assert_eq!(integer(record, "drought_sessions"), 7);
+    assert_near(record, "close", 101.0, 1e-9);
+}
+
+#[test]
+fn replay_of_every_shared_history_from_its_first_day_succeeds() {
+    let Some(data) = shared_data() else { return };
+    let data = data.to_str().expect("a UTF-8 data path");
+    let (code, stdout, stderr) =
+        highwater(["replay", "--data", data, "--from", "1900-01-01", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let events = json_lines(&stdout);
+    assert!(events.len() > 100, "only {} alerts", events.len());
+    for event in &events {
+        let date = text(event, "date");
+        assert!(
+            chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok(),
+            "{event}"
+        );
+        assert!(!text(event, "symbol").is_empty(), "{event}");
+        assert!(!text(event, "kind").is_empty(), "{event}");
+    }
+    let dates: Vec<&str> = events.iter().map(|e| text(e, "date")).collect();
+    assert!(dates.is_sorted(), "alerts come in date order");
+    let symbols: std::collections::HashSet<&str> =
+        events.iter().map(|e| text(e, "symbol")).collect();
+    assert!(symbols.contains("^RUT"), "{symbols:?}");
+    assert!(symbols.contains("BTC-USD"), "{symbols:?}");
+}

@@ -1,0 +1,63 @@
+//! Helpers shared by the integration tests: where the shared histories are, how to run the
+//! real binary, and small temporary data directories.
+//!
+//! Each test binary uses only part of this module, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+/// `../shared/data`, or `None` (after saying so on stderr) when it is not there, in which case
+/// the calling test returns early and passes.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: ../shared/data not found");
+        None
+    }
+}
+
+/// What one run of the binary did: exit code, stdout, stderr.
+pub type Outcome = (i32, String, String);
+
+/// Runs the built `highwater` binary with `args` in an empty temporary directory, so that no
+/// `./config/highwater.toml` is picked up, and without `$HIGHWATER_CONFIG`: the configuration is
+/// the built-in default unless `--config` is passed.
+pub fn highwater<I, S>(args: I) -> Outcome
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let cwd = tempfile::tempdir().expect("a temporary working directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_highwater"))
+        .args(args)
+        .current_dir(cwd.path())
+        .env_remove("HIGHWATER_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the highwater binary starts");
+    let code = output
+        .status
+        .code()
+        .expect("highwater exits with a code, not by a signal");
+    (
+        code,
+        String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+/// A temporary directory holding `files`, given as (file name, contents).
+pub fn temp_dir_with(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().expect("a temporary data directory");
+    for (name, text) in files {
+        fs::write(dir.path().join(name), text).expect("the test file is written");
+    }
+    dir
+}
