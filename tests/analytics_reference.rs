@@ -196,3 +196,105 @@ fn out_of_order_bars_are_refused_and_change_nothing() {
     assert_eq!(tracker.facts().map(|f| f.close), Some(10.0));
     assert_eq!(tracker.latest().map(|b| b.date()), Some(day(18)));
 }
+
+const EVERY_KIND: &str = r#"
+[[rules]]
+id = "record"
+kind = "record_high"
+[[rules]]
+id = "intraday"
+kind = "record_high"
+basis = "intraday"
+[[rules]]
+id = "high-2w"
+kind = "period_high"
+weeks = 2
+[[rules]]
+id = "high-8w"
+kind = "period_high"
+weeks = 8
+[[rules]]
+id = "low-3w"
+kind = "period_low"
+weeks = 3
+[[rules]]
+id = "daily"
+kind = "streak"
+timeframe = "daily"
+min_length = 3
+[[rules]]
+id = "weekly"
+kind = "streak"
+timeframe = "weekly"
+direction = "up"
+min_length = 2
+on_pace = true
+[[rules]]
+id = "monthly"
+kind = "streak"
+timeframe = "monthly"
+direction = "down"
+min_length = 2
+on_pace = true
+[[rules]]
+id = "move-daily"
+kind = "big_move"
+timeframe = "daily"
+threshold_pct = 40.0
+[[rules]]
+id = "move-weekly"
+kind = "big_move"
+timeframe = "weekly"
+direction = "down"
+threshold_pct = 25.0
+"#;
+
+fn events_of(days: &[NaiveDate], closes: &[f64], watched: bool) -> Vec<highwater::rules::Event> {
+    use highwater::rules::{Evaluator, RuleSet};
+    let rules = RuleSet::from_toml(EVERY_KIND).expect("valid rules");
+    let symbol = std::sync::Arc::new(highwater::market::Symbol::adhoc("TEST"));
+    let mut evaluator = Evaluator::new(symbol, &rules);
+    if !watched {
+        evaluator = evaluator.without_watch();
+    }
+    let mut out = Vec::new();
+    for (&d, &c) in days.iter().zip(closes) {
+        let bar = Bar::new(d, c)
+            .and_then(|b| b.with_range(None, Some(c * 1.01), Some(c * 0.99)))
+            .expect("valid bar");
+        evaluator.step(&bar, &mut out).expect("dates increase");
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn the_watch_never_hides_an_event((gaps, closes) in series_strategy()) {
+        let days = dates(NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"), &gaps);
+        let fast = events_of(&days, &closes, true);
+        let slow = events_of(&days, &closes, false);
+        prop_assert_eq!(fast, slow);
+    }
+
+    #[test]
+    fn big_daily_moves_name_the_last_move_at_least_as_big((gaps, closes) in series_strategy()) {
+        let days = dates(NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"), &gaps);
+        for event in events_of(&days, &closes, true) {
+            let highwater::rules::Fact::BigMove { timeframe: Timeframe::Daily, movement, .. } = event.fact else {
+                continue;
+            };
+            let i = days.iter().position(|d| *d == event.date).expect("event on a bar");
+            let pct = |k: usize| (closes[k] / closes[k - 1] - 1.0) * 100.0;
+            prop_assert!((movement.change_pct - pct(i)).abs() < 1e-9);
+            prop_assert!(movement.change_pct.abs() >= 40.0);
+            let up = movement.change_pct >= 0.0;
+            let naive = (1..i).rev().find(|&k| {
+                if up { pct(k) >= pct(i) } else { pct(k) <= pct(i) }
+            });
+            let got = movement.biggest_since.map(|(d, _)| d);
+            prop_assert_eq!(got, naive.map(|k| days[k]), "move on {}", event.date);
+        }
+    }
+}

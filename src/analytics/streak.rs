@@ -64,117 +64,112 @@ pub struct StreakFact {
     pub sessions_remaining: u32,
 }
 
-/// For each length L (index L-1): the most recent finished run of at least L periods and the
-/// number of such runs.
-#[derive(Debug, Clone, Default)]
+/// Finished runs by exact length and direction: slot `[k][side]` holds the end date of the
+/// most recent run of exactly `k` periods and how many there were (side 0 falling, 1 rising).
+/// Entering a run is one store, so the per-period commit stays branch-light; a query ("the most
+/// recent run of at least L") scans lengths from L to the longest run seen, which is short
+/// (tens of periods) and happens only when an alert is being written.
+#[derive(Debug, Clone)]
 struct RunTable {
-    at_least: Vec<(RunRef, u32)>,
+    slots: Vec<[(NaiveDate, u32); 2]>,
+}
+
+impl Default for RunTable {
+    fn default() -> Self {
+        // Slot 0 is scratch: "no run ended" is entered there, so commit needs no branch.
+        Self {
+            slots: vec![[(NaiveDate::MIN, 0); 2]; 16],
+        }
+    }
 }
 
 impl RunTable {
-    fn enter(&mut self, run: RunRef) {
-        let len = run.length as usize;
-        for slot in self.at_least.iter_mut().take(len) {
-            slot.0 = run;
-            slot.1 += 1;
+    #[inline]
+    fn enter(&mut self, length: usize, rising: bool, end_date: NaiveDate) {
+        if length >= self.slots.len() {
+            self.slots.resize(length + 1, [(NaiveDate::MIN, 0); 2]);
         }
-        while self.at_least.len() < len {
-            self.at_least.push((run, 1));
-        }
+        let slot = &mut self.slots[length][usize::from(rising)];
+        slot.0 = end_date;
+        slot.1 += 1;
     }
 
-    fn query(&self, length: u32) -> (Option<RunRef>, u32) {
-        match length
-            .checked_sub(1)
-            .and_then(|i| self.at_least.get(i as usize))
-        {
-            Some(&(run, count)) => (Some(run), count),
-            None => (None, 0),
+    fn query(&self, direction: Direction, length: u32) -> (Option<RunRef>, u32) {
+        let side = usize::from(direction == Direction::Up);
+        let mut best: Option<RunRef> = None;
+        let mut count = 0;
+        for (k, slot) in self.slots.iter().enumerate().skip(length.max(1) as usize) {
+            let (end_date, n) = slot[side];
+            if n == 0 {
+                continue;
+            }
+            count += n;
+            if best.is_none_or(|b| end_date > b.end_date) {
+                best = Some(RunRef {
+                    end_date,
+                    length: k as u32,
+                });
+            }
         }
+        (best, count)
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Closed {
-    close: f64,
-    last_date: NaiveDate,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    direction: Option<Direction>,
-    length: u32,
-    start_date: NaiveDate,
-    /// The close before the run began.
-    base_close: f64,
 }
 
 /// Streak state over finished periods, able to say what one more period would make of it.
+///
+/// Kept flat (a signed direction, plain fields) because the daily timeframe commits on every
+/// bar of every history: the common path is a couple of comparisons and stores.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StreakMachine {
-    last: Option<Closed>,
-    run: Option<Run>,
-    up: RunTable,
-    down: RunTable,
+    /// Whether a period has been committed; the fields below mean nothing before.
+    started: bool,
+    /// Close and last session date of the last finished period.
+    last_close: f64,
+    last_date: NaiveDate,
+    /// +1 rising, -1 falling, 0 none (first period, or an unchanged close).
+    direction: i8,
+    /// Periods in the current run (0 when `direction == 0`).
+    length: u32,
+    /// Session date of the first bar of the run's first period.
+    start_date: NaiveDate,
+    /// The close before the run began.
+    base_close: f64,
+    runs: RunTable,
+}
+
+#[inline]
+fn sign(close: f64, last: f64) -> i8 {
+    i8::from(close > last) - i8::from(close < last)
+}
+
+fn to_direction(sign: i8) -> Option<Direction> {
+    match sign {
+        1 => Some(Direction::Up),
+        -1 => Some(Direction::Down),
+        _ => None,
+    }
 }
 
 impl StreakMachine {
-    /// The run if a period spanning `first_date..=last_date` closed at `close` now.
-    fn extend(&self, close: f64, first_date: NaiveDate) -> Run {
-        let Some(last) = self.last else {
-            return Run {
-                direction: None,
-                length: 0,
-                start_date: first_date,
-                base_close: close,
-            };
-        };
-        let direction = if close > last.close {
-            Some(Direction::Up)
-        } else if close < last.close {
-            Some(Direction::Down)
-        } else {
-            None
-        };
-        match self.run {
-            Some(run) if direction.is_some() && run.direction == direction => Run {
-                length: run.length + 1,
-                ..run
-            },
-            _ => Run {
-                direction,
-                length: u32::from(direction.is_some()),
-                start_date: first_date,
-                base_close: last.close,
-            },
-        }
-    }
-
     /// Direction and length of the run if a period closed at `close` now: the cheap part of
     /// [`project`](Self::project), for deciding whether the full fact is wanted.
+    #[inline]
     pub(crate) fn peek(&self, close: f64) -> (Option<Direction>, u32) {
-        let Some(last) = self.last else {
+        if !self.started {
             return (None, 0);
-        };
-        let direction = if close > last.close {
-            Direction::Up
-        } else if close < last.close {
-            Direction::Down
-        } else {
-            return (None, 0);
-        };
-        match self.run {
-            Some(run) if run.direction == Some(direction) => (Some(direction), run.length + 1),
-            _ => (Some(direction), 1),
         }
+        let d = sign(close, self.last_close);
+        let length = if d != 0 && d == self.direction {
+            self.length + 1
+        } else {
+            u32::from(d != 0)
+        };
+        (to_direction(d), length)
     }
 
     /// The most recent earlier run in `direction` of at least `length`, and how many there were.
     pub(crate) fn longest_since(&self, direction: Direction, length: u32) -> (Option<RunRef>, u32) {
-        match direction {
-            Direction::Up => self.up.query(length),
-            Direction::Down => self.down.query(length),
-        }
+        self.runs.query(direction, length)
     }
 
     /// The streak if the period `period` closed at `close` (its last bar dated `last_date`).
@@ -186,19 +181,25 @@ impl StreakMachine {
         close: f64,
         sessions_remaining: u32,
     ) -> StreakFact {
-        let run = self.extend(close, first_date);
-        let (longest_since, earlier_at_least) = match run.direction {
-            Some(direction) => self.longest_since(direction, run.length),
+        let (direction, length) = self.peek(close);
+        let continues = length > 1;
+        let (start_date, base_close) = match (continues, self.started) {
+            (true, _) => (self.start_date, self.base_close),
+            (false, true) => (first_date, self.last_close),
+            (false, false) => (first_date, close),
+        };
+        let (longest_since, earlier_at_least) = match direction {
+            Some(direction) => self.longest_since(direction, length),
             None => (None, 0),
         };
         StreakFact {
             period,
             last_date,
             close,
-            direction: run.direction,
-            length: run.length,
-            start_date: run.start_date,
-            change_pct: (close / run.base_close - 1.0) * 100.0,
+            direction,
+            length,
+            start_date,
+            change_pct: (close / base_close - 1.0) * 100.0,
             longest_since,
             earlier_at_least,
             complete: sessions_remaining == 0,
@@ -207,29 +208,44 @@ impl StreakMachine {
     }
 
     /// Closes a period for good.
+    #[inline]
     pub(crate) fn commit(&mut self, first_date: NaiveDate, last_date: NaiveDate, close: f64) {
-        let next = self.extend(close, first_date);
-        if let (Some(run), Some(last)) = (self.run, self.last) {
-            let continues = next.direction.is_some() && next.direction == run.direction;
-            if !continues && run.length > 0 {
-                let finished = RunRef {
-                    end_date: last.last_date,
-                    length: run.length,
-                };
-                match run.direction {
-                    Some(Direction::Up) => self.up.enter(finished),
-                    Some(Direction::Down) => self.down.enter(finished),
-                    None => {}
-                }
-            }
+        if !self.started {
+            self.started = true;
+            self.last_close = close;
+            self.last_date = last_date;
+            return;
         }
-        self.run = Some(next);
-        self.last = Some(Closed { close, last_date });
+        let d = sign(close, self.last_close);
+        let continues = d != 0 && d == self.direction;
+        // The run that ends here, if any, is entered under its length; "none" goes to the
+        // scratch slot 0. Selects rather than branches: up or down is a coin toss.
+        let ended = if continues { 0 } else { self.length as usize };
+        self.runs.enter(ended, self.direction > 0, self.last_date);
+        self.length = if continues {
+            self.length + 1
+        } else {
+            u32::from(d != 0)
+        };
+        self.start_date = if continues {
+            self.start_date
+        } else {
+            first_date
+        };
+        self.base_close = if continues {
+            self.base_close
+        } else {
+            self.last_close
+        };
+        self.direction = d;
+        self.last_close = close;
+        self.last_date = last_date;
     }
 
     /// The close of the last finished period.
+    #[inline]
     pub(crate) fn last_close(&self) -> Option<f64> {
-        self.last.map(|l| l.close)
+        self.started.then_some(self.last_close)
     }
 }
 

@@ -128,7 +128,7 @@ pub struct OutOfOrder {
 
 /// Which facts a tracker maintains. Facts it does not maintain read as absent (no record, no
 /// streak); a tracker built for a rule set maintains exactly what the rules read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Needs {
     /// Record intraday highs.
     pub intraday: bool,
@@ -138,8 +138,10 @@ pub struct Needs {
     pub lows: bool,
     /// Streaks per timeframe, indexed by `Timeframe as usize`.
     pub streaks: [bool; 3],
-    /// "Biggest move since" per timeframe (implies the streak state of that timeframe).
-    pub moves: [bool; 3],
+    /// "Biggest move since" per timeframe, for moves of at least this many percent (smaller
+    /// moves can never answer such a question, so they are not kept). Implies the streak state
+    /// of that timeframe.
+    pub moves: [Option<f64>; 3],
 }
 
 impl Needs {
@@ -149,7 +151,7 @@ impl Needs {
         highs: true,
         lows: true,
         streaks: [true; 3],
-        moves: [true; 3],
+        moves: [Some(0.0); 3],
     };
 
     /// Only record closes, which are always tracked.
@@ -158,7 +160,7 @@ impl Needs {
         highs: false,
         lows: false,
         streaks: [false; 3],
-        moves: [false; 3],
+        moves: [None; 3],
     };
 }
 
@@ -177,6 +179,10 @@ struct OpenPeriod {
 struct PeriodTrack {
     timeframe: Timeframe,
     moves: bool,
+    /// A finished period's close must be at least this multiple of the previous close (or at
+    /// most `drop_factor` of it) for its move to be kept.
+    gain_factor: f64,
+    drop_factor: f64,
     streak: StreakMachine,
     /// Changes (percent) of finished periods, for "biggest gain since".
     gains: PrevAtLeast<NaiveDate>,
@@ -187,10 +193,14 @@ struct PeriodTrack {
 }
 
 impl PeriodTrack {
-    fn new(timeframe: Timeframe, moves: bool) -> Self {
+    fn new(timeframe: Timeframe, moves: Option<f64>) -> Self {
+        // A hair below the floor, so rounding never drops a move that a query could ask for.
+        let floor = moves.unwrap_or(0.0).max(0.0) * (1.0 - 1e-9) / 100.0;
         Self {
             timeframe,
-            moves,
+            moves: moves.is_some(),
+            gain_factor: 1.0 + floor,
+            drop_factor: 1.0 - floor,
             streak: StreakMachine::default(),
             gains: PrevAtLeast::default(),
             drops: PrevAtLeast::default(),
@@ -232,9 +242,13 @@ impl PeriodTrack {
         if self.moves
             && let Some(previous) = self.streak.last_close()
         {
-            let pct = (open.close / previous - 1.0) * 100.0;
-            self.gains.push(pct, open.last_date);
-            self.drops.push(-pct, open.last_date);
+            if open.close >= previous * self.gain_factor {
+                let pct = (open.close / previous - 1.0) * 100.0;
+                self.gains.push(pct, open.last_date);
+            } else if open.close <= previous * self.drop_factor {
+                let pct = (1.0 - open.close / previous) * 100.0;
+                self.drops.push(pct, open.last_date);
+            }
         }
         self.streak
             .commit(open.first_date, open.last_date, open.close);
@@ -316,7 +330,8 @@ impl Tracker {
     pub fn with_needs(calendar: Calendar, needs: Needs) -> Self {
         let periods = Timeframe::ALL.map(|tf| {
             let i = tf as usize;
-            (needs.streaks[i] || needs.moves[i]).then(|| PeriodTrack::new(tf, needs.moves[i]))
+            (needs.streaks[i] || needs.moves[i].is_some())
+                .then(|| PeriodTrack::new(tf, needs.moves[i]))
         });
         Self {
             calendar,
@@ -471,6 +486,13 @@ impl Tracker {
     pub fn streak(&self, timeframe: Timeframe) -> Option<StreakFact> {
         let track = self.track(timeframe)?;
         Some(track.project(track.open.as_ref()?))
+    }
+
+    /// The open period's latest close and the previous finished period's close.
+    #[inline]
+    pub fn closes(&self, timeframe: Timeframe) -> Option<(f64, f64)> {
+        let track = self.track(timeframe)?;
+        Some((track.open.as_ref()?.close, track.streak.last_close()?))
     }
 
     /// The open period's change against the previous finished one: (percent, previous close).

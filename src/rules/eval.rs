@@ -14,6 +14,7 @@ use crate::analytics::{Direction, Intraday, Needs, OutOfOrder, StreakFact, Track
 use crate::market::{Bar, PeriodKey, Symbol};
 
 use super::spec::{Basis, RuleKind, RuleSet};
+use super::watch::Watch;
 use super::{Event, Fact};
 
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct Evaluator {
     symbol: Arc<Symbol>,
     rules: Vec<Armed>,
     tracker: Tracker,
+    /// `None` evaluates every rule on every session (for checking the watch itself).
+    watch: Option<Watch>,
 }
 
 impl Evaluator {
@@ -48,9 +51,18 @@ impl Evaluator {
             .collect();
         Self {
             tracker: Tracker::with_needs(symbol.calendar(), needs(&armed)),
+            watch: Some(Watch::new(armed.iter().map(|a| &a.kind))),
             symbol,
             rules: armed,
         }
+    }
+
+    /// Evaluates every rule on every session instead of first asking the [`Watch`] whether any
+    /// could fire. Slower, same events: it exists so tests can prove the latter.
+    #[doc(hidden)]
+    pub fn without_watch(mut self) -> Self {
+        self.watch = None;
+        self
     }
 
     pub fn symbol(&self) -> &Arc<Symbol> {
@@ -70,6 +82,9 @@ impl Evaluator {
     /// Returns how many were appended.
     pub fn step(&mut self, bar: &Bar, out: &mut Vec<Event>) -> Result<usize, OutOfOrder> {
         self.tracker.push(bar)?;
+        if self.watch.is_some_and(|w| !w.may_fire(&self.tracker)) {
+            return Ok(0);
+        }
         let start = out.len();
         let ctx = Context {
             tracker: &self.tracker,
@@ -93,7 +108,14 @@ fn needs(rules: &[Armed]) -> Needs {
             RuleKind::PeriodHigh { .. } => needs.highs = true,
             RuleKind::PeriodLow { .. } => needs.lows = true,
             RuleKind::Streak { timeframe, .. } => needs.streaks[timeframe as usize] = true,
-            RuleKind::BigMove { timeframe, .. } => needs.moves[timeframe as usize] = true,
+            RuleKind::BigMove {
+                timeframe,
+                threshold_pct,
+                ..
+            } => {
+                let floor = &mut needs.moves[timeframe as usize];
+                *floor = Some(floor.map_or(threshold_pct, |f| f.min(threshold_pct)));
+            }
         }
     }
     needs
@@ -254,7 +276,12 @@ fn evaluate(rule: &mut Armed, ctx: &Context<'_>, out: &mut Vec<Event>) -> Option
                 emit(rule, ctx, fact, Anchor::late(&late.streak), out);
             }
             let (_, _, remaining) = tracker.run(timeframe)?;
-            if remaining == 0 && big(tracker.change(timeframe)?.0) {
+            let (close, previous) = tracker.closes(timeframe)?;
+            // Most sessions move far less than any threshold: a multiplication rules them out
+            // (with a hair of slack) before the exact percentage is worked out.
+            let slack = threshold_pct * (1.0 - 1e-9) * 0.01;
+            let far = close >= previous * (1.0 + slack) || close <= previous * (1.0 - slack);
+            if remaining == 0 && far && big(tracker.change(timeframe)?.0) {
                 let fact = Fact::BigMove {
                     timeframe,
                     period: tracker.streak(timeframe)?.period,

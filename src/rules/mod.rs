@@ -2,6 +2,8 @@
 //!
 //! - [`spec`]: what a rule is and how it is read from TOML, with errors that name the rule.
 //! - [`event`]: an event carries every fact an alert needs and a stable dedup key.
+//! - `watch`: a cheap test of whether any rule could fire on a session, so quiet sessions
+//!   (nearly all of them) cost almost nothing.
 //! - [`eval`]: runs a rule set over a symbol's bars, one session at a time, as the scheduler
 //!   would after each close; a stronger event suppresses a weaker one of the same day.
 //!
@@ -10,6 +12,7 @@
 pub mod eval;
 pub mod event;
 pub mod spec;
+mod watch;
 
 pub use eval::Evaluator;
 pub use event::{DedupKey, Event, Fact};
