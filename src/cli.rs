@@ -42,7 +42,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// Directory of daily histories, one <SYMBOL>.csv per symbol (Date and Close columns).
+    /// Directory of daily histories, one `SYMBOL.csv` per symbol (Date and Close columns).
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
 }

@@ -3,8 +3,20 @@
 //! Data flows one way: fetch → evaluate → decide → deliver; questions come in the other door:
 //! command → look up → evaluate → reply. Both share the same pure core.
 //!
-//! Modules:
-//! - [`market`]: symbols, daily bars, series, exchange calendars, weekly/monthly resampling (pure).
+//! The pure core — it never touches the network, the clock or a database; dates come in as
+//! parameters:
+//! - [`market`]: symbols and aliases, daily bars, series, the NYSE and crypto calendars,
+//!   weekly/monthly periods.
+//! - [`analytics`]: the incremental fact engine — records, highs and lows, streaks, moves.
+//! - [`rules`]: rules as data (TOML), evaluated session by session into events with dedup keys.
+//! - [`alerts`]: events and answers rendered for people: headlines, embeds, JSON.
+//!
+//! Around it:
+//! - [`service`]: the operations the CLI (and later Discord and the scheduler) share: replay,
+//!   streak and high queries.
+//! - [`providers`]: market-data sources; today the CSV histories.
+//! - [`config`]: settings files and the built-in defaults.
+//! - [`cli`]: the command line.
 pub mod alerts;
 pub mod analytics;
 pub mod cli;

@@ -579,3 +579,53 @@ fn replay_of_every_shared_history_from_its_first_day_succeeds() {
     assert!(symbols.contains("^RUT"), "{symbols:?}");
     assert!(symbols.contains("BTC-USD"), "{symbols:?}");
 }
+
+fn streak_text(data: &Path, as_of: &str) -> String {
+    let data = data.to_str().expect("UTF-8 path");
+    let (code, stdout, stderr) =
+        support::highwater(["streak", "RUT", "--as-of", as_of, "--data", data]);
+    assert_eq!(code, 0, "{stderr}");
+    stdout
+}
+
+#[test]
+fn the_streak_answer_on_thursday_says_six_finished_and_on_pace_for_seven() {
+    let Some(data) = support::shared_data() else {
+        return;
+    };
+    let text = streak_text(&data, "2025-09-18");
+    assert!(
+        text.contains("Russell 2000: 6 straight weekly gains (+10.63% since Aug 4, 2025) through the last finished week."),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "On pace for a 7th straight weekly gain — the longest streak since Dec 2020 (8 weeks)."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("1 session left"), "{text}");
+}
+
+#[test]
+fn a_single_weekly_move_is_not_called_a_streak() {
+    let Some(data) = support::shared_data() else {
+        return;
+    };
+    // The week ending 2026-08-21 fell after a rising week: a run of one.
+    let text = streak_text(&data, "2026-08-21");
+    assert!(text.contains("no streak yet"), "{text}");
+    assert!(!text.contains("longest streak since"), "{text}");
+}
+
+#[test]
+fn an_as_of_date_past_the_history_says_where_the_history_ends() {
+    let Some(data) = support::shared_data() else {
+        return;
+    };
+    let text = streak_text(&data, "2026-12-01");
+    assert!(
+        text.contains("The history ends on Aug 21, 2026; nothing after it is known."),
+        "{text}"
+    );
+}

@@ -19,18 +19,19 @@ fn plural(n: u32, noun: &str) -> String {
 }
 
 fn run_summary(timeframe: Timeframe, s: &StreakFact) -> Option<String> {
-    let direction = s.direction?;
-    let noun = streak_noun(timeframe, direction);
-    let (count, noun) = if s.length == 1 {
-        ("1".to_owned(), noun.to_owned())
-    } else {
-        (
-            s.length.to_string(),
-            format!("{noun}{}", if noun.ends_with("loss") { "es" } else { "s" }),
-        )
-    };
+    let noun = streak_noun(timeframe, s.direction?);
+    if s.length == 1 {
+        return Some(format!(
+            "a {noun} ({}, {} beginning {})",
+            percent(s.change_pct),
+            timeframe.unit(),
+            short_date(s.start_date)
+        ));
+    }
+    let plural = if noun.ends_with("loss") { "es" } else { "s" };
     Some(format!(
-        "{count} straight {noun} ({} since {})",
+        "{} straight {noun}{plural} ({} since {})",
+        s.length,
         percent(s.change_pct),
         short_date(s.start_date)
     ))
@@ -44,6 +45,10 @@ pub fn streak_text(answer: &StreakAnswer) -> String {
     let mut lines = Vec::new();
     if s.complete {
         match (run_summary(tf, s), s.direction) {
+            // One period is not a streak: no "longest since" for it.
+            (Some(summary), Some(_)) if s.length == 1 => {
+                lines.push(format!("{name}: {summary}; no streak yet."));
+            }
             (Some(summary), Some(_)) => lines.push(format!(
                 "{name}: {summary} — {}.",
                 longest_clause(tf, s.longest_since, answer.history_from)
@@ -84,7 +89,21 @@ pub fn streak_text(answer: &StreakAnswer) -> String {
             plural(s.sessions_remaining, "session")
         ));
     }
+    if let Some(note) = stale_note(answer.as_of, s.last_date) {
+        lines.push(note);
+    }
     lines.join("\n")
+}
+
+/// Said when the history ends before the date asked about, so the answer is not read as
+/// being about that date.
+fn stale_note(as_of: chrono::NaiveDate, last_date: chrono::NaiveDate) -> Option<String> {
+    (as_of > last_date).then(|| {
+        format!(
+            "The history ends on {}; nothing after it is known.",
+            short_date(last_date)
+        )
+    })
 }
 
 fn capitalise(word: &str) -> String {
@@ -186,6 +205,9 @@ pub fn high_text(answer: &HighAnswer) -> String {
         ),
     }
     lines.push(format!("Closes since {}.", month_year(answer.history_from)));
+    if let Some(note) = stale_note(answer.as_of, answer.date) {
+        lines.push(note);
+    }
     lines.join("\n")
 }
 
