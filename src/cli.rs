@@ -68,6 +68,7 @@ pub struct ReplayArgs {
 pub struct StreakArgs {
     /// Symbol or alias.
     pub symbol: String,
+    /// The periods the streak counts: daily, weekly or monthly.
     #[arg(long, default_value = "weekly", value_parser = parse_timeframe)]
     pub timeframe: Timeframe,
     /// Answer as of this date (YYYY-MM-DD; default: the latest bar).
@@ -75,6 +76,7 @@ pub struct StreakArgs {
     pub as_of: Option<NaiveDate>,
     #[command(flatten)]
     pub data: DataArgs,
+    /// One JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -88,6 +90,7 @@ pub struct HighArgs {
     pub as_of: Option<NaiveDate>,
     #[command(flatten)]
     pub data: DataArgs,
+    /// One JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }

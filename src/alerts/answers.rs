@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::format::{month_year, ordinal, percent, price, short_date};
+use super::format::{a_ordinal, month_year, percent, price, short_date};
 use super::json::{tidy, tidy_pct};
 use super::text::{longest_clause, streak_noun};
 use crate::analytics::StreakFact;
@@ -73,8 +73,8 @@ pub fn streak_text(answer: &StreakAnswer) -> String {
         }
         match s.direction {
             Some(direction) => lines.push(format!(
-                "On pace for a {} straight {} — {}.",
-                ordinal(s.length),
+                "On pace for {} straight {} — {}.",
+                a_ordinal(s.length),
                 streak_noun(tf, direction),
                 longest_clause(tf, s.longest_since, answer.history_from)
             )),
@@ -176,13 +176,19 @@ pub fn high_text(answer: &HighAnswer) -> String {
             plural(answer.sessions_since_record, "session")
         ));
     }
-    if let Some((previous, drought)) = answer.record_previous {
-        lines.push(format!(
+    match answer.record_previous {
+        Some((previous, 0)) => lines.push(format!(
+            "That record topped the previous session's record of {} ({}).",
+            price(previous.value),
+            short_date(previous.date)
+        )),
+        Some((previous, drought)) => lines.push(format!(
             "That record topped {} set {}, after {} without a record.",
             price(previous.value),
             short_date(previous.date),
             plural(drought, "session")
-        ));
+        )),
+        None => {}
     }
     match answer.range_52w {
         Some((low, high)) => lines.push(format!(

@@ -49,6 +49,21 @@ pub fn ordinal(n: u32) -> String {
     format!("{n}{suffix}")
 }
 
+/// The ordinal with its indefinite article, as it is read aloud: `a 7th`, `an 8th`, `an 11th`,
+/// `an 18th`, `a 21st`, `an 80th`.
+pub fn a_ordinal(n: u32) -> String {
+    let digits = n.to_string();
+    // "eight…", and "eleven"/"eighteen" when they lead a group of thousands (11, 11,000, …).
+    let eleven_or_eighteen =
+        digits.len() % 3 == 2 && (digits.starts_with("11") || digits.starts_with("18"));
+    let article = if digits.starts_with('8') || eleven_or_eighteen {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {}", ordinal(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +88,30 @@ mod tests {
             [
                 "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
                 "111th", "112th"
+            ]
+        );
+    }
+
+    #[test]
+    fn articles_follow_the_sound_of_the_number() {
+        let got: Vec<String> = [1, 7, 8, 11, 18, 21, 80, 88, 110, 180, 800, 11_000]
+            .map(a_ordinal)
+            .into();
+        assert_eq!(
+            got,
+            [
+                "a 1st",
+                "a 7th",
+                "an 8th",
+                "an 11th",
+                "an 18th",
+                "a 21st",
+                "an 80th",
+                "an 88th",
+                "a 110th",
+                "a 180th",
+                "an 800th",
+                "an 11000th"
             ]
         );
     }

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use super::format::{month_year, ordinal, percent, price, short_date};
+use super::format::{a_ordinal, month_year, percent, price, short_date};
 use crate::analytics::{Direction, RunRef, StreakFact};
 use crate::market::Timeframe;
 use crate::rules::{Event, Fact};
@@ -71,11 +71,11 @@ fn streak_sentence(
     let direction = s.direction.unwrap_or(Direction::Up);
     let noun = streak_noun(timeframe, direction);
     let lead = if s.complete {
-        format!("{name} posts a {} straight {noun}", ordinal(s.length))
+        format!("{name} posts {} straight {noun}", a_ordinal(s.length))
     } else {
         format!(
-            "{name} is on pace for a {} straight {noun}",
-            ordinal(s.length)
+            "{name} is on pace for {} straight {noun}",
+            a_ordinal(s.length)
         )
     };
     format!(
