@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::format::{ordinal, percent, price, short_date};
 use super::text::{headline, longest_clause, streak_noun, window_label};
-use crate::analytics::Direction;
+use crate::analytics::{Direction, Mark};
 use crate::rules::{Event, Fact};
 
 /// Green for highs and gains.
@@ -42,6 +42,18 @@ fn field(name: &str, value: String) -> EmbedField {
     }
 }
 
+/// The record that was beaten and how long ago.
+fn record_fields(fields: &mut Vec<EmbedField>, previous: &Mark, drought_sessions: u32) {
+    fields.push(field(
+        "Previous record",
+        format!("{} on {}", price(previous.value), short_date(previous.date)),
+    ));
+    fields.push(field(
+        "Sessions without a record",
+        drought_sessions.to_string(),
+    ));
+}
+
 /// Renders an event; `source` names where the prices came from ("Yahoo Finance", "CSV").
 pub fn render_embed(event: &Event, source: &str) -> Embed {
     let name = event.symbol.name();
@@ -55,14 +67,7 @@ pub fn render_embed(event: &Event, source: &str) -> Embed {
             previous,
             drought_sessions,
         } => {
-            fields.push(field(
-                "Previous record",
-                format!("{} on {}", price(previous.value), short_date(previous.date)),
-            ));
-            fields.push(field(
-                "Sessions without a record",
-                drought_sessions.to_string(),
-            ));
+            record_fields(&mut fields, previous, *drought_sessions);
             format!("{name}: record close")
         }
         Fact::RecordIntraday {
@@ -71,14 +76,7 @@ pub fn render_embed(event: &Event, source: &str) -> Embed {
             drought_sessions,
         } => {
             fields.push(field("Intraday high", price(*high)));
-            fields.push(field(
-                "Previous record",
-                format!("{} on {}", price(previous.value), short_date(previous.date)),
-            ));
-            fields.push(field(
-                "Sessions without a record",
-                drought_sessions.to_string(),
-            ));
+            record_fields(&mut fields, previous, *drought_sessions);
             format!("{name}: record intraday high")
         }
         Fact::PeriodHigh {

@@ -257,7 +257,11 @@ impl PeriodTrack {
     #[inline]
     fn push(&mut self, date: NaiveDate, days: i32, close: f64, calendar: Calendar) {
         let key = self.timeframe.key_of_day(date, days);
-        let remaining = calendar.sessions_remaining(date, self.timeframe);
+        let remaining = match self.timeframe {
+            // Every session is a whole day: skip the calendar (this runs on every bar).
+            Timeframe::Daily => 0,
+            timeframe => calendar.sessions_remaining(date, timeframe),
+        };
         if self.late.is_some() {
             self.late = None;
         }
@@ -371,9 +375,11 @@ impl Tracker {
     /// not is refused and changes nothing.
     pub fn push(&mut self, bar: &Bar) -> Result<(), OutOfOrder> {
         let date = bar.date();
-        if let Some(latest) = self.latest
+        let previous = self.latest.replace(*bar);
+        if let Some(latest) = previous
             && date <= latest.date()
         {
+            self.latest = previous;
             return Err(OutOfOrder {
                 latest: latest.date(),
                 got: date,
@@ -381,9 +387,10 @@ impl Tracker {
         }
         let index = self.count;
         self.count += 1;
-        self.first_date.get_or_insert(date);
-        self.previous_close = self.latest.map(|b| b.close());
-        self.latest = Some(*bar);
+        if index == 0 {
+            self.first_date = Some(date);
+        }
+        self.previous_close = previous.map(|b| b.close());
         let close = bar.close();
         self.record_close = self.closes.observe(date, close, index);
         if self.needs.intraday {
@@ -397,8 +404,10 @@ impl Tracker {
         }
         let calendar = self.calendar;
         let days = date.num_days_from_ce();
-        let first_days = *self.first_days.get_or_insert(days);
-        self.window_days = days - first_days;
+        if index == 0 {
+            self.first_days = Some(days);
+        }
+        self.window_days = days - self.first_days.unwrap_or(days);
         for track in self.periods.iter_mut().flatten() {
             track.push(date, days, close, calendar);
         }
