@@ -1,13 +1,16 @@
 //! Market-data sources: where daily histories come from.
 //!
 //! Every provider normalises its data into the market model ([`crate::market`]) at its own
-//! boundary: raw rows and payloads stay private to the provider's file, and what leaves it is a
-//! [`Series`](crate::market::Series) of valid [`Bar`](crate::market::Bar)s or a typed error that
-//! says what was wrong and where. Blank values, duplicate dates and out-of-order rows are dealt
-//! with there, once, so nothing downstream has to second-guess the data.
+//! boundary: raw rows and payloads stay private to the provider's file, and what leaves it is
+//! valid [`Bar`](crate::market::Bar)s or a typed error that says what was wrong and where.
+//! Blank values, duplicate dates and out-of-order rows are dealt with there, once, so nothing
+//! downstream has to second-guess the data.
 //!
 //! - [`csv`]: daily histories in a directory of `<TICKER>.csv` files (`--data DIR`).
+//! - [`source`]: the async [`Provider`] interface of live sources, and their errors.
 
 pub mod csv;
+pub mod source;
 
 pub use self::csv::{CsvError, CsvSource};
+pub use self::source::{Dropped, Fetched, Provider, ProviderError, Quote, Split};
