@@ -1,11 +1,23 @@
-//! Typed settings: the config file (TOML), where it is looked for, and the built-in defaults.
+//! Typed settings: the config file (TOML), environment overrides, and the built-in defaults.
 //!
 //! Lookup order: `--config PATH`, then `$HIGHWATER_CONFIG`, then `./config/highwater.toml`,
 //! then the copy of `config/highwater.toml` built into the binary. A file that is named
 //! explicitly must exist; errors name the file.
+//!
+//! Any key can then be overridden by an environment variable `HIGHWATER__SECTION__KEY`
+//! (double underscores between levels, case-insensitive): `HIGHWATER__PROVIDERS__YAHOO__BASE_URL`
+//! sets `[providers.yahoo] base_url`. A value is read as TOML when it parses as a number or a
+//! boolean, otherwise as a string. An override naming an unknown key is an error, like a typo in
+//! the file.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use serde::Deserialize;
+use url::Url;
+
+use crate::market::sanity::JumpThresholds;
+use crate::rules::spec::{RawRule, toml_error_line};
 use crate::rules::{RuleError, RuleSet};
 
 /// The shipped default configuration, built in.
@@ -13,6 +25,9 @@ pub const DEFAULT_CONFIG: &str = include_str!("../config/highwater.toml");
 
 /// The file looked for in the working directory when no path is given.
 pub const LOCAL_CONFIG: &str = "config/highwater.toml";
+
+/// Prefix of environment overrides.
+pub const ENV_PREFIX: &str = "HIGHWATER__";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -23,6 +38,104 @@ pub enum ConfigError {
     },
     #[error("config file {origin}")]
     Invalid { origin: String, source: RuleError },
+    #[error("config {origin}: {problem}")]
+    Setting { origin: String, problem: String },
+}
+
+/// Connection settings of one market-data provider. Every field is optional in the file; the
+/// accessors apply the provider's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSettings {
+    /// Where the provider's API lives (tests and proxies point this elsewhere).
+    pub base_url: Option<Url>,
+    /// Per-request timeout, seconds.
+    pub timeout_secs: Option<f64>,
+    /// Attempts per request, the first included.
+    pub max_attempts: Option<u32>,
+    /// Client-side rate limit.
+    pub requests_per_second: Option<f64>,
+    /// `false` turns the provider off.
+    pub enabled: Option<bool>,
+}
+
+impl ProviderSettings {
+    pub fn base_url_or(&self, default: &str) -> Result<Url, String> {
+        match &self.base_url {
+            Some(url) => Ok(url.clone()),
+            None => Url::parse(default).map_err(|e| format!("default base URL {default}: {e}")),
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout_secs.unwrap_or(10.0))
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+
+    fn validate(&self, name: &str) -> Result<(), String> {
+        if let Some(url) = &self.base_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return Err(format!(
+                "providers.{name}.base_url {url} must be an http or https URL"
+            ));
+        }
+        if let Some(t) = self.timeout_secs
+            && !(t.is_finite() && t > 0.0 && t <= 300.0)
+        {
+            return Err(format!(
+                "providers.{name}.timeout_secs {t} must be between 0 and 300 seconds"
+            ));
+        }
+        if let Some(n) = self.max_attempts
+            && !(1..=10).contains(&n)
+        {
+            return Err(format!("providers.{name}.max_attempts {n} must be 1 to 10"));
+        }
+        if let Some(r) = self.requests_per_second
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(format!(
+                "providers.{name}.requests_per_second {r} must be a positive number"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[providers.*]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersConfig {
+    #[serde(default)]
+    pub yahoo: ProviderSettings,
+    #[serde(default)]
+    pub binance: ProviderSettings,
+}
+
+/// `[sanity]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SanityConfig {
+    /// A close moving more than this (percent, per asset class) against the previous close is
+    /// held as unconfirmed.
+    #[serde(default)]
+    pub max_jump_pct: JumpThresholds,
+}
+
+/// The file's shape.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    rules: Vec<RawRule>,
+    #[serde(default)]
+    providers: ProvidersConfig,
+    #[serde(default)]
+    sanity: SanityConfig,
 }
 
 /// Settings for a run.
@@ -31,18 +144,104 @@ pub struct Config {
     /// Where the settings came from: a path, or "built-in defaults".
     pub origin: String,
     pub rules: RuleSet,
+    pub providers: ProvidersConfig,
+    pub sanity: SanityConfig,
+}
+
+/// Turns `HIGHWATER__A__B__C=value` pairs into (["a", "b", "c"], value).
+fn overrides(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Vec<(Vec<String>, String)> {
+    let mut found: Vec<(Vec<String>, String)> = env
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let rest = key.strip_prefix(ENV_PREFIX)?;
+            let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            (!path.iter().any(String::is_empty)).then_some((path, value))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// A scalar override value: a TOML number or boolean when it reads as one, else a string.
+fn override_value(text: &str) -> toml::Value {
+    let parsed: Result<toml::Table, _> = toml::from_str(&format!("v = {text}"));
+    match parsed.ok().and_then(|mut t| t.remove("v")) {
+        Some(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))) => v,
+        _ => toml::Value::String(text.to_owned()),
+    }
+}
+
+fn apply_override(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty override")?;
+    let mut here = table;
+    for key in parents {
+        let entry = here
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        here = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{key} is not a section"))?;
+    }
+    here.insert(last.clone(), value);
+    Ok(())
 }
 
 impl Config {
-    /// Parses config text; `origin` names it in errors.
+    /// Parses config text; `origin` names it in errors. No environment overrides.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let rules = RuleSet::from_toml(text).map_err(|source| ConfigError::Invalid {
+        Self::from_toml_with_env(text, origin, std::iter::empty())
+    }
+
+    /// Parses config text and applies `HIGHWATER__…` overrides from `env`.
+    pub fn from_toml_with_env(
+        text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |problem: String| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            source: RuleError::Syntax(problem),
+        };
+        let overrides = overrides(env);
+        let file: ConfigFile = if overrides.is_empty() {
+            toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?
+        } else {
+            let mut table: toml::Table =
+                toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?;
+            let names: Vec<String> = overrides
+                .iter()
+                .map(|(path, _)| format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase()))
+                .collect();
+            for (path, value) in overrides {
+                apply_override(&mut table, &path, override_value(&value))
+                    .map_err(|p| invalid(format!("environment override {}: {p}", path.join("."))))?;
+            }
+            table.try_into().map_err(|e: toml::de::Error| {
+                invalid(format!(
+                    "{} (with environment overrides {})",
+                    e.message().trim(),
+                    names.join(", ")
+                ))
+            })?
+        };
+        let rules = RuleSet::from_raw(file.rules).map_err(|source| ConfigError::Invalid {
             origin: origin.to_owned(),
             source,
         })?;
+        let setting = |problem: String| ConfigError::Setting {
+            origin: origin.to_owned(),
+            problem,
+        };
+        file.providers.yahoo.validate("yahoo").map_err(setting)?;
+        file.providers.binance.validate("binance").map_err(setting)?;
+        file.sanity.max_jump_pct.validate().map_err(setting)?;
         Ok(Self {
             origin: origin.to_owned(),
             rules,
+            providers: file.providers,
+            sanity: file.sanity,
         })
     }
 
@@ -52,17 +251,18 @@ impl Config {
             .unwrap_or_else(|e| panic!("the built-in config must parse (a test checks it): {e}"))
     }
 
-    /// Reads a config file.
+    /// Reads a config file, with overrides from the process environment.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml(&text, &path.display().to_string())
+        Self::from_toml_with_env(&text, &path.display().to_string(), std::env::vars())
     }
 
     /// Finds and reads the config: `explicit`, else `$HIGHWATER_CONFIG`, else
-    /// `./config/highwater.toml`, else the built-in defaults.
+    /// `./config/highwater.toml`, else the built-in defaults; then applies the environment's
+    /// `HIGHWATER__…` overrides.
     pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
         if let Some(path) = explicit {
             return Self::from_file(path);
@@ -74,7 +274,7 @@ impl Config {
         if local.is_file() {
             return Self::from_file(local);
         }
-        Ok(Self::builtin())
+        Self::from_toml_with_env(DEFAULT_CONFIG, "built-in defaults", std::env::vars())
     }
 }
 
@@ -128,6 +328,58 @@ mod tests {
             err.to_string().contains("/nonexistent/highwater.toml"),
             "{err}"
         );
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn environment_variables_override_nested_keys() {
+        let config = Config::from_toml_with_env(
+            DEFAULT_CONFIG,
+            "test",
+            env(&[
+                ("HIGHWATER__PROVIDERS__YAHOO__BASE_URL", "http://127.0.0.1:9/"),
+                ("HIGHWATER__PROVIDERS__YAHOO__MAX_ATTEMPTS", "2"),
+                ("HIGHWATER__SANITY__MAX_JUMP_PCT__INDEX", "8.5"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .expect("valid overrides");
+        let yahoo = &config.providers.yahoo;
+        assert_eq!(yahoo.base_url.as_ref().map(|u| u.as_str()), Some("http://127.0.0.1:9/"));
+        assert_eq!(yahoo.max_attempts, Some(2));
+        assert_eq!(config.sanity.max_jump_pct.index, 8.5);
+        assert_eq!(config.sanity.max_jump_pct.crypto, 30.0, "untouched keys keep defaults");
+        assert!(!config.rules.is_empty(), "rules survive an override");
+    }
+
+    #[test]
+    fn a_misspelt_override_is_an_error_naming_the_variable() {
+        let err = Config::from_toml_with_env(
+            DEFAULT_CONFIG,
+            "test",
+            env(&[("HIGHWATER__PROVIDERS__YAHO__BASE_URL", "http://x/")]),
+        )
+        .expect_err("unknown section");
+        let text = format!("{:#}", anyhow::Error::from(err));
+        assert!(text.contains("yaho"), "{text}");
+        assert!(text.contains("HIGHWATER__PROVIDERS__YAHO__BASE_URL"), "{text}");
+    }
+
+    #[test]
+    fn bad_provider_settings_are_refused_by_name() {
+        for (body, expected) in [
+            ("[providers.yahoo]\nbase_url = \"ftp://x/\"", "providers.yahoo.base_url"),
+            ("[providers.binance]\ntimeout_secs = 0", "providers.binance.timeout_secs"),
+            ("[providers.yahoo]\nbase_url = \"not a url\"", "base_url"),
+            ("[sanity.max_jump_pct]\nindex = -1", "sanity.max_jump_pct.index"),
+        ] {
+            let err = Config::from_toml(body, "t.toml").expect_err(body);
+            let text = format!("{:#}", anyhow::Error::from(err));
+            assert!(text.contains(expected), "{body}: {text}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod bar;
 mod calendar;
 mod period;
+pub mod sanity;
 mod series;
 mod symbol;
 

@@ -7,9 +7,11 @@
 //! downstream has to second-guess the data.
 //!
 //! - [`csv`]: daily histories in a directory of `<TICKER>.csv` files (`--data DIR`).
+//! - [`market_data`]: the live path — providers behind a cache, failover, sanity checks.
 //! - [`source`]: the async [`Provider`] interface of live sources, and their errors.
 
 pub mod csv;
+pub mod market_data;
 pub mod source;
 
 pub use self::csv::{CsvError, CsvSource};

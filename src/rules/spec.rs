@@ -342,9 +342,9 @@ impl Rule {
     }
 }
 
-/// A TOML error as one line: "line 3, column 1: unknown field `x`, expected ...". The toml
-/// crate's own message spans several lines with a source snippet.
-fn syntax_error(text: &str, error: &toml::de::Error) -> RuleError {
+/// A TOML error as one line: "line 3, column 1 (`x = 2`): unknown field `x`, expected ...".
+/// The toml crate's own message spans several lines with a source snippet.
+pub(crate) fn toml_error_line(text: &str, error: &toml::de::Error) -> String {
     let message = error.message().trim().replace('\n', " ");
     match error.span() {
         Some(span) => {
@@ -353,11 +353,9 @@ fn syntax_error(text: &str, error: &toml::de::Error) -> RuleError {
             let line_start = before.rfind('\n').map_or(0, |i| i + 1);
             let column = before.len() - line_start + 1;
             let source_line = text[line_start..].lines().next().unwrap_or("").trim();
-            RuleError::Syntax(format!(
-                "line {line}, column {column} (`{source_line}`): {message}"
-            ))
+            format!("line {line}, column {column} (`{source_line}`): {message}")
         }
-        None => RuleError::Syntax(message),
+        None => message,
     }
 }
 
@@ -394,7 +392,7 @@ impl RuleSet {
 
     /// Reads `[[rules]]` tables from TOML text.
     pub fn from_toml(text: &str) -> Result<Self, RuleError> {
-        let file: RuleFile = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
+        let file: RuleFile = toml::from_str(text).map_err(|e| RuleError::Syntax(toml_error_line(text, &e)))?;
         Self::from_raw(file.rules)
     }
 

@@ -1,0 +1,268 @@
+//! Market data for the live path: providers behind a cache, with failover and sanity checks.
+//!
+//! [`MarketData::refresh`] answers "the confirmed daily history of this symbol, now":
+//! - **Cache.** The first call backfills the whole history; later calls fetch only the last few
+//!   days (`overlap_days`, to pick up late revisions) and merge them in. A split reported after
+//!   the cached history began means the provider has re-adjusted every earlier close, so the
+//!   history is fetched again in full. Work happens on a copy: a failed refresh leaves the cache
+//!   exactly as it was.
+//! - **Failover.** When the primary provider fails (after its own retries, or with its circuit
+//!   open) and the secondary covers the symbol, the secondary answers.
+//! - **Sanity.** A close that jumps implausibly against the previous confirmed close is not
+//!   history yet. Inside a fetch, a jump that the next bar undoes is a bad tick and is dropped; a
+//!   jump that the next bar keeps is a real move. A jump on the latest bar is *held*: it enters
+//!   the history only when the next refresh returns the same close again, or the secondary
+//!   provider agrees. Until then no alert can be computed from it.
+//! - **Staleness.** A history whose latest bar is older than the calendar's latest closed
+//!   session is reported as stale, for callers to report rather than evaluate as news.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use tokio::sync::Mutex;
+
+use super::source::{Dropped, Fetched, Provider, ProviderError};
+use crate::market::sanity::{JumpThresholds, confirms, implausible_jump, staleness};
+use crate::market::{Bar, Series, SeriesError, Symbol};
+
+/// Two closes of one session within this many percent confirm each other.
+const CONFIRM_TOLERANCE_PCT: f64 = 0.5;
+
+/// A latest bar held back because its close jumped implausibly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Held {
+    pub bar: Bar,
+    /// Its move against the previous confirmed close, percent.
+    pub jump_pct: f64,
+}
+
+/// A symbol's history as of a refresh.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Confirmed bars of finished sessions only.
+    pub series: Series,
+    /// The latest bar, when it is held as unconfirmed.
+    pub held: Option<Held>,
+    /// The bar of a session still open at `now`.
+    pub in_progress: Option<Bar>,
+    /// `Some(expected session)` when the history ends before the latest closed session.
+    pub stale: Option<NaiveDate>,
+    /// The provider that answered this refresh.
+    pub source: &'static str,
+    /// Bars dropped in this refresh, and why.
+    pub dropped: Vec<Dropped>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MarketError {
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("{primary}; failover to {secondary_name} failed too: {secondary}")]
+    Failover {
+        primary: ProviderError,
+        secondary_name: &'static str,
+        secondary: ProviderError,
+    },
+    #[error("{symbol}: the provider's bars do not form a history: {error}")]
+    Series { symbol: String, error: SeriesError },
+}
+
+impl MarketError {
+    /// Whether a later refresh could succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            MarketError::Provider(e) => e.is_retryable(),
+            MarketError::Failover { primary, secondary, .. } => {
+                primary.is_retryable() || secondary.is_retryable()
+            }
+            MarketError::Series { .. } => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Cached {
+    bars: Vec<Bar>,
+    held: Option<Held>,
+    /// Date of the latest split the cached history is adjusted for.
+    last_split: Option<NaiveDate>,
+}
+
+/// Cached, checked access to live providers.
+#[derive(Debug)]
+pub struct MarketData {
+    primary: Arc<dyn Provider>,
+    secondary: Option<Arc<dyn Provider>>,
+    thresholds: JumpThresholds,
+    /// Where a full backfill starts.
+    history_start: NaiveDate,
+    /// Calendar days before the latest cached bar that each refresh fetches again.
+    overlap_days: u64,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+impl MarketData {
+    pub fn new(primary: Arc<dyn Provider>, secondary: Option<Arc<dyn Provider>>, thresholds: JumpThresholds) -> Self {
+        Self {
+            primary,
+            secondary,
+            thresholds,
+            history_start: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN),
+            overlap_days: 7,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Starts full backfills at `date` instead of 1970-01-01.
+    pub fn with_history_start(mut self, date: NaiveDate) -> Self {
+        self.history_start = date;
+        self
+    }
+
+    /// The providers' data for `symbol` from `from` on, without the cache or sanity checks
+    /// (`highwater fetch`).
+    pub async fn fetch_raw(
+        &self,
+        symbol: &Symbol,
+        from: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(Fetched, &'static str), MarketError> {
+        let to = now.with_timezone(&symbol.calendar().timezone()).date_naive();
+        self.fetch(symbol, from, to, now).await
+    }
+
+    async fn fetch(
+        &self,
+        symbol: &Symbol,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(Fetched, &'static str), MarketError> {
+        let primary = match self.primary.daily_bars(symbol, from, to, now).await {
+            Ok(fetched) => return Ok((fetched, self.primary.name())),
+            Err(error) => error,
+        };
+        let fallible = !matches!(primary, ProviderError::UnknownSymbol { .. } | ProviderError::NotCovered { .. });
+        match &self.secondary {
+            Some(secondary) if fallible && secondary.covers(symbol) => {
+                tracing::warn!(symbol = %symbol.ticker(), error = %primary, to = secondary.name(), "primary provider failed; failing over");
+                match secondary.daily_bars(symbol, from, to, now).await {
+                    Ok(fetched) => Ok((fetched, secondary.name())),
+                    Err(error) => Err(MarketError::Failover {
+                        primary,
+                        secondary_name: secondary.name(),
+                        secondary: error,
+                    }),
+                }
+            }
+            _ => Err(primary.into()),
+        }
+    }
+
+    /// Whether the secondary provider has `bar`'s session at (about) the same close.
+    async fn secondary_confirms(&self, symbol: &Symbol, bar: &Bar, now: DateTime<Utc>) -> bool {
+        let Some(secondary) = self.secondary.as_ref().filter(|s| s.covers(symbol)) else {
+            return false;
+        };
+        match secondary.daily_bars(symbol, bar.date(), bar.date(), now).await {
+            Ok(fetched) => fetched
+                .bars
+                .iter()
+                .any(|b| b.date() == bar.date() && confirms(b.close(), bar.close(), CONFIRM_TOLERANCE_PCT)),
+            Err(error) => {
+                tracing::warn!(symbol = %symbol.ticker(), %error, "secondary provider could not confirm a held bar");
+                false
+            }
+        }
+    }
+
+    /// The confirmed history of `symbol` as of `now`, refreshed from the providers.
+    #[tracing::instrument(skip_all, fields(symbol = %symbol.ticker()))]
+    pub async fn refresh(&self, symbol: Arc<Symbol>, now: DateTime<Utc>) -> Result<Snapshot, MarketError> {
+        let key = symbol.ticker().to_owned();
+        let mut entry = self.cache.lock().await.get(&key).cloned().unwrap_or_default();
+        let today = now.with_timezone(&symbol.calendar().timezone()).date_naive();
+        let from = match entry.bars.last() {
+            Some(last) => last.date().checked_sub_days(Days::new(self.overlap_days)).unwrap_or(self.history_start),
+            None => self.history_start,
+        };
+        let (mut fetched, mut source) = self.fetch(&symbol, from, today, now).await?;
+        let newest_split = fetched.splits.iter().map(|s| s.date).max();
+        if let Some(split) = newest_split
+            && !entry.bars.is_empty()
+            && entry.last_split.is_none_or(|seen| split > seen)
+        {
+            tracing::info!(%split, "split after the cached history began: fetching the full history again");
+            entry = Cached::default();
+            (fetched, source) = self.fetch(&symbol, self.history_start, today, now).await?;
+        }
+        entry.last_split = entry.last_split.max(fetched.splits.iter().map(|s| s.date).max());
+
+        // Cached bars, overwritten by what the provider says now for the same sessions.
+        let mut merged: BTreeMap<NaiveDate, Bar> = entry.bars.iter().map(|b| (b.date(), *b)).collect();
+        let first_new = fetched.bars.first().map(Bar::date);
+        for bar in &fetched.bars {
+            merged.insert(bar.date(), *bar);
+        }
+        let mut dropped = fetched.dropped.clone();
+        let previous_held = entry.held.take();
+        let threshold = self.thresholds.for_class(symbol.asset_class());
+        let all: Vec<Bar> = merged.into_values().collect();
+        let mut accepted: Vec<Bar> = Vec::with_capacity(all.len());
+        for (i, bar) in all.iter().enumerate() {
+            let checked = first_new.is_some_and(|first| bar.date() >= first);
+            let jump = accepted
+                .last()
+                .filter(|_| checked)
+                .and_then(|prev| implausible_jump(prev.close(), bar.close(), threshold));
+            let Some(jump_pct) = jump else {
+                accepted.push(*bar);
+                continue;
+            };
+            match all.get(i + 1) {
+                Some(next) => {
+                    let prev = accepted.last().map_or(bar.close(), Bar::close);
+                    if implausible_jump(prev, next.close(), threshold).is_none() {
+                        tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "dropping a bad tick the next session undoes");
+                        dropped.push(Dropped {
+                            date: bar.date(),
+                            reason: format!("close {} jumps {jump_pct:+.1}% and the next session undoes it", bar.close()),
+                        });
+                    } else {
+                        accepted.push(*bar);
+                    }
+                }
+                None => {
+                    let seen_before = previous_held
+                        .is_some_and(|h| h.bar.date() == bar.date() && confirms(h.bar.close(), bar.close(), CONFIRM_TOLERANCE_PCT));
+                    if seen_before || self.secondary_confirms(&symbol, bar, now).await {
+                        tracing::info!(date = %bar.date(), jump_pct, "large move confirmed");
+                        accepted.push(*bar);
+                    } else {
+                        tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "holding an implausible close until it is confirmed");
+                        entry.held = Some(Held { bar: *bar, jump_pct });
+                    }
+                }
+            }
+        }
+        let series = Series::new(symbol.clone(), accepted.clone()).map_err(|error| MarketError::Series {
+            symbol: key.clone(),
+            error,
+        })?;
+        entry.bars = accepted;
+        let stale = series
+            .last_date()
+            .and_then(|last| staleness(symbol.calendar(), last, now, 0));
+        let snapshot = Snapshot {
+            series,
+            held: entry.held,
+            in_progress: fetched.in_progress,
+            stale,
+            source,
+            dropped,
+        };
+        self.cache.lock().await.insert(key, entry);
+        Ok(snapshot)
+    }
+}

@@ -1,0 +1,306 @@
+//! The live path's cache, failover and sanity checks, driven through a scripted provider.
+//!
+//! The providers' own parsing and HTTP behaviour are tested against a local HTTP server in
+//! `yahoo_provider.rs`, `binance_provider.rs` and `http_resilience.rs`; here a fake provider
+//! answers from a script so each test can say exactly what each fetch returned.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use highwater::market::sanity::JumpThresholds;
+use highwater::market::{Bar, Calendar, Catalog, Symbol};
+use highwater::providers::market_data::MarketData;
+use highwater::providers::{Fetched, Provider, ProviderError, Quote, Split};
+use highwater::rules::{Evaluator, Event, Fact, RuleSet};
+
+#[derive(Debug, Default)]
+struct Scripted {
+    name: &'static str,
+    crypto_only: bool,
+    answers: Mutex<VecDeque<Result<Fetched, ProviderError>>>,
+    asked: Mutex<Vec<(NaiveDate, NaiveDate)>>,
+}
+
+impl Scripted {
+    fn new(name: &'static str, answers: Vec<Result<Fetched, ProviderError>>) -> Arc<Self> {
+        Arc::new(Self {
+            name,
+            crypto_only: false,
+            answers: Mutex::new(answers.into()),
+            asked: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn asked(&self) -> Vec<(NaiveDate, NaiveDate)> {
+        self.asked.lock().expect("lock").clone()
+    }
+}
+
+#[async_trait]
+impl Provider for Scripted {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn covers(&self, symbol: &Symbol) -> bool {
+        !self.crypto_only || symbol.calendar() == Calendar::Crypto
+    }
+
+    async fn daily_bars(
+        &self,
+        _symbol: &Symbol,
+        from: NaiveDate,
+        to: NaiveDate,
+        _now: DateTime<Utc>,
+    ) -> Result<Fetched, ProviderError> {
+        self.asked.lock().expect("lock").push((from, to));
+        self.answers
+            .lock()
+            .expect("lock")
+            .pop_front()
+            .unwrap_or_else(|| panic!("{}: no scripted answer left", self.name))
+    }
+
+    async fn quote(&self, _symbol: &Symbol, _now: DateTime<Utc>) -> Result<Quote, ProviderError> {
+        Err(ProviderError::NotCovered {
+            provider: self.name,
+            symbol: "quotes".into(),
+        })
+    }
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("date")
+}
+
+fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().expect("RFC 3339")
+}
+
+/// NYSE sessions from `start`, one bar per close.
+fn bars(start: NaiveDate, closes: &[f64]) -> Vec<Bar> {
+    let mut date = start;
+    closes
+        .iter()
+        .map(|&c| {
+            let bar = Bar::new(date, c).expect("valid bar");
+            date = Calendar::Nyse.next_session_after(date);
+            bar
+        })
+        .collect()
+}
+
+fn fetched(bars: Vec<Bar>) -> Result<Fetched, ProviderError> {
+    Ok(Fetched {
+        bars,
+        ..Fetched::default()
+    })
+}
+
+fn unavailable(provider: &'static str) -> Result<Fetched, ProviderError> {
+    Err(ProviderError::Status {
+        provider,
+        status: 503,
+        url: "http://127.0.0.1/v8/finance/chart/%5ERUT".into(),
+        retry_after: None,
+    })
+}
+
+fn rut() -> Arc<Symbol> {
+    Catalog::builtin().resolve("RUT").expect("RUT is in the catalog")
+}
+
+fn market(primary: Arc<Scripted>, secondary: Option<Arc<Scripted>>) -> MarketData {
+    MarketData::new(
+        primary,
+        secondary.map(|s| s as Arc<dyn Provider>),
+        JumpThresholds::default(),
+    )
+    .with_history_start(d(2025, 9, 1))
+}
+
+fn record_dates(series: &highwater::market::Series) -> Vec<NaiveDate> {
+    let rules = RuleSet::from_toml("[[rules]]\nid = \"record\"\nkind = \"record_high\"\n").expect("rules");
+    let mut evaluator = Evaluator::new(series.symbol().clone(), &rules);
+    let mut events: Vec<Event> = Vec::new();
+    for bar in series.bars() {
+        evaluator.step(bar, &mut events).expect("ordered");
+    }
+    events
+        .iter()
+        .filter(|e| matches!(e.fact, Fact::RecordClose { .. }))
+        .map(|e| e.date)
+        .collect()
+}
+
+// Ten sessions 2025-09-02 .. 2025-09-15; a new high on the last would be a record.
+const CLOSES: [f64; 10] = [100.0, 101.0, 99.0, 100.5, 100.2, 99.8, 100.1, 100.9, 100.7, 100.3];
+
+#[tokio::test]
+async fn the_first_refresh_backfills_and_later_ones_fetch_only_the_last_days() {
+    let history = bars(d(2025, 9, 2), &CLOSES);
+    let next = bars(d(2025, 9, 16), &[100.6]);
+    let provider = Scripted::new("yahoo", vec![fetched(history.clone()), fetched(next)]);
+    let market = market(provider.clone(), None);
+    let first = market.refresh(rut(), utc("2025-09-15T21:00:00Z")).await.expect("backfill");
+    assert_eq!(first.series.len(), 10);
+    assert_eq!(first.source, "yahoo");
+    assert_eq!(first.stale, None, "Monday's close is there after the close");
+    let second = market.refresh(rut(), utc("2025-09-16T21:00:00Z")).await.expect("refresh");
+    assert_eq!(second.series.len(), 11, "ten cached bars and the new one");
+    assert_eq!(
+        provider.asked(),
+        vec![(d(2025, 9, 1), d(2025, 9, 15)), (d(2025, 9, 8), d(2025, 9, 16))],
+        "a full backfill once, then a week of overlap"
+    );
+}
+
+#[tokio::test]
+async fn a_tenfold_close_posts_no_record_until_the_next_fetch_confirms_it() {
+    let history = bars(d(2025, 9, 2), &CLOSES);
+    let mut with_spike = history.clone();
+    with_spike.extend(bars(d(2025, 9, 16), &[1003.0]));
+    let provider = Scripted::new(
+        "yahoo",
+        vec![fetched(with_spike.clone()), fetched(with_spike[7..].to_vec())],
+    );
+    let market = market(provider, None);
+
+    let first = market.refresh(rut(), utc("2025-09-16T21:00:00Z")).await.expect("fetch");
+    let held = first.held.expect("the x10 close is held");
+    assert_eq!(held.bar.date(), d(2025, 9, 16));
+    assert!((held.jump_pct - 900.0).abs() < 1e-9, "{}", held.jump_pct);
+    assert_eq!(first.series.last_date(), Some(d(2025, 9, 15)), "the held bar is not history yet");
+    assert!(!record_dates(&first.series).contains(&d(2025, 9, 16)));
+
+    // The next fetch returns the same close for the same session: a genuine move.
+    let second = market.refresh(rut(), utc("2025-09-16T22:00:00Z")).await.expect("fetch");
+    assert_eq!(second.held, None);
+    assert_eq!(second.series.last_date(), Some(d(2025, 9, 16)));
+    assert_eq!(record_dates(&second.series).last(), Some(&d(2025, 9, 16)), "now the record is posted");
+}
+
+#[tokio::test]
+async fn a_bad_tick_that_the_next_session_undoes_is_dropped_and_recorded() {
+    let mut closes = CLOSES.to_vec();
+    closes[5] = 998.0; // one corrupted close in the middle of the backfill
+    let provider = Scripted::new("yahoo", vec![fetched(bars(d(2025, 9, 2), &closes))]);
+    let market = market(provider, None);
+    let snapshot = market.refresh(rut(), utc("2025-09-15T21:00:00Z")).await.expect("fetch");
+    assert_eq!(snapshot.series.len(), 9);
+    assert!(snapshot.series.bars().iter().all(|b| b.close() < 200.0));
+    assert_eq!(snapshot.dropped.len(), 1);
+    assert_eq!(snapshot.dropped[0].date, d(2025, 9, 9));
+    assert!(snapshot.dropped[0].reason.contains("undoes"), "{}", snapshot.dropped[0].reason);
+    assert!(record_dates(&snapshot.series).iter().all(|date| *date != d(2025, 9, 9)));
+}
+
+#[tokio::test]
+async fn the_secondary_provider_can_confirm_a_held_close() {
+    let btc = Catalog::builtin().resolve("BTC").expect("BTC");
+    let mut closes: Vec<f64> = (0..10).map(|i| 60_000.0 + f64::from(i) * 100.0).collect();
+    closes.push(90_000.0); // +48%: beyond the crypto threshold
+    let mut date = d(2025, 3, 1);
+    let history: Vec<Bar> = closes
+        .iter()
+        .map(|&c| {
+            let bar = Bar::new(date, c).expect("bar");
+            date = date.succ_opt().expect("date");
+            bar
+        })
+        .collect();
+    let last = history[10];
+    let primary = Scripted::new("yahoo", vec![fetched(history)]);
+    let secondary = Scripted::new("binance", vec![fetched(vec![Bar::new(last.date(), 90_100.0).expect("bar")])]);
+    let market = market(primary, Some(secondary.clone()));
+    let snapshot = market.refresh(btc, utc("2025-03-12T01:00:00Z")).await.expect("fetch");
+    assert_eq!(snapshot.held, None, "binance saw the same close");
+    assert_eq!(snapshot.series.last_date(), Some(last.date()));
+    assert_eq!(secondary.asked(), vec![(last.date(), last.date())]);
+}
+
+#[tokio::test]
+async fn a_failing_primary_fails_over_and_a_failed_refresh_leaves_the_cache_alone() {
+    let history = bars(d(2025, 9, 2), &CLOSES);
+    let primary = Scripted::new(
+        "yahoo",
+        vec![fetched(history.clone()), unavailable("yahoo"), unavailable("yahoo")],
+    );
+    let secondary = Scripted::new(
+        "backup",
+        vec![unavailable("backup"), fetched(bars(d(2025, 9, 16), &[100.4]))],
+    );
+    let market = market(primary.clone(), Some(secondary));
+    market.refresh(rut(), utc("2025-09-15T21:00:00Z")).await.expect("backfill");
+
+    let err = market.refresh(rut(), utc("2025-09-16T21:00:00Z")).await.expect_err("both down");
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("failover to backup failed too"), "{err}");
+
+    let snapshot = market.refresh(rut(), utc("2025-09-16T21:00:00Z")).await.expect("failover");
+    assert_eq!(snapshot.source, "backup");
+    assert_eq!(snapshot.series.len(), 11, "the cache kept all ten bars through the failure");
+    assert_eq!(primary.asked()[2], (d(2025, 9, 8), d(2025, 9, 16)));
+}
+
+#[tokio::test]
+async fn an_unknown_symbol_is_not_failed_over() {
+    let primary = Scripted::new(
+        "yahoo",
+        vec![Err(ProviderError::UnknownSymbol {
+            provider: "yahoo",
+            symbol: "NOPE".into(),
+            detail: String::new(),
+        })],
+    );
+    let secondary = Scripted::new("backup", vec![]);
+    let market = market(primary, Some(secondary.clone()));
+    let err = market
+        .refresh(Arc::new(Symbol::adhoc("NOPE")), utc("2025-09-16T21:00:00Z"))
+        .await
+        .expect_err("unknown");
+    assert!(err.to_string().contains("unknown symbol 'NOPE'"), "{err}");
+    assert!(!err.is_retryable());
+    assert!(secondary.asked().is_empty());
+}
+
+#[tokio::test]
+async fn a_new_split_refetches_the_whole_history() {
+    let history = bars(d(2025, 9, 2), &CLOSES);
+    // After a 2:1 split the provider re-adjusts every earlier close.
+    let halved: Vec<Bar> = bars(d(2025, 9, 2), &CLOSES.map(|c| c / 2.0));
+    let mut recent = Fetched {
+        bars: halved[7..].to_vec(),
+        ..Fetched::default()
+    };
+    recent.splits.push(Split {
+        date: d(2025, 9, 12),
+        numerator: 2.0,
+        denominator: 1.0,
+    });
+    let mut full = Fetched {
+        bars: halved.clone(),
+        ..Fetched::default()
+    };
+    full.splits = recent.splits.clone();
+    let provider = Scripted::new("yahoo", vec![fetched(history), Ok(recent), Ok(full)]);
+    let market = market(provider.clone(), None);
+    market.refresh(rut(), utc("2025-09-15T21:00:00Z")).await.expect("backfill");
+    let snapshot = market.refresh(rut(), utc("2025-09-15T22:00:00Z")).await.expect("refresh");
+    assert_eq!(provider.asked().len(), 3);
+    assert_eq!(provider.asked()[2].0, d(2025, 9, 1), "the full history again");
+    let closes: Vec<f64> = snapshot.series.bars().iter().map(Bar::close).collect();
+    assert_eq!(closes, CLOSES.map(|c| c / 2.0).to_vec(), "no unadjusted close survives");
+    assert_eq!(snapshot.held, None);
+}
+
+#[tokio::test]
+async fn a_history_missing_the_latest_close_is_reported_stale() {
+    let provider = Scripted::new("yahoo", vec![fetched(bars(d(2025, 9, 2), &CLOSES))]);
+    let market = market(provider, None);
+    let snapshot = market.refresh(rut(), utc("2025-09-18T21:00:00Z")).await.expect("fetch");
+    assert_eq!(snapshot.series.last_date(), Some(d(2025, 9, 15)));
+    assert_eq!(snapshot.stale, Some(d(2025, 9, 18)));
+}
