@@ -149,9 +149,7 @@ pub struct Config {
 }
 
 /// Turns `HIGHWATER__A__B__C=value` pairs into (["a", "b", "c"], value).
-fn overrides(
-    env: impl IntoIterator<Item = (String, String)>,
-) -> Vec<(Vec<String>, String)> {
+fn overrides(env: impl IntoIterator<Item = (String, String)>) -> Vec<(Vec<String>, String)> {
     let mut found: Vec<(Vec<String>, String)> = env
         .into_iter()
         .filter_map(|(key, value)| {
@@ -173,7 +171,11 @@ fn override_value(text: &str) -> toml::Value {
     }
 }
 
-fn apply_override(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+fn apply_override(
+    table: &mut toml::Table,
+    path: &[String],
+    value: toml::Value,
+) -> Result<(), String> {
     let (last, parents) = path.split_last().ok_or("empty override")?;
     let mut here = table;
     for key in parents {
@@ -215,8 +217,9 @@ impl Config {
                 .map(|(path, _)| format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase()))
                 .collect();
             for (path, value) in overrides {
-                apply_override(&mut table, &path, override_value(&value))
-                    .map_err(|p| invalid(format!("environment override {}: {p}", path.join("."))))?;
+                apply_override(&mut table, &path, override_value(&value)).map_err(|p| {
+                    invalid(format!("environment override {}: {p}", path.join(".")))
+                })?;
             }
             table.try_into().map_err(|e: toml::de::Error| {
                 invalid(format!(
@@ -235,7 +238,10 @@ impl Config {
             problem,
         };
         file.providers.yahoo.validate("yahoo").map_err(setting)?;
-        file.providers.binance.validate("binance").map_err(setting)?;
+        file.providers
+            .binance
+            .validate("binance")
+            .map_err(setting)?;
         file.sanity.max_jump_pct.validate().map_err(setting)?;
         Ok(Self {
             origin: origin.to_owned(),
@@ -331,7 +337,10 @@ mod tests {
     }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -340,7 +349,10 @@ mod tests {
             DEFAULT_CONFIG,
             "test",
             env(&[
-                ("HIGHWATER__PROVIDERS__YAHOO__BASE_URL", "http://127.0.0.1:9/"),
+                (
+                    "HIGHWATER__PROVIDERS__YAHOO__BASE_URL",
+                    "http://127.0.0.1:9/",
+                ),
                 ("HIGHWATER__PROVIDERS__YAHOO__MAX_ATTEMPTS", "2"),
                 ("HIGHWATER__SANITY__MAX_JUMP_PCT__INDEX", "8.5"),
                 ("UNRELATED", "x"),
@@ -348,10 +360,16 @@ mod tests {
         )
         .expect("valid overrides");
         let yahoo = &config.providers.yahoo;
-        assert_eq!(yahoo.base_url.as_ref().map(|u| u.as_str()), Some("http://127.0.0.1:9/"));
+        assert_eq!(
+            yahoo.base_url.as_ref().map(|u| u.as_str()),
+            Some("http://127.0.0.1:9/")
+        );
         assert_eq!(yahoo.max_attempts, Some(2));
         assert_eq!(config.sanity.max_jump_pct.index, 8.5);
-        assert_eq!(config.sanity.max_jump_pct.crypto, 30.0, "untouched keys keep defaults");
+        assert_eq!(
+            config.sanity.max_jump_pct.crypto, 30.0,
+            "untouched keys keep defaults"
+        );
         assert!(!config.rules.is_empty(), "rules survive an override");
     }
 
@@ -365,16 +383,28 @@ mod tests {
         .expect_err("unknown section");
         let text = format!("{:#}", anyhow::Error::from(err));
         assert!(text.contains("yaho"), "{text}");
-        assert!(text.contains("HIGHWATER__PROVIDERS__YAHO__BASE_URL"), "{text}");
+        assert!(
+            text.contains("HIGHWATER__PROVIDERS__YAHO__BASE_URL"),
+            "{text}"
+        );
     }
 
     #[test]
     fn bad_provider_settings_are_refused_by_name() {
         for (body, expected) in [
-            ("[providers.yahoo]\nbase_url = \"ftp://x/\"", "providers.yahoo.base_url"),
-            ("[providers.binance]\ntimeout_secs = 0", "providers.binance.timeout_secs"),
+            (
+                "[providers.yahoo]\nbase_url = \"ftp://x/\"",
+                "providers.yahoo.base_url",
+            ),
+            (
+                "[providers.binance]\ntimeout_secs = 0",
+                "providers.binance.timeout_secs",
+            ),
             ("[providers.yahoo]\nbase_url = \"not a url\"", "base_url"),
-            ("[sanity.max_jump_pct]\nindex = -1", "sanity.max_jump_pct.index"),
+            (
+                "[sanity.max_jump_pct]\nindex = -1",
+                "sanity.max_jump_pct.index",
+            ),
         ] {
             let err = Config::from_toml(body, "t.toml").expect_err(body);
             let text = format!("{:#}", anyhow::Error::from(err));

@@ -109,7 +109,9 @@ fn unavailable(provider: &'static str) -> Result<Fetched, ProviderError> {
 }
 
 fn rut() -> Arc<Symbol> {
-    Catalog::builtin().resolve("RUT").expect("RUT is in the catalog")
+    Catalog::builtin()
+        .resolve("RUT")
+        .expect("RUT is in the catalog")
 }
 
 fn market(primary: Arc<Scripted>, secondary: Option<Arc<Scripted>>) -> MarketData {
@@ -122,7 +124,8 @@ fn market(primary: Arc<Scripted>, secondary: Option<Arc<Scripted>>) -> MarketDat
 }
 
 fn record_dates(series: &highwater::market::Series) -> Vec<NaiveDate> {
-    let rules = RuleSet::from_toml("[[rules]]\nid = \"record\"\nkind = \"record_high\"\n").expect("rules");
+    let rules =
+        RuleSet::from_toml("[[rules]]\nid = \"record\"\nkind = \"record_high\"\n").expect("rules");
     let mut evaluator = Evaluator::new(series.symbol().clone(), &rules);
     let mut events: Vec<Event> = Vec::new();
     for bar in series.bars() {
@@ -136,7 +139,9 @@ fn record_dates(series: &highwater::market::Series) -> Vec<NaiveDate> {
 }
 
 // Ten sessions 2025-09-02 .. 2025-09-15; a new high on the last would be a record.
-const CLOSES: [f64; 10] = [100.0, 101.0, 99.0, 100.5, 100.2, 99.8, 100.1, 100.9, 100.7, 100.3];
+const CLOSES: [f64; 10] = [
+    100.0, 101.0, 99.0, 100.5, 100.2, 99.8, 100.1, 100.9, 100.7, 100.3,
+];
 
 #[tokio::test]
 async fn the_first_refresh_backfills_and_later_ones_fetch_only_the_last_days() {
@@ -144,15 +149,24 @@ async fn the_first_refresh_backfills_and_later_ones_fetch_only_the_last_days() {
     let next = bars(d(2025, 9, 16), &[100.6]);
     let provider = Scripted::new("yahoo", vec![fetched(history.clone()), fetched(next)]);
     let market = market(provider.clone(), None);
-    let first = market.refresh(rut(), utc("2025-09-15T21:00:00Z")).await.expect("backfill");
+    let first = market
+        .refresh(rut(), utc("2025-09-15T21:00:00Z"))
+        .await
+        .expect("backfill");
     assert_eq!(first.series.len(), 10);
     assert_eq!(first.source, "yahoo");
     assert_eq!(first.stale, None, "Monday's close is there after the close");
-    let second = market.refresh(rut(), utc("2025-09-16T21:00:00Z")).await.expect("refresh");
+    let second = market
+        .refresh(rut(), utc("2025-09-16T21:00:00Z"))
+        .await
+        .expect("refresh");
     assert_eq!(second.series.len(), 11, "ten cached bars and the new one");
     assert_eq!(
         provider.asked(),
-        vec![(d(2025, 9, 1), d(2025, 9, 15)), (d(2025, 9, 8), d(2025, 9, 16))],
+        vec![
+            (d(2025, 9, 1), d(2025, 9, 15)),
+            (d(2025, 9, 8), d(2025, 9, 16))
+        ],
         "a full backfill once, then a week of overlap"
     );
 }
@@ -164,22 +178,39 @@ async fn a_tenfold_close_posts_no_record_until_the_next_fetch_confirms_it() {
     with_spike.extend(bars(d(2025, 9, 16), &[1003.0]));
     let provider = Scripted::new(
         "yahoo",
-        vec![fetched(with_spike.clone()), fetched(with_spike[7..].to_vec())],
+        vec![
+            fetched(with_spike.clone()),
+            fetched(with_spike[7..].to_vec()),
+        ],
     );
     let market = market(provider, None);
 
-    let first = market.refresh(rut(), utc("2025-09-16T21:00:00Z")).await.expect("fetch");
+    let first = market
+        .refresh(rut(), utc("2025-09-16T21:00:00Z"))
+        .await
+        .expect("fetch");
     let held = first.held.expect("the x10 close is held");
     assert_eq!(held.bar.date(), d(2025, 9, 16));
     assert!((held.jump_pct - 900.0).abs() < 1e-9, "{}", held.jump_pct);
-    assert_eq!(first.series.last_date(), Some(d(2025, 9, 15)), "the held bar is not history yet");
+    assert_eq!(
+        first.series.last_date(),
+        Some(d(2025, 9, 15)),
+        "the held bar is not history yet"
+    );
     assert!(!record_dates(&first.series).contains(&d(2025, 9, 16)));
 
     // The next fetch returns the same close for the same session: a genuine move.
-    let second = market.refresh(rut(), utc("2025-09-16T22:00:00Z")).await.expect("fetch");
+    let second = market
+        .refresh(rut(), utc("2025-09-16T22:00:00Z"))
+        .await
+        .expect("fetch");
     assert_eq!(second.held, None);
     assert_eq!(second.series.last_date(), Some(d(2025, 9, 16)));
-    assert_eq!(record_dates(&second.series).last(), Some(&d(2025, 9, 16)), "now the record is posted");
+    assert_eq!(
+        record_dates(&second.series).last(),
+        Some(&d(2025, 9, 16)),
+        "now the record is posted"
+    );
 }
 
 #[tokio::test]
@@ -188,13 +219,24 @@ async fn a_bad_tick_that_the_next_session_undoes_is_dropped_and_recorded() {
     closes[5] = 998.0; // one corrupted close in the middle of the backfill
     let provider = Scripted::new("yahoo", vec![fetched(bars(d(2025, 9, 2), &closes))]);
     let market = market(provider, None);
-    let snapshot = market.refresh(rut(), utc("2025-09-15T21:00:00Z")).await.expect("fetch");
+    let snapshot = market
+        .refresh(rut(), utc("2025-09-15T21:00:00Z"))
+        .await
+        .expect("fetch");
     assert_eq!(snapshot.series.len(), 9);
     assert!(snapshot.series.bars().iter().all(|b| b.close() < 200.0));
     assert_eq!(snapshot.dropped.len(), 1);
     assert_eq!(snapshot.dropped[0].date, d(2025, 9, 9));
-    assert!(snapshot.dropped[0].reason.contains("undoes"), "{}", snapshot.dropped[0].reason);
-    assert!(record_dates(&snapshot.series).iter().all(|date| *date != d(2025, 9, 9)));
+    assert!(
+        snapshot.dropped[0].reason.contains("undoes"),
+        "{}",
+        snapshot.dropped[0].reason
+    );
+    assert!(
+        record_dates(&snapshot.series)
+            .iter()
+            .all(|date| *date != d(2025, 9, 9))
+    );
 }
 
 #[tokio::test]
@@ -213,9 +255,15 @@ async fn the_secondary_provider_can_confirm_a_held_close() {
         .collect();
     let last = history[10];
     let primary = Scripted::new("yahoo", vec![fetched(history)]);
-    let secondary = Scripted::new("binance", vec![fetched(vec![Bar::new(last.date(), 90_100.0).expect("bar")])]);
+    let secondary = Scripted::new(
+        "binance",
+        vec![fetched(vec![Bar::new(last.date(), 90_100.0).expect("bar")])],
+    );
     let market = market(primary, Some(secondary.clone()));
-    let snapshot = market.refresh(btc, utc("2025-03-12T01:00:00Z")).await.expect("fetch");
+    let snapshot = market
+        .refresh(btc, utc("2025-03-12T01:00:00Z"))
+        .await
+        .expect("fetch");
     assert_eq!(snapshot.held, None, "binance saw the same close");
     assert_eq!(snapshot.series.last_date(), Some(last.date()));
     assert_eq!(secondary.asked(), vec![(last.date(), last.date())]);
@@ -226,22 +274,45 @@ async fn a_failing_primary_fails_over_and_a_failed_refresh_leaves_the_cache_alon
     let history = bars(d(2025, 9, 2), &CLOSES);
     let primary = Scripted::new(
         "yahoo",
-        vec![fetched(history.clone()), unavailable("yahoo"), unavailable("yahoo")],
+        vec![
+            fetched(history.clone()),
+            unavailable("yahoo"),
+            unavailable("yahoo"),
+        ],
     );
     let secondary = Scripted::new(
         "backup",
-        vec![unavailable("backup"), fetched(bars(d(2025, 9, 16), &[100.4]))],
+        vec![
+            unavailable("backup"),
+            fetched(bars(d(2025, 9, 16), &[100.4])),
+        ],
     );
     let market = market(primary.clone(), Some(secondary));
-    market.refresh(rut(), utc("2025-09-15T21:00:00Z")).await.expect("backfill");
+    market
+        .refresh(rut(), utc("2025-09-15T21:00:00Z"))
+        .await
+        .expect("backfill");
 
-    let err = market.refresh(rut(), utc("2025-09-16T21:00:00Z")).await.expect_err("both down");
+    let err = market
+        .refresh(rut(), utc("2025-09-16T21:00:00Z"))
+        .await
+        .expect_err("both down");
     assert!(err.is_retryable());
-    assert!(err.to_string().contains("failover to backup failed too"), "{err}");
+    assert!(
+        err.to_string().contains("failover to backup failed too"),
+        "{err}"
+    );
 
-    let snapshot = market.refresh(rut(), utc("2025-09-16T21:00:00Z")).await.expect("failover");
+    let snapshot = market
+        .refresh(rut(), utc("2025-09-16T21:00:00Z"))
+        .await
+        .expect("failover");
     assert_eq!(snapshot.source, "backup");
-    assert_eq!(snapshot.series.len(), 11, "the cache kept all ten bars through the failure");
+    assert_eq!(
+        snapshot.series.len(),
+        11,
+        "the cache kept all ten bars through the failure"
+    );
     assert_eq!(primary.asked()[2], (d(2025, 9, 8), d(2025, 9, 16)));
 }
 
@@ -287,12 +358,26 @@ async fn a_new_split_refetches_the_whole_history() {
     full.splits = recent.splits.clone();
     let provider = Scripted::new("yahoo", vec![fetched(history), Ok(recent), Ok(full)]);
     let market = market(provider.clone(), None);
-    market.refresh(rut(), utc("2025-09-15T21:00:00Z")).await.expect("backfill");
-    let snapshot = market.refresh(rut(), utc("2025-09-15T22:00:00Z")).await.expect("refresh");
+    market
+        .refresh(rut(), utc("2025-09-15T21:00:00Z"))
+        .await
+        .expect("backfill");
+    let snapshot = market
+        .refresh(rut(), utc("2025-09-15T22:00:00Z"))
+        .await
+        .expect("refresh");
     assert_eq!(provider.asked().len(), 3);
-    assert_eq!(provider.asked()[2].0, d(2025, 9, 1), "the full history again");
+    assert_eq!(
+        provider.asked()[2].0,
+        d(2025, 9, 1),
+        "the full history again"
+    );
     let closes: Vec<f64> = snapshot.series.bars().iter().map(Bar::close).collect();
-    assert_eq!(closes, CLOSES.map(|c| c / 2.0).to_vec(), "no unadjusted close survives");
+    assert_eq!(
+        closes,
+        CLOSES.map(|c| c / 2.0).to_vec(),
+        "no unadjusted close survives"
+    );
     assert_eq!(snapshot.held, None);
 }
 
@@ -300,7 +385,10 @@ async fn a_new_split_refetches_the_whole_history() {
 async fn a_history_missing_the_latest_close_is_reported_stale() {
     let provider = Scripted::new("yahoo", vec![fetched(bars(d(2025, 9, 2), &CLOSES))]);
     let market = market(provider, None);
-    let snapshot = market.refresh(rut(), utc("2025-09-18T21:00:00Z")).await.expect("fetch");
+    let snapshot = market
+        .refresh(rut(), utc("2025-09-18T21:00:00Z"))
+        .await
+        .expect("fetch");
     assert_eq!(snapshot.series.last_date(), Some(d(2025, 9, 15)));
     assert_eq!(snapshot.stale, Some(d(2025, 9, 18)));
 }

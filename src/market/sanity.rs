@@ -128,20 +128,38 @@ mod tests {
     #[test]
     fn the_latest_closed_session_waits_for_the_close() {
         // Thursday 2025-09-18, 15:59 and 16:01 in New York (EDT = UTC-4).
-        assert_eq!(latest_closed_session(Calendar::Nyse, utc("2025-09-18T19:59:00Z")), d(2025, 9, 17));
-        assert_eq!(latest_closed_session(Calendar::Nyse, utc("2025-09-18T20:01:00Z")), d(2025, 9, 18));
+        assert_eq!(
+            latest_closed_session(Calendar::Nyse, utc("2025-09-18T19:59:00Z")),
+            d(2025, 9, 17)
+        );
+        assert_eq!(
+            latest_closed_session(Calendar::Nyse, utc("2025-09-18T20:01:00Z")),
+            d(2025, 9, 18)
+        );
         // Saturday: Friday's close. Good Friday 2025-04-18: Thursday's.
-        assert_eq!(latest_closed_session(Calendar::Nyse, utc("2025-09-20T12:00:00Z")), d(2025, 9, 19));
-        assert_eq!(latest_closed_session(Calendar::Nyse, utc("2025-04-18T22:00:00Z")), d(2025, 4, 17));
+        assert_eq!(
+            latest_closed_session(Calendar::Nyse, utc("2025-09-20T12:00:00Z")),
+            d(2025, 9, 19)
+        );
+        assert_eq!(
+            latest_closed_session(Calendar::Nyse, utc("2025-04-18T22:00:00Z")),
+            d(2025, 4, 17)
+        );
         // Crypto: the UTC day that has ended.
-        assert_eq!(latest_closed_session(Calendar::Crypto, utc("2025-09-20T12:00:00Z")), d(2025, 9, 19));
+        assert_eq!(
+            latest_closed_session(Calendar::Crypto, utc("2025-09-20T12:00:00Z")),
+            d(2025, 9, 19)
+        );
     }
 
     #[test]
     fn a_history_missing_the_last_close_is_stale() {
         let now = utc("2025-09-22T21:00:00Z"); // Monday after the close
         assert_eq!(staleness(Calendar::Nyse, d(2025, 9, 22), now, 0), None);
-        assert_eq!(staleness(Calendar::Nyse, d(2025, 9, 19), now, 0), Some(d(2025, 9, 22)));
+        assert_eq!(
+            staleness(Calendar::Nyse, d(2025, 9, 19), now, 0),
+            Some(d(2025, 9, 22))
+        );
         assert_eq!(staleness(Calendar::Nyse, d(2025, 9, 19), now, 3), None);
     }
 }

@@ -73,9 +73,9 @@ impl MarketError {
     pub fn is_retryable(&self) -> bool {
         match self {
             MarketError::Provider(e) => e.is_retryable(),
-            MarketError::Failover { primary, secondary, .. } => {
-                primary.is_retryable() || secondary.is_retryable()
-            }
+            MarketError::Failover {
+                primary, secondary, ..
+            } => primary.is_retryable() || secondary.is_retryable(),
             MarketError::Series { .. } => false,
         }
     }
@@ -103,7 +103,11 @@ pub struct MarketData {
 }
 
 impl MarketData {
-    pub fn new(primary: Arc<dyn Provider>, secondary: Option<Arc<dyn Provider>>, thresholds: JumpThresholds) -> Self {
+    pub fn new(
+        primary: Arc<dyn Provider>,
+        secondary: Option<Arc<dyn Provider>>,
+        thresholds: JumpThresholds,
+    ) -> Self {
         Self {
             primary,
             secondary,
@@ -128,7 +132,9 @@ impl MarketData {
         from: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<(Fetched, &'static str), MarketError> {
-        let to = now.with_timezone(&symbol.calendar().timezone()).date_naive();
+        let to = now
+            .with_timezone(&symbol.calendar().timezone())
+            .date_naive();
         self.fetch(symbol, from, to, now).await
     }
 
@@ -143,7 +149,10 @@ impl MarketData {
             Ok(fetched) => return Ok((fetched, self.primary.name())),
             Err(error) => error,
         };
-        let fallible = !matches!(primary, ProviderError::UnknownSymbol { .. } | ProviderError::NotCovered { .. });
+        let fallible = !matches!(
+            primary,
+            ProviderError::UnknownSymbol { .. } | ProviderError::NotCovered { .. }
+        );
         match &self.secondary {
             Some(secondary) if fallible && secondary.covers(symbol) => {
                 tracing::warn!(symbol = %symbol.ticker(), error = %primary, to = secondary.name(), "primary provider failed; failing over");
@@ -165,11 +174,13 @@ impl MarketData {
         let Some(secondary) = self.secondary.as_ref().filter(|s| s.covers(symbol)) else {
             return false;
         };
-        match secondary.daily_bars(symbol, bar.date(), bar.date(), now).await {
-            Ok(fetched) => fetched
-                .bars
-                .iter()
-                .any(|b| b.date() == bar.date() && confirms(b.close(), bar.close(), CONFIRM_TOLERANCE_PCT)),
+        match secondary
+            .daily_bars(symbol, bar.date(), bar.date(), now)
+            .await
+        {
+            Ok(fetched) => fetched.bars.iter().any(|b| {
+                b.date() == bar.date() && confirms(b.close(), bar.close(), CONFIRM_TOLERANCE_PCT)
+            }),
             Err(error) => {
                 tracing::warn!(symbol = %symbol.ticker(), %error, "secondary provider could not confirm a held bar");
                 false
@@ -179,12 +190,27 @@ impl MarketData {
 
     /// The confirmed history of `symbol` as of `now`, refreshed from the providers.
     #[tracing::instrument(skip_all, fields(symbol = %symbol.ticker()))]
-    pub async fn refresh(&self, symbol: Arc<Symbol>, now: DateTime<Utc>) -> Result<Snapshot, MarketError> {
+    pub async fn refresh(
+        &self,
+        symbol: Arc<Symbol>,
+        now: DateTime<Utc>,
+    ) -> Result<Snapshot, MarketError> {
         let key = symbol.ticker().to_owned();
-        let mut entry = self.cache.lock().await.get(&key).cloned().unwrap_or_default();
-        let today = now.with_timezone(&symbol.calendar().timezone()).date_naive();
+        let mut entry = self
+            .cache
+            .lock()
+            .await
+            .get(&key)
+            .cloned()
+            .unwrap_or_default();
+        let today = now
+            .with_timezone(&symbol.calendar().timezone())
+            .date_naive();
         let from = match entry.bars.last() {
-            Some(last) => last.date().checked_sub_days(Days::new(self.overlap_days)).unwrap_or(self.history_start),
+            Some(last) => last
+                .date()
+                .checked_sub_days(Days::new(self.overlap_days))
+                .unwrap_or(self.history_start),
             None => self.history_start,
         };
         let (mut fetched, mut source) = self.fetch(&symbol, from, today, now).await?;
@@ -197,10 +223,13 @@ impl MarketData {
             entry = Cached::default();
             (fetched, source) = self.fetch(&symbol, self.history_start, today, now).await?;
         }
-        entry.last_split = entry.last_split.max(fetched.splits.iter().map(|s| s.date).max());
+        entry.last_split = entry
+            .last_split
+            .max(fetched.splits.iter().map(|s| s.date).max());
 
         // Cached bars, overwritten by what the provider says now for the same sessions.
-        let mut merged: BTreeMap<NaiveDate, Bar> = entry.bars.iter().map(|b| (b.date(), *b)).collect();
+        let mut merged: BTreeMap<NaiveDate, Bar> =
+            entry.bars.iter().map(|b| (b.date(), *b)).collect();
         let first_new = fetched.bars.first().map(Bar::date);
         for bar in &fetched.bars {
             merged.insert(bar.date(), *bar);
@@ -227,29 +256,38 @@ impl MarketData {
                         tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "dropping a bad tick the next session undoes");
                         dropped.push(Dropped {
                             date: bar.date(),
-                            reason: format!("close {} jumps {jump_pct:+.1}% and the next session undoes it", bar.close()),
+                            reason: format!(
+                                "close {} jumps {jump_pct:+.1}% and the next session undoes it",
+                                bar.close()
+                            ),
                         });
                     } else {
                         accepted.push(*bar);
                     }
                 }
                 None => {
-                    let seen_before = previous_held
-                        .is_some_and(|h| h.bar.date() == bar.date() && confirms(h.bar.close(), bar.close(), CONFIRM_TOLERANCE_PCT));
+                    let seen_before = previous_held.is_some_and(|h| {
+                        h.bar.date() == bar.date()
+                            && confirms(h.bar.close(), bar.close(), CONFIRM_TOLERANCE_PCT)
+                    });
                     if seen_before || self.secondary_confirms(&symbol, bar, now).await {
                         tracing::info!(date = %bar.date(), jump_pct, "large move confirmed");
                         accepted.push(*bar);
                     } else {
                         tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "holding an implausible close until it is confirmed");
-                        entry.held = Some(Held { bar: *bar, jump_pct });
+                        entry.held = Some(Held {
+                            bar: *bar,
+                            jump_pct,
+                        });
                     }
                 }
             }
         }
-        let series = Series::new(symbol.clone(), accepted.clone()).map_err(|error| MarketError::Series {
-            symbol: key.clone(),
-            error,
-        })?;
+        let series =
+            Series::new(symbol.clone(), accepted.clone()).map_err(|error| MarketError::Series {
+                symbol: key.clone(),
+                error,
+            })?;
         entry.bars = accepted;
         let stale = series
             .last_date()

@@ -392,7 +392,8 @@ impl RuleSet {
 
     /// Reads `[[rules]]` tables from TOML text.
     pub fn from_toml(text: &str) -> Result<Self, RuleError> {
-        let file: RuleFile = toml::from_str(text).map_err(|e| RuleError::Syntax(toml_error_line(text, &e)))?;
+        let file: RuleFile =
+            toml::from_str(text).map_err(|e| RuleError::Syntax(toml_error_line(text, &e)))?;
         Self::from_raw(file.rules)
     }
 
