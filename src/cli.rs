@@ -5,13 +5,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
 
 use crate::alerts;
 use crate::config::Config;
 use crate::market::{Catalog, Series, Timeframe};
-use crate::providers::CsvSource;
+use crate::providers::market_data::{MarketData, Snapshot};
+use crate::providers::{CsvSource, live};
 use crate::service::{self, ReplayRange};
 
 /// highwater — tells a Discord server the moment something historic happens in a market.
@@ -38,13 +39,28 @@ pub enum Command {
     Streak(StreakArgs),
     /// A symbol's record close, how far it is from it, and its 52-week range.
     High(HighArgs),
+    /// Fetch daily bars from the live providers and print them, normalised.
+    Fetch(FetchArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct DataArgs {
     /// Directory of daily histories, one `SYMBOL.csv` per symbol (Date and Close columns).
+    /// Without it, histories come from the live providers ([providers] in the config).
     #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Symbol or alias.
+    pub symbol: String,
+    /// First session to fetch (YYYY-MM-DD; default: 30 days ago).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub from: Option<NaiveDate>,
+    /// One JSON object per bar instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -60,7 +76,8 @@ pub struct ReplayArgs {
     /// One JSON object per line instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Symbols or aliases (RUT, ^GSPC, SPX, BTC). Default: every file in the data directory.
+    /// Symbols or aliases (RUT, ^GSPC, SPX, BTC). Default: every file in the data directory
+    /// (with live providers, name the symbols).
     pub symbols: Vec<String>,
 }
 
@@ -110,17 +127,90 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     tracing::info!(origin = %config.origin, rules = config.rules.rules().len(), "configuration loaded");
     match cli.command {
         Command::Replay(args) => replay(&config, args, out),
-        Command::Streak(args) => streak(args, out),
-        Command::High(args) => high(args, out),
+        Command::Streak(args) => streak(&config, args, out),
+        Command::High(args) => high(&config, args, out),
+        Command::Fetch(args) => fetch(&config, args, out),
     }
 }
 
-fn open(dir: &Path) -> anyhow::Result<CsvSource> {
-    Ok(CsvSource::open(dir, Catalog::builtin())?)
+/// Where histories come from: a directory of CSV files, or the live providers.
+enum Histories {
+    Csv(CsvSource),
+    Live {
+        market: MarketData,
+        runtime: tokio::runtime::Runtime,
+    },
 }
 
-fn load(source: &CsvSource, symbol: &str) -> anyhow::Result<Series> {
-    Ok(source.load(symbol)?)
+impl Histories {
+    fn open(config: &Config, data: Option<&Path>) -> anyhow::Result<Self> {
+        match data {
+            Some(dir) => Ok(Histories::Csv(CsvSource::open(dir, Catalog::builtin())?)),
+            None => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .context("cannot start the async runtime")?;
+                let market =
+                    live::market_data(config).context("cannot set up the live providers")?;
+                Ok(Histories::Live { market, runtime })
+            }
+        }
+    }
+
+    /// The confirmed history of one symbol.
+    fn load(&self, query: &str) -> anyhow::Result<Series> {
+        match self {
+            Histories::Csv(source) => Ok(source.load(query)?),
+            Histories::Live { market, runtime } => {
+                let symbol = live::resolve(query)?;
+                let snapshot = runtime.block_on(market.refresh(symbol, Utc::now()))?;
+                report(&snapshot);
+                Ok(snapshot.series)
+            }
+        }
+    }
+
+    /// Every history there is (CSV only: the live providers have no list).
+    fn all(&self) -> anyhow::Result<Vec<Series>> {
+        let Histories::Csv(source) = self else {
+            bail!("name the symbols to replay: without --data there is no list of histories");
+        };
+        let mut all = Vec::new();
+        for (symbol, path) in source.available()? {
+            all.push(crate::providers::csv::read_series(&path, symbol)?);
+        }
+        if all.is_empty() {
+            bail!("no .csv files in {}", source.dir().display());
+        }
+        Ok(all)
+    }
+}
+
+/// Says on stderr what the caller should know about a live history before reading answers.
+fn report(snapshot: &Snapshot) {
+    let ticker = snapshot.series.symbol().ticker();
+    if let Some(expected) = snapshot.stale {
+        tracing::warn!(
+            symbol = ticker,
+            latest = ?snapshot.series.last_date(),
+            %expected,
+            "history is stale: the latest close is missing"
+        );
+    }
+    if let Some(held) = snapshot.held {
+        tracing::warn!(
+            symbol = ticker,
+            date = %held.bar.date(),
+            close = held.bar.close(),
+            jump_pct = held.jump_pct,
+            "latest close held back until confirmed"
+        );
+    }
+    for dropped in &snapshot.dropped {
+        tracing::warn!(symbol = ticker, date = %dropped.date, reason = %dropped.reason, "bar dropped");
+    }
 }
 
 fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Result<()> {
@@ -129,20 +219,13 @@ fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Re
     {
         bail!("--to {to} is before --from {}", args.from);
     }
-    let source = open(&args.data.data)?;
+    let histories = Histories::open(config, args.data.data.as_deref())?;
     let series: Vec<Series> = if args.symbols.is_empty() {
-        let mut all = Vec::new();
-        for (symbol, path) in source.available()? {
-            all.push(crate::providers::csv::read_series(&path, symbol)?);
-        }
-        if all.is_empty() {
-            bail!("no .csv files in {}", source.dir().display());
-        }
-        all
+        histories.all()?
     } else {
         args.symbols
             .iter()
-            .map(|s| load(&source, s))
+            .map(|s| histories.load(s))
             .collect::<anyhow::Result<_>>()?
     };
     let range = ReplayRange {
@@ -170,9 +253,8 @@ fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Re
     Ok(())
 }
 
-fn streak(args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let source = open(&args.data.data)?;
-    let series = load(&source, &args.symbol)?;
+fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let series = Histories::open(config, args.data.data.as_deref())?.load(&args.symbol)?;
     let answer = service::streak(&series, args.timeframe, args.as_of)?;
     if args.json {
         writeln!(out, "{}", alerts::streak_json_answer(&answer))?;
@@ -182,14 +264,45 @@ fn streak(args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn high(args: HighArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let source = open(&args.data.data)?;
-    let series = load(&source, &args.symbol)?;
+fn high(config: &Config, args: HighArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let series = Histories::open(config, args.data.data.as_deref())?.load(&args.symbol)?;
     let answer = service::high(&series, args.as_of)?;
     if args.json {
         writeln!(out, "{}", alerts::high_json_answer(&answer))?;
     } else {
         writeln!(out, "{}", alerts::high_text(&answer))?;
+    }
+    Ok(())
+}
+
+fn fetch(config: &Config, args: FetchArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let Histories::Live { market, runtime } = Histories::open(config, None)? else {
+        bail!("fetch always uses the live providers");
+    };
+    let symbol = live::resolve(&args.symbol)?;
+    let now = Utc::now();
+    let from = args
+        .from
+        .unwrap_or_else(|| now.date_naive() - chrono::Days::new(30));
+    let (fetched, source) = runtime.block_on(market.fetch_raw(&symbol, from, now))?;
+    for dropped in &fetched.dropped {
+        tracing::warn!(date = %dropped.date, reason = %dropped.reason, "bar dropped");
+    }
+    let rows = fetched
+        .bars
+        .iter()
+        .map(|b| (b, false))
+        .chain(fetched.in_progress.iter().map(|b| (b, true)));
+    for (bar, in_progress) in rows {
+        if args.json {
+            writeln!(
+                out,
+                "{}",
+                alerts::bar_json(symbol.ticker(), source, bar, in_progress)
+            )?;
+        } else {
+            writeln!(out, "{}", alerts::bar_text(bar, in_progress))?;
+        }
     }
     Ok(())
 }

@@ -392,3 +392,17 @@ async fn a_history_missing_the_latest_close_is_reported_stale() {
     assert_eq!(snapshot.series.last_date(), Some(d(2025, 9, 15)));
     assert_eq!(snapshot.stale, Some(d(2025, 9, 18)));
 }
+
+#[tokio::test]
+async fn a_real_crash_with_a_partial_rebound_is_kept() {
+    // The Russell 2000 around 2020-03-16: -14.3%, then +5.6%.
+    let closes = [1210.13, 1037.42, 1095.29, 991.16];
+    let provider = Scripted::new("yahoo", vec![fetched(bars(d(2020, 3, 13), &closes))]);
+    let market = market(provider, None).with_history_start(d(2020, 3, 1));
+    let snapshot = market
+        .refresh(rut(), utc("2020-03-18T21:00:00Z"))
+        .await
+        .expect("fetch");
+    assert_eq!(snapshot.series.len(), 4, "{:?}", snapshot.dropped);
+    assert!(snapshot.dropped.is_empty());
+}

@@ -127,3 +127,38 @@ pub fn event_json(event: &Event) -> Value {
     put("headline", json!(headline(event)));
     Value::Object(object)
 }
+
+/// One bar as JSON (`highwater fetch --json`): prices as the provider sent them, tidied.
+pub fn bar_json(ticker: &str, source: &str, bar: &crate::market::Bar, in_progress: bool) -> Value {
+    json!({
+        "symbol": ticker,
+        "source": source,
+        "date": bar.date().format("%Y-%m-%d").to_string(),
+        "open": bar.open().map(tidy),
+        "high": bar.high().map(tidy),
+        "low": bar.low().map(tidy),
+        "close": tidy(bar.close()),
+        "volume": bar.volume(),
+        "in_progress": in_progress,
+    })
+}
+
+/// One bar as a line of text: `2025-09-18  open 2,421.53  high …  close 2,467.70`.
+pub fn bar_text(bar: &crate::market::Bar, in_progress: bool) -> String {
+    let show = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), super::format::price);
+    let mut line = format!(
+        "{}  open {}  high {}  low {}  close {}",
+        bar.date().format("%Y-%m-%d"),
+        show(bar.open()),
+        show(bar.high()),
+        show(bar.low()),
+        super::format::price(bar.close())
+    );
+    if let Some(volume) = bar.volume() {
+        line += &format!("  volume {volume:.0}");
+    }
+    if in_progress {
+        line += "  (session in progress)";
+    }
+    line
+}

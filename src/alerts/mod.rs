@@ -12,5 +12,5 @@ mod text;
 pub use answers::{high_json_answer, high_text, streak_json_answer, streak_text};
 pub use embed::{Embed, EmbedField, render_embed};
 pub use format::{a_ordinal, month_year, ordinal, percent, price, short_date};
-pub use json::event_json;
+pub use json::{bar_json, bar_text, event_json};
 pub use text::headline;

@@ -9,8 +9,8 @@
 //! - **Failover.** When the primary provider fails (after its own retries, or with its circuit
 //!   open) and the secondary covers the symbol, the secondary answers.
 //! - **Sanity.** A close that jumps implausibly against the previous confirmed close is not
-//!   history yet. Inside a fetch, a jump that the next bar undoes is a bad tick and is dropped; a
-//!   jump that the next bar keeps is a real move. A jump on the latest bar is *held*: it enters
+//!   history yet. Inside a fetch, a jump that the next bar undoes (returning to within a fifth
+//!   of the move) is a bad tick and is dropped; a jump that the next bar keeps is a real move. A jump on the latest bar is *held*: it enters
 //!   the history only when the next refresh returns the same close again, or the secondary
 //!   provider agrees. Until then no alert can be computed from it.
 //! - **Staleness.** A history whose latest bar is older than the calendar's latest closed
@@ -28,6 +28,18 @@ use crate::market::{Bar, Series, SeriesError, Symbol};
 
 /// Two closes of one session within this many percent confirm each other.
 const CONFIRM_TOLERANCE_PCT: f64 = 0.5;
+
+/// Share of a jump (in log terms) that may remain on the next session for the jump to count as
+/// undone: a ×10 tick followed by the old level leaves ~0%; a real crash keeps most of its move
+/// (2020-03-16: the Russell 2000 fell 14.3% and the next close kept 65% of that fall).
+const UNDONE_REMAINDER: f64 = 0.2;
+
+/// Whether `next` returned (nearly) to `previous` after `jumped`.
+fn undone(previous: f64, jumped: f64, next: f64) -> bool {
+    let jump = (jumped / previous).ln();
+    let remains = (next / previous).ln();
+    remains.abs() <= UNDONE_REMAINDER * jump.abs()
+}
 
 /// A latest bar held back because its close jumped implausibly.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -252,7 +264,7 @@ impl MarketData {
             match all.get(i + 1) {
                 Some(next) => {
                     let prev = accepted.last().map_or(bar.close(), Bar::close);
-                    if implausible_jump(prev, next.close(), threshold).is_none() {
+                    if undone(prev, bar.close(), next.close()) {
                         tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "dropping a bad tick the next session undoes");
                         dropped.push(Dropped {
                             date: bar.date(),

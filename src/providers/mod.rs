@@ -8,11 +8,18 @@
 //!
 //! - [`csv`]: daily histories in a directory of `<TICKER>.csv` files (`--data DIR`).
 //! - [`market_data`]: the live path — providers behind a cache, failover, sanity checks.
+//! - [`http`]: the HTTP client every provider shares: retries, rate limit, circuit breaker.
+//! - [`yahoo`], [`binance`]: the live providers.
+//! - [`live`]: wiring them from the configuration.
 //! - [`source`]: the async [`Provider`] interface of live sources, and their errors.
 
+pub mod binance;
 pub mod csv;
+pub mod http;
+pub mod live;
 pub mod market_data;
 pub mod source;
+pub mod yahoo;
 
 pub use self::csv::{CsvError, CsvSource};
 pub use self::source::{Dropped, Fetched, Provider, ProviderError, Quote, Split};

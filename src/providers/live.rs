@@ -1,0 +1,99 @@
+//! Wiring of the live providers from the configuration: Yahoo Finance first, Binance as the
+//! second source for the crypto pairs it covers, each with its own HTTP client (retries, rate
+//! limit, circuit breaker), behind one [`MarketData`].
+
+use std::sync::Arc;
+
+use super::binance::BinanceProvider;
+use super::http::{HttpClient, HttpPolicy};
+use super::market_data::MarketData;
+use super::yahoo::{self, YahooProvider};
+use super::{Provider, ProviderError};
+use crate::config::{Config, ProviderSettings};
+use crate::market::{Catalog, Symbol};
+
+/// Binance's public market-data API allows far more than Yahoo's; stay polite anyway.
+const BINANCE_REQUESTS_PER_SECOND: f64 = 5.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("providers.{provider}: {problem}")]
+    Settings {
+        provider: &'static str,
+        problem: String,
+    },
+    #[error(transparent)]
+    Client(#[from] ProviderError),
+    #[error("providers.yahoo is disabled and no other provider serves every symbol")]
+    NoPrimary,
+}
+
+fn policy(settings: &ProviderSettings, requests_per_second: f64) -> HttpPolicy {
+    let defaults = HttpPolicy::default();
+    HttpPolicy {
+        timeout: settings.timeout(),
+        max_attempts: settings.max_attempts.unwrap_or(defaults.max_attempts),
+        requests_per_second: settings.requests_per_second.unwrap_or(requests_per_second),
+        ..defaults
+    }
+}
+
+/// The live providers the configuration asks for, behind a cache.
+pub fn market_data(config: &Config) -> Result<MarketData, LiveError> {
+    let yahoo_settings = &config.providers.yahoo;
+    if !yahoo_settings.enabled() {
+        return Err(LiveError::NoPrimary);
+    }
+    let base = yahoo_settings
+        .base_url_or(yahoo::DEFAULT_BASE_URL)
+        .map_err(|problem| LiveError::Settings {
+            provider: "yahoo",
+            problem,
+        })?;
+    let http = HttpClient::new(
+        "yahoo",
+        policy(yahoo_settings, HttpPolicy::default().requests_per_second),
+    )?;
+    let primary: Arc<dyn Provider> = Arc::new(YahooProvider::new(base, Arc::new(http)));
+
+    let binance_settings = &config.providers.binance;
+    let secondary: Option<Arc<dyn Provider>> = if binance_settings.enabled() {
+        let base = binance_settings
+            .base_url_or(BinanceProvider::DEFAULT_BASE)
+            .map_err(|problem| LiveError::Settings {
+                provider: "binance",
+                problem,
+            })?;
+        let http = HttpClient::new(
+            "binance",
+            policy(binance_settings, BINANCE_REQUESTS_PER_SECOND),
+        )?;
+        Some(Arc::new(BinanceProvider::new(base, Arc::new(http))))
+    } else {
+        None
+    };
+    Ok(MarketData::new(
+        primary,
+        secondary,
+        config.sanity.max_jump_pct,
+    ))
+}
+
+/// The symbol a user's text names: a catalog entry by any alias, or any other ticker as is
+/// (the provider will say if it does not know it).
+pub fn resolve(query: &str) -> Result<Arc<Symbol>, ProviderError> {
+    let trimmed = query.trim();
+    if trimmed.is_empty()
+        || trimmed.len() > 32
+        || trimmed.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(ProviderError::UnknownSymbol {
+            provider: "highwater",
+            symbol: query.to_owned(),
+            detail: "not a ticker".into(),
+        });
+    }
+    Ok(Catalog::builtin()
+        .resolve(trimmed)
+        .unwrap_or_else(|| Arc::new(Symbol::adhoc(trimmed))))
+}

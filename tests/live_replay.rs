@@ -1,0 +1,152 @@
+//! The live path end to end: the real binary, with Yahoo's base URL pointed at a local server
+//! that serves the Russell 2000 history (../shared/data/RUT.csv, converted here into Yahoo's
+//! chart format), gives the same alerts as reading the CSV directly.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use chrono::{NaiveDate, NaiveTime, TimeZone};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// RUT.csv as a Yahoo chart response: one timestamp per session at the 09:30 New York open,
+/// as Yahoo stamps US daily bars.
+fn rut_as_yahoo_chart(csv: &Path) -> Value {
+    let text = std::fs::read_to_string(csv).expect("RUT.csv is readable");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
+    let (date, open, high, low, close) = (
+        col("Date"),
+        col("Open"),
+        col("High"),
+        col("Low"),
+        col("Close"),
+    );
+    let number = |cell: &str| cell.parse::<f64>().ok().map_or(Value::Null, |v| json!(v));
+    let new_york = chrono_tz::America::New_York;
+    let open_time = NaiveTime::from_hms_opt(9, 30, 0).expect("time");
+    let (mut stamps, mut opens, mut highs, mut lows, mut closes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let day = NaiveDate::parse_from_str(cells[date], "%Y-%m-%d").expect("a date");
+        let stamp = new_york
+            .from_local_datetime(&day.and_time(open_time))
+            .single()
+            .expect("09:30 exists every day")
+            .timestamp();
+        stamps.push(stamp);
+        opens.push(number(cells[open]));
+        highs.push(number(cells[high]));
+        lows.push(number(cells[low]));
+        closes.push(number(cells[close]));
+    }
+    json!({"chart": {"result": [{
+        "meta": {"currency": "USD", "symbol": "^RUT", "exchangeName": "WCB", "instrumentType": "INDEX",
+                 "gmtoffset": -18000, "timezone": "EST", "exchangeTimezoneName": "America/New_York",
+                 "dataGranularity": "1d"},
+        "timestamp": stamps,
+        "indicators": {"quote": [{"open": opens, "high": highs, "low": lows, "close": closes,
+                                   "volume": vec![Value::Null; closes.len()]}],
+                       "adjclose": [{"adjclose": closes}]}
+    }], "error": null}})
+}
+
+fn run(args: &[&str], envs: &[(&str, String)]) -> (i32, String, String) {
+    let cwd = tempfile::tempdir().expect("a working directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_highwater"))
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .env_remove("HIGHWATER_CONFIG")
+        .current_dir(cwd.path())
+        .output()
+        .expect("highwater starts");
+    (
+        output.status.code().expect("an exit code"),
+        String::from_utf8(output.stdout).expect("UTF-8"),
+        String::from_utf8(output.stderr).expect("UTF-8"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_over_the_live_provider_matches_replay_over_the_csv() {
+    let Some(data) = support::shared_data() else {
+        return;
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v8/finance/chart/%5ERUT"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(rut_as_yahoo_chart(&data.join("RUT.csv"))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let envs = vec![
+        ("HIGHWATER__PROVIDERS__YAHOO__BASE_URL", server.uri()),
+        ("HIGHWATER__PROVIDERS__BINANCE__ENABLED", "false".to_owned()),
+    ];
+    let data_dir = data.to_str().expect("UTF-8 path").to_owned();
+    let (live, offline) = tokio::task::spawn_blocking(move || {
+        let args = [
+            "replay",
+            "--from",
+            "2025-09-01",
+            "--to",
+            "2025-09-30",
+            "--json",
+            "RUT",
+        ];
+        let live = run(&args, &envs);
+        let mut with_data = args.to_vec();
+        with_data.extend(["--data", data_dir.as_str()]);
+        let offline = run(&with_data, &[]);
+        (live, offline)
+    })
+    .await
+    .expect("the runs finish");
+    assert_eq!(live.0, 0, "live replay failed: {}", live.2);
+    assert_eq!(offline.0, 0, "offline replay failed: {}", offline.2);
+    assert!(
+        offline.1.contains("\"drought_sessions\":967"),
+        "{}",
+        offline.1
+    );
+    assert_eq!(
+        live.1, offline.1,
+        "same alerts from the provider as from the file"
+    );
+    // The served history ends in August 2026, long before today: the live run says so.
+    assert!(live.2.contains("stale"), "{}", live.2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_symbol_from_the_provider_is_one_error_line() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v8/finance/chart/NOPE"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"chart": {"result": null,
+            "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"}}})))
+        .mount(&server)
+        .await;
+    let envs = vec![
+        ("HIGHWATER__PROVIDERS__YAHOO__BASE_URL", server.uri()),
+        ("HIGHWATER__PROVIDERS__BINANCE__ENABLED", "false".to_owned()),
+    ];
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || run(&["streak", "NOPE"], &envs))
+            .await
+            .expect("runs");
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("unknown symbol 'NOPE'"),
+        "{stderr}"
+    );
+}
