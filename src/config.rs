@@ -79,8 +79,12 @@ impl ProviderSettings {
         if let Some(url) = &self.base_url
             && !matches!(url.scheme(), "http" | "https")
         {
+            let mut shown = url.clone();
+            // Never echo credentials from a URL.
+            let _ = shown.set_password(None);
+            let _ = shown.set_username("");
             return Err(format!(
-                "providers.{name}.base_url {url} must be an http or https URL"
+                "providers.{name}.base_url {shown} must be an http or https URL"
             ));
         }
         if let Some(t) = self.timeout_secs
@@ -148,18 +152,44 @@ pub struct Config {
     pub sanity: SanityConfig,
 }
 
-/// Turns `HIGHWATER__A__B__C=value` pairs into (["a", "b", "c"], value).
-fn overrides(env: impl IntoIterator<Item = (String, String)>) -> Vec<(Vec<String>, String)> {
-    let mut found: Vec<(Vec<String>, String)> = env
-        .into_iter()
-        .filter_map(|(key, value)| {
-            let rest = key.strip_prefix(ENV_PREFIX)?;
-            let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
-            (!path.iter().any(String::is_empty)).then_some((path, value))
-        })
-        .collect();
+/// Turns `HIGHWATER__A__B__C=value` pairs into (["a", "b", "c"], value). A variable with the
+/// prefix but an empty level (`HIGHWATER__PROVIDERS____X`, a trailing `__`) is an error, not
+/// silently ignored.
+fn overrides(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<(Vec<String>, String)>, String> {
+    let mut found = Vec::new();
+    for (key, value) in env {
+        let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if path.iter().any(String::is_empty) {
+            return Err(format!(
+                "environment variable {key} names an empty key; use {ENV_PREFIX}SECTION__KEY"
+            ));
+        }
+        found.push((path, value));
+    }
     found.sort();
-    found
+    Ok(found)
+}
+
+/// The process environment as text. Variables that are not UTF-8 cannot be overrides (they
+/// are skipped); a `HIGHWATER__` one is passed on lossily, so its value fails validation by
+/// name instead of crashing the program.
+fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(key, value)| {
+            let key = key.into_string().ok()?;
+            let value = match value.into_string() {
+                Ok(value) => value,
+                Err(raw) if key.starts_with(ENV_PREFIX) => raw.to_string_lossy().into_owned(),
+                Err(_) => return None,
+            };
+            Some((key, value))
+        })
+        .collect()
 }
 
 /// A scalar override value: a TOML number or boolean when it reads as one, else a string.
@@ -206,7 +236,7 @@ impl Config {
             origin: origin.to_owned(),
             source: RuleError::Syntax(problem),
         };
-        let overrides = overrides(env);
+        let overrides = overrides(env).map_err(invalid)?;
         let file: ConfigFile = if overrides.is_empty() {
             toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?
         } else {
@@ -263,7 +293,7 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_toml_with_env(&text, &path.display().to_string(), std::env::vars())
+        Self::from_toml_with_env(&text, &path.display().to_string(), process_env())
     }
 
     /// Finds and reads the config: `explicit`, else `$HIGHWATER_CONFIG`, else
@@ -280,7 +310,7 @@ impl Config {
         if local.is_file() {
             return Self::from_file(local);
         }
-        Self::from_toml_with_env(DEFAULT_CONFIG, "built-in defaults", std::env::vars())
+        Self::from_toml_with_env(DEFAULT_CONFIG, "built-in defaults", process_env())
     }
 }
 
@@ -390,11 +420,30 @@ mod tests {
     }
 
     #[test]
+    fn an_override_with_an_empty_level_is_an_error() {
+        let err = Config::from_toml_with_env(
+            DEFAULT_CONFIG,
+            "test",
+            env(&[("HIGHWATER__PROVIDERS__YAHOO__BASE_URL__", "http://x/")]),
+        )
+        .expect_err("trailing __");
+        let text = format!("{:#}", anyhow::Error::from(err));
+        assert!(
+            text.contains("HIGHWATER__PROVIDERS__YAHOO__BASE_URL__"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn bad_provider_settings_are_refused_by_name() {
         for (body, expected) in [
             (
                 "[providers.yahoo]\nbase_url = \"ftp://x/\"",
                 "providers.yahoo.base_url",
+            ),
+            (
+                "[providers.yahoo]\nbase_url = \"ftp://u:secret@h/\"",
+                "base_url ftp://h/ must be",
             ),
             (
                 "[providers.binance]\ntimeout_secs = 0",
@@ -409,6 +458,7 @@ mod tests {
             let err = Config::from_toml(body, "t.toml").expect_err(body);
             let text = format!("{:#}", anyhow::Error::from(err));
             assert!(text.contains(expected), "{body}: {text}");
+            assert!(!text.contains("secret"), "{text}");
         }
     }
 

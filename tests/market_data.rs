@@ -406,3 +406,110 @@ async fn a_real_crash_with_a_partial_rebound_is_kept() {
     assert_eq!(snapshot.series.len(), 4, "{:?}", snapshot.dropped);
     assert!(snapshot.dropped.is_empty());
 }
+
+#[tokio::test]
+async fn a_confirmed_close_stays_confirmed_on_later_refreshes() {
+    let mut closes = CLOSES.to_vec();
+    closes.push(85.0); // -15%: held, then confirmed by the same close on the next fetch
+    let all = bars(d(2025, 9, 2), &closes);
+    let answers = (0..4).map(|_| fetched(all[5..].to_vec()));
+    let mut script = vec![fetched(all.clone())];
+    script.extend(answers);
+    let provider = Scripted::new("yahoo", script);
+    let market = market(provider, None);
+    let now = utc("2025-09-16T21:00:00Z");
+    let lengths: Vec<usize> = {
+        let mut v = Vec::new();
+        for _ in 0..5 {
+            v.push(
+                market
+                    .refresh(rut(), now)
+                    .await
+                    .expect("fetch")
+                    .series
+                    .len(),
+            );
+        }
+        v
+    };
+    assert_eq!(
+        lengths,
+        vec![10, 11, 11, 11, 11],
+        "held once, then confirmed for good"
+    );
+}
+
+#[tokio::test]
+async fn an_implausible_revision_of_a_confirmed_close_is_ignored() {
+    let history = bars(d(2025, 9, 2), &CLOSES);
+    let mut revised = history[5..].to_vec();
+    revised[2] = Bar::new(revised[2].date(), revised[2].close() * 10.0).expect("bar");
+    let provider = Scripted::new("yahoo", vec![fetched(history.clone()), fetched(revised)]);
+    let market = market(provider, None);
+    market
+        .refresh(rut(), utc("2025-09-15T21:00:00Z"))
+        .await
+        .expect("backfill");
+    let snapshot = market
+        .refresh(rut(), utc("2025-09-15T22:00:00Z"))
+        .await
+        .expect("refresh");
+    let closes: Vec<f64> = snapshot.series.bars().iter().map(Bar::close).collect();
+    assert_eq!(closes, CLOSES.to_vec(), "the cached close stands");
+    assert_eq!(snapshot.dropped.len(), 1);
+    assert!(
+        snapshot.dropped[0].reason.contains("revision"),
+        "{}",
+        snapshot.dropped[0].reason
+    );
+}
+
+#[tokio::test]
+async fn the_secondary_cannot_confirm_a_close_it_supplied_itself() {
+    let btc = Catalog::builtin().resolve("BTC").expect("BTC");
+    let mut date = d(2025, 3, 1);
+    let mut history = Vec::new();
+    for close in [60_000.0, 60_100.0, 60_200.0, 600_000.0] {
+        history.push(Bar::new(date, close).expect("bar"));
+        date = date.succ_opt().expect("date");
+    }
+    let primary = Scripted::new("yahoo", vec![unavailable("yahoo")]);
+    let secondary = Scripted::new("binance", vec![fetched(history)]);
+    let market = market(primary, Some(secondary.clone()));
+    let snapshot = market
+        .refresh(btc, utc("2025-03-05T01:00:00Z"))
+        .await
+        .expect("failover");
+    assert_eq!(snapshot.source, "binance");
+    assert!(snapshot.held.is_some(), "a x10 close stays held");
+    assert_eq!(
+        secondary.asked().len(),
+        1,
+        "binance was not asked to confirm itself"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_answer_keeps_a_held_close_held() {
+    let mut closes = CLOSES.to_vec();
+    closes.push(1003.0);
+    let all = bars(d(2025, 9, 2), &closes);
+    let provider = Scripted::new(
+        "yahoo",
+        vec![
+            fetched(all.clone()),
+            fetched(Vec::new()),
+            fetched(all[5..].to_vec()),
+        ],
+    );
+    let market = market(provider, None);
+    let now = utc("2025-09-16T21:00:00Z");
+    let first = market.refresh(rut(), now).await.expect("fetch");
+    assert!(first.held.is_some());
+    let second = market.refresh(rut(), now).await.expect("empty");
+    assert_eq!(second.held.map(|h| h.bar.date()), Some(d(2025, 9, 16)));
+    assert_eq!(second.stale, None, "a held session is not a missing one");
+    let third = market.refresh(rut(), now).await.expect("again");
+    assert_eq!(third.held, None, "the second sighting confirms it");
+    assert_eq!(third.series.len(), 11);
+}

@@ -622,7 +622,7 @@ async fn a_quote_is_the_regular_market_price() {
         .await
         .expect("a quote");
     assert_eq!(quote.price, 2467.7);
-    assert_eq!(quote.time, utc("2025-09-18T20:00:00Z"));
+    assert_eq!(quote.time, Some(utc("2025-09-18T20:00:00Z")));
     assert!(quote.session_open);
     // Saturday.
     let weekend = yahoo
@@ -648,4 +648,27 @@ async fn a_bare_infinity_token_over_http_drops_one_bar_not_the_response() {
         .expect("bars");
     assert_eq!(fetched.bars.len(), 3);
     assert_eq!(fetched.dropped.len(), 1);
+}
+
+#[test]
+fn a_later_row_without_a_close_does_not_replace_the_session() {
+    // 2025-09-18 13:30 UTC (the open stamp) with a close, then a live row at 20:00 UTC with null.
+    let body = r#"{"chart":{"result":[{"meta":{"symbol":"^RUT","exchangeTimezoneName":"America/New_York"},
+        "timestamp":[1758202200,1758225600],
+        "indicators":{"quote":[{"close":[2467.7,null]}]}}],"error":null}}"#;
+    let rut = highwater::market::Catalog::builtin()
+        .resolve("RUT")
+        .expect("RUT");
+    let fetched = highwater::providers::yahoo::parse_chart(
+        body,
+        &rut,
+        d(2025, 9, 18),
+        d(2025, 9, 18),
+        utc("2025-09-19T12:00:00Z"),
+        "test",
+    )
+    .expect("parses");
+    assert_eq!(fetched.bars.len(), 1);
+    assert_eq!(fetched.bars[0].close(), 2467.7);
+    assert!(fetched.dropped.is_empty(), "{:?}", fetched.dropped);
 }

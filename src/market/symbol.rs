@@ -67,7 +67,15 @@ impl Symbol {
     /// stock unless the ticker looks like a crypto pair (`XXX-USD`).
     pub fn adhoc(ticker: &str) -> Self {
         let ticker = ticker.trim().to_ascii_uppercase();
-        let (class, calendar) = if ticker.ends_with("-USD") || ticker.ends_with("-USDT") {
+        // Yahoo's crypto pairs are BASE-QUOTE with a currency or coin as the quote (BTC-EUR,
+        // ETH-BTC); a share class such as BRK-B has a one-letter suffix and stays a stock.
+        const QUOTES: [&str; 12] = [
+            "USD", "USDT", "USDC", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "KRW", "BTC", "ETH",
+        ];
+        let crypto = ticker
+            .rsplit_once('-')
+            .is_some_and(|(base, quote)| !base.is_empty() && QUOTES.contains(&quote));
+        let (class, calendar) = if crypto {
             (AssetClass::Crypto, Calendar::Crypto)
         } else if ticker.starts_with('^') {
             (AssetClass::Index, Calendar::Nyse)
@@ -285,5 +293,11 @@ mod tests {
         assert_eq!((aapl.ticker(), aapl.name()), ("AAPL", "AAPL"));
         assert_eq!(aapl.calendar(), Calendar::Nyse);
         assert_eq!(Symbol::adhoc("SOL-USD").calendar(), Calendar::Crypto);
+        assert_eq!(Symbol::adhoc("ETH-EUR").calendar(), Calendar::Crypto);
+        assert_eq!(
+            Symbol::adhoc("BRK-B").calendar(),
+            Calendar::Nyse,
+            "a share class, not a pair"
+        );
     }
 }

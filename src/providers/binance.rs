@@ -38,7 +38,7 @@ use serde_json::Value;
 use tracing::{debug, instrument, warn};
 use url::Url;
 
-use super::http::HttpClient;
+use super::http::{HttpClient, redact};
 use super::source::{Dropped, Fetched, Provider, ProviderError, Quote};
 use crate::market::{AssetClass, Bar, Calendar, Symbol};
 
@@ -456,7 +456,7 @@ impl BinanceProvider {
             Err(error) => return Err(error),
         };
         if let Some(error) = api_error(&body) {
-            return Err(from_api_error(error, symbol.ticker(), url.as_str()));
+            return Err(from_api_error(error, symbol.ticker(), &redact(&url)));
         }
         Ok(body)
     }
@@ -489,7 +489,7 @@ impl Provider for BinanceProvider {
         loop {
             let url = page_url(&self.base, &pair, start, to, self.page_limit);
             let body = self.fetch(&url, symbol, &pair).await?;
-            let page = parse_klines(&body, url.as_str(), now)?;
+            let page = parse_klines(&body, &redact(&url), now)?;
             debug!(%start, klines = page.klines, "klines page");
             // A kline that looked open on an earlier page is finished: later klines exist.
             if page.klines > 0 {
@@ -521,25 +521,25 @@ impl Provider for BinanceProvider {
     }
 
     #[instrument(skip_all, fields(provider = NAME, symbol = %symbol.ticker()))]
-    async fn quote(&self, symbol: &Symbol, now: DateTime<Utc>) -> Result<Quote, ProviderError> {
+    async fn quote(&self, symbol: &Symbol, _now: DateTime<Utc>) -> Result<Quote, ProviderError> {
         let pair = self.pair(symbol)?;
         let url = ticker_url(&self.base, &pair);
         let body = self.fetch(&url, symbol, &pair).await?;
         let ticker: RawTicker = serde_json::from_str(&body).map_err(|error| {
             malformed(
-                url.as_str(),
+                &redact(&url),
                 format!("not a ticker price ({error}; begins {:?})", snippet(&body)),
             )
         })?;
         let price = price(&ticker.price).map_err(|raw| {
             malformed(
-                url.as_str(),
+                &redact(&url),
                 format!("price {raw} is not a positive finite price"),
             )
         })?;
         Ok(Quote {
             price,
-            time: now,
+            time: None,
             // Crypto trades around the clock.
             session_open: true,
         })

@@ -232,7 +232,9 @@ impl HttpClient {
                     .backoff_ceiling(attempt)
                     .mul_f64(fastrand::f64()),
             };
-            tracing::warn!(
+            // Info, not warn: a retry that succeeds is routine, and one that fails for good is
+            // reported by the caller as the error.
+            tracing::info!(
                 provider = self.provider,
                 attempt,
                 error = %error,
@@ -538,7 +540,7 @@ fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
 
 /// `url` as it may appear in errors and logs: scheme, host, port and path, without the query
 /// string (API keys, signatures), the fragment or any credentials.
-fn redact(url: &Url) -> String {
+pub(crate) fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
     shown.set_fragment(None);

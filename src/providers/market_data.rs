@@ -16,7 +16,7 @@
 //! - **Staleness.** A history whose latest bar is older than the calendar's latest closed
 //!   session is reported as stale, for callers to report rather than evaluate as news.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -124,13 +124,14 @@ impl MarketData {
             primary,
             secondary,
             thresholds,
-            history_start: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN),
+            // Before any history a provider has (Yahoo's S&P 500 starts in 1927).
+            history_start: NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN),
             overlap_days: 7,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Starts full backfills at `date` instead of 1970-01-01.
+    /// Starts full backfills at `date` instead of 1900-01-01.
     pub fn with_history_start(mut self, date: NaiveDate) -> Self {
         self.history_start = date;
         self
@@ -238,72 +239,104 @@ impl MarketData {
         entry.last_split = entry
             .last_split
             .max(fetched.splits.iter().map(|s| s.date).max());
-
-        // Cached bars, overwritten by what the provider says now for the same sessions.
-        let mut merged: BTreeMap<NaiveDate, Bar> =
-            entry.bars.iter().map(|b| (b.date(), *b)).collect();
-        let first_new = fetched.bars.first().map(Bar::date);
-        for bar in &fetched.bars {
-            merged.insert(bar.date(), *bar);
-        }
-        let mut dropped = fetched.dropped.clone();
-        let previous_held = entry.held.take();
+        let from_secondary = source != self.primary.name();
         let threshold = self.thresholds.for_class(symbol.asset_class());
-        let all: Vec<Bar> = merged.into_values().collect();
-        let mut accepted: Vec<Bar> = Vec::with_capacity(all.len());
-        for (i, bar) in all.iter().enumerate() {
-            let checked = first_new.is_some_and(|first| bar.date() >= first);
+        let mut dropped = fetched.dropped.clone();
+
+        // Confirmed bars stay confirmed: a revision of a cached session replaces it only when it
+        // is plausible against the cached close, and never from the secondary provider (a
+        // different instrument, e.g. BTCUSDT for BTC-USD).
+        let last_cached = entry.bars.last().map(Bar::date);
+        let mut accepted = entry.bars.clone();
+        let mut fresh: Vec<Bar> = Vec::new();
+        for bar in &fetched.bars {
+            if last_cached.is_some_and(|last| bar.date() > last) || last_cached.is_none() {
+                fresh.push(*bar);
+                continue;
+            }
+            let Ok(i) = accepted.binary_search_by_key(&bar.date(), Bar::date) else {
+                continue; // a session the cache never had, before its end: not news, skip
+            };
+            let cached = accepted[i];
+            if cached.close() == bar.close() || from_secondary {
+                continue;
+            }
+            if implausible_jump(cached.close(), bar.close(), threshold).is_none() {
+                accepted[i] = *bar;
+            } else {
+                tracing::warn!(date = %bar.date(), cached = cached.close(), revised = bar.close(), "ignoring an implausible revision of a confirmed close");
+                dropped.push(Dropped {
+                    date: bar.date(),
+                    reason: format!(
+                        "revision {} of the confirmed close {} is implausible",
+                        bar.close(),
+                        cached.close()
+                    ),
+                });
+            }
+        }
+
+        // New sessions are checked against the previous confirmed close.
+        let previous_held = entry.held.take();
+        for (i, bar) in fresh.iter().enumerate() {
             let jump = accepted
                 .last()
-                .filter(|_| checked)
                 .and_then(|prev| implausible_jump(prev.close(), bar.close(), threshold));
             let Some(jump_pct) = jump else {
                 accepted.push(*bar);
                 continue;
             };
-            match all.get(i + 1) {
-                Some(next) => {
-                    let prev = accepted.last().map_or(bar.close(), Bar::close);
-                    if undone(prev, bar.close(), next.close()) {
-                        tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "dropping a bad tick the next session undoes");
-                        dropped.push(Dropped {
-                            date: bar.date(),
-                            reason: format!(
-                                "close {} jumps {jump_pct:+.1}% and the next session undoes it",
-                                bar.close()
-                            ),
-                        });
-                    } else {
-                        accepted.push(*bar);
-                    }
-                }
-                None => {
-                    let seen_before = previous_held.is_some_and(|h| {
-                        h.bar.date() == bar.date()
-                            && confirms(h.bar.close(), bar.close(), CONFIRM_TOLERANCE_PCT)
+            if let Some(next) = fresh.get(i + 1) {
+                let prev = accepted.last().map_or(bar.close(), Bar::close);
+                if undone(prev, bar.close(), next.close()) {
+                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "dropping a bad tick the next session undoes");
+                    dropped.push(Dropped {
+                        date: bar.date(),
+                        reason: format!(
+                            "close {} jumps {jump_pct:+.1}% and the next session undoes it",
+                            bar.close()
+                        ),
                     });
-                    if seen_before || self.secondary_confirms(&symbol, bar, now).await {
-                        tracing::info!(date = %bar.date(), jump_pct, "large move confirmed");
-                        accepted.push(*bar);
-                    } else {
-                        tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "holding an implausible close until it is confirmed");
-                        entry.held = Some(Held {
-                            bar: *bar,
-                            jump_pct,
-                        });
-                    }
+                } else {
+                    accepted.push(*bar);
                 }
+                continue;
+            }
+            let seen_before = previous_held.is_some_and(|h| {
+                h.bar.date() == bar.date()
+                    && confirms(h.bar.close(), bar.close(), CONFIRM_TOLERANCE_PCT)
+            });
+            // The secondary cannot confirm what it supplied itself.
+            let confirmed = seen_before
+                || (!from_secondary && self.secondary_confirms(&symbol, bar, now).await);
+            if confirmed {
+                tracing::info!(date = %bar.date(), jump_pct, "large move confirmed");
+                accepted.push(*bar);
+            } else {
+                tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "holding an implausible close until it is confirmed");
+                entry.held = Some(Held {
+                    bar: *bar,
+                    jump_pct,
+                });
             }
         }
+        // A fetch that did not mention the held session leaves it held.
+        if entry.held.is_none()
+            && let Some(held) = previous_held
+            && !fetched.bars.iter().any(|b| b.date() == held.bar.date())
+            && accepted.last().is_none_or(|b| b.date() < held.bar.date())
+        {
+            entry.held = Some(held);
+        }
+
         let series =
             Series::new(symbol.clone(), accepted.clone()).map_err(|error| MarketError::Series {
                 symbol: key.clone(),
                 error,
             })?;
-        entry.bars = accepted;
-        let stale = series
-            .last_date()
-            .and_then(|last| staleness(symbol.calendar(), last, now, 0));
+        // Held is not stale: the session is there, only not confirmed yet.
+        let latest = entry.held.map(|h| h.bar.date()).max(series.last_date());
+        let stale = latest.and_then(|last| staleness(symbol.calendar(), last, now, 0));
         let snapshot = Snapshot {
             series,
             held: entry.held,
@@ -312,7 +345,17 @@ impl MarketData {
             source,
             dropped,
         };
-        self.cache.lock().await.insert(key, entry);
+        if from_secondary {
+            // Failover data answers this call only: it is another instrument's history and
+            // must not become the cached one.
+            tracing::info!(
+                source,
+                "answered by the secondary provider; cache unchanged"
+            );
+        } else {
+            entry.bars = accepted;
+            self.cache.lock().await.insert(key, entry);
+        }
         Ok(snapshot)
     }
 }

@@ -46,8 +46,8 @@ pub struct Fetched {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quote {
     pub price: f64,
-    /// When the price was set (UTC).
-    pub time: DateTime<Utc>,
+    /// When the price was set (UTC); `None` when the provider does not say (Binance's ticker).
+    pub time: Option<DateTime<Utc>>,
     /// Whether the session was open at the time of the request.
     pub session_open: bool,
 }

@@ -372,6 +372,11 @@ pub fn parse_chart(
     let mut unique: Vec<(NaiveDate, i64, usize)> = Vec::with_capacity(rows.len());
     for row in rows {
         match unique.last_mut() {
+            // A later row replaces an earlier one of the same session only if it has a close:
+            // a trailing live row with a null close must not cost the session its bar.
+            Some(last) if last.0 == row.0 && at(Some(close), row.2).price().is_err() => {
+                debug!(symbol = %symbol.ticker(), date = %row.0, "a later row without a close; keeping the earlier");
+            }
             Some(last) if last.0 == row.0 => {
                 debug!(symbol = %symbol.ticker(), date = %row.0, kept = row.1, superseded = last.1,
                     "two bars for one session; keeping the later");
@@ -473,7 +478,7 @@ pub fn parse_quote(
         })?;
     Ok(Quote {
         price,
-        time,
+        time: Some(time),
         session_open: session_open(symbol.calendar(), now),
     })
 }
@@ -1271,7 +1276,7 @@ mod tests {
             quote,
             Quote {
                 price: 101.5,
-                time: utc("2025-09-18T20:00:00Z"),
+                time: Some(utc("2025-09-18T20:00:00Z")),
                 session_open: true,
             }
         );
