@@ -456,7 +456,7 @@ impl BinanceProvider {
             Err(error) => return Err(error),
         };
         if let Some(error) = api_error(&body) {
-            return Err(from_api_error(error, symbol.ticker(), &redact(&url)));
+            return Err(from_api_error(error, symbol.ticker(), &redact(url)));
         }
         Ok(body)
     }
