@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::market::{Catalog, Series, Timeframe};
 use crate::providers::market_data::{MarketData, Snapshot};
 use crate::providers::{CsvSource, live};
-use crate::service::{self, ReplayRange};
+use crate::service::{self, DataStatus, ReplayRange};
 
 /// highwater — tells a Discord server the moment something historic happens in a market.
 #[derive(Debug, Parser)]
@@ -161,13 +161,24 @@ impl Histories {
 
     /// The confirmed history of one symbol.
     fn load(&self, query: &str) -> anyhow::Result<Series> {
+        self.load_with_status(query).map(|(series, _)| series)
+    }
+
+    /// The confirmed history of one symbol, and what an answer should say about it.
+    fn load_with_status(&self, query: &str) -> anyhow::Result<(Series, DataStatus)> {
         match self {
-            Histories::Csv(source) => Ok(source.load(query)?),
+            Histories::Csv(source) => Ok((source.load(query)?, DataStatus::default())),
             Histories::Live { market, runtime } => {
                 let symbol = live::resolve(query)?;
                 let snapshot = runtime.block_on(market.refresh(symbol, Utc::now()))?;
                 report(&snapshot);
-                Ok(snapshot.series)
+                let status = DataStatus {
+                    missing_session: snapshot.stale,
+                    held: snapshot
+                        .held
+                        .map(|h| (h.bar.date(), h.bar.close(), h.jump_pct)),
+                };
+                Ok((snapshot.series, status))
             }
         }
     }
@@ -254,23 +265,33 @@ fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Re
 }
 
 fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let series = Histories::open(config, args.data.data.as_deref())?.load(&args.symbol)?;
+    let (series, status) =
+        Histories::open(config, args.data.data.as_deref())?.load_with_status(&args.symbol)?;
     let answer = service::streak(&series, args.timeframe, args.as_of)?;
     if args.json {
-        writeln!(out, "{}", alerts::streak_json_answer(&answer))?;
+        let value = alerts::streak_json_answer(&answer);
+        writeln!(out, "{}", alerts::with_data_status(value, &status))?;
     } else {
         writeln!(out, "{}", alerts::streak_text(&answer))?;
+        for line in alerts::data_status_lines(&status) {
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
 }
 
 fn high(config: &Config, args: HighArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let series = Histories::open(config, args.data.data.as_deref())?.load(&args.symbol)?;
+    let (series, status) =
+        Histories::open(config, args.data.data.as_deref())?.load_with_status(&args.symbol)?;
     let answer = service::high(&series, args.as_of)?;
     if args.json {
-        writeln!(out, "{}", alerts::high_json_answer(&answer))?;
+        let value = alerts::high_json_answer(&answer);
+        writeln!(out, "{}", alerts::with_data_status(value, &status))?;
     } else {
         writeln!(out, "{}", alerts::high_text(&answer))?;
+        for line in alerts::data_status_lines(&status) {
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
 }

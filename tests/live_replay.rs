@@ -150,3 +150,55 @@ async fn an_unknown_symbol_from_the_provider_is_one_error_line() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenfold_latest_close_is_held_and_the_answer_says_so() {
+    let Some(data) = support::shared_data() else {
+        return;
+    };
+    let mut chart = rut_as_yahoo_chart(&data.join("RUT.csv"));
+    let closes = chart["chart"]["result"][0]["indicators"]["quote"][0]["close"]
+        .as_array_mut()
+        .expect("closes");
+    let last = closes.len() - 1;
+    let real = closes[last].as_f64().expect("a close");
+    closes[last] = json!(real * 10.0);
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v8/finance/chart/%5ERUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(chart))
+        .mount(&server)
+        .await;
+    let envs = vec![
+        ("HIGHWATER__PROVIDERS__YAHOO__BASE_URL", server.uri()),
+        ("HIGHWATER__PROVIDERS__BINANCE__ENABLED", "false".to_owned()),
+    ];
+    let (json_run, text_run) = tokio::task::spawn_blocking(move || {
+        (
+            run(&["high", "RUT", "--json"], &envs),
+            run(&["high", "RUT"], &envs),
+        )
+    })
+    .await
+    .expect("runs");
+    assert_eq!(json_run.0, 0, "{}", json_run.2);
+    let answer: Value = serde_json::from_str(json_run.1.trim()).expect("one JSON object");
+    assert_eq!(answer["held_date"], "2026-08-21");
+    assert!(
+        answer["held_jump_pct"].as_f64().expect("jump") > 800.0,
+        "{answer}"
+    );
+    assert_eq!(
+        answer["date"], "2026-08-20",
+        "the answer stands on the last confirmed close"
+    );
+    assert!(
+        answer["record_close"].as_f64().expect("record") < 10_000.0,
+        "no x10 record"
+    );
+    assert!(
+        text_run.1.contains("Not counted yet: the close of") && text_run.1.contains("Aug 21, 2026"),
+        "{}",
+        text_run.1
+    );
+}

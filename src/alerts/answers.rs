@@ -8,7 +8,7 @@ use super::json::{tidy, tidy_pct};
 use super::text::{longest_clause, streak_noun};
 use crate::analytics::StreakFact;
 use crate::market::Timeframe;
-use crate::service::{HighAnswer, StreakAnswer};
+use crate::service::{DataStatus, HighAnswer, StreakAnswer};
 
 fn plural(n: u32, noun: &str) -> String {
     if n == 1 {
@@ -241,4 +241,49 @@ pub fn high_json_answer(answer: &HighAnswer) -> Value {
         "intraday_record_date": answer.intraday_record.map(|m| date(m.date)),
         "history_from": date(answer.history_from),
     })
+}
+
+/// Lines that warn about the data behind an answer (empty when there is nothing to say).
+pub fn data_status_lines(status: &DataStatus) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some((date, close, jump)) = status.held {
+        lines.push(format!(
+            "Not counted yet: the close of {} on {} ({}) is held back until a second source confirms it.",
+            price(close),
+            short_date(date),
+            percent(jump)
+        ));
+    }
+    if let Some(session) = status.missing_session {
+        lines.push(format!(
+            "The data is behind: the close of {} is not in it yet.",
+            short_date(session)
+        ));
+    }
+    lines
+}
+
+/// Adds the data status to an answer's JSON object (`missing_session`, `held_date`,
+/// `held_close`, `held_jump_pct`; null when there is nothing to say).
+pub fn with_data_status(mut value: Value, status: &DataStatus) -> Value {
+    if let Value::Object(map) = &mut value {
+        let date = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        map.insert(
+            "missing_session".into(),
+            json!(status.missing_session.map(date)),
+        );
+        map.insert(
+            "held_date".into(),
+            json!(status.held.map(|(d, _, _)| date(d))),
+        );
+        map.insert(
+            "held_close".into(),
+            json!(status.held.map(|(_, c, _)| tidy(c))),
+        );
+        map.insert(
+            "held_jump_pct".into(),
+            json!(status.held.map(|(_, _, j)| tidy_pct(j))),
+        );
+    }
+    value
 }

@@ -9,7 +9,10 @@ mod format;
 mod json;
 mod text;
 
-pub use answers::{high_json_answer, high_text, streak_json_answer, streak_text};
+pub use answers::{
+    data_status_lines, high_json_answer, high_text, streak_json_answer, streak_text,
+    with_data_status,
+};
 pub use embed::{Embed, EmbedField, render_embed};
 pub use format::{a_ordinal, month_year, ordinal, percent, price, short_date};
 pub use json::{bar_json, bar_text, event_json};

@@ -5,5 +5,22 @@
 pub mod query;
 pub mod replay;
 
+use chrono::NaiveDate;
+
+/// What an answer should say about the data behind it, when it came from a live provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DataStatus {
+    /// The latest closed session, when the history does not reach it yet.
+    pub missing_session: Option<NaiveDate>,
+    /// A latest close held back as implausible until confirmed: (session, close, move in %).
+    pub held: Option<(NaiveDate, f64, f64)>,
+}
+
+impl DataStatus {
+    pub fn is_clean(&self) -> bool {
+        self.missing_session.is_none() && self.held.is_none()
+    }
+}
+
 pub use query::{HighAnswer, QueryError, StreakAnswer, high, streak};
 pub use replay::{ReplayRange, replay, replay_series};
