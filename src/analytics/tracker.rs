@@ -88,11 +88,13 @@ impl Facts {
 
     /// Whether this close is strictly above every other close of the last `weeks` weeks.
     /// `None` when the history is shorter than the window.
+    #[inline]
     pub fn is_period_high(&self, weeks: u32) -> Option<bool> {
         in_window(self.date, self.first_date, weeks, self.highest_since)
     }
 
     /// Whether this close is strictly below every other close of the last `weeks` weeks.
+    #[inline]
     pub fn is_period_low(&self, weeks: u32) -> Option<bool> {
         in_window(self.date, self.first_date, weeks, self.lowest_since)
     }
@@ -415,11 +417,13 @@ impl Tracker {
     }
 
     /// The latest bar.
+    #[inline]
     pub fn latest(&self) -> Option<&Bar> {
         self.latest.as_ref()
     }
 
     /// The latest session's change against the session before, in percent.
+    #[inline]
     pub fn session_change_pct(&self) -> Option<f64> {
         Some((self.latest?.close() / self.previous_close? - 1.0) * 100.0)
     }
@@ -435,11 +439,13 @@ impl Tracker {
     }
 
     /// The record the latest close set, if it set one.
+    #[inline]
     pub fn record_close(&self) -> Option<RecordFact> {
         self.record_close
     }
 
     /// Whether the latest bar set a record intraday high.
+    #[inline]
     pub fn record_high(&self) -> Intraday {
         self.record_high
     }
@@ -449,10 +455,12 @@ impl Tracker {
         self.closes.best()
     }
 
+    #[inline]
     pub fn highest_since(&self) -> Option<(f64, NaiveDate)> {
         self.highest_since
     }
 
+    #[inline]
     pub fn lowest_since(&self) -> Option<(f64, NaiveDate)> {
         self.lowest_since
     }
@@ -469,6 +477,7 @@ impl Tracker {
 
     /// [`in_window`] in day numbers: the window of `weeks` weeks holds the latest session and
     /// the `7 * weeks - 1` calendar days before it.
+    #[inline]
     fn in_window(&self, weeks: u32, since: Option<(f64, NaiveDate)>) -> Option<bool> {
         let first_days = self.first_days?;
         let span = i32::try_from(weeks).ok()?.checked_mul(7)?;
@@ -479,11 +488,13 @@ impl Tracker {
         Some(since.is_none_or(|(_, d)| latest_days - d.num_days_from_ce() >= span))
     }
 
+    #[inline]
     fn track(&self, timeframe: Timeframe) -> Option<&PeriodTrack> {
         self.periods[timeframe as usize].as_ref()
     }
 
     /// The cheap part of a streak: (direction, length, sessions left in the open period).
+    #[inline]
     pub fn run(&self, timeframe: Timeframe) -> Option<(Option<Direction>, u32, u32)> {
         let track = self.track(timeframe)?;
         let open = track.open.as_ref()?;
@@ -521,6 +532,7 @@ impl Tracker {
 
     /// The final facts of a period that the latest bar showed to be over although the
     /// calendar expected more sessions in it.
+    #[inline]
     pub fn late(&self, timeframe: Timeframe) -> Option<&Late> {
         self.track(timeframe)?.late.as_deref()
     }
