@@ -298,3 +298,43 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn feeding_bars_in_bulk_leaves_the_same_state_as_one_by_one(
+        (gaps, closes) in series_strategy(),
+        split in 0usize..200,
+        crypto in any::<bool>(),
+    ) {
+        let calendar = if crypto { Calendar::Crypto } else { Calendar::Nyse };
+        let days = dates(NaiveDate::from_ymd_opt(2019, 12, 20).expect("date"), &gaps);
+        let bars: Vec<Bar> = days
+            .iter()
+            .zip(&closes)
+            .enumerate()
+            .map(|(i, (&d, &c))| {
+                let bar = Bar::new(d, c).expect("bar");
+                // Every fifth bar has no high, so intraday records go unknown somewhere.
+                if i % 5 == 4 { bar } else { bar.with_range(None, Some(c + 0.5), Some(c - 0.5)).expect("range") }
+            })
+            .collect();
+        let split = split.min(bars.len());
+        let mut one_by_one = Tracker::new(calendar);
+        let mut bulk = Tracker::new(calendar);
+        bulk.extend(&bars[..split]).expect("ordered");
+        for bar in &bars[..split] {
+            one_by_one.push(bar).expect("ordered");
+        }
+        prop_assert_eq!(one_by_one.facts(), bulk.facts(), "after the bulk part");
+        for bar in &bars[split..] {
+            one_by_one.push(bar).expect("ordered");
+            bulk.push(bar).expect("ordered");
+            prop_assert_eq!(one_by_one.facts(), bulk.facts(), "at {}", bar.date());
+            for tf in Timeframe::ALL {
+                prop_assert_eq!(one_by_one.move_fact(tf), bulk.move_fact(tf));
+            }
+        }
+    }
+}

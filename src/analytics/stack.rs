@@ -25,6 +25,25 @@ impl<T: Copy> PrevAtLeast<T> {
         k.checked_sub(1).map(|i| self.items[i])
     }
 
+    /// Records `n` values at once, `at(i)` being the i-th: the same stack as `n` pushes. A value
+    /// survives a push sequence exactly when it is at least as large as every later value, so a
+    /// backward scan with a running maximum finds the survivors without popping.
+    pub fn extend_with(&mut self, n: usize, at: impl Fn(usize) -> (f64, T)) {
+        let mut later_max = f64::NEG_INFINITY;
+        let mut survivors: Vec<(f64, T)> = Vec::new();
+        for i in (0..n).rev() {
+            let item = at(i);
+            if item.0 >= later_max {
+                survivors.push(item);
+                later_max = item.0;
+            }
+        }
+        while self.items.last().is_some_and(|(v, _)| *v < later_max) {
+            self.items.pop();
+        }
+        self.items.extend(survivors.into_iter().rev());
+    }
+
     /// Records `value` and returns what [`query`](Self::query) would have returned for it.
     pub fn push(&mut self, value: f64, tag: T) -> Option<(f64, T)> {
         while self.items.last().is_some_and(|(v, _)| *v < value) {
@@ -55,5 +74,18 @@ mod tests {
         assert_eq!(stack.query(6.0), None);
         assert_eq!(stack.push(6.0, 3), None);
         assert_eq!(stack.push(1.0, 4), Some((6.0, 3)));
+    }
+
+    #[test]
+    fn extending_at_once_leaves_the_same_stack_as_pushing() {
+        let values = [3.0, 5.0, 5.0, 1.0, 4.0, 2.0, 2.0, 0.5];
+        let mut pushed = PrevAtLeast::default();
+        pushed.push(4.5, 100);
+        let mut extended = pushed.clone();
+        for (i, v) in values.iter().enumerate() {
+            pushed.push(*v, i);
+        }
+        extended.extend_with(values.len(), |i| (values[i], i));
+        assert_eq!(pushed.items, extended.items);
     }
 }

@@ -36,7 +36,12 @@ impl Timeframe {
         let ordinal = match self {
             Timeframe::Daily => days_from_ce,
             // Day 1 of the common era (0001-01-01) was a Monday, so this counts ISO weeks.
-            Timeframe::Weekly => (days_from_ce - 1).div_euclid(7),
+            // Unsigned division by a constant is a multiply and a shift; dates before the
+            // common era (never in market data) take the signed path.
+            Timeframe::Weekly => match u32::try_from(days_from_ce - 1) {
+                Ok(days) => (days / 7) as i32,
+                Err(_) => (days_from_ce - 1).div_euclid(7),
+            },
             Timeframe::Monthly => date.year() * 12 + date.month0() as i32,
         };
         PeriodKey {

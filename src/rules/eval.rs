@@ -73,6 +73,12 @@ impl Evaluator {
         &self.tracker
     }
 
+    /// Feeds many bars as context at once (the tracker's bulk path): facts advance, nothing
+    /// is reported. The same state as calling [`warm`](Self::warm) for each.
+    pub fn warm_all(&mut self, bars: &[Bar]) -> Result<(), OutOfOrder> {
+        self.tracker.extend(bars)
+    }
+
     /// Feeds a bar as context: facts advance, nothing is reported.
     pub fn warm(&mut self, bar: &Bar) -> Result<(), OutOfOrder> {
         self.tracker.push(bar)

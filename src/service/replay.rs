@@ -19,12 +19,6 @@ pub struct ReplayRange {
     pub to: Option<NaiveDate>,
 }
 
-impl ReplayRange {
-    fn contains(&self, date: NaiveDate) -> bool {
-        date >= self.from && self.to.is_none_or(|to| date <= to)
-    }
-}
-
 /// The events of one symbol's sessions in `range`, in date order.
 pub fn replay_series(
     series: &Series,
@@ -33,15 +27,14 @@ pub fn replay_series(
 ) -> Result<Vec<Event>, OutOfOrder> {
     let mut evaluator = Evaluator::new(series.symbol().clone(), rules);
     let mut events = Vec::new();
-    for bar in series.bars() {
+    let bars = series.bars();
+    let start = bars.partition_point(|b| b.date() < range.from);
+    evaluator.warm_all(&bars[..start])?;
+    for bar in &bars[start..] {
         if range.to.is_some_and(|to| bar.date() > to) {
             break;
         }
-        if range.contains(bar.date()) {
-            evaluator.step(bar, &mut events)?;
-        } else {
-            evaluator.warm(bar)?;
-        }
+        evaluator.step(bar, &mut events)?;
     }
     Ok(events)
 }
