@@ -240,6 +240,45 @@ async fn an_invalid_symbol_400_is_an_unknown_symbol_and_is_not_retried() {
 }
 
 #[tokio::test]
+async fn other_400s_are_not_taken_for_an_unknown_symbol() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(KLINES))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            r#"{"code":-1100,"msg":"Illegal characters found in parameter 'startTime'."}"#,
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(KLINES))
+        .respond_with(ResponseTemplate::new(400).set_body_raw("Bad Request", "text/plain"))
+        .mount(&server)
+        .await;
+    let binance = provider(&server);
+
+    let coded = binance
+        .daily_bars(&bitcoin(), day(1), day(5), at(6, 0))
+        .await
+        .expect_err("a rejected parameter");
+    assert!(
+        matches!(&coded, ProviderError::Malformed { problem, .. } if problem.contains("-1100")),
+        "{coded:?}"
+    );
+
+    let plain = binance
+        .daily_bars(&bitcoin(), day(1), day(5), at(6, 0))
+        .await
+        .expect_err("a bare 400");
+    assert!(
+        matches!(&plain, ProviderError::Status { status: 400, body, .. } if body == "Bad Request"),
+        "{plain:?}"
+    );
+    assert!(plain.to_string().contains("(Bad Request)"), "{plain}");
+}
+
+#[tokio::test]
 async fn a_range_longer_than_a_page_is_fetched_page_by_page() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -105,6 +105,7 @@ fn unavailable(provider: &'static str) -> Result<Fetched, ProviderError> {
         status: 503,
         url: "http://127.0.0.1/v8/finance/chart/%5ERUT".into(),
         retry_after: None,
+        body: String::new(),
     })
 }
 

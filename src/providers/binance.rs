@@ -435,22 +435,29 @@ impl BinanceProvider {
     /// [`ProviderError::UnknownSymbol`].
     ///
     /// Binance answers an unknown pair with HTTP 400 and `{"code":-1121,"msg":"Invalid
-    /// symbol."}`. The [`HttpClient`] hands back only the status of a 4xx, not its body, so a
-    /// 400 is read as that error: every other part of the request is built here and valid
-    /// (interval, times, limit), which leaves the pair as the only thing Binance can reject.
-    /// The same payload arriving with a 2xx status is mapped by its code.
-    async fn fetch(&self, url: &Url, symbol: &Symbol, pair: &str) -> Result<String, ProviderError> {
+    /// symbol."}`; the [`HttpClient`] keeps the start of a 4xx body, so the code decides: -1121
+    /// is an unknown symbol, any other code a malformed request. A 400 without Binance's
+    /// payload stays an HTTP error. The same payload arriving with a 2xx status is mapped by
+    /// its code too.
+    async fn fetch(&self, url: &Url, symbol: &Symbol) -> Result<String, ProviderError> {
         let body = match self.http.get_json_text(url).await {
             Ok(body) => body,
             Err(ProviderError::Status {
+                provider,
                 status: BAD_REQUEST,
                 url,
-                ..
+                retry_after,
+                body,
             }) => {
-                return Err(ProviderError::UnknownSymbol {
-                    provider: NAME,
-                    symbol: symbol.ticker().to_owned(),
-                    detail: format!("no Binance pair {pair}: HTTP 400 from {url}"),
+                return Err(match api_error(&body) {
+                    Some(error) => from_api_error(error, symbol.ticker(), &url),
+                    None => ProviderError::Status {
+                        provider,
+                        status: BAD_REQUEST,
+                        url,
+                        retry_after,
+                        body,
+                    },
                 });
             }
             Err(error) => return Err(error),
@@ -488,7 +495,7 @@ impl Provider for BinanceProvider {
         let mut start = from;
         loop {
             let url = page_url(&self.base, &pair, start, to, self.page_limit);
-            let body = self.fetch(&url, symbol, &pair).await?;
+            let body = self.fetch(&url, symbol).await?;
             let page = parse_klines(&body, &redact(&url), now)?;
             debug!(%start, klines = page.klines, "klines page");
             // A kline that looked open on an earlier page is finished: later klines exist.
@@ -524,7 +531,7 @@ impl Provider for BinanceProvider {
     async fn quote(&self, symbol: &Symbol, _now: DateTime<Utc>) -> Result<Quote, ProviderError> {
         let pair = self.pair(symbol)?;
         let url = ticker_url(&self.base, &pair);
-        let body = self.fetch(&url, symbol, &pair).await?;
+        let body = self.fetch(&url, symbol).await?;
         let ticker: RawTicker = serde_json::from_str(&body).map_err(|error| {
             malformed(
                 &redact(&url),

@@ -261,11 +261,20 @@ impl HttpClient {
 
         let status = response.status();
         if !status.is_success() {
+            let retry_after = retry_after(status, response.headers());
+            // A 4xx says what was wrong in its body (Binance: {"code":-1121,...}); keep the
+            // start of it for the provider to read. Other statuses' bodies are not kept.
+            let body = if status.is_client_error() && status.as_u16() != 429 {
+                error_body(response.text().await.unwrap_or_default())
+            } else {
+                String::new()
+            };
             return Err(ProviderError::Status {
                 provider: self.provider,
                 status: status.as_u16(),
                 url: redact(url),
-                retry_after: retry_after(status, response.headers()),
+                retry_after,
+                body,
             });
         }
 
@@ -540,6 +549,15 @@ fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
 
 /// `url` as it may appear in errors and logs: scheme, host, port and path, without the query
 /// string (API keys, signatures), the fragment or any credentials.
+/// Longest part of a 4xx body kept in an error.
+const ERROR_BODY_CHARS: usize = 300;
+
+/// The start of an error body, whitespace collapsed, at most [`ERROR_BODY_CHARS`] characters.
+fn error_body(text: String) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed.chars().take(ERROR_BODY_CHARS).collect()
+}
+
 pub(crate) fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);

@@ -66,13 +66,16 @@ pub enum ProviderError {
         provider: &'static str,
         symbol: String,
     },
-    #[error("{provider}: HTTP {status} from {url}")]
+    #[error("{provider}: HTTP {status} from {url}{}", if body.is_empty() { String::new() } else { format!(" ({body})") })]
     Status {
         provider: &'static str,
         status: u16,
         url: String,
         /// From a `Retry-After` header, when the server sent one.
         retry_after: Option<Duration>,
+        /// The start of the body of a 4xx answer (a provider's own error payload, which says
+        /// what was wrong); empty for other statuses.
+        body: String,
     },
     #[error("{provider}: no answer from {url} within {after:?}")]
     Timeout {
