@@ -265,30 +265,43 @@ fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Re
 }
 
 fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let (series, status) =
-        Histories::open(config, args.data.data.as_deref())?.load_with_status(&args.symbol)?;
-    let answer = service::streak(&series, args.timeframe, args.as_of)?;
-    if args.json {
-        let value = alerts::streak_json_answer(&answer);
-        writeln!(out, "{}", alerts::with_data_status(value, &status))?;
-    } else {
-        writeln!(out, "{}", alerts::streak_text(&answer))?;
-        for line in alerts::data_status_lines(&status) {
-            writeln!(out, "{line}")?;
-        }
-    }
-    Ok(())
+    let data = args.data.data.as_deref();
+    answer(config, data, &args.symbol, args.json, out, |series| {
+        let answer = service::streak(series, args.timeframe, args.as_of)?;
+        Ok((
+            alerts::streak_json_answer(&answer),
+            alerts::streak_text(&answer),
+        ))
+    })
 }
 
 fn high(config: &Config, args: HighArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let (series, status) =
-        Histories::open(config, args.data.data.as_deref())?.load_with_status(&args.symbol)?;
-    let answer = service::high(&series, args.as_of)?;
-    if args.json {
-        let value = alerts::high_json_answer(&answer);
+    let data = args.data.data.as_deref();
+    answer(config, data, &args.symbol, args.json, out, |series| {
+        let answer = service::high(series, args.as_of)?;
+        Ok((
+            alerts::high_json_answer(&answer),
+            alerts::high_text(&answer),
+        ))
+    })
+}
+
+/// Loads one symbol's history, asks `render` for the answer (JSON and text), and prints it
+/// with what should be said about the data behind it.
+fn answer(
+    config: &Config,
+    data: Option<&Path>,
+    symbol: &str,
+    json: bool,
+    out: &mut impl Write,
+    render: impl FnOnce(&Series) -> anyhow::Result<(serde_json::Value, String)>,
+) -> anyhow::Result<()> {
+    let (series, status) = Histories::open(config, data)?.load_with_status(symbol)?;
+    let (value, text) = render(&series)?;
+    if json {
         writeln!(out, "{}", alerts::with_data_status(value, &status))?;
     } else {
-        writeln!(out, "{}", alerts::high_text(&answer))?;
+        writeln!(out, "{text}")?;
         for line in alerts::data_status_lines(&status) {
             writeln!(out, "{line}")?;
         }
