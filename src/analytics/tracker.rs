@@ -256,12 +256,13 @@ impl PeriodTrack {
             .commit(open.first_date, open.last_date, open.close);
     }
 
-    /// The bulk path's step: the same period bookkeeping as [`push`](Self::push), without
-    /// the calendar lookup and the late-period facts that only the latest bar needs.
+    /// The period bookkeeping shared by [`push`](Self::push) and the bulk path: extend the open
+    /// period, or commit it and open the next. The bulk path skips what only the latest bar
+    /// needs (the calendar lookup, late-period facts) and calls [`settle`](Self::settle) after
+    /// its last step.
     /// [`settle`](Self::settle) must follow the last bulk step.
     #[inline]
-    fn advance(&mut self, date: NaiveDate, days: i32, close: f64) {
-        let key = self.timeframe.key_of_day(date, days);
+    fn advance(&mut self, key: PeriodKey, date: NaiveDate, close: f64) {
         match &mut self.open {
             Some(open) if open.key == key => {
                 open.last_date = date;
@@ -324,36 +325,21 @@ impl PeriodTrack {
             Timeframe::Daily => 0,
             timeframe => calendar.sessions_remaining(date, timeframe),
         };
-        if self.late.is_some() {
-            self.late = None;
+        self.late = None;
+        if let Some(open) = self.open.filter(|o| o.key != key && o.remaining != 0) {
+            // The calendar expected more sessions, but the period is over.
+            let finished = OpenPeriod {
+                remaining: 0,
+                ..open
+            };
+            self.late = Some(Box::new(Late {
+                streak: self.project(&finished),
+                movement: self.move_fact(finished.close),
+            }));
         }
-        match &mut self.open {
-            Some(open) if open.key == key => {
-                open.last_date = date;
-                open.close = close;
-                open.remaining = remaining;
-            }
-            slot => {
-                if let Some(open) = slot.take() {
-                    if open.remaining != 0 {
-                        // The calendar expected more sessions, but the period is over.
-                        let mut finished = open;
-                        finished.remaining = 0;
-                        self.late = Some(Box::new(Late {
-                            streak: self.project(&finished),
-                            movement: self.move_fact(finished.close),
-                        }));
-                    }
-                    self.commit(open);
-                }
-                self.open = Some(OpenPeriod {
-                    key,
-                    first_date: date,
-                    last_date: date,
-                    close,
-                    remaining,
-                });
-            }
+        self.advance(key, date, close);
+        if let Some(open) = &mut self.open {
+            open.remaining = remaining;
         }
     }
 }
@@ -539,7 +525,8 @@ impl Tracker {
             } else {
                 for bar in body {
                     let date = bar.date();
-                    track.advance(date, date.num_days_from_ce(), bar.close());
+                    let key = track.timeframe.key_of_day(date, date.num_days_from_ce());
+                    track.advance(key, date, bar.close());
                 }
             }
             track.settle(calendar);
