@@ -2,7 +2,7 @@
 //! that a Discord embed (or any rich notifier) is built from.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::format::{ordinal, percent, price, short_date};
 use super::text::{headline, longest_clause, streak_noun, window_label};
@@ -14,14 +14,14 @@ pub const COLOUR_UP: u32 = 0x2E_CC_71;
 /// Red for lows and losses.
 pub const COLOUR_DOWN: u32 = 0xE7_4C_3C;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbedField {
     pub name: String,
     pub value: String,
     pub inline: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Embed {
     pub title: String,
     /// The headline sentence.

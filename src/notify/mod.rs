@@ -1,0 +1,82 @@
+//! Notifiers: where a finished alert message goes — the console or a Discord webhook (the bot's
+//! own channel messages arrive with the Discord client).
+//!
+//! A notifier makes **one attempt** per call and classifies the outcome; retrying, backoff and
+//! disabling a destination are the deliverer's decisions, persisted in the outbox so they survive
+//! a restart. A notifier never logs or returns a secret (a webhook token) in its errors.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::Embed;
+
+mod console;
+mod payload;
+mod webhook;
+
+pub use console::{ConsoleFormat, ConsoleNotifier};
+pub use payload::{DiscordLimits, discord_message_json};
+pub use webhook::{WebhookNotifier, WebhookUrl, WebhookUrlError};
+
+/// One message to deliver: the alerts of one subscription for one symbol and session, grouped.
+/// Stored as JSON in the outbox, so a re-send after a restart sends exactly the same thing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// Stable for the life of the outbox row (at most 25 characters, Discord's nonce limit):
+    /// lets a destination that supports it recognise a re-send as the same message.
+    pub nonce: String,
+    /// Text above the embeds: a role mention when the subscription asked for one, else `None`.
+    pub content: Option<String>,
+    /// The role `content` may ping; every other mention (`@everyone`, users, other roles) is
+    /// suppressed by `allowed_mentions`.
+    pub mention_role: Option<u64>,
+    /// One embed per event, in the order the rules produced them.
+    pub embeds: Vec<Embed>,
+    /// The headline sentence of each event (plain text, for the console and logs).
+    pub headlines: Vec<String>,
+    /// Each event in the JSON form of `highwater replay --json` (for the console's JSON lines).
+    pub events: Vec<serde_json::Value>,
+}
+
+/// What a successful send left behind.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Receipt {
+    /// The destination's id for the message (Discord's message snowflake), when it has one.
+    pub message_id: Option<String>,
+}
+
+/// Why a send failed, as far as the deliverer needs to know.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Try again later: rate limited (`after` = the destination's own wait), a timeout, a 5xx,
+    /// a dropped connection.
+    #[error("temporary failure: {reason}")]
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// The destination is gone or forbidden (404, 401, 403): retrying cannot help; the
+    /// subscription should be disabled and the reason recorded.
+    #[error("destination gone: {reason}")]
+    Gone { reason: String },
+    /// The destination refused this message (400): retrying the same message cannot help, but
+    /// the destination itself still works.
+    #[error("message rejected: {reason}")]
+    Rejected { reason: String },
+}
+
+/// Somewhere messages can be sent.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends `message` once.
+    async fn send(&self, message: &Outgoing) -> Result<Receipt, DeliveryError>;
+
+    /// Whether a re-send of the same [`Outgoing::nonce`] is recognised by the destination and
+    /// never shows a second message. `false` means at-least-once in the window between "sent"
+    /// and "marked delivered".
+    fn deduplicates_resends(&self) -> bool {
+        false
+    }
+}
