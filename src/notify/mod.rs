@@ -16,8 +16,8 @@ mod console;
 mod payload;
 mod webhook;
 
-pub use console::{ConsoleFormat, ConsoleNotifier};
-pub use payload::{DiscordLimits, discord_message_json};
+pub use console::{ConsoleFormat, ConsoleFormatError, ConsoleNotifier};
+pub use payload::{DiscordLimits, discord_channel_message_json, discord_message_json};
 pub use webhook::{WebhookNotifier, WebhookUrl, WebhookUrlError};
 
 /// One message to deliver: the alerts of one subscription for one symbol and session, grouped.

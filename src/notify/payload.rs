@@ -1,10 +1,331 @@
-//! Discord message JSON (stub; being written).
+//! The JSON body of a Discord message for an [`Outgoing`]: the same shape serves a webhook
+//! execution now and the bot's own channel messages later.
+//!
+//! Its edges:
+//! - **Mentions are locked down.** Every body carries `allowed_mentions` with an empty `parse`
+//!   list, so no text in a headline or title (`@everyone`, `<@user>`, `<@&role>`) can ping
+//!   anyone; only the subscription's own [`Outgoing::mention_role`] is listed under `roles`.
+//! - **Discord's limits are enforced here**, not discovered as a 400: over-long text is cut on
+//!   a character boundary and ends in `…`; fields beyond 25 are dropped. Lengths are counted in
+//!   Unicode scalar values (`char`s), as Discord counts them.
+//! - **One message, never a split.** More than 10 embeds, or embeds whose text adds up to more
+//!   than 6000 characters, are not spread over several messages: the first embeds that fit are
+//!   kept, in order, and the rest dropped. A first embed too big on its own is shrunk (fields
+//!   dropped from the end, then the description cut) so that a message is never left empty.
+//!   Alerts are grouped per subscription, symbol and session, so this only bites on a pathological
+//!   rule set, and one readable message beats a burst of fragments.
+//! - Every cut and every drop is logged with `tracing::warn!`.
+//!
+//! Pure: no I/O, no clock.
 
-/// Discord's message limits.
-#[derive(Debug)]
+use serde_json::{Map, Value, json};
+
+use super::Outgoing;
+use crate::alerts::{Embed, EmbedField};
+
+/// Discord's limits on a message, in characters (Unicode scalar values) unless said otherwise.
+///
+/// From Discord's "Embed Limits" and "Create Message" documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DiscordLimits;
 
-/// The JSON body of a Discord message.
-pub fn discord_message_json(_message: &super::Outgoing) -> serde_json::Value {
-    serde_json::Value::Null
+impl DiscordLimits {
+    /// `content`, the text above the embeds.
+    pub const CONTENT: usize = 2000;
+    /// Embeds in one message.
+    pub const EMBEDS: usize = 10;
+    /// An embed's `title`.
+    pub const TITLE: usize = 256;
+    /// An embed's `description`.
+    pub const DESCRIPTION: usize = 4096;
+    /// Fields in one embed.
+    pub const FIELDS: usize = 25;
+    /// A field's `name`.
+    pub const FIELD_NAME: usize = 256;
+    /// A field's `value`.
+    pub const FIELD_VALUE: usize = 1024;
+    /// An embed's `footer.text`.
+    pub const FOOTER: usize = 2048;
+    /// Title, description, field names and values and footer texts of all the embeds of one
+    /// message, added up.
+    pub const EMBEDS_TOTAL: usize = 6000;
+    /// A message `nonce` (Create Message only).
+    pub const NONCE: usize = 25;
+    /// The largest embed `color` (`0xRRGGBB`).
+    pub const COLOR_MAX: u32 = 0xFF_FF_FF;
+}
+
+/// What a cut text ends with.
+const ELLIPSIS: char = '…';
+
+/// The body of a webhook execution (`POST /webhooks/{id}/{token}`) for `message`.
+///
+/// `content` appears only when the message has some; `allowed_mentions` always. There is no
+/// `nonce`: Execute Webhook does not take one (see [`discord_channel_message_json`]).
+pub fn discord_message_json(message: &Outgoing) -> Value {
+    let mut body = Map::new();
+    if let Some(content) = &message.content {
+        body.insert(
+            "content".to_owned(),
+            Value::String(truncate(content, DiscordLimits::CONTENT, "content")),
+        );
+    }
+    body.insert(
+        "embeds".to_owned(),
+        Value::Array(embeds_json(&message.embeds)),
+    );
+    body.insert(
+        "allowed_mentions".to_owned(),
+        allowed_mentions(message.mention_role),
+    );
+    Value::Object(body)
+}
+
+/// The body of a bot's channel message (`POST /channels/{id}/messages`) for `message`: the
+/// webhook body plus `nonce` and `enforce_nonce: true`, with which Discord answers a repeat of
+/// the same nonce (within a few minutes) with the message already posted instead of a second one.
+///
+/// A nonce longer than [`DiscordLimits::NONCE`] would get the whole message refused, so it is
+/// left out (with a warning) and the message goes without deduplication.
+pub fn discord_channel_message_json(message: &Outgoing) -> Value {
+    let mut body = discord_message_json(message);
+    let nonce_chars = message.nonce.chars().count();
+    if let Value::Object(map) = &mut body {
+        if nonce_chars <= DiscordLimits::NONCE && !message.nonce.is_empty() {
+            map.insert("nonce".to_owned(), Value::String(message.nonce.clone()));
+            map.insert("enforce_nonce".to_owned(), Value::Bool(true));
+        } else {
+            tracing::warn!(
+                nonce = %message.nonce,
+                chars = nonce_chars,
+                limit = DiscordLimits::NONCE,
+                "nonce empty or too long for Discord: sending without one, a re-send may repeat"
+            );
+        }
+    }
+    body
+}
+
+/// `{"parse": []}`, plus the one role that may be pinged.
+fn allowed_mentions(role: Option<u64>) -> Value {
+    match role {
+        Some(role) => json!({ "parse": [], "roles": [role.to_string()] }),
+        None => json!({ "parse": [] }),
+    }
+}
+
+/// The embeds that fit in one message, as JSON, each within its own limits.
+fn embeds_json(embeds: &[Embed]) -> Vec<Value> {
+    if embeds.len() > DiscordLimits::EMBEDS {
+        tracing::warn!(
+            embeds = embeds.len(),
+            kept = DiscordLimits::EMBEDS,
+            "more embeds than Discord allows in one message: dropping the rest"
+        );
+    }
+    let mut kept = Vec::new();
+    let mut total = 0;
+    for (index, embed) in embeds.iter().take(DiscordLimits::EMBEDS).enumerate() {
+        let mut fitted = Fitted::new(embed, index);
+        let room = DiscordLimits::EMBEDS_TOTAL - total;
+        if fitted.chars() > room {
+            if index > 0 {
+                tracing::warn!(
+                    kept = index,
+                    dropped = embeds.len().min(DiscordLimits::EMBEDS) - index,
+                    chars = total + fitted.chars(),
+                    limit = DiscordLimits::EMBEDS_TOTAL,
+                    "embeds exceed Discord's total characters per message: dropping the rest"
+                );
+                break;
+            }
+            fitted.shrink_to(room, index);
+        }
+        total += fitted.chars();
+        kept.push(fitted.into_json());
+    }
+    kept
+}
+
+/// One embed with every text cut to its own limit, before it is turned into JSON.
+struct Fitted<'a> {
+    embed: &'a Embed,
+    title: String,
+    description: String,
+    fields: Vec<(String, String, bool)>,
+    footer: String,
+}
+
+impl<'a> Fitted<'a> {
+    fn new(embed: &'a Embed, index: usize) -> Self {
+        if embed.fields.len() > DiscordLimits::FIELDS {
+            tracing::warn!(
+                embed = index,
+                fields = embed.fields.len(),
+                kept = DiscordLimits::FIELDS,
+                "more fields than Discord allows in an embed: dropping the rest"
+            );
+        }
+        let fields = embed
+            .fields
+            .iter()
+            .take(DiscordLimits::FIELDS)
+            .map(
+                |EmbedField {
+                     name,
+                     value,
+                     inline,
+                 }| {
+                    (
+                        truncate(name, DiscordLimits::FIELD_NAME, "field name"),
+                        truncate(value, DiscordLimits::FIELD_VALUE, "field value"),
+                        *inline,
+                    )
+                },
+            )
+            .collect();
+        Fitted {
+            embed,
+            title: truncate(&embed.title, DiscordLimits::TITLE, "title"),
+            description: truncate(
+                &embed.description,
+                DiscordLimits::DESCRIPTION,
+                "description",
+            ),
+            fields,
+            footer: truncate(&embed.footer, DiscordLimits::FOOTER, "footer"),
+        }
+    }
+
+    /// The characters this embed adds to the message total.
+    fn chars(&self) -> usize {
+        self.fixed_chars()
+            + self.description.chars().count()
+            + self
+                .fields
+                .iter()
+                .map(|(name, value, _)| name.chars().count() + value.chars().count())
+                .sum::<usize>()
+    }
+
+    /// Title and footer: never cut for the total (together at most 2304 characters).
+    fn fixed_chars(&self) -> usize {
+        self.title.chars().count() + self.footer.chars().count()
+    }
+
+    /// Drops fields from the end, then cuts the description, until the embed has at most
+    /// `room` characters. `room` is the whole message budget here, which always exceeds the
+    /// title and footer limits together.
+    fn shrink_to(&mut self, room: usize, index: usize) {
+        let before = self.chars();
+        let fields_before = self.fields.len();
+        while self.chars() > room && !self.fields.is_empty() {
+            self.fields.pop();
+        }
+        if self.chars() > room {
+            let left = room.saturating_sub(self.fixed_chars());
+            self.description = cut(&self.description, left);
+        }
+        tracing::warn!(
+            embed = index,
+            chars = before,
+            limit = room,
+            dropped_fields = fields_before - self.fields.len(),
+            "embed alone exceeds Discord's total characters per message: shrinking it"
+        );
+    }
+
+    fn into_json(self) -> Value {
+        let mut object = Map::new();
+        if !self.title.is_empty() {
+            object.insert("title".to_owned(), Value::String(self.title));
+        }
+        if !self.description.is_empty() {
+            object.insert("description".to_owned(), Value::String(self.description));
+        }
+        let colour = self.embed.colour;
+        if colour > DiscordLimits::COLOR_MAX {
+            tracing::warn!(
+                colour,
+                "embed colour is not 0xRRGGBB: keeping its low 24 bits"
+            );
+        }
+        object.insert(
+            "color".to_owned(),
+            Value::from(colour & DiscordLimits::COLOR_MAX),
+        );
+        object.insert(
+            "fields".to_owned(),
+            Value::Array(
+                self.fields
+                    .into_iter()
+                    .map(|(name, value, inline)| {
+                        json!({ "name": name, "value": value, "inline": inline })
+                    })
+                    .collect(),
+            ),
+        );
+        object.insert(
+            "timestamp".to_owned(),
+            Value::String(
+                self.embed
+                    .timestamp
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        );
+        if !self.footer.is_empty() {
+            object.insert("footer".to_owned(), json!({ "text": self.footer }));
+        }
+        Value::Object(object)
+    }
+}
+
+/// `text` within `limit` characters, warning when it had to be cut.
+fn truncate(text: &str, limit: usize, what: &'static str) -> String {
+    let chars = text.chars().count();
+    if chars <= limit {
+        return text.to_owned();
+    }
+    tracing::warn!(
+        what,
+        chars,
+        limit,
+        "text longer than Discord allows: cutting it"
+    );
+    cut(text, limit)
+}
+
+/// The first `limit - 1` characters of `text` and an ellipsis: exactly `limit` characters, or
+/// `text` itself when it is short enough.
+fn cut(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_owned();
+    }
+    if limit == 0 {
+        return String::new();
+    }
+    let mut shortened: String = text.chars().take(limit - 1).collect();
+    shortened.push(ELLIPSIS);
+    shortened
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cutting_counts_characters_not_bytes() {
+        assert_eq!(cut("ééééé", 3), "éé…");
+        assert_eq!(cut("ééé", 3), "ééé");
+        assert_eq!(cut("abc", 0), "");
+    }
+
+    #[test]
+    fn only_the_subscriptions_role_may_be_mentioned() {
+        assert_eq!(allowed_mentions(None), json!({ "parse": [] }));
+        assert_eq!(
+            allowed_mentions(Some(42)),
+            json!({ "parse": [], "roles": ["42"] })
+        );
+    }
 }
