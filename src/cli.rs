@@ -5,12 +5,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 
 use crate::alerts;
 use crate::config::Config;
 use crate::market::{Catalog, Series, Timeframe};
+use crate::notify::ConsoleFormat;
+use crate::pipeline::{App, RunOptions};
 use crate::providers::market_data::{MarketData, Snapshot};
 use crate::providers::{CsvSource, live};
 use crate::service::{self, DataStatus, ReplayRange};
@@ -41,6 +44,29 @@ pub enum Command {
     High(HighArgs),
     /// Fetch daily bars from the live providers and print them, normalised.
     Fetch(FetchArgs),
+    /// Run the scheduler and deliver alerts until stopped (SIGTERM or Ctrl-C), or do one
+    /// tick with --once.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Do one tick over every symbol, deliver what is due now, and exit.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The SQLite database file (default: [store] path in the config, else ./highwater.db).
+    #[arg(long, value_name = "PATH")]
+    pub database: Option<PathBuf>,
+    /// Run as if the clock read this UTC instant at start-up (RFC 3339, e.g.
+    /// 2025-09-19T21:00:00Z); it then advances in real time.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
+    /// How console subscriptions print alerts: text or json (default: [delivery]
+    /// console_format, else text).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<ConsoleFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +143,14 @@ fn parse_date(text: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("'{text}' is not a date; expected YYYY-MM-DD, e.g. 2025-09-18"))
 }
 
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            format!("'{text}' is not an instant; expected RFC 3339, e.g. 2025-09-19T21:00:00Z")
+        })
+}
+
 fn parse_timeframe(text: &str) -> Result<Timeframe, String> {
     text.parse()
 }
@@ -130,7 +164,80 @@ pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Streak(args) => streak(&config, args, out),
         Command::High(args) => high(&config, args, out),
         Command::Fetch(args) => fetch(&config, args, out),
+        Command::Run(args) => run_pipeline(config, args),
     }
+}
+
+/// `highwater run`: the pipeline, once or until a signal.
+fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let options = RunOptions {
+            data: args.data.data,
+            database: args.database,
+            now: args.now,
+            console_format: args.format,
+        };
+        let app = App::build(config, options)
+            .await
+            .context("cannot start highwater run")?;
+        if args.once {
+            let (ticked, delivered) = app.run_once().await.context("the tick failed")?;
+            eprintln!(
+                "tick: {} symbols, {} new alerts in {} messages ({} already sent before){}; \
+                 delivered {}, retrying {}, held {}, dropped {}, failed {}",
+                ticked.symbols,
+                ticked.alerts,
+                ticked.messages,
+                ticked.duplicates,
+                if ticked.failed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; no data for {}", ticked.failed.join(", "))
+                },
+                delivered.delivered,
+                delivered.retried,
+                delivered.held,
+                delivered.dropped,
+                delivered.failed,
+            );
+            return Ok(());
+        }
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        tracing::info!("running; stop with SIGTERM or Ctrl-C");
+        app.run_until_stopped(shutdown)
+            .await
+            .context("highwater run stopped on an error")
+    })
+}
+
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing deliveries in flight");
+    shutdown.cancel();
 }
 
 /// Where histories come from: a directory of CSV files, or the live providers.

@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod market;
 pub mod notify;
+pub mod pipeline;
 pub mod providers;
 pub mod rules;
 pub mod scheduler;

@@ -20,8 +20,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let stdout = std::io::stdout();
-    match run(cli, &mut stdout.lock()) {
+    // Not locked for the whole run: `highwater run` prints alerts from its worker threads.
+    match run(cli, &mut std::io::stdout()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

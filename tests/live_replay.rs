@@ -7,53 +7,13 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use chrono::{NaiveDate, NaiveTime, TimeZone};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// RUT.csv as a Yahoo chart response: one timestamp per session at the 09:30 New York open,
-/// as Yahoo stamps US daily bars.
+/// RUT.csv as a Yahoo chart response.
 fn rut_as_yahoo_chart(csv: &Path) -> Value {
-    let text = std::fs::read_to_string(csv).expect("RUT.csv is readable");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
-    let (date, open, high, low, close) = (
-        col("Date"),
-        col("Open"),
-        col("High"),
-        col("Low"),
-        col("Close"),
-    );
-    let number = |cell: &str| cell.parse::<f64>().ok().map_or(Value::Null, |v| json!(v));
-    let new_york = chrono_tz::America::New_York;
-    let open_time = NaiveTime::from_hms_opt(9, 30, 0).expect("time");
-    let (mut stamps, mut opens, mut highs, mut lows, mut closes) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for line in lines {
-        let cells: Vec<&str> = line.split(',').collect();
-        let day = NaiveDate::parse_from_str(cells[date], "%Y-%m-%d").expect("a date");
-        let stamp = new_york
-            .from_local_datetime(&day.and_time(open_time))
-            .single()
-            .expect("09:30 exists every day")
-            .timestamp();
-        stamps.push(stamp);
-        opens.push(number(cells[open]));
-        highs.push(number(cells[high]));
-        lows.push(number(cells[low]));
-        closes.push(number(cells[close]));
-    }
-    json!({"chart": {"result": [{
-        "meta": {"currency": "USD", "symbol": "^RUT", "exchangeName": "WCB", "instrumentType": "INDEX",
-                 "gmtoffset": -18000, "timezone": "EST", "exchangeTimezoneName": "America/New_York",
-                 "dataGranularity": "1d"},
-        "timestamp": stamps,
-        "indicators": {"quote": [{"open": opens, "high": highs, "low": lows, "close": closes,
-                                   "volume": vec![Value::Null; closes.len()]}],
-                       "adjclose": [{"adjclose": closes}]}
-    }], "error": null}})
+    support::yahoo::chart_from_csv(csv, "^RUT", None)
 }
 
 fn run(args: &[&str], envs: &[(&str, String)]) -> (i32, String, String) {

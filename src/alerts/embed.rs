@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::format::{ordinal, percent, price, short_date};
+use super::format::{a_ordinal, ordinal, percent, price, short_date};
 use super::text::{headline, longest_clause, streak_noun, window_label};
 use crate::analytics::{Direction, Mark};
 use crate::rules::{Event, Fact};
@@ -127,10 +127,13 @@ pub fn render_embed(event: &Event, source: &str) -> Embed {
                     streak.sessions_remaining.to_string(),
                 ));
             }
-            let pace = if streak.complete { "" } else { "on pace for " };
+            let nth = if streak.complete {
+                ordinal(streak.length)
+            } else {
+                format!("on pace for {}", a_ordinal(streak.length))
+            };
             format!(
-                "{name}: {pace}{} straight {}",
-                ordinal(streak.length),
+                "{name}: {nth} straight {}",
                 streak_noun(*timeframe, direction)
             )
         }

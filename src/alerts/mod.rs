@@ -4,6 +4,7 @@
 //! notifiers at the edge.
 
 mod answers;
+mod decide;
 mod embed;
 mod format;
 mod json;
@@ -13,6 +14,7 @@ pub use answers::{
     data_status_lines, high_json_answer, high_text, streak_json_answer, streak_text,
     with_data_status,
 };
+pub use decide::{Decision, Mute, MuteTarget, QuietHours, decide};
 pub use embed::{Embed, EmbedField, render_embed};
 pub use format::{a_ordinal, month_year, ordinal, percent, price, short_date};
 pub use json::{bar_json, bar_text, event_json};

@@ -154,6 +154,14 @@ impl WebhookUrl {
         })
     }
 
+    /// The full URL, token included, without `?wait=true`: for storing it, never for
+    /// showing it.
+    pub fn expose_secret(&self) -> String {
+        let mut url = self.endpoint.clone();
+        url.set_query(None);
+        url.to_string()
+    }
+
     /// The webhook's id (Discord's snowflake for it).
     pub fn id(&self) -> u64 {
         self.id

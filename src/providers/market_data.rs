@@ -93,12 +93,15 @@ impl MarketError {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-struct Cached {
-    bars: Vec<Bar>,
-    held: Option<Held>,
+/// What the cache keeps per symbol; the store persists it between runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cached {
+    /// Confirmed bars, oldest first.
+    pub bars: Vec<Bar>,
+    /// The latest bar, held back until it is confirmed.
+    pub held: Option<Held>,
     /// Date of the latest split the cached history is adjusted for.
-    last_split: Option<NaiveDate>,
+    pub last_split: Option<NaiveDate>,
 }
 
 /// Cached, checked access to live providers.
@@ -135,6 +138,26 @@ impl MarketData {
     pub fn with_history_start(mut self, date: NaiveDate) -> Self {
         self.history_start = date;
         self
+    }
+
+    /// Puts a symbol's history into the cache (loaded from the store at start-up), unless the
+    /// cache already has one.
+    pub async fn seed(&self, ticker: &str, cached: Cached) {
+        self.cache
+            .lock()
+            .await
+            .entry(ticker.to_owned())
+            .or_insert(cached);
+    }
+
+    /// Whether the cache holds a history of `ticker`.
+    pub async fn has_cached(&self, ticker: &str) -> bool {
+        self.cache.lock().await.contains_key(ticker)
+    }
+
+    /// The cached history of `ticker` (to persist it).
+    pub async fn cached(&self, ticker: &str) -> Option<Cached> {
+        self.cache.lock().await.get(ticker).cloned()
     }
 
     /// The providers' data for `symbol` from `from` on, without the cache or sanity checks

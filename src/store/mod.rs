@@ -1,1 +1,461 @@
-//! Persistence (being written).
+//! Persistence behind one interface: servers and their rules, watchlists and mutes, where their
+//! alerts go, the bar cache, the alert log and outbox, and when each job last ran.
+//!
+//! [`Store`] is what the pipeline, the scheduler and (later) the Discord commands use; the
+//! embedded default is [`SqliteStore`], one file created with its migrations on first run.
+//! Writes that belong together are one transaction: a tick's new alerts, their outbox messages
+//! and the evaluation watermarks land together or not at all, and a duplicate dedup key is a
+//! no-op, so re-running a tick never creates a second alert.
+//!
+//! Instants are UTC; session dates are exchange-local dates. Nothing here decides anything:
+//! what to send, hold or drop is the pipeline's job.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::alerts::{Embed, QuietHours};
+pub use crate::alerts::{Mute, MuteTarget};
+use crate::notify::Outgoing;
+use crate::providers::market_data::Cached;
+use crate::rules::spec::RawRule;
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or created; `reason` says what to fix.
+    #[error("database {path}: {reason}")]
+    Open { path: String, reason: String },
+    /// The schema could not be brought up to date.
+    #[error("database {path}: migrating the schema failed: {reason}")]
+    Migrate { path: String, reason: String },
+    /// A query failed (locked, disk full, ...).
+    #[error("database error while {doing}: {source}")]
+    Query {
+        doing: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A stored value does not read back (edited by hand, or written by another program).
+    #[error("database holds a bad {what}: {problem}")]
+    Corrupt { what: &'static str, problem: String },
+    /// The caller asked for something that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// A server: a Discord guild or a subscription declared in the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerId(String);
+
+impl ServerId {
+    /// A Discord guild, by its snowflake.
+    pub fn guild(id: u64) -> Self {
+        Self(format!("discord:{id}"))
+    }
+
+    /// A subscription declared in the config file, by its name.
+    pub fn config(name: &str) -> Self {
+        Self(format!("config:{name}"))
+    }
+
+    /// The stored form (`discord:<id>` or `config:<name>`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The guild's snowflake, for a Discord server.
+    pub fn guild_id(&self) -> Option<u64> {
+        self.0.strip_prefix("discord:")?.parse().ok()
+    }
+
+    pub(crate) fn from_stored(text: String) -> Result<Self, StoreError> {
+        if text.starts_with("discord:") || text.starts_with("config:") {
+            Ok(Self(text))
+        } else {
+            Err(StoreError::Corrupt {
+                what: "server id",
+                problem: format!("{text:?} is neither discord:<id> nor config:<name>"),
+            })
+        }
+    }
+}
+
+impl fmt::Display for ServerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A server's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    pub server: ServerId,
+    /// Timezone for showing times and for quiet hours.
+    pub display_tz: Tz,
+    pub quiet_hours: Option<QuietHours>,
+    /// The Discord channel alerts go to unless a rule names another (guilds only).
+    pub alert_channel: Option<u64>,
+}
+
+impl ServerSettings {
+    /// Defaults: UTC, no quiet hours, no alert channel.
+    pub fn new(server: ServerId) -> Self {
+        Self {
+            server,
+            display_tz: Tz::UTC,
+            quiet_hours: None,
+            alert_channel: None,
+        }
+    }
+}
+
+/// Where alerts go.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// Standard output of the running process.
+    Console,
+    /// A Discord webhook URL (secret: never logged; `Debug` hides it).
+    Webhook(String),
+    /// A Discord channel the bot posts to.
+    Channel(u64),
+}
+
+impl Target {
+    fn kind(&self) -> &'static str {
+        match self {
+            Target::Console => "console",
+            Target::Webhook(_) => "webhook",
+            Target::Channel(_) => "channel",
+        }
+    }
+
+    fn stored(&self) -> String {
+        match self {
+            Target::Console => String::new(),
+            Target::Webhook(url) => url.clone(),
+            Target::Channel(id) => id.to_string(),
+        }
+    }
+
+    fn from_stored(kind: &str, target: String) -> Result<Self, StoreError> {
+        let corrupt = |problem: String| StoreError::Corrupt {
+            what: "destination",
+            problem,
+        };
+        match kind {
+            "console" => Ok(Target::Console),
+            "webhook" => Ok(Target::Webhook(target)),
+            "channel" => target
+                .parse()
+                .map(Target::Channel)
+                .map_err(|_| corrupt(format!("channel id {target:?} is not a number"))),
+            other => Err(corrupt(format!("unknown kind {other:?}"))),
+        }
+    }
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A label safe for logs: a webhook shows its id, never its token.
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Console => f.write_str("console"),
+            Target::Webhook(url) => {
+                let id = url
+                    .split("/webhooks/")
+                    .nth(1)
+                    .and_then(|rest| rest.split('/').next())
+                    .unwrap_or("?");
+                write!(f, "webhook {id}")
+            }
+            Target::Channel(id) => write!(f, "channel {id}"),
+        }
+    }
+}
+
+/// A stored destination with its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Destination {
+    pub id: i64,
+    pub server: ServerId,
+    pub target: Target,
+    pub enabled: bool,
+    /// Why it was disabled, and when.
+    pub disabled: Option<(String, DateTime<Utc>)>,
+}
+
+/// A rule as a server stored it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRule {
+    pub rule: RawRule,
+    /// Where its alerts go (a destination id of the same server).
+    pub destination: Option<i64>,
+    /// The one role its alerts may mention.
+    pub mention_role: Option<u64>,
+}
+
+/// One new alert, as the pipeline found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    pub rule_id: String,
+    /// The event kind as in the dedup key (`record_high`, `streak_on_pace`, ...).
+    pub kind: String,
+    /// The period the fact is about, as text (`2025-09-18`, `2025-W38`, `2025-09`).
+    pub period: String,
+    pub embed: Embed,
+    pub headline: String,
+    pub event: serde_json::Value,
+}
+
+/// Alerts of one server for one destination, symbol and session: one message if any is new.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertGroup {
+    pub server: ServerId,
+    pub destination: i64,
+    pub symbol: String,
+    pub session: NaiveDate,
+    pub mention_role: Option<u64>,
+    pub alerts: Vec<NewAlert>,
+}
+
+/// Everything one tick writes, in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickWrite {
+    pub groups: Vec<AlertGroup>,
+    /// (server, symbol, session): rules have been evaluated through this session.
+    pub evaluated: Vec<(ServerId, String, NaiveDate)>,
+}
+
+/// What [`Store::enqueue`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Enqueued {
+    /// New alerts logged.
+    pub alerts: usize,
+    /// Alerts whose key was already logged (a re-run): skipped.
+    pub duplicates: usize,
+    /// Outbox messages created.
+    pub messages: usize,
+}
+
+/// States of an outbox message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageState {
+    Pending,
+    Sending,
+    Delivered,
+    Dropped,
+    Failed,
+}
+
+impl MessageState {
+    fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::Sending => "sending",
+            MessageState::Delivered => "delivered",
+            MessageState::Dropped => "dropped",
+            MessageState::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        Ok(match text {
+            "pending" => MessageState::Pending,
+            "sending" => MessageState::Sending,
+            "delivered" => MessageState::Delivered,
+            "dropped" => MessageState::Dropped,
+            "failed" => MessageState::Failed,
+            other => {
+                return Err(StoreError::Corrupt {
+                    what: "outbox state",
+                    problem: format!("{other:?}"),
+                });
+            }
+        })
+    }
+}
+
+impl fmt::Display for MessageState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An outbox message claimed for an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: i64,
+    pub server: ServerId,
+    pub destination: Destination,
+    pub symbol: String,
+    pub session: NaiveDate,
+    pub payload: Outgoing,
+    /// Attempts including this one.
+    pub attempts: u32,
+    /// An earlier attempt was in flight when the process stopped: this may be a re-send.
+    pub interrupted: bool,
+    /// The rules whose alerts the message carries (for mutes).
+    pub rules: Vec<String>,
+}
+
+/// An outbox message as stored (for status and tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: i64,
+    pub server: ServerId,
+    pub destination: i64,
+    pub symbol: String,
+    pub session: NaiveDate,
+    pub state: MessageState,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub remote_id: Option<String>,
+    pub note: Option<String>,
+    pub interrupted: bool,
+    pub payload: Outgoing,
+}
+
+/// Persistence for everything highwater must remember across restarts.
+#[async_trait]
+pub trait Store: Send + Sync {
+    // Servers, destinations, rules, watchlists, mutes.
+
+    /// Creates or updates a server's settings.
+    async fn upsert_server(
+        &self,
+        settings: &ServerSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn server(&self, server: &ServerId) -> Result<Option<ServerSettings>, StoreError>;
+    async fn servers(&self) -> Result<Vec<ServerSettings>, StoreError>;
+
+    /// The id of `target` for `server`, created (enabled) if new; an existing one keeps its
+    /// state — a destination disabled for good stays disabled.
+    async fn destination_for(&self, server: &ServerId, target: &Target) -> Result<i64, StoreError>;
+    async fn destination(&self, id: i64) -> Result<Option<Destination>, StoreError>;
+    async fn destinations(&self, server: &ServerId) -> Result<Vec<Destination>, StoreError>;
+    /// Disables a destination for good (404, 403), recording why.
+    async fn disable_destination(
+        &self,
+        id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Re-enables a destination (an admin fixed it).
+    async fn enable_destination(&self, id: i64) -> Result<(), StoreError>;
+
+    /// Adds or replaces one rule.
+    async fn put_rule(
+        &self,
+        server: &ServerId,
+        rule: &StoredRule,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Removes a rule; `false` if there was none.
+    async fn remove_rule(&self, server: &ServerId, rule_id: &str) -> Result<bool, StoreError>;
+    async fn rules(&self, server: &ServerId) -> Result<Vec<StoredRule>, StoreError>;
+    /// Replaces all of a server's rules and its watchlist at once (config sync).
+    async fn replace_rules(
+        &self,
+        server: &ServerId,
+        rules: &[StoredRule],
+        watchlist: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn set_watchlist(&self, server: &ServerId, symbols: &[String]) -> Result<(), StoreError>;
+    async fn watchlist(&self, server: &ServerId) -> Result<Vec<String>, StoreError>;
+
+    async fn mute(&self, server: &ServerId, mute: &Mute) -> Result<(), StoreError>;
+    /// Mutes still in force at `now`.
+    async fn active_mutes(
+        &self,
+        server: &ServerId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Mute>, StoreError>;
+
+    // The bar cache.
+
+    async fn load_history(&self, ticker: &str) -> Result<Option<Cached>, StoreError>;
+    /// Replaces the stored history of `ticker` in one transaction.
+    async fn save_history(
+        &self,
+        ticker: &str,
+        history: &Cached,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    // The pipeline.
+
+    /// The last session a server's rules were evaluated through for `ticker`.
+    async fn evaluated_through(
+        &self,
+        server: &ServerId,
+        ticker: &str,
+    ) -> Result<Option<NaiveDate>, StoreError>;
+    /// Logs new alerts, creates their outbox messages and moves the watermarks, in one
+    /// transaction. An alert whose key is already logged is skipped.
+    async fn enqueue(&self, write: &TickWrite, now: DateTime<Utc>) -> Result<Enqueued, StoreError>;
+    /// Marks messages whose attempt was in flight when the process stopped (state `sending`,
+    /// lease expired or `all`) as pending and interrupted. Returns how many.
+    async fn recover_interrupted(&self, now: DateTime<Utc>, all: bool) -> Result<u64, StoreError>;
+    /// Claims up to `limit` pending messages due at `now` for one attempt each (state
+    /// `sending` until `lease_until`), oldest first.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError>;
+    /// The earliest `next_attempt_at` of a pending message.
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn mark_delivered(
+        &self,
+        id: i64,
+        remote_id: Option<&str>,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Back to pending until `at`. `counts_as_attempt == false` (quiet hours) gives the claim's
+    /// attempt back.
+    async fn retry_at(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        note: &str,
+        counts_as_attempt: bool,
+    ) -> Result<(), StoreError>;
+    /// Ends a message without delivering it (dropped or failed), with the reason.
+    async fn finish(
+        &self,
+        id: i64,
+        state: MessageState,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn messages(&self) -> Result<Vec<MessageRecord>, StoreError>;
+
+    // The scheduler.
+
+    /// The scheduled fire time each job last ran for.
+    async fn job_runs(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError>;
+    async fn record_job_run(
+        &self,
+        job: &str,
+        scheduled: DateTime<Utc>,
+        finished: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}

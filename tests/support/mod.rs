@@ -4,6 +4,9 @@
 //! Each test binary uses only part of this module, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod webhook;
+pub mod yahoo;
+
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};

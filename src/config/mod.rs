@@ -16,12 +16,21 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+mod run;
+
+pub use run::{
+    DEFAULT_DATABASE, DeliveryConfig, PipelineConfig, RawJob, RawSubscription, StoreConfig,
+    Subscription, SubscriptionTarget,
+};
+
 use crate::market::sanity::JumpThresholds;
+use crate::scheduler::Job;
+
 use crate::rules::spec::{RawRule, toml_error_line};
 use crate::rules::{RuleError, RuleSet};
 
 /// The shipped default configuration, built in.
-pub const DEFAULT_CONFIG: &str = include_str!("../config/highwater.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../config/highwater.toml");
 
 /// The file looked for in the working directory when no path is given.
 pub const LOCAL_CONFIG: &str = "config/highwater.toml";
@@ -140,6 +149,15 @@ struct ConfigFile {
     providers: ProvidersConfig,
     #[serde(default)]
     sanity: SanityConfig,
+    #[serde(default)]
+    store: StoreConfig,
+    jobs: Option<Vec<RawJob>>,
+    #[serde(default)]
+    delivery: DeliveryConfig,
+    #[serde(default)]
+    pipeline: PipelineConfig,
+    #[serde(default)]
+    subscriptions: Vec<RawSubscription>,
 }
 
 /// Settings for a run.
@@ -150,6 +168,13 @@ pub struct Config {
     pub rules: RuleSet,
     pub providers: ProvidersConfig,
     pub sanity: SanityConfig,
+    pub store: StoreConfig,
+    /// Scheduled checks (`[[jobs]]`; default: after the US close and after the UTC day).
+    pub jobs: Vec<Job>,
+    pub delivery: DeliveryConfig,
+    pub pipeline: PipelineConfig,
+    /// Alerts without the bot: `[[subscriptions]]` to a webhook or the console.
+    pub subscriptions: Vec<Subscription>,
 }
 
 /// Turns `HIGHWATER__A__B__C=value` pairs into (["a", "b", "c"], value). A variable with the
@@ -273,11 +298,18 @@ impl Config {
             .validate("binance")
             .map_err(setting)?;
         file.sanity.max_jump_pct.validate().map_err(setting)?;
+        let jobs = run::jobs(&file.jobs.unwrap_or_else(run::default_jobs)).map_err(setting)?;
+        let subscriptions = run::subscriptions(&file.subscriptions, &rules).map_err(setting)?;
         Ok(Self {
             origin: origin.to_owned(),
             rules,
             providers: file.providers,
             sanity: file.sanity,
+            store: file.store,
+            jobs,
+            delivery: file.delivery,
+            pipeline: file.pipeline,
+            subscriptions,
         })
     }
 

@@ -1,0 +1,251 @@
+//! Settings of `highwater run`: the database, the scheduled jobs, delivery and the static
+//! subscriptions (alerts to a webhook or the console without installing the bot).
+//!
+//! Everything is checked when the file is read, so a bad cron expression, an unknown timezone
+//! or a URL that is not a Discord webhook stops the program at start-up, naming the key.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::alerts::QuietHours;
+use crate::market::Calendar;
+use crate::notify::{ConsoleFormat, WebhookUrl};
+use crate::rules::RuleSet;
+use crate::scheduler::{CronSchedule, Job};
+
+/// Where the database lives when `[store] path` is not set: relative to the working
+/// directory (a systemd unit sets `WorkingDirectory` or the path).
+pub const DEFAULT_DATABASE: &str = "highwater.db";
+
+/// `[store]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite database file (created with its schema on first run).
+    pub path: Option<PathBuf>,
+}
+
+impl StoreConfig {
+    pub fn path(&self) -> PathBuf {
+        self.path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE))
+    }
+}
+
+/// One `[[jobs]]` table as written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJob {
+    pub name: String,
+    /// Six fields with seconds: `0 15 16 * * Mon-Fri`.
+    pub cron: String,
+    /// IANA timezone the expression is read in.
+    pub timezone: String,
+    /// `nyse` or `crypto`: skip the calendar's holidays, and check only its symbols.
+    pub calendar: Option<String>,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    pub max_attempts: Option<u32>,
+    pub retry_base_secs: Option<f64>,
+    pub retry_max_secs: Option<f64>,
+    pub timeout_secs: Option<f64>,
+    pub console_format: Option<ConsoleFormat>,
+}
+
+impl DeliveryConfig {
+    /// Timeout of one send.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout_secs.unwrap_or(10.0))
+    }
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Sessions evaluated the first time a server sees a symbol (default 1: only the latest).
+    pub first_run_sessions: Option<u32>,
+    /// Most unseen sessions evaluated after an outage (default 5).
+    pub max_catch_up_sessions: Option<u32>,
+}
+
+/// One `[[subscriptions]]` table as written.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubscription {
+    pub name: String,
+    /// A Discord webhook URL (or set `console = true`).
+    pub webhook: Option<String>,
+    #[serde(default)]
+    pub console: bool,
+    /// Symbols to watch (any alias).
+    pub symbols: Vec<String>,
+    /// Rule ids from `[[rules]]`; default all of them.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// A role id to mention in each alert.
+    pub mention_role: Option<u64>,
+    /// `HH:MM-HH:MM` in `timezone`: alerts wait until the end.
+    pub quiet_hours: Option<String>,
+    /// IANA timezone for quiet hours (default UTC).
+    pub timezone: Option<String>,
+}
+
+/// Where a static subscription's alerts go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubscriptionTarget {
+    Webhook(WebhookUrl),
+    Console,
+}
+
+/// A checked `[[subscriptions]]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub name: String,
+    pub target: SubscriptionTarget,
+    pub symbols: Vec<String>,
+    /// Rule ids (all exist in `[[rules]]`).
+    pub rules: Vec<String>,
+    pub mention_role: Option<u64>,
+    pub quiet_hours: Option<QuietHours>,
+    pub timezone: chrono_tz::Tz,
+}
+
+/// The shipped jobs: after the US close, and after the UTC day for crypto.
+pub fn default_jobs() -> Vec<RawJob> {
+    vec![
+        RawJob {
+            name: "us-close".into(),
+            cron: "0 15 16 * * Mon-Fri".into(),
+            timezone: "America/New_York".into(),
+            calendar: Some("nyse".into()),
+        },
+        RawJob {
+            name: "crypto-daily".into(),
+            cron: "0 5 0 * * *".into(),
+            timezone: "UTC".into(),
+            calendar: Some("crypto".into()),
+        },
+    ]
+}
+
+/// Checks the jobs.
+pub fn jobs(raw: &[RawJob]) -> Result<Vec<Job>, String> {
+    let mut jobs: Vec<Job> = Vec::new();
+    for (i, job) in raw.iter().enumerate() {
+        let at = format!("jobs[{i}] ({})", job.name);
+        if job.name.trim().is_empty() {
+            return Err(format!("jobs[{i}]: name must not be empty"));
+        }
+        if jobs.iter().any(|j| j.name == job.name) {
+            return Err(format!("{at}: a job with this name already exists"));
+        }
+        let schedule =
+            CronSchedule::parse(&job.cron, &job.timezone).map_err(|e| format!("{at}: {e}"))?;
+        let calendar = match job.calendar.as_deref() {
+            None => None,
+            Some("nyse") => Some(Calendar::Nyse),
+            Some("crypto") => Some(Calendar::Crypto),
+            Some(other) => {
+                return Err(format!(
+                    "{at}: calendar {other:?} is not one of \"nyse\", \"crypto\""
+                ));
+            }
+        };
+        jobs.push(Job {
+            name: job.name.clone(),
+            schedule,
+            calendar,
+        });
+    }
+    Ok(jobs)
+}
+
+/// Checks the subscriptions against the rules.
+pub fn subscriptions(
+    raw: &[RawSubscription],
+    rules: &RuleSet,
+) -> Result<Vec<Subscription>, String> {
+    let mut out: Vec<Subscription> = Vec::new();
+    for (i, sub) in raw.iter().enumerate() {
+        let at = format!("subscriptions[{i}] ({})", sub.name);
+        let name_ok = !sub.name.is_empty()
+            && sub.name.len() <= 64
+            && sub
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !name_ok {
+            return Err(format!(
+                "subscriptions[{i}]: name {:?} must be 1-64 letters, digits, - or _",
+                sub.name
+            ));
+        }
+        if out.iter().any(|s| s.name == sub.name) {
+            return Err(format!(
+                "{at}: a subscription with this name already exists"
+            ));
+        }
+        let target = match (&sub.webhook, sub.console) {
+            (Some(url), false) => SubscriptionTarget::Webhook(
+                WebhookUrl::parse(url).map_err(|e| format!("{at}: webhook: {e}"))?,
+            ),
+            (None, true) => SubscriptionTarget::Console,
+            (Some(_), true) => {
+                return Err(format!(
+                    "{at}: set either webhook or console = true, not both"
+                ));
+            }
+            (None, false) => {
+                return Err(format!(
+                    "{at}: set webhook = \"https://discord.com/api/webhooks/...\" or console = true"
+                ));
+            }
+        };
+        if sub.symbols.is_empty() {
+            return Err(format!("{at}: symbols must name at least one symbol"));
+        }
+        for rule in &sub.rules {
+            if !rules.rules().iter().any(|r| r.id() == rule) {
+                let known: Vec<&str> = rules.rules().iter().map(|r| r.id()).collect();
+                return Err(format!(
+                    "{at}: rule {rule:?} is not defined in [[rules]] (defined: {})",
+                    known.join(", ")
+                ));
+            }
+        }
+        let timezone = match &sub.timezone {
+            Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
+                format!("{at}: timezone {name:?} is not an IANA name like America/New_York")
+            })?,
+            None => chrono_tz::Tz::UTC,
+        };
+        let quiet_hours = sub
+            .quiet_hours
+            .as_deref()
+            .map(QuietHours::parse)
+            .transpose()
+            .map_err(|e| format!("{at}: {e}"))?;
+        out.push(Subscription {
+            name: sub.name.clone(),
+            target,
+            symbols: sub.symbols.clone(),
+            rules: if sub.rules.is_empty() {
+                rules.rules().iter().map(|r| r.id().to_owned()).collect()
+            } else {
+                sub.rules.clone()
+            },
+            mention_role: sub.mention_role,
+            quiet_hours,
+            timezone,
+        });
+    }
+    Ok(out)
+}

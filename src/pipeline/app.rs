@@ -1,0 +1,332 @@
+//! The running application: the store, the histories, the notifiers and the clock wired from
+//! the configuration, with the two ways to run it — one tick and out (`run --once`), or the
+//! scheduler and the deliverer until shutdown (`run`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer};
+use super::histories::Histories;
+use super::tick::{TickLimits, TickReport, tick};
+use crate::config::{Config, SubscriptionTarget};
+use crate::market::{Calendar, Catalog};
+use crate::notify::{ConsoleFormat, ConsoleNotifier};
+use crate::providers::{CsvSource, live};
+use crate::scheduler::{self, Clock, Due, Scheduler, SystemClock};
+use crate::store::{ServerId, ServerSettings, SqliteStore, Store, StoreError, StoredRule, Target};
+
+/// Why the application could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("--data {dir}: {source}")]
+    Data {
+        dir: String,
+        source: crate::providers::csv::CsvError,
+    },
+    #[error("cannot set up the live providers: {0}")]
+    Live(#[from] live::LiveError),
+    #[error("cannot set up the HTTP client for notifiers: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// How to run, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Read histories from this directory of CSV files instead of the live providers.
+    pub data: Option<PathBuf>,
+    /// The database file (overrides `[store] path`).
+    pub database: Option<PathBuf>,
+    /// Pretend the clock read this at start-up (it then advances in real time): runs the
+    /// pipeline as of a past session, e.g. over `--data`.
+    pub now: Option<DateTime<Utc>>,
+    /// How the console prints (overrides `[delivery] console_format`).
+    pub console_format: Option<ConsoleFormat>,
+}
+
+/// A clock that started at a chosen instant and runs at real speed.
+#[derive(Debug)]
+struct OffsetClock {
+    start: DateTime<Utc>,
+    began: std::time::Instant,
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.start + chrono::Duration::from_std(self.began.elapsed()).unwrap_or_default()
+    }
+}
+
+/// Everything `highwater run` needs.
+pub struct App {
+    config: Config,
+    store: Arc<dyn Store>,
+    histories: Arc<Histories>,
+    notifiers: Notifiers,
+    clock: Arc<dyn Clock>,
+    policy: DeliveryPolicy,
+    limits: TickLimits,
+    wake: Arc<Notify>,
+}
+
+impl App {
+    /// Opens the database (creating and migrating it), sets up histories and notifiers, stores
+    /// the config's subscriptions, and takes note of deliveries a previous process left in
+    /// flight.
+    pub async fn build(config: Config, options: RunOptions) -> Result<Self, AppError> {
+        let path = options
+            .database
+            .clone()
+            .unwrap_or_else(|| config.store.path());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await?);
+        let clock: Arc<dyn Clock> = match options.now {
+            Some(start) => Arc::new(OffsetClock {
+                start,
+                began: std::time::Instant::now(),
+            }),
+            None => Arc::new(SystemClock),
+        };
+        Self::with_parts(config, options, store, clock).await
+    }
+
+    /// Like [`build`](Self::build), with the store and clock given (tests).
+    pub async fn with_parts(
+        config: Config,
+        options: RunOptions,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, AppError> {
+        let histories = match &options.data {
+            Some(dir) => {
+                Histories::Csv(CsvSource::open(dir, Catalog::builtin()).map_err(|source| {
+                    AppError::Data {
+                        dir: dir.display().to_string(),
+                        source,
+                    }
+                })?)
+            }
+            None => Histories::Live(live::market_data(&config)?),
+        };
+        let format = options
+            .console_format
+            .or(config.delivery.console_format)
+            .unwrap_or(ConsoleFormat::Text);
+        let notifiers = Notifiers {
+            console: Some(Arc::new(ConsoleNotifier::stdout(format))),
+            http: reqwest::Client::builder()
+                .timeout(config.delivery.timeout())
+                .user_agent(concat!("highwater/", env!("CARGO_PKG_VERSION")))
+                .build()?,
+        };
+        let defaults = DeliveryPolicy::default();
+        let delivery = &config.delivery;
+        let policy = DeliveryPolicy {
+            max_attempts: delivery.max_attempts.unwrap_or(defaults.max_attempts),
+            retry_base: delivery
+                .retry_base_secs
+                .map_or(defaults.retry_base, std::time::Duration::from_secs_f64),
+            retry_max: delivery
+                .retry_max_secs
+                .map_or(defaults.retry_max, std::time::Duration::from_secs_f64),
+            ..defaults
+        };
+        let limit_defaults = TickLimits::default();
+        let limits = TickLimits {
+            first_run_sessions: config
+                .pipeline
+                .first_run_sessions
+                .map_or(limit_defaults.first_run_sessions, |n| n as usize),
+            max_catch_up_sessions: config
+                .pipeline
+                .max_catch_up_sessions
+                .map_or(limit_defaults.max_catch_up_sessions, |n| n as usize),
+        };
+        let app = Self {
+            config,
+            store,
+            histories: Arc::new(histories),
+            notifiers,
+            clock,
+            policy,
+            limits,
+            wake: Arc::new(Notify::new()),
+        };
+        app.sync_subscriptions().await?;
+        let now = app.clock.now();
+        let interrupted = app.store.recover_interrupted(now, true).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "deliveries were in flight when the last process stopped; they will be sent again"
+            );
+        }
+        Ok(app)
+    }
+
+    /// The store (for tests and status).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Stores the config file's `[[subscriptions]]` as servers with their rules, watchlist and
+    /// destination; a subscription removed from the file loses its rules (its log stays).
+    pub async fn sync_subscriptions(&self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut current = Vec::new();
+        for sub in &self.config.subscriptions {
+            let server = ServerId::config(&sub.name);
+            current.push(server.clone());
+            let mut settings = self
+                .store
+                .server(&server)
+                .await?
+                .unwrap_or_else(|| ServerSettings::new(server.clone()));
+            settings.display_tz = sub.timezone;
+            settings.quiet_hours = sub.quiet_hours;
+            self.store.upsert_server(&settings, now).await?;
+            let target = match &sub.target {
+                SubscriptionTarget::Webhook(url) => Target::Webhook(url.expose_secret()),
+                SubscriptionTarget::Console => Target::Console,
+            };
+            let destination = self.store.destination_for(&server, &target).await?;
+            if let Some(d) = self.store.destination(destination).await?
+                && let Some((reason, at)) = &d.disabled
+            {
+                tracing::warn!(subscription = %sub.name, destination = %d.target, %reason, disabled_at = %at, "this subscription's destination is disabled; its alerts are dropped");
+            }
+            let rules: Vec<StoredRule> = self
+                .config
+                .rules
+                .rules()
+                .iter()
+                .filter(|r| sub.rules.iter().any(|id| id == r.id()))
+                .map(|r| StoredRule {
+                    rule: r.to_raw(),
+                    destination: Some(destination),
+                    mention_role: sub.mention_role,
+                })
+                .collect();
+            let mut watchlist = Vec::new();
+            for name in &sub.symbols {
+                match live::resolve(name) {
+                    Ok(symbol) => watchlist.push(symbol.ticker().to_owned()),
+                    Err(error) => {
+                        tracing::warn!(subscription = %sub.name, symbol = %name, %error, "skipping a symbol");
+                    }
+                }
+            }
+            self.store
+                .replace_rules(&server, &rules, &watchlist, now)
+                .await?;
+        }
+        for settings in self.store.servers().await? {
+            let server = settings.server;
+            if server.as_str().starts_with("config:") && !current.contains(&server) {
+                tracing::info!(%server, "subscription no longer in the config; its rules are removed");
+                self.store.replace_rules(&server, &[], &[], now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One tick now, for the symbols of `calendar` (all when `None`).
+    pub async fn tick(&self, calendar: Option<Calendar>) -> Result<TickReport, StoreError> {
+        let report = tick(
+            &*self.store,
+            &self.histories,
+            self.limits,
+            calendar,
+            self.clock.now(),
+        )
+        .await?;
+        if report.messages > 0 {
+            self.wake.notify_one();
+        }
+        Ok(report)
+    }
+
+    /// Delivers everything due now, pass after pass, until nothing is left that is due.
+    pub async fn deliver_now(&self) -> Result<DeliveryReport, StoreError> {
+        let never = CancellationToken::new();
+        let mut total = DeliveryReport::default();
+        loop {
+            let pass = deliver_due(
+                &*self.store,
+                &self.notifiers,
+                &self.policy,
+                &*self.clock,
+                &never,
+            )
+            .await?;
+            if pass.claimed == 0 {
+                return Ok(total);
+            }
+            total.claimed += pass.claimed;
+            total.delivered += pass.delivered;
+            total.retried += pass.retried;
+            total.held += pass.held;
+            total.dropped += pass.dropped;
+            total.failed += pass.failed;
+            if pass.delivered + pass.dropped + pass.failed == 0 {
+                // Only retries and holds: they are due later, not now.
+                return Ok(total);
+            }
+        }
+    }
+
+    /// `run --once`: one tick over every symbol, then one delivery of what is due.
+    pub async fn run_once(&self) -> Result<(TickReport, DeliveryReport), StoreError> {
+        let ticked = self.tick(None).await?;
+        let delivered = self.deliver_now().await?;
+        Ok((ticked, delivered))
+    }
+
+    /// `run`: the scheduler and the deliverer until `shutdown`; then the tick in progress and
+    /// the delivery in flight are finished before this returns.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StoreError> {
+        let deliverer = tokio::spawn(run_deliverer(
+            self.store.clone(),
+            self.notifiers.clone(),
+            self.policy,
+            self.clock.clone(),
+            self.wake.clone(),
+            shutdown.clone(),
+        ));
+        let last_runs = self.store.job_runs().await?;
+        let scheduler = Scheduler::new(self.config.jobs.clone(), last_runs, self.clock.now());
+        let calendars: std::collections::HashMap<String, Option<Calendar>> = self
+            .config
+            .jobs
+            .iter()
+            .map(|j| (j.name.clone(), j.calendar))
+            .collect();
+        let app = &self;
+        scheduler::run(scheduler, &*self.clock, shutdown.clone(), |due: Due| {
+            let calendar = calendars.get(&due.job).copied().flatten();
+            async move {
+                tracing::info!(job = %due.job, scheduled = %due.scheduled, catch_up = due.catch_up, "job starts");
+                match app.tick(calendar).await {
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(job = %due.job, %error, "tick failed"),
+                }
+                if let Err(error) = app
+                    .store
+                    .record_job_run(&due.job, due.scheduled, app.clock.now())
+                    .await
+                {
+                    tracing::error!(job = %due.job, %error, "could not record the job run");
+                }
+            }
+        })
+        .await;
+        if let Err(error) = deliverer.await {
+            tracing::error!(%error, "the deliverer stopped abnormally");
+        }
+        Ok(())
+    }
+}

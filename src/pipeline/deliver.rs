@@ -1,0 +1,325 @@
+//! The deliverer: claims due outbox messages, decides (send, hold for quiet hours, drop for a
+//! mute or a disabled destination), sends through the destination's notifier and records the
+//! outcome — delivered, retried with backoff, or ended for good.
+//!
+//! Every state change is written before the next message is touched, so a process killed at
+//! any point loses nothing: a message claimed but not marked is found again at start-up
+//! (`recover_interrupted`) and sent again — once, and recognisably so where the destination
+//! deduplicates by nonce. A webhook cannot, so that one window is at-least-once, and the
+//! message's note says a duplicate is possible.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::alerts::{Decision, decide};
+use crate::notify::{
+    ConsoleNotifier, DeliveryError, Notifier, Outgoing, WebhookNotifier, WebhookUrl,
+};
+use crate::scheduler::Clock;
+use crate::store::{Claimed, MessageState, Store, StoreError, Target};
+
+/// How the deliverer retries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeliveryPolicy {
+    /// Attempts before a message fails for good.
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubles each attempt, with ±20% jitter.
+    pub retry_base: Duration,
+    /// Longest wait between attempts.
+    pub retry_max: Duration,
+    /// How long a claimed message stays claimed before another deliverer may take it over.
+    pub lease: Duration,
+    /// Messages handled in one pass before the deliverer looks at the clock and shutdown again.
+    pub batch: u32,
+    /// How often the deliverer looks at the outbox when nothing wakes it.
+    pub poll: Duration,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(15 * 60),
+            lease: Duration::from_secs(120),
+            batch: 20,
+            poll: Duration::from_secs(30),
+        }
+    }
+}
+
+impl DeliveryPolicy {
+    /// The wait before attempt `attempts + 1`: the destination's own `retry_after` when it gave
+    /// one, else exponential backoff.
+    fn backoff(&self, attempts: u32, at_least: Option<Duration>) -> Duration {
+        let exp = self
+            .retry_base
+            .saturating_mul(1u32 << attempts.saturating_sub(1).min(20));
+        let jittered = exp.mul_f64(0.8 + 0.4 * fastrand::f64());
+        // A destination that says how long to wait is taken at its word.
+        at_least.unwrap_or(jittered).min(self.retry_max)
+    }
+}
+
+/// The notifiers for each kind of destination.
+#[derive(Clone)]
+pub struct Notifiers {
+    pub console: Option<Arc<ConsoleNotifier>>,
+    /// Shared by every webhook (its timeout is the send timeout).
+    pub http: reqwest::Client,
+}
+
+impl Notifiers {
+    fn for_target(&self, target: &Target) -> Result<Arc<dyn Notifier>, DeliveryError> {
+        match target {
+            Target::Console => self
+                .console
+                .clone()
+                .map(|c| c as Arc<dyn Notifier>)
+                .ok_or_else(|| DeliveryError::Retry {
+                    after: Some(Duration::from_secs(300)),
+                    reason: "no console in this process".into(),
+                }),
+            Target::Webhook(url) => {
+                let url = WebhookUrl::parse(url).map_err(|e| DeliveryError::Gone {
+                    reason: format!("stored webhook URL is invalid: {e}"),
+                })?;
+                Ok(Arc::new(WebhookNotifier::new(url, self.http.clone())))
+            }
+            Target::Channel(_) => Err(DeliveryError::Retry {
+                after: Some(Duration::from_secs(300)),
+                reason: "the Discord bot is not running in this process".into(),
+            }),
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub claimed: usize,
+    pub delivered: usize,
+    pub retried: usize,
+    pub held: usize,
+    pub dropped: usize,
+    pub failed: usize,
+}
+
+fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX / 2)
+}
+
+fn kept<T: Clone>(items: &[T], keep: &[bool]) -> Vec<T> {
+    items
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(x, _)| x.clone())
+        .collect()
+}
+
+/// Takes out the alerts of muted rules.
+fn without_rules(payload: &Outgoing, muted: &[String]) -> Outgoing {
+    if muted.is_empty() {
+        return payload.clone();
+    }
+    let mut out = payload.clone();
+    let keep: Vec<bool> = payload
+        .events
+        .iter()
+        .map(|e| {
+            e.get("rule")
+                .and_then(|r| r.as_str())
+                .is_none_or(|r| !muted.iter().any(|m| m == r))
+        })
+        .collect();
+    out.embeds = kept(&payload.embeds, &keep);
+    out.headlines = kept(&payload.headlines, &keep);
+    out.events = kept(&payload.events, &keep);
+    out
+}
+
+/// Handles one claimed message.
+async fn deliver_one(
+    store: &dyn Store,
+    notifiers: &Notifiers,
+    policy: &DeliveryPolicy,
+    message: Claimed,
+    now: DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<(), StoreError> {
+    let id = message.id;
+    let server = &message.server;
+    let target = &message.destination.target;
+    if !message.destination.enabled {
+        let reason = message
+            .destination
+            .disabled
+            .as_ref()
+            .map_or("disabled".to_owned(), |(r, _)| r.clone());
+        tracing::info!(id, %server, destination = %target, decision = "drop", %reason, "destination disabled");
+        report.dropped += 1;
+        return store
+            .finish(
+                id,
+                MessageState::Dropped,
+                &format!("dropped: destination disabled ({reason})"),
+                now,
+            )
+            .await;
+    }
+    let settings = store.server(server).await?;
+    let mutes = store.active_mutes(server, now).await?;
+    let quiet = settings
+        .as_ref()
+        .and_then(|s| s.quiet_hours.map(|q| (q, s.display_tz)));
+    let payload = match decide(&message.symbol, &message.rules, &mutes, quiet, now) {
+        Decision::Drop { reason } => {
+            tracing::info!(id, %server, symbol = %message.symbol, decision = "drop", %reason);
+            report.dropped += 1;
+            return store.finish(id, MessageState::Dropped, &reason, now).await;
+        }
+        Decision::Hold { until, reason } => {
+            tracing::info!(id, %server, symbol = %message.symbol, decision = "hold", %until, %reason);
+            report.held += 1;
+            return store.retry_at(id, until, &reason, false).await;
+        }
+        Decision::Send { muted_rules } => without_rules(&message.payload, &muted_rules),
+    };
+    let notifier = notifiers.for_target(target);
+    let outcome = match &notifier {
+        Ok(n) => n.send(&payload).await,
+        Err(e) => Err(e.clone()),
+    };
+    let dedups = notifier.as_ref().is_ok_and(|n| n.deduplicates_resends());
+    match outcome {
+        Ok(receipt) => {
+            let note = (message.interrupted && !dedups).then_some(
+                "re-sent after an interrupted attempt; this destination cannot deduplicate, \
+                 so a duplicate is possible",
+            );
+            if let Some(note) = note {
+                tracing::warn!(id, %server, destination = %target, "{note}");
+            }
+            tracing::info!(id, %server, destination = %target, symbol = %message.symbol, attempts = message.attempts, decision = "sent");
+            report.delivered += 1;
+            store
+                .mark_delivered(id, receipt.message_id.as_deref(), note, now)
+                .await
+        }
+        Err(DeliveryError::Retry { after, reason }) => {
+            if message.attempts >= policy.max_attempts {
+                tracing::error!(id, %server, destination = %target, attempts = message.attempts, %reason, "giving up");
+                report.failed += 1;
+                return store
+                    .finish(
+                        id,
+                        MessageState::Failed,
+                        &format!("failed after {} attempts: {reason}", message.attempts),
+                        now,
+                    )
+                    .await;
+            }
+            let wait = policy.backoff(message.attempts, after);
+            tracing::warn!(id, %server, destination = %target, attempts = message.attempts, wait_s = wait.as_secs_f64(), %reason, "will retry");
+            report.retried += 1;
+            store
+                .retry_at(id, later(now, wait), &format!("retrying: {reason}"), true)
+                .await
+        }
+        Err(DeliveryError::Gone { reason }) => {
+            tracing::error!(id, %server, destination = %target, %reason, "destination gone; disabling it");
+            report.dropped += 1;
+            store
+                .disable_destination(message.destination.id, &reason, now)
+                .await?;
+            store
+                .finish(
+                    id,
+                    MessageState::Dropped,
+                    &format!("dropped: destination gone ({reason})"),
+                    now,
+                )
+                .await
+        }
+        Err(DeliveryError::Rejected { reason }) => {
+            tracing::error!(id, %server, destination = %target, %reason, "message rejected");
+            report.failed += 1;
+            store
+                .finish(
+                    id,
+                    MessageState::Failed,
+                    &format!("rejected: {reason}"),
+                    now,
+                )
+                .await
+        }
+    }
+}
+
+/// One pass: handles up to `policy.batch` messages due at the clock's `now`, claiming them one
+/// at a time — so at any instant at most one message is in flight, and a crash leaves at most
+/// one attempt whose outcome is unknown. Stops early once `shutdown` is cancelled; a message
+/// being sent is always finished and recorded.
+pub async fn deliver_due(
+    store: &dyn Store,
+    notifiers: &Notifiers,
+    policy: &DeliveryPolicy,
+    clock: &dyn Clock,
+    shutdown: &CancellationToken,
+) -> Result<DeliveryReport, StoreError> {
+    let mut report = DeliveryReport::default();
+    while report.claimed < policy.batch as usize && !shutdown.is_cancelled() {
+        let now = clock.now();
+        let Some(message) = store
+            .claim_due(now, later(now, policy.lease), 1)
+            .await?
+            .pop()
+        else {
+            break;
+        };
+        report.claimed += 1;
+        deliver_one(store, notifiers, policy, message, now, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// The deliverer loop: delivers whatever is due, then sleeps until the next message is due,
+/// `wake` is notified (a tick stored new messages) or `poll` passes. Returns after
+/// `shutdown`, once the message in flight is recorded.
+pub async fn run_deliverer(
+    store: Arc<dyn Store>,
+    notifiers: Notifiers,
+    policy: DeliveryPolicy,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        match deliver_due(&*store, &notifiers, &policy, &*clock, &shutdown).await {
+            Ok(report) if report.claimed > 0 => continue,
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "delivery pass failed; retrying shortly"),
+        }
+        let now = clock.now();
+        let next = store.next_due().await.ok().flatten();
+        let wait = next
+            .map(|at| (at - now).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(policy.poll)
+            .min(policy.poll)
+            .max(Duration::from_millis(50));
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+    tracing::info!("deliverer stopped");
+}

@@ -1,0 +1,93 @@
+//! Where a tick gets its histories: the live providers behind the store's bar cache, or a
+//! directory of CSV files (`--data`), cut at the latest session closed at `now`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::market::sanity::latest_closed_session;
+use crate::market::{Series, Symbol};
+use crate::providers::CsvSource;
+use crate::providers::csv::CsvError;
+use crate::providers::market_data::{MarketData, MarketError};
+use crate::store::{Store, StoreError};
+
+/// Why a history could not be had this tick.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error(transparent)]
+    Csv(#[from] CsvError),
+    #[error(transparent)]
+    Market(#[from] MarketError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}: the history ends before its first closed session")]
+    Empty(String),
+}
+
+/// The source of histories for the pipeline.
+#[derive(Debug)]
+pub enum Histories {
+    /// Daily CSV files, one per symbol.
+    Csv(CsvSource),
+    /// The live providers; their cache is kept in the store between runs.
+    Live(MarketData),
+}
+
+/// How a provider is named in an alert's footer.
+fn display_name(provider: &str) -> &'static str {
+    match provider {
+        "yahoo" => "Yahoo Finance",
+        "binance" => "Binance",
+        _ => "market data",
+    }
+}
+
+impl Histories {
+    /// The confirmed history of `symbol` through the latest session closed at `now`, and the
+    /// name of its source for the footer.
+    pub async fn history(
+        &self,
+        store: &dyn Store,
+        symbol: Arc<Symbol>,
+        now: DateTime<Utc>,
+    ) -> Result<(Series, &'static str), HistoryError> {
+        match self {
+            Histories::Csv(source) => {
+                let series = source.load(symbol.ticker())?;
+                let closed = latest_closed_session(series.symbol().calendar(), now);
+                let bars = series.up_to(closed).to_vec();
+                if bars.is_empty() {
+                    return Err(HistoryError::Empty(symbol.ticker().to_owned()));
+                }
+                let series = Series::new(series.symbol().clone(), bars)
+                    .map_err(|e| HistoryError::Empty(format!("{}: {e}", symbol.ticker())))?;
+                Ok((series, "CSV"))
+            }
+            Histories::Live(market) => {
+                let ticker = symbol.ticker().to_owned();
+                if !market.has_cached(&ticker).await
+                    && let Some(cached) = store.load_history(&ticker).await?
+                {
+                    tracing::debug!(symbol = %ticker, bars = cached.bars.len(), "bar cache loaded from the store");
+                    market.seed(&ticker, cached).await;
+                }
+                let before = market.cached(&ticker).await;
+                let snapshot = market.refresh(symbol, now).await?;
+                let after = market.cached(&ticker).await;
+                if let Some(after) = after
+                    && before.as_ref() != Some(&after)
+                {
+                    store.save_history(&ticker, &after, now).await?;
+                }
+                if let Some(held) = snapshot.held {
+                    tracing::warn!(symbol = %ticker, date = %held.bar.date(), close = held.bar.close(), jump_pct = held.jump_pct, "latest close held until confirmed; no alert from it yet");
+                }
+                if let Some(expected) = snapshot.stale {
+                    tracing::warn!(symbol = %ticker, %expected, "history is stale");
+                }
+                Ok((snapshot.series, display_name(snapshot.source)))
+            }
+        }
+    }
+}

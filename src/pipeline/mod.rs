@@ -1,0 +1,15 @@
+//! The alert pipeline: tick → histories of the symbols any server needs → every server's rules
+//! → new alerts into the outbox (one transaction, duplicates are no-ops) → the deliverer sends
+//! them through each destination's notifier, retrying with backoff, and records the outcome.
+//!
+//! [`App`] wires it from the configuration; `highwater run` and `run --once` call it.
+
+mod app;
+mod deliver;
+mod histories;
+mod tick;
+
+pub use app::{App, AppError, RunOptions};
+pub use deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer};
+pub use histories::{Histories, HistoryError};
+pub use tick::{TickLimits, TickReport, new_events, tick};

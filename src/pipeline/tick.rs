@@ -1,0 +1,250 @@
+//! One tick: the symbols any server's rules need (each fetched once) → every server's rules
+//! evaluated on the sessions it has not seen yet → the new alerts, grouped per server,
+//! destination, symbol and session, written to the outbox in one transaction.
+//!
+//! Re-running a tick is harmless: an alert whose dedup key is already logged is skipped, and
+//! the watermark (`evaluated through`) only moves forward.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::histories::Histories;
+use crate::alerts::{event_json, headline, render_embed};
+use crate::market::{Calendar, Series, Symbol};
+use crate::providers::live;
+use crate::rules::{Evaluator, Event, Rule, RuleSet};
+use crate::store::{
+    AlertGroup, NewAlert, ServerId, ServerSettings, Store, StoreError, StoredRule, TickWrite,
+};
+
+/// How many sessions a tick looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TickLimits {
+    /// Sessions evaluated the first time a server sees a symbol (1 = only the latest: a new
+    /// server is not flooded with history).
+    pub first_run_sessions: usize,
+    /// At most this many unseen sessions are evaluated after a long outage; older ones are
+    /// skipped (and logged) rather than posted as stale news.
+    pub max_catch_up_sessions: usize,
+}
+
+impl Default for TickLimits {
+    fn default() -> Self {
+        Self {
+            first_run_sessions: 1,
+            max_catch_up_sessions: 5,
+        }
+    }
+}
+
+/// What a tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub symbols: usize,
+    pub events: usize,
+    pub alerts: usize,
+    pub duplicates: usize,
+    pub messages: usize,
+    /// Symbols whose history could not be had this tick (they are retried next tick).
+    pub failed: Vec<String>,
+}
+
+/// A server's rules ready to run, and where each rule's alerts go.
+struct Plan {
+    server: ServerId,
+    rules: RuleSet,
+    routes: HashMap<String, (Option<i64>, Option<u64>)>,
+    symbols: Vec<Arc<Symbol>>,
+}
+
+async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, StoreError> {
+    let server = settings.server.clone();
+    let stored: Vec<StoredRule> = store.rules(&server).await?;
+    let mut rules = Vec::new();
+    let mut routes = HashMap::new();
+    let mut symbols: BTreeMap<String, Arc<Symbol>> = BTreeMap::new();
+    for stored_rule in stored {
+        match Rule::from_raw(stored_rule.rule.clone()) {
+            Ok(rule) => {
+                for name in &stored_rule.rule.symbols {
+                    if let Ok(symbol) = live::resolve(name) {
+                        symbols.insert(symbol.ticker().to_owned(), symbol);
+                    }
+                }
+                routes.insert(
+                    rule.id().to_owned(),
+                    (stored_rule.destination, stored_rule.mention_role),
+                );
+                rules.push(rule);
+            }
+            Err(error) => {
+                tracing::error!(%server, rule = %stored_rule.rule.id, %error, "skipping a stored rule that no longer parses");
+            }
+        }
+    }
+    for name in store.watchlist(&server).await? {
+        match live::resolve(&name) {
+            Ok(symbol) => {
+                symbols.insert(symbol.ticker().to_owned(), symbol);
+            }
+            Err(error) => {
+                tracing::warn!(%server, symbol = %name, %error, "skipping a watchlist entry")
+            }
+        }
+    }
+    let rules = RuleSet::new(rules).unwrap_or_else(|error| {
+        tracing::error!(%server, %error, "stored rules conflict; evaluating none");
+        RuleSet::default()
+    });
+    Ok(Plan {
+        server,
+        rules,
+        routes,
+        symbols: symbols.into_values().collect(),
+    })
+}
+
+/// The events of the sessions after `through` (at most `limits` of them), and the last session
+/// looked at.
+pub fn new_events(
+    series: &Series,
+    rules: &RuleSet,
+    through: Option<NaiveDate>,
+    limits: TickLimits,
+) -> (Vec<Event>, Option<NaiveDate>) {
+    let bars = series.bars();
+    let Some(last) = series.last_date() else {
+        return (Vec::new(), None);
+    };
+    let unseen = match through {
+        Some(date) => bars.len() - bars.partition_point(|b| b.date() <= date),
+        None => limits.first_run_sessions.min(bars.len()),
+    };
+    let evaluate = unseen.min(limits.max_catch_up_sessions.max(1));
+    if evaluate < unseen {
+        tracing::warn!(symbol = %series.symbol().ticker(), skipped = unseen - evaluate, "too many unseen sessions; only the latest are evaluated");
+    }
+    let start = bars.len() - evaluate;
+    let mut evaluator = Evaluator::new(series.symbol().clone(), rules);
+    let mut events = Vec::new();
+    if evaluator.warm_all(&bars[..start]).is_err() {
+        return (Vec::new(), Some(last));
+    }
+    for bar in &bars[start..] {
+        if evaluator.step(bar, &mut events).is_err() {
+            break;
+        }
+    }
+    (events, Some(last))
+}
+
+/// Runs one tick at `now` for the symbols of `calendar` (all symbols when `None`).
+#[tracing::instrument(skip_all, fields(calendar = ?calendar))]
+pub async fn tick(
+    store: &dyn Store,
+    histories: &Histories,
+    limits: TickLimits,
+    calendar: Option<Calendar>,
+    now: DateTime<Utc>,
+) -> Result<TickReport, StoreError> {
+    let mut plans = Vec::new();
+    for settings in store.servers().await? {
+        plans.push(plan(store, &settings).await?);
+    }
+    let needed: BTreeMap<String, Arc<Symbol>> = plans
+        .iter()
+        .flat_map(|p| p.symbols.iter())
+        .filter(|s| calendar.is_none_or(|c| s.calendar() == c))
+        .map(|s| (s.ticker().to_owned(), s.clone()))
+        .collect();
+    let mut report = TickReport {
+        symbols: needed.len(),
+        ..TickReport::default()
+    };
+    let mut series: HashMap<String, (Series, &'static str)> = HashMap::new();
+    for (ticker, symbol) in &needed {
+        match histories.history(store, symbol.clone(), now).await {
+            Ok(history) => {
+                series.insert(ticker.clone(), history);
+            }
+            Err(error) => {
+                tracing::warn!(symbol = %ticker, %error, "no history this tick");
+                report.failed.push(ticker.clone());
+            }
+        }
+    }
+
+    let mut write = TickWrite::default();
+    for plan in &plans {
+        for symbol in &plan.symbols {
+            let Some((history, source)) = series.get(symbol.ticker()) else {
+                continue;
+            };
+            let rules = plan.rules.for_symbol(symbol);
+            if rules.is_empty() {
+                continue;
+            }
+            let through = store
+                .evaluated_through(&plan.server, symbol.ticker())
+                .await?;
+            let (events, last) = new_events(history, &rules, through, limits);
+            report.events += events.len();
+            let mut groups: BTreeMap<(i64, NaiveDate, Option<u64>), Vec<NewAlert>> =
+                BTreeMap::new();
+            let mut unrouted = BTreeSet::new();
+            for event in &events {
+                let Some((Some(destination), role)) = plan.routes.get(&*event.rule_id).copied()
+                else {
+                    unrouted.insert(event.rule_id.to_string());
+                    continue;
+                };
+                let key = event.dedup_key();
+                groups
+                    .entry((destination, event.date, role))
+                    .or_default()
+                    .push(NewAlert {
+                        rule_id: key.rule.to_string(),
+                        kind: key.kind.to_owned(),
+                        period: key.period.to_string(),
+                        embed: render_embed(event, source),
+                        headline: headline(event),
+                        event: event_json(event),
+                    });
+            }
+            for rule in unrouted {
+                tracing::warn!(server = %plan.server, %rule, "rule has no destination; its alerts are not sent");
+            }
+            for ((destination, session, mention_role), alerts) in groups {
+                write.groups.push(AlertGroup {
+                    server: plan.server.clone(),
+                    destination,
+                    symbol: symbol.ticker().to_owned(),
+                    session,
+                    mention_role,
+                    alerts,
+                });
+            }
+            if let Some(last) = last {
+                write
+                    .evaluated
+                    .push((plan.server.clone(), symbol.ticker().to_owned(), last));
+            }
+        }
+    }
+    let enqueued = store.enqueue(&write, now).await?;
+    report.alerts = enqueued.alerts;
+    report.duplicates = enqueued.duplicates;
+    report.messages = enqueued.messages;
+    tracing::info!(
+        symbols = report.symbols,
+        events = report.events,
+        alerts = report.alerts,
+        duplicates = report.duplicates,
+        messages = report.messages,
+        failed = report.failed.len(),
+        "tick done"
+    );
+    Ok(report)
+}

@@ -1,0 +1,1067 @@
+//! The embedded store: one SQLite file (sqlx), created with its migrations on first run.
+//!
+//! The schema lives in `migrations/sqlite/`, compiled into the binary; opening a database
+//! written by an older version applies the missing migrations (never wipes), and one written
+//! by a newer version is refused. One process per file: at start-up every attempt that was in
+//! flight is taken as interrupted (see [`Store::recover_interrupted`]).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::{Row, SqlitePool};
+
+use super::{
+    Claimed, Destination, Enqueued, MessageRecord, MessageState, Mute, MuteTarget, ServerId,
+    ServerSettings, Store, StoreError, StoredRule, Target, TickWrite,
+};
+use crate::alerts::QuietHours;
+use crate::market::Bar;
+use crate::notify::Outgoing;
+use crate::providers::market_data::{Cached, Held};
+use crate::rules::spec::RawRule;
+
+/// The schema, in order. Never edit a released migration: add a new one.
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "servers rules bars",
+        include_str!("../../migrations/sqlite/0001_servers_rules_bars.sql"),
+    ),
+    (
+        2,
+        "alert pipeline",
+        include_str!("../../migrations/sqlite/0002_alert_pipeline.sql"),
+    ),
+];
+
+/// How long a writer waits for another connection's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn migrator(up_to: i64) -> Migrator {
+    let migrations: Vec<Migration> = MIGRATIONS
+        .iter()
+        .filter(|(version, _, _)| *version <= up_to)
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                Cow::Borrowed(*description),
+                MigrationType::Simple,
+                Cow::Borrowed(*sql),
+                false,
+            )
+        })
+        .collect();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(value: i64, what: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(value).ok_or_else(|| StoreError::Corrupt {
+        what,
+        problem: format!("{value} is not a time"),
+    })
+}
+
+fn date_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn parse_date(text: &str, what: &'static str) -> Result<NaiveDate, StoreError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| StoreError::Corrupt {
+        what,
+        problem: format!("{text:?}: {e}"),
+    })
+}
+
+fn query(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { doing, source }
+}
+
+fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    row.try_get(column).map_err(|e| StoreError::Corrupt {
+        what: column,
+        problem: e.to_string(),
+    })
+}
+
+fn nan_to_null(value: Option<f64>) -> Option<f64> {
+    value.filter(|v| !v.is_nan())
+}
+
+fn bar_from(
+    date: NaiveDate,
+    open: Option<f64>,
+    high: Option<f64>,
+    low: Option<f64>,
+    close: f64,
+    volume: Option<f64>,
+) -> Result<Bar, StoreError> {
+    Bar::new(date, close)
+        .and_then(|b| b.with_range(open, high, low))
+        .and_then(|b| b.with_volume(volume))
+        .map_err(|e| StoreError::Corrupt {
+            what: "bar",
+            problem: format!("{date}: {e}"),
+        })
+}
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// Turns an open/migrate failure into advice.
+fn open_reason(error: &sqlx::Error) -> String {
+    let text = error.to_string();
+    if let Some(db) = error.as_database_error() {
+        match db.code().as_deref() {
+            Some("26") => return "the file is not a SQLite database".into(),
+            Some("8") => {
+                return "the database is read-only; highwater must be able to write it".into();
+            }
+            Some("14") => {
+                return "cannot open the file: check that its folder exists and is writable".into();
+            }
+            _ => {}
+        }
+    }
+    if text.contains("file is not a database") {
+        "the file is not a SQLite database".into()
+    } else if text.contains("readonly") {
+        "the database is read-only; highwater must be able to write it".into()
+    } else {
+        text
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_at_version(path, i64::MAX).await
+    }
+
+    /// Opens the database with the schema only up to migration `version` — how a test makes
+    /// a database "written by an older version".
+    #[doc(hidden)]
+    pub async fn open_at_version(path: &Path, version: i64) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
+        let open_error = |reason: String| StoreError::Open {
+            path: shown.clone(),
+            reason,
+        };
+        // Mode bits first: SQLite would open a read-only file and fail only at the first
+        // write, and as root it might not fail at all.
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.is_dir() {
+                return Err(open_error("is a directory, not a database file".into()));
+            }
+            if meta.permissions().readonly() {
+                return Err(open_error(
+                    "the file is read-only; highwater must be able to write it".into(),
+                ));
+            }
+        } else if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            match std::fs::metadata(parent) {
+                Ok(meta) if meta.permissions().readonly() => {
+                    return Err(open_error(format!(
+                        "its folder {} is read-only, so the database cannot be created",
+                        parent.display()
+                    )));
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    return Err(open_error(format!(
+                        "its folder {} does not exist",
+                        parent.display()
+                    )));
+                }
+            }
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_error(open_reason(&e)))?;
+        // Reading the schema is the first real read: a file that is not SQLite fails here.
+        sqlx::query("SELECT count(*) FROM sqlite_master")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| open_error(open_reason(&e)))?;
+        migrator(version).run(&pool).await.map_err(|e| {
+            let reason = match &e {
+                sqlx::migrate::MigrateError::VersionMissing(v) => format!(
+                    "it was written by a newer highwater (schema version {v}); upgrade highwater"
+                ),
+                sqlx::migrate::MigrateError::Execute(inner) => open_reason(inner),
+                other => other.to_string(),
+            };
+            StoreError::Migrate {
+                path: shown.clone(),
+                reason,
+            }
+        })?;
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version applied (the last migration).
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("reading the schema version"))
+    }
+
+    /// Closes the pool (all connections), e.g. before the file is inspected or replaced.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn settings_from(row: &SqliteRow) -> Result<ServerSettings, StoreError> {
+        let server = ServerId::from_stored(get(row, "server")?)?;
+        let tz_text: String = get(row, "display_tz")?;
+        let display_tz = Tz::from_str(&tz_text).map_err(|_| StoreError::Corrupt {
+            what: "display_tz",
+            problem: format!("{tz_text:?} is not a timezone"),
+        })?;
+        let start: Option<i64> = get(row, "quiet_start")?;
+        let end: Option<i64> = get(row, "quiet_end")?;
+        let quiet_hours = match (start, end) {
+            (Some(s), Some(e)) => {
+                Some(
+                    QuietHours::from_minutes(s, e).map_err(|problem| StoreError::Corrupt {
+                        what: "quiet hours",
+                        problem,
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        let channel: Option<String> = get(row, "alert_channel")?;
+        let alert_channel = match channel {
+            Some(text) => Some(text.parse().map_err(|_| StoreError::Corrupt {
+                what: "alert_channel",
+                problem: format!("{text:?} is not a channel id"),
+            })?),
+            None => None,
+        };
+        Ok(ServerSettings {
+            server,
+            display_tz,
+            quiet_hours,
+            alert_channel,
+        })
+    }
+
+    fn destination_from(row: &SqliteRow) -> Result<Destination, StoreError> {
+        let kind: String = get(row, "kind")?;
+        let target = Target::from_stored(&kind, get(row, "target")?)?;
+        let enabled: i64 = get(row, "enabled")?;
+        let reason: Option<String> = get(row, "disabled_reason")?;
+        let at: Option<i64> = get(row, "disabled_at")?;
+        let disabled = match (reason, at) {
+            (Some(reason), Some(at)) => Some((reason, from_ms(at, "disabled_at")?)),
+            _ => None,
+        };
+        Ok(Destination {
+            id: get(row, "id")?,
+            server: ServerId::from_stored(get(row, "server")?)?,
+            target,
+            enabled: enabled != 0,
+            disabled,
+        })
+    }
+
+    fn rule_from(row: &SqliteRow) -> Result<StoredRule, StoreError> {
+        let spec: String = get(row, "spec")?;
+        let rule: RawRule = serde_json::from_str(&spec).map_err(|e| StoreError::Corrupt {
+            what: "rule",
+            problem: e.to_string(),
+        })?;
+        let role: Option<String> = get(row, "mention_role")?;
+        let mention_role = match role {
+            Some(text) => Some(text.parse().map_err(|_| StoreError::Corrupt {
+                what: "mention_role",
+                problem: format!("{text:?} is not a role id"),
+            })?),
+            None => None,
+        };
+        Ok(StoredRule {
+            rule,
+            destination: get(row, "destination")?,
+            mention_role,
+        })
+    }
+
+    fn payload_from(text: &str, id: i64) -> Result<Outgoing, StoreError> {
+        let mut payload: Outgoing =
+            serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+                what: "outbox payload",
+                problem: format!("message {id}: {e}"),
+            })?;
+        payload.nonce = nonce(id);
+        Ok(payload)
+    }
+
+    async fn insert_rule(
+        tx: &mut sqlx::SqliteConnection,
+        server: &ServerId,
+        rule: &StoredRule,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let spec = serde_json::to_string(&rule.rule).map_err(|e| StoreError::Corrupt {
+            what: "rule",
+            problem: e.to_string(),
+        })?;
+        sqlx::query(
+            "INSERT INTO rules (server, rule_id, spec, destination, mention_role, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (server, rule_id) DO UPDATE SET
+                spec = excluded.spec, destination = excluded.destination,
+                mention_role = excluded.mention_role",
+        )
+        .bind(server.as_str())
+        .bind(&rule.rule.id)
+        .bind(spec)
+        .bind(rule.destination)
+        .bind(rule.mention_role.map(|r| r.to_string()))
+        .bind(ms(now))
+        .execute(tx)
+        .await
+        .map_err(query("storing a rule"))?;
+        Ok(())
+    }
+
+    async fn insert_watchlist(
+        tx: &mut sqlx::SqliteConnection,
+        server: &ServerId,
+        symbols: &[String],
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM watchlist WHERE server = ?")
+            .bind(server.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(query("replacing a watchlist"))?;
+        for symbol in symbols {
+            sqlx::query("INSERT OR IGNORE INTO watchlist (server, symbol) VALUES (?, ?)")
+                .bind(server.as_str())
+                .bind(symbol)
+                .execute(&mut *tx)
+                .await
+                .map_err(query("replacing a watchlist"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The nonce of an outbox message: stable for its whole life, at most 25 characters.
+fn nonce(id: i64) -> String {
+    format!("hw{id}")
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn upsert_server(
+        &self,
+        settings: &ServerSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (start, end) = match settings.quiet_hours {
+            Some(q) => (Some(q.start_minute()), Some(q.end_minute())),
+            None => (None, None),
+        };
+        sqlx::query(
+            "INSERT INTO servers (server, display_tz, quiet_start, quiet_end, alert_channel,
+                                  created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (server) DO UPDATE SET
+                display_tz = excluded.display_tz, quiet_start = excluded.quiet_start,
+                quiet_end = excluded.quiet_end, alert_channel = excluded.alert_channel,
+                updated_at = excluded.updated_at",
+        )
+        .bind(settings.server.as_str())
+        .bind(settings.display_tz.name())
+        .bind(start)
+        .bind(end)
+        .bind(settings.alert_channel.map(|c| c.to_string()))
+        .bind(ms(now))
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(query("storing server settings"))?;
+        Ok(())
+    }
+
+    async fn server(&self, server: &ServerId) -> Result<Option<ServerSettings>, StoreError> {
+        let row = sqlx::query("SELECT * FROM servers WHERE server = ?")
+            .bind(server.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("reading server settings"))?;
+        row.as_ref().map(Self::settings_from).transpose()
+    }
+
+    async fn servers(&self) -> Result<Vec<ServerSettings>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM servers ORDER BY server")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("listing servers"))?;
+        rows.iter().map(Self::settings_from).collect()
+    }
+
+    async fn destination_for(&self, server: &ServerId, target: &Target) -> Result<i64, StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO destinations (server, kind, target) VALUES (?, ?, ?)")
+            .bind(server.as_str())
+            .bind(target.kind())
+            .bind(target.stored())
+            .execute(&self.pool)
+            .await
+            .map_err(query("storing a destination"))?;
+        sqlx::query_scalar(
+            "SELECT id FROM destinations WHERE server = ? AND kind = ? AND target = ?",
+        )
+        .bind(server.as_str())
+        .bind(target.kind())
+        .bind(target.stored())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(query("reading a destination"))
+    }
+
+    async fn destination(&self, id: i64) -> Result<Option<Destination>, StoreError> {
+        let row = sqlx::query("SELECT * FROM destinations WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("reading a destination"))?;
+        row.as_ref().map(Self::destination_from).transpose()
+    }
+
+    async fn destinations(&self, server: &ServerId) -> Result<Vec<Destination>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM destinations WHERE server = ? ORDER BY id")
+            .bind(server.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("listing destinations"))?;
+        rows.iter().map(Self::destination_from).collect()
+    }
+
+    async fn disable_destination(
+        &self,
+        id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE destinations SET enabled = 0, disabled_reason = ?, disabled_at = ?
+             WHERE id = ?",
+        )
+        .bind(reason)
+        .bind(ms(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(query("disabling a destination"))?;
+        Ok(())
+    }
+
+    async fn enable_destination(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE destinations SET enabled = 1, disabled_reason = NULL, disabled_at = NULL
+             WHERE id = ?",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(query("enabling a destination"))?;
+        Ok(())
+    }
+
+    async fn put_rule(
+        &self,
+        server: &ServerId,
+        rule: &StoredRule,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(query("storing a rule"))?;
+        Self::insert_rule(&mut conn, server, rule, now).await
+    }
+
+    async fn remove_rule(&self, server: &ServerId, rule_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM rules WHERE server = ? AND rule_id = ?")
+            .bind(server.as_str())
+            .bind(rule_id)
+            .execute(&self.pool)
+            .await
+            .map_err(query("removing a rule"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn rules(&self, server: &ServerId) -> Result<Vec<StoredRule>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM rules WHERE server = ? ORDER BY created_at, rule_id")
+            .bind(server.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("reading rules"))?;
+        rows.iter().map(Self::rule_from).collect()
+    }
+
+    async fn replace_rules(
+        &self,
+        server: &ServerId,
+        rules: &[StoredRule],
+        watchlist: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(query("replacing rules"))?;
+        sqlx::query("DELETE FROM rules WHERE server = ?")
+            .bind(server.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(query("replacing rules"))?;
+        for rule in rules {
+            Self::insert_rule(&mut tx, server, rule, now).await?;
+        }
+        Self::insert_watchlist(&mut tx, server, watchlist).await?;
+        tx.commit().await.map_err(query("replacing rules"))
+    }
+
+    async fn set_watchlist(&self, server: &ServerId, symbols: &[String]) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(query("replacing a watchlist"))?;
+        Self::insert_watchlist(&mut tx, server, symbols).await?;
+        tx.commit().await.map_err(query("replacing a watchlist"))
+    }
+
+    async fn watchlist(&self, server: &ServerId) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT symbol FROM watchlist WHERE server = ? ORDER BY symbol")
+            .bind(server.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("reading a watchlist"))
+    }
+
+    async fn mute(&self, server: &ServerId, mute: &Mute) -> Result<(), StoreError> {
+        let (kind, target) = match &mute.target {
+            MuteTarget::Symbol(s) => ("symbol", s),
+            MuteTarget::Rule(r) => ("rule", r),
+        };
+        sqlx::query(
+            "INSERT INTO mutes (server, target_kind, target, until) VALUES (?, ?, ?, ?)
+             ON CONFLICT (server, target_kind, target) DO UPDATE SET until = excluded.until",
+        )
+        .bind(server.as_str())
+        .bind(kind)
+        .bind(target)
+        .bind(ms(mute.until))
+        .execute(&self.pool)
+        .await
+        .map_err(query("storing a mute"))?;
+        Ok(())
+    }
+
+    async fn active_mutes(
+        &self,
+        server: &ServerId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Mute>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT target_kind, target, until FROM mutes WHERE server = ? AND until > ?
+             ORDER BY target_kind, target",
+        )
+        .bind(server.as_str())
+        .bind(ms(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("reading mutes"))?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = get(row, "target_kind")?;
+                let target: String = get(row, "target")?;
+                let target = match kind.as_str() {
+                    "symbol" => MuteTarget::Symbol(target),
+                    "rule" => MuteTarget::Rule(target),
+                    other => {
+                        return Err(StoreError::Corrupt {
+                            what: "mute",
+                            problem: format!("unknown target kind {other:?}"),
+                        });
+                    }
+                };
+                Ok(Mute {
+                    target,
+                    until: from_ms(get(row, "until")?, "mute until")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn load_history(&self, ticker: &str) -> Result<Option<Cached>, StoreError> {
+        let meta = sqlx::query("SELECT * FROM bar_meta WHERE symbol = ?")
+            .bind(ticker)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("reading the bar cache"))?;
+        let Some(meta) = meta else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT date, open, high, low, close, volume FROM bars WHERE symbol = ? ORDER BY date",
+        )
+        .bind(ticker)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("reading the bar cache"))?;
+        let mut bars = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let date: String = get(row, "date")?;
+            bars.push(bar_from(
+                parse_date(&date, "bar date")?,
+                get(row, "open")?,
+                get(row, "high")?,
+                get(row, "low")?,
+                get(row, "close")?,
+                get(row, "volume")?,
+            )?);
+        }
+        let last_split: Option<String> = get(&meta, "last_split")?;
+        let held_date: Option<String> = get(&meta, "held_date")?;
+        let held = match held_date {
+            Some(date) => {
+                let close: Option<f64> = get(&meta, "held_close")?;
+                let jump: Option<f64> = get(&meta, "held_jump_pct")?;
+                let bar = bar_from(
+                    parse_date(&date, "held bar date")?,
+                    get(&meta, "held_open")?,
+                    get(&meta, "held_high")?,
+                    get(&meta, "held_low")?,
+                    close.unwrap_or(f64::NAN),
+                    get(&meta, "held_volume")?,
+                )?;
+                Some(Held {
+                    bar,
+                    jump_pct: jump.unwrap_or(f64::NAN),
+                })
+            }
+            None => None,
+        };
+        Ok(Some(Cached {
+            bars,
+            held,
+            last_split: last_split
+                .map(|d| parse_date(&d, "last split"))
+                .transpose()?,
+        }))
+    }
+
+    async fn save_history(
+        &self,
+        ticker: &str,
+        history: &Cached,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(query("saving the bar cache"))?;
+        sqlx::query("DELETE FROM bars WHERE symbol = ?")
+            .bind(ticker)
+            .execute(&mut *tx)
+            .await
+            .map_err(query("saving the bar cache"))?;
+        for bar in &history.bars {
+            sqlx::query(
+                "INSERT INTO bars (symbol, date, open, high, low, close, volume)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(ticker)
+            .bind(date_text(bar.date()))
+            .bind(nan_to_null(bar.open()))
+            .bind(nan_to_null(bar.high()))
+            .bind(nan_to_null(bar.low()))
+            .bind(bar.close())
+            .bind(nan_to_null(bar.volume()))
+            .execute(&mut *tx)
+            .await
+            .map_err(query("saving the bar cache"))?;
+        }
+        let held = history.held.as_ref();
+        sqlx::query(
+            "INSERT OR REPLACE INTO bar_meta (symbol, last_split, held_date, held_open, held_high,
+                 held_low, held_close, held_volume, held_jump_pct, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(ticker)
+        .bind(history.last_split.map(date_text))
+        .bind(held.map(|h| date_text(h.bar.date())))
+        .bind(held.and_then(|h| h.bar.open()))
+        .bind(held.and_then(|h| h.bar.high()))
+        .bind(held.and_then(|h| h.bar.low()))
+        .bind(held.map(|h| h.bar.close()))
+        .bind(held.and_then(|h| h.bar.volume()))
+        .bind(held.map(|h| h.jump_pct))
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(query("saving the bar cache"))?;
+        tx.commit().await.map_err(query("saving the bar cache"))
+    }
+
+    async fn evaluated_through(
+        &self,
+        server: &ServerId,
+        ticker: &str,
+    ) -> Result<Option<NaiveDate>, StoreError> {
+        let through: Option<String> =
+            sqlx::query_scalar("SELECT through FROM evaluated WHERE server = ? AND symbol = ?")
+                .bind(server.as_str())
+                .bind(ticker)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(query("reading a watermark"))?;
+        through
+            .map(|d| parse_date(&d, "evaluated through"))
+            .transpose()
+    }
+
+    async fn enqueue(&self, write: &TickWrite, now: DateTime<Utc>) -> Result<Enqueued, StoreError> {
+        const DOING: &str = "storing new alerts";
+        let mut tx = self.pool.begin().await.map_err(query(DOING))?;
+        let mut done = Enqueued::default();
+        for group in &write.groups {
+            let session = date_text(group.session);
+            let mut fresh = Vec::new();
+            for alert in &group.alerts {
+                let inserted = sqlx::query(
+                    "INSERT OR IGNORE INTO alert_log
+                        (server, rule_id, symbol, kind, period, session, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(group.server.as_str())
+                .bind(&alert.rule_id)
+                .bind(&group.symbol)
+                .bind(&alert.kind)
+                .bind(&alert.period)
+                .bind(&session)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(query(DOING))?;
+                if inserted.rows_affected() == 1 {
+                    fresh.push(alert);
+                } else {
+                    done.duplicates += 1;
+                }
+            }
+            if fresh.is_empty() {
+                continue;
+            }
+            let payload = Outgoing {
+                nonce: String::new(),
+                content: group.mention_role.map(|role| format!("<@&{role}>")),
+                mention_role: group.mention_role,
+                embeds: fresh.iter().map(|a| a.embed.clone()).collect(),
+                headlines: fresh.iter().map(|a| a.headline.clone()).collect(),
+                events: fresh.iter().map(|a| a.event.clone()).collect(),
+            };
+            let payload = serde_json::to_string(&payload).map_err(|e| StoreError::Corrupt {
+                what: "outbox payload",
+                problem: e.to_string(),
+            })?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO outbox (server, destination, symbol, session, payload, state,
+                                     next_attempt_at, created_at)
+                 VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+            )
+            .bind(group.server.as_str())
+            .bind(group.destination)
+            .bind(&group.symbol)
+            .bind(&session)
+            .bind(payload)
+            .bind(ms(now))
+            .bind(ms(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(query(DOING))?;
+            for alert in &fresh {
+                sqlx::query(
+                    "UPDATE alert_log SET outbox_id = ?
+                     WHERE server = ? AND rule_id = ? AND symbol = ? AND kind = ? AND period = ?",
+                )
+                .bind(id)
+                .bind(group.server.as_str())
+                .bind(&alert.rule_id)
+                .bind(&group.symbol)
+                .bind(&alert.kind)
+                .bind(&alert.period)
+                .execute(&mut *tx)
+                .await
+                .map_err(query(DOING))?;
+            }
+            done.alerts += fresh.len();
+            done.messages += 1;
+        }
+        for (server, symbol, through) in &write.evaluated {
+            sqlx::query(
+                "INSERT INTO evaluated (server, symbol, through) VALUES (?, ?, ?)
+                 ON CONFLICT (server, symbol) DO UPDATE SET through = MAX(through, excluded.through)",
+            )
+            .bind(server.as_str())
+            .bind(symbol)
+            .bind(date_text(*through))
+            .execute(&mut *tx)
+            .await
+            .map_err(query(DOING))?;
+        }
+        tx.commit().await.map_err(query(DOING))?;
+        Ok(done)
+    }
+
+    async fn recover_interrupted(&self, now: DateTime<Utc>, all: bool) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'pending', interrupted = 1, lease_until = NULL,
+                note = 'an attempt was in flight when the process stopped'
+             WHERE state = 'sending' AND (? OR lease_until < ?)",
+        )
+        .bind(all)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(query("recovering interrupted deliveries"))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        const DOING: &str = "claiming due messages";
+        let mut tx = self.pool.begin().await.map_err(query(DOING))?;
+        let rows = sqlx::query(
+            "UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1,
+                last_attempt_at = ?
+             WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
+                          ORDER BY next_attempt_at, id LIMIT ?)
+             RETURNING id, server, destination, symbol, session, payload, attempts, interrupted",
+        )
+        .bind(ms(lease_until))
+        .bind(ms(now))
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(query(DOING))?;
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = get(row, "id")?;
+            let destination_id: i64 = get(row, "destination")?;
+            let destination = sqlx::query("SELECT * FROM destinations WHERE id = ?")
+                .bind(destination_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(query(DOING))?;
+            let rules: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT rule_id FROM alert_log WHERE outbox_id = ? ORDER BY rule_id",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(query(DOING))?;
+            let session: String = get(row, "session")?;
+            let payload: String = get(row, "payload")?;
+            let attempts: i64 = get(row, "attempts")?;
+            let interrupted: i64 = get(row, "interrupted")?;
+            claimed.push(Claimed {
+                id,
+                server: ServerId::from_stored(get(row, "server")?)?,
+                destination: Self::destination_from(&destination)?,
+                symbol: get(row, "symbol")?,
+                session: parse_date(&session, "outbox session")?,
+                payload: Self::payload_from(&payload, id)?,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                interrupted: interrupted != 0,
+                rules,
+            });
+        }
+        tx.commit().await.map_err(query(DOING))?;
+        claimed.sort_by_key(|c| c.id);
+        Ok(claimed)
+    }
+
+    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(query("reading the outbox"))?;
+        at.map(|t| from_ms(t, "next_attempt_at")).transpose()
+    }
+
+    async fn mark_delivered(
+        &self,
+        id: i64,
+        remote_id: Option<&str>,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'delivered', remote_id = ?, note = ?, done_at = ?,
+                lease_until = NULL
+             WHERE id = ?",
+        )
+        .bind(remote_id)
+        .bind(note)
+        .bind(ms(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(query("marking a message delivered"))?;
+        Ok(())
+    }
+
+    async fn retry_at(
+        &self,
+        id: i64,
+        at: DateTime<Utc>,
+        note: &str,
+        counts_as_attempt: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?, note = ?, lease_until = NULL,
+                attempts = attempts - ?
+             WHERE id = ?",
+        )
+        .bind(ms(at))
+        .bind(note)
+        .bind(i64::from(!counts_as_attempt))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(query("rescheduling a message"))?;
+        Ok(())
+    }
+
+    async fn finish(
+        &self,
+        id: i64,
+        state: MessageState,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET state = ?, note = ?, done_at = ?, lease_until = NULL WHERE id = ?",
+        )
+        .bind(state.as_str())
+        .bind(note)
+        .bind(ms(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(query("ending a message"))?;
+        Ok(())
+    }
+
+    async fn messages(&self) -> Result<Vec<MessageRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM outbox ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("reading the outbox"))?;
+        rows.iter()
+            .map(|row| {
+                let id: i64 = get(row, "id")?;
+                let session: String = get(row, "session")?;
+                let state: String = get(row, "state")?;
+                let payload: String = get(row, "payload")?;
+                let attempts: i64 = get(row, "attempts")?;
+                let interrupted: i64 = get(row, "interrupted")?;
+                Ok(MessageRecord {
+                    id,
+                    server: ServerId::from_stored(get(row, "server")?)?,
+                    destination: get(row, "destination")?,
+                    symbol: get(row, "symbol")?,
+                    session: parse_date(&session, "outbox session")?,
+                    state: MessageState::parse(&state)?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    next_attempt_at: from_ms(get(row, "next_attempt_at")?, "next_attempt_at")?,
+                    remote_id: get(row, "remote_id")?,
+                    note: get(row, "note")?,
+                    interrupted: interrupted != 0,
+                    payload: Self::payload_from(&payload, id)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn job_runs(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        let rows = sqlx::query("SELECT job, scheduled_at FROM job_runs")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("reading job runs"))?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    get(row, "job")?,
+                    from_ms(get(row, "scheduled_at")?, "job run")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn record_job_run(
+        &self,
+        job: &str,
+        scheduled: DateTime<Utc>,
+        finished: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO job_runs (job, scheduled_at, finished_at) VALUES (?, ?, ?)
+             ON CONFLICT (job) DO UPDATE SET scheduled_at = excluded.scheduled_at,
+                finished_at = excluded.finished_at",
+        )
+        .bind(job)
+        .bind(ms(scheduled))
+        .bind(ms(finished))
+        .execute(&self.pool)
+        .await
+        .map_err(query("recording a job run"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,368 @@
+//! The alert pipeline in process, on a real SQLite file, with the shared histories and a local
+//! Discord webhook: each alert arrives once — across re-runs, restarts and crashes — and
+//! mutes, quiet hours, rate limits and deleted webhooks do what they say.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use highwater::alerts::{Mute, MuteTarget};
+use highwater::config::Config;
+use highwater::pipeline::{App, RunOptions};
+use highwater::scheduler::Clock;
+use highwater::store::{MessageState, ServerId, SqliteStore, Store};
+use serde_json::json;
+use support::webhook::{Answer, FakeWebhook};
+
+/// A clock the test sets.
+#[derive(Debug)]
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    fn at(t: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(t)))
+    }
+    fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().expect("clock") = t;
+    }
+    fn advance(&self, d: Duration) {
+        let mut t = self.0.lock().expect("clock");
+        *t += chrono::Duration::from_std(d).expect("small");
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock")
+    }
+}
+
+/// 21:00 UTC on a September 2025 day: after the 16:00 New York close.
+fn evening(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 9, day, 21, 0, 0)
+        .single()
+        .expect("valid")
+}
+
+const RULES: &str = r#"
+[[rules]]
+id = "record-close"
+kind = "record_high"
+
+[[rules]]
+id = "weekly-streak-up"
+kind = "streak"
+timeframe = "weekly"
+direction = "up"
+min_length = 5
+on_pace = true
+"#;
+
+fn config(webhook: &str, extra: &str) -> Config {
+    let text = format!(
+        r#"{RULES}
+[delivery]
+retry_base_secs = 0.05
+
+[[subscriptions]]
+name = "desk"
+webhook = "{webhook}"
+symbols = ["RUT"]
+{extra}
+"#
+    );
+    Config::from_toml(&text, "test config").expect("the test config is valid")
+}
+
+struct Setup {
+    db: PathBuf,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn setup() -> Option<Setup> {
+    let data = support::shared_data()?;
+    let dir = tempfile::tempdir().expect("temp dir");
+    Some(Setup {
+        db: dir.path().join("highwater.db"),
+        data,
+        _dir: dir,
+    })
+}
+
+async fn app(config: Config, db: &Path, data: &Path, clock: Arc<ManualClock>) -> App {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).await.expect("store opens"));
+    App::with_parts(
+        config,
+        RunOptions {
+            data: Some(data.to_owned()),
+            ..RunOptions::default()
+        },
+        store,
+        clock,
+    )
+    .await
+    .expect("the app starts")
+}
+
+fn titles(body: &serde_json::Value) -> Vec<String> {
+    body["embeds"]
+        .as_array()
+        .expect("embeds")
+        .iter()
+        .map(|e| e["title"].as_str().expect("a title").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_record_is_posted_once_across_reruns_and_restarts() {
+    let Some(s) = setup() else { return };
+    let webhook = FakeWebhook::start().await;
+    let clock = ManualClock::at(evening(18));
+    let cfg = config(&webhook.url(1), "");
+    {
+        let app = app(cfg.clone(), &s.db, &s.data, clock.clone()).await;
+        let (ticked, delivered) = app.run_once().await.expect("tick");
+        assert_eq!((ticked.alerts, ticked.messages), (2, 1), "{ticked:?}");
+        assert_eq!(delivered.delivered, 1);
+        // The session is already evaluated; were it evaluated again, the dedup keys would
+        // skip its alerts (tests/store.rs).
+        let (again, delivered) = app.run_once().await.expect("tick");
+        assert_eq!((again.alerts, again.messages, delivered.claimed), (0, 0, 0));
+    }
+    let posts = webhook.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].path, "/api/webhooks/1/token-1");
+    assert_eq!(posts[0].query, "wait=true");
+    let body = &posts[0].body;
+    assert_eq!(
+        titles(body),
+        vec![
+            "Russell 2000: record close".to_owned(),
+            "Russell 2000: on pace for a 7th straight weekly gain".to_owned()
+        ],
+        "the record and the on-pace streak of 2025-09-18 in one message: {body}"
+    );
+    assert!(
+        body["embeds"][0]["description"]
+            .as_str()
+            .expect("a description")
+            .contains("2021"),
+        "{body}"
+    );
+    assert_eq!(body["allowed_mentions"], json!({"parse": []}));
+
+    // A restart on the same database posts nothing again.
+    let app = app(cfg, &s.db, &s.data, clock.clone()).await;
+    let (ticked, delivered) = app.run_once().await.expect("tick");
+    assert_eq!((ticked.alerts, delivered.delivered), (0, 0));
+    assert_eq!(webhook.posts().len(), 1);
+
+    // The next session brings the confirmed streak, once.
+    clock.set(evening(19));
+    let (ticked, delivered) = app.run_once().await.expect("tick");
+    assert_eq!((ticked.alerts, delivered.delivered), (1, 1), "{ticked:?}");
+    let posts = webhook.posts();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(
+        titles(&posts[1].body),
+        vec!["Russell 2000: 7th straight weekly gain".to_owned()]
+    );
+    let messages = app.store().messages().await.expect("messages");
+    assert!(messages.iter().all(|m| m.state == MessageState::Delivered));
+    assert!(messages.iter().all(|m| m.remote_id.is_some()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_stored_before_a_crash_are_delivered_once_after_the_restart() {
+    let Some(s) = setup() else { return };
+    let webhook = FakeWebhook::start().await;
+    let clock = ManualClock::at(evening(18));
+    let cfg = config(&webhook.url(1), "");
+    {
+        let app = app(cfg.clone(), &s.db, &s.data, clock.clone()).await;
+        let ticked = app.tick(None).await.expect("tick");
+        assert_eq!(ticked.messages, 1);
+        // The process dies here: stored, not sent.
+    }
+    assert_eq!(webhook.requests(), 0);
+    let app = app(cfg, &s.db, &s.data, clock).await;
+    let delivered = app.deliver_now().await.expect("delivery");
+    assert_eq!(delivered.delivered, 1);
+    assert_eq!(app.deliver_now().await.expect("delivery").claimed, 0);
+    assert_eq!(webhook.posts().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_sending_and_marking_is_resent_once_and_flagged_as_a_possible_duplicate() {
+    // Discord's Execute Webhook has no nonce, so this window is at-least-once: the re-send
+    // shows a second message, and the outbox says so.
+    let Some(s) = setup() else { return };
+    let webhook = FakeWebhook::start().await;
+    webhook.hang_after_recording();
+    let clock = ManualClock::at(evening(18));
+    let cfg = config(&webhook.url(1), "");
+    let first = app(cfg.clone(), &s.db, &s.data, clock.clone()).await;
+    let sending = tokio::spawn(async move { first.run_once().await });
+    assert!(
+        webhook
+            .wait_for(Duration::from_secs(20), |w| w.posts().len() == 1)
+            .await,
+        "the post reached the webhook"
+    );
+    sending.abort(); // the process dies before it hears back
+    let _ = sending.await;
+    webhook.release();
+
+    let app = app(cfg, &s.db, &s.data, clock).await;
+    let delivered = app.deliver_now().await.expect("delivery");
+    assert_eq!(delivered.delivered, 1);
+    let posts = webhook.posts();
+    assert_eq!(
+        posts.len(),
+        2,
+        "at-least-once: one duplicate in this window"
+    );
+    assert_eq!(posts[0].body, posts[1].body, "the very same message again");
+    let messages = app.store().messages().await.expect("messages");
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].state, MessageState::Delivered);
+    assert!(messages[0].interrupted);
+    assert_eq!(messages[0].attempts, 2);
+    let note = messages[0].note.as_deref().unwrap_or_default();
+    assert!(note.contains("duplicate is possible"), "{note}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_webhook_disables_the_subscription_and_is_never_retried() {
+    let Some(s) = setup() else { return };
+    let webhook = FakeWebhook::start().await;
+    webhook.script(Answer {
+        status: 404,
+        body: json!({"message": "Unknown Webhook", "code": 10015}),
+        headers: Vec::new(),
+    });
+    let clock = ManualClock::at(evening(18));
+    let app = app(config(&webhook.url(1), ""), &s.db, &s.data, clock.clone()).await;
+    let (_, delivered) = app.run_once().await.expect("tick");
+    assert_eq!((delivered.delivered, delivered.dropped), (0, 1));
+    let server = ServerId::config("desk");
+    let destinations = app.store().destinations(&server).await.expect("read");
+    assert_eq!(destinations.len(), 1);
+    assert!(!destinations[0].enabled);
+    let (reason, _) = destinations[0].disabled.clone().expect("a reason");
+    assert!(reason.contains("Unknown Webhook"), "{reason}");
+    assert!(
+        !reason.contains("token-1"),
+        "the token never leaks: {reason}"
+    );
+
+    // Later alerts for the dead destination are dropped without a request.
+    clock.set(evening(19));
+    let (ticked, delivered) = app.run_once().await.expect("tick");
+    assert_eq!((ticked.messages, delivered.dropped), (1, 1));
+    assert_eq!(webhook.requests(), 1);
+    let messages = app.store().messages().await.expect("messages");
+    assert!(messages.iter().all(|m| m.state == MessageState::Dropped));
+    assert!(
+        messages[1]
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("destination disabled"),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_post_waits_for_retry_after_and_arrives_once() {
+    let Some(s) = setup() else { return };
+    let webhook = FakeWebhook::start().await;
+    webhook.script(Answer {
+        status: 429,
+        body: json!({"message": "You are being rate limited.", "retry_after": 2.5, "global": false}),
+        headers: vec![("retry-after".into(), "3".into())],
+    });
+    let clock = ManualClock::at(evening(18));
+    let app = app(config(&webhook.url(1), ""), &s.db, &s.data, clock.clone()).await;
+    let (_, delivered) = app.run_once().await.expect("tick");
+    assert_eq!((delivered.delivered, delivered.retried), (0, 1));
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        app.deliver_now().await.expect("delivery").claimed,
+        0,
+        "not before retry_after"
+    );
+    clock.advance(Duration::from_millis(600));
+    assert_eq!(app.deliver_now().await.expect("delivery").delivered, 1);
+    assert_eq!(webhook.requests(), 2);
+    assert_eq!(webhook.posts().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_muted_symbol_drops_its_alerts_and_says_so() {
+    let Some(s) = setup() else { return };
+    let webhook = FakeWebhook::start().await;
+    let clock = ManualClock::at(evening(18));
+    let app = app(config(&webhook.url(1), ""), &s.db, &s.data, clock.clone()).await;
+    app.store()
+        .mute(
+            &ServerId::config("desk"),
+            &Mute {
+                target: MuteTarget::Symbol("^RUT".into()),
+                until: evening(20),
+            },
+        )
+        .await
+        .expect("muted");
+    let (_, delivered) = app.run_once().await.expect("tick");
+    assert_eq!((delivered.delivered, delivered.dropped), (0, 1));
+    assert_eq!(webhook.requests(), 0);
+    let messages = app.store().messages().await.expect("messages");
+    let note = messages[0].note.as_deref().unwrap_or_default();
+    assert!(note.contains("muted") && note.contains("^RUT"), "{note}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_hours_hold_alerts_until_they_end() {
+    let Some(s) = setup() else { return };
+    let webhook = FakeWebhook::start().await;
+    let clock = ManualClock::at(evening(18));
+    let cfg = config(
+        &webhook.url(1),
+        "quiet_hours = \"16:30-19:00\"\ntimezone = \"America/New_York\"",
+    );
+    let app = app(cfg, &s.db, &s.data, clock.clone()).await;
+    let (_, delivered) = app.run_once().await.expect("tick");
+    assert_eq!((delivered.delivered, delivered.held), (0, 1));
+    let messages = app.store().messages().await.expect("messages");
+    assert_eq!(messages[0].state, MessageState::Pending);
+    assert_eq!(
+        messages[0].next_attempt_at,
+        Utc.with_ymd_and_hms(2025, 9, 18, 23, 0, 0)
+            .single()
+            .expect("valid"),
+        "19:00 in New York (EDT) is 23:00 UTC"
+    );
+    assert!(
+        messages[0]
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("quiet hours"),
+        "{messages:?}"
+    );
+    assert_eq!(webhook.requests(), 0);
+    clock.set(
+        Utc.with_ymd_and_hms(2025, 9, 18, 23, 0, 0)
+            .single()
+            .expect("valid"),
+    );
+    assert_eq!(app.deliver_now().await.expect("delivery").delivered, 1);
+    assert_eq!(webhook.posts().len(), 1);
+    let messages = app.store().messages().await.expect("messages");
+    assert_eq!(messages[0].attempts, 1, "holding is not an attempt");
+}

@@ -1,0 +1,238 @@
+//! `highwater run` as a real process, against a local Yahoo chart server (the shared
+//! histories) and a local Discord webhook: killed with SIGKILL in the middle of delivering,
+//! restarted, and every alert arrives exactly once. Then SIGTERM stops it cleanly.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use highwater::store::{MessageState, SqliteStore, Store};
+use support::webhook::FakeWebhook;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// (file, Yahoo symbol, URL-encoded path segment).
+const SYMBOLS: [(&str, &str, &str); 4] = [
+    ("RUT.csv", "^RUT", "%5ERUT"),
+    ("GSPC.csv", "^GSPC", "%5EGSPC"),
+    ("NDX.csv", "^NDX", "%5ENDX"),
+    ("DJI.csv", "^DJI", "%5EDJI"),
+];
+
+const WEBHOOKS: u64 = 3;
+
+fn config_text(yahoo: &str, webhook: &FakeWebhook) -> String {
+    let mut text = format!(
+        r#"
+[providers.yahoo]
+base_url = "{yahoo}"
+[providers.binance]
+enabled = false
+
+[pipeline]
+first_run_sessions = 10
+max_catch_up_sessions = 10
+
+[delivery]
+retry_base_secs = 0.2
+
+[[jobs]]
+name = "us-close"
+cron = "0 15 16 * * Mon-Fri"
+timezone = "America/New_York"
+calendar = "nyse"
+
+[[rules]]
+id = "record-close"
+kind = "record_high"
+
+[[rules]]
+id = "weekly-streak-up"
+kind = "streak"
+timeframe = "weekly"
+direction = "up"
+min_length = 3
+on_pace = true
+
+[[rules]]
+id = "daily-streak"
+kind = "streak"
+timeframe = "daily"
+min_length = 2
+
+[[rules]]
+id = "big-daily-move"
+kind = "big_move"
+timeframe = "daily"
+threshold_pct = 0.5
+"#
+    );
+    for id in 1..=WEBHOOKS {
+        text.push_str(&format!(
+            "\n[[subscriptions]]\nname = \"desk-{id}\"\nwebhook = \"{}\"\nsymbols = [\"RUT\", \"SPX\", \"NDX\", \"DJI\"]\n",
+            webhook.url(id)
+        ));
+    }
+    text
+}
+
+fn start(config: &Path, db: &Path, now: &str, log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("a log file");
+    Command::new(env!("CARGO_BIN_EXE_highwater"))
+        .args(["run", "--config"])
+        .arg(config)
+        .arg("--database")
+        .arg(db)
+        .args(["--now", now, "-v"])
+        .env_remove("HIGHWATER_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("highwater run starts")
+}
+
+fn log_of(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_delivery_and_restarted_every_alert_arrives_exactly_once() {
+    let Some(data) = support::shared_data() else {
+        return;
+    };
+    let yahoo = MockServer::start().await;
+    let through = chrono::NaiveDate::from_ymd_opt(2025, 9, 19);
+    for (file, symbol, segment) in SYMBOLS {
+        let chart = support::yahoo::chart_from_csv(&data.join(file), symbol, through);
+        Mock::given(method("GET"))
+            .and(path(format!("/v8/finance/chart/{segment}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(chart))
+            .mount(&yahoo)
+            .await;
+    }
+    let webhook = FakeWebhook::start().await;
+    webhook.set_delay(Duration::from_millis(30));
+    webhook.hold_after(5);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("highwater.toml");
+    std::fs::write(&config, config_text(&yahoo.uri(), &webhook)).expect("config written");
+    let db = dir.path().join("highwater.db");
+    let log1 = dir.path().join("first.log");
+
+    // 16:14:58 New York on Friday 2025-09-19: the us-close job fires two seconds in.
+    let mut first = start(&config, &db, "2025-09-19T20:14:58Z", &log1);
+    let reached = webhook
+        .wait_for(Duration::from_secs(60), |w| {
+            w.posts().len() == 5 && w.holding() == 1
+        })
+        .await;
+    assert!(
+        reached,
+        "five posts made and a sixth in flight; log:\n{}",
+        log_of(&log1)
+    );
+    first.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix
+    first.wait().expect("the first process ends");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        webhook.holding(),
+        0,
+        "the held request died with the process"
+    );
+    assert_eq!(webhook.posts().len(), 5);
+    webhook.release();
+
+    // Restart after the tick's time: no new tick, only the deliveries left.
+    let log2 = dir.path().join("second.log");
+    let mut second = start(&config, &db, "2025-09-19T20:16:00Z", &log2);
+    let expected = {
+        let store = SqliteStore::open(&db).await.expect("the database opens");
+        let count = store.messages().await.expect("messages").len();
+        store.close().await;
+        count
+    };
+    assert!(
+        expected > 10,
+        "enough messages that the kill landed mid-delivery: {expected}"
+    );
+    let all_arrived = webhook
+        .wait_for(Duration::from_secs(60), |w| w.posts().len() >= expected)
+        .await;
+    assert!(
+        all_arrived,
+        "{} of {expected} arrived; log:\n{}",
+        webhook.posts().len(),
+        log_of(&log2)
+    );
+    // Nothing more comes.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // SIGTERM: a graceful stop.
+    let status = Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = second.wait().expect("the second process ends");
+    assert!(
+        exit.success(),
+        "clean exit on SIGTERM: {exit:?}; log:\n{}",
+        log_of(&log2)
+    );
+    assert!(
+        log_of(&log2).contains("deliverer stopped"),
+        "{}",
+        log_of(&log2)
+    );
+
+    let posts = webhook.posts();
+    assert_eq!(posts.len(), expected, "no alert twice");
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for post in &posts {
+        *seen
+            .entry(format!("{} {}", post.path, post.body))
+            .or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "posted twice: {twice:?}");
+
+    let store = SqliteStore::open(&db).await.expect("the database opens");
+    let messages = store.messages().await.expect("messages");
+    assert_eq!(
+        messages.len(),
+        expected,
+        "no new messages after the restart"
+    );
+    assert!(
+        messages.iter().all(|m| m.state == MessageState::Delivered),
+        "{:?}",
+        messages.iter().map(|m| (m.id, m.state)).collect::<Vec<_>>()
+    );
+    // The one in flight at the kill was taken up again.
+    assert_eq!(messages.iter().filter(|m| m.interrupted).count(), 1);
+    // Each message reached its own webhook with its own embeds.
+    for message in &messages {
+        let matching = posts
+            .iter()
+            .filter(|p| {
+                p.path.ends_with(&format!("token-{}", message.destination))
+                    && p.body["embeds"]
+                        .as_array()
+                        .is_some_and(|e| e.len() == message.payload.embeds.len())
+                    && p.body["embeds"][0]["title"] == message.payload.embeds[0].title.as_str()
+                    && p.body["embeds"][0]["footer"]["text"]
+                        == message.payload.embeds[0].footer.as_str()
+            })
+            .count();
+        assert_eq!(
+            matching, 1,
+            "message {} arrived {matching} times",
+            message.id
+        );
+    }
+}

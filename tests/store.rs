@@ -1,0 +1,499 @@
+//! The SQLite store on a real file: what survives a restart, what a re-run does, how an older
+//! database is migrated, and how bad files are refused.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use highwater::alerts::{Embed, Mute, MuteTarget, QuietHours};
+use highwater::market::Bar;
+use highwater::providers::market_data::{Cached, Held};
+use highwater::rules::spec::RawRule;
+use highwater::store::{
+    AlertGroup, MessageState, NewAlert, ServerId, ServerSettings, SqliteStore, Store, StoredRule,
+    Target, TickWrite,
+};
+
+fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+        .single()
+        .expect("a valid instant")
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("a valid date")
+}
+
+fn rule(id: &str) -> RawRule {
+    RawRule {
+        id: id.into(),
+        kind: "record_high".into(),
+        symbols: vec!["RUT".into()],
+        ..RawRule::default()
+    }
+}
+
+fn alert(rule_id: &str, kind: &str, period: &str) -> NewAlert {
+    NewAlert {
+        rule_id: rule_id.into(),
+        kind: kind.into(),
+        period: period.into(),
+        embed: Embed {
+            title: format!("{rule_id} {kind}"),
+            description: "Russell 2000 closes at a record".into(),
+            fields: Vec::new(),
+            colour: 0x2E_CC_71,
+            timestamp: at(2025, 9, 18, 20),
+            footer: "CSV · session 2025-09-18".into(),
+        },
+        headline: format!("headline of {rule_id}"),
+        event: serde_json::json!({"rule": rule_id, "kind": kind}),
+    }
+}
+
+async fn open(path: &Path) -> SqliteStore {
+    SqliteStore::open(path).await.expect("the store opens")
+}
+
+async fn server_with_destination(store: &SqliteStore, name: &str) -> (ServerId, i64) {
+    let server = ServerId::config(name);
+    store
+        .upsert_server(&ServerSettings::new(server.clone()), at(2026, 1, 1, 0))
+        .await
+        .expect("server stored");
+    let destination = store
+        .destination_for(&server, &Target::Console)
+        .await
+        .expect("destination stored");
+    (server, destination)
+}
+
+fn group(server: &ServerId, destination: i64, alerts: Vec<NewAlert>) -> AlertGroup {
+    AlertGroup {
+        server: server.clone(),
+        destination,
+        symbol: "^RUT".into(),
+        session: day(2025, 9, 18),
+        mention_role: None,
+        alerts,
+    }
+}
+
+#[tokio::test]
+async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("highwater.db");
+    let server = ServerId::guild(81_384_788_765_712_384);
+    let until = at(2026, 12, 1, 0);
+    {
+        let store = open(&path).await;
+        let mut settings = ServerSettings::new(server.clone());
+        settings.display_tz = chrono_tz::America::Chicago;
+        settings.quiet_hours = Some(QuietHours::parse("22:00-07:00").expect("valid"));
+        settings.alert_channel = Some(1_234_567_890_123);
+        store
+            .upsert_server(&settings, at(2026, 11, 26, 15))
+            .await
+            .expect("stored");
+        let destination = store
+            .destination_for(&server, &Target::Channel(1_234_567_890_123))
+            .await
+            .expect("destination");
+        store
+            .put_rule(
+                &server,
+                &StoredRule {
+                    rule: rule("rut-records"),
+                    destination: Some(destination),
+                    mention_role: Some(42),
+                },
+                at(2026, 11, 26, 15),
+            )
+            .await
+            .expect("rule stored");
+        store
+            .set_watchlist(&server, &["^RUT".into(), "^GSPC".into()])
+            .await
+            .expect("watchlist stored");
+        store
+            .mute(
+                &server,
+                &Mute {
+                    target: MuteTarget::Symbol("^GSPC".into()),
+                    until,
+                },
+            )
+            .await
+            .expect("mute stored");
+        store.close().await;
+    }
+    let store = open(&path).await;
+    let settings = store
+        .server(&server)
+        .await
+        .expect("read")
+        .expect("the server is still there");
+    assert_eq!(settings.display_tz, chrono_tz::America::Chicago);
+    assert_eq!(
+        settings
+            .quiet_hours
+            .map(|q| (q.start_minute(), q.end_minute())),
+        Some((22 * 60, 7 * 60))
+    );
+    assert_eq!(settings.alert_channel, Some(1_234_567_890_123));
+    let rules = store.rules(&server).await.expect("rules");
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].rule, rule("rut-records"));
+    assert_eq!(rules[0].mention_role, Some(42));
+    let destination = store
+        .destination(rules[0].destination.expect("a destination"))
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(destination.target, Target::Channel(1_234_567_890_123));
+    assert!(destination.enabled);
+    assert_eq!(
+        store.watchlist(&server).await.expect("watchlist"),
+        vec!["^GSPC".to_owned(), "^RUT".to_owned()]
+    );
+    let mutes = store
+        .active_mutes(&server, at(2026, 11, 30, 0))
+        .await
+        .expect("mutes");
+    assert_eq!(mutes.len(), 1);
+    assert_eq!(mutes[0].until, until);
+    assert!(
+        store
+            .active_mutes(&server, at(2026, 12, 2, 0))
+            .await
+            .expect("mutes")
+            .is_empty(),
+        "a mute ends at its time"
+    );
+    assert!(
+        store
+            .remove_rule(&server, "rut-records")
+            .await
+            .expect("removed")
+    );
+    assert!(
+        !store
+            .remove_rule(&server, "rut-records")
+            .await
+            .expect("gone")
+    );
+}
+
+#[tokio::test]
+async fn enqueueing_the_same_alerts_twice_creates_one_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(&dir.path().join("h.db")).await;
+    let (server, destination) = server_with_destination(&store, "desk").await;
+    let write = TickWrite {
+        groups: vec![group(
+            &server,
+            destination,
+            vec![
+                alert("record-close", "record_high", "2025-09-18"),
+                alert("weekly-streak-up", "streak_on_pace", "2025-W38"),
+            ],
+        )],
+        evaluated: vec![(server.clone(), "^RUT".into(), day(2025, 9, 18))],
+    };
+    let first = store
+        .enqueue(&write, at(2025, 9, 18, 21))
+        .await
+        .expect("enqueued");
+    assert_eq!((first.alerts, first.duplicates, first.messages), (2, 0, 1));
+    let again = store
+        .enqueue(&write, at(2025, 9, 18, 22))
+        .await
+        .expect("enqueued again");
+    assert_eq!((again.alerts, again.duplicates, again.messages), (0, 2, 0));
+
+    // A later tick finds one more alert for the same day: only it becomes a new message.
+    let mut more = write.clone();
+    more.groups[0]
+        .alerts
+        .push(alert("daily-streak", "streak", "2025-09-18"));
+    let third = store
+        .enqueue(&more, at(2025, 9, 18, 23))
+        .await
+        .expect("enqueued");
+    assert_eq!((third.alerts, third.duplicates, third.messages), (1, 2, 1));
+
+    let messages = store.messages().await.expect("messages");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(
+        messages[0].payload.embeds.len(),
+        2,
+        "grouped into one message"
+    );
+    assert_eq!(
+        messages[1].payload.headlines,
+        vec!["headline of daily-streak"]
+    );
+    assert!(messages.iter().all(|m| m.state == MessageState::Pending));
+    assert_eq!(
+        store
+            .evaluated_through(&server, "^RUT")
+            .await
+            .expect("watermark"),
+        Some(day(2025, 9, 18))
+    );
+}
+
+#[tokio::test]
+async fn a_watermark_never_moves_back() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = open(&dir.path().join("h.db")).await;
+    let (server, _) = server_with_destination(&store, "desk").await;
+    for date in [day(2025, 9, 19), day(2025, 9, 17)] {
+        let write = TickWrite {
+            groups: Vec::new(),
+            evaluated: vec![(server.clone(), "^RUT".into(), date)],
+        };
+        store
+            .enqueue(&write, at(2025, 9, 19, 21))
+            .await
+            .expect("ok");
+    }
+    assert_eq!(
+        store
+            .evaluated_through(&server, "^RUT")
+            .await
+            .expect("read"),
+        Some(day(2025, 9, 19))
+    );
+}
+
+#[tokio::test]
+async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    let now = at(2025, 9, 18, 21);
+    {
+        let store = open(&path).await;
+        let (server, destination) = server_with_destination(&store, "desk").await;
+        let write = TickWrite {
+            groups: vec![group(
+                &server,
+                destination,
+                vec![alert("record-close", "record_high", "2025-09-18")],
+            )],
+            evaluated: Vec::new(),
+        };
+        store.enqueue(&write, now).await.expect("enqueued");
+        let claimed = store
+            .claim_due(now, at(2025, 9, 18, 22), 10)
+            .await
+            .expect("claimed");
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].attempts, 1);
+        assert!(!claimed[0].interrupted);
+        assert_eq!(claimed[0].rules, vec!["record-close".to_owned()]);
+        // Nothing else may claim it while the lease runs.
+        assert!(
+            store
+                .claim_due(now, at(2025, 9, 18, 22), 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        // The process dies here: claimed, maybe sent, never marked.
+        store.close().await;
+    }
+    let store = open(&path).await;
+    assert_eq!(
+        store
+            .recover_interrupted(now, true)
+            .await
+            .expect("recovered"),
+        1
+    );
+    let claimed = store
+        .claim_due(now, at(2025, 9, 18, 22), 10)
+        .await
+        .expect("claimed again");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].attempts, 2);
+    assert!(claimed[0].interrupted);
+    assert_eq!(claimed[0].payload.nonce, format!("hw{}", claimed[0].id));
+    store
+        .mark_delivered(claimed[0].id, Some("1099"), None, now)
+        .await
+        .expect("marked");
+    let messages = store.messages().await.expect("messages");
+    assert_eq!(messages[0].state, MessageState::Delivered);
+    assert_eq!(messages[0].remote_id.as_deref(), Some("1099"));
+    // Delivered messages are never claimed again.
+    assert!(
+        store
+            .claim_due(at(2025, 9, 20, 0), at(2025, 9, 20, 1), 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    let bars = vec![
+        Bar::new(day(2025, 9, 17), 2404.67).expect("bar"),
+        Bar::new(day(2025, 9, 18), 2467.70)
+            .and_then(|b| b.with_range(Some(2420.0), Some(2470.5), Some(2419.0)))
+            .and_then(|b| b.with_volume(Some(1.5e9)))
+            .expect("bar"),
+    ];
+    let held = Held {
+        bar: Bar::new(day(2025, 9, 19), 24_000.0).expect("bar"),
+        jump_pct: 872.5,
+    };
+    let cached = Cached {
+        bars,
+        held: Some(held),
+        last_split: Some(day(2020, 8, 31)),
+    };
+    {
+        let store = open(&path).await;
+        assert_eq!(store.load_history("^RUT").await.expect("read"), None);
+        store
+            .save_history("^RUT", &cached, at(2025, 9, 19, 21))
+            .await
+            .expect("saved");
+        store.close().await;
+    }
+    let store = open(&path).await;
+    let loaded = store
+        .load_history("^RUT")
+        .await
+        .expect("read")
+        .expect("cached");
+    assert_eq!(loaded.bars.len(), 2);
+    assert_eq!(loaded.bars[0].open(), None, "a missing open stays missing");
+    assert_eq!(loaded.bars[1].high(), Some(2470.5));
+    assert_eq!(loaded.bars[1].volume(), Some(1.5e9));
+    assert_eq!(loaded.held.map(|h| h.bar.close()), Some(24_000.0));
+    assert_eq!(loaded.last_split, Some(day(2020, 8, 31)));
+}
+
+#[tokio::test]
+async fn job_runs_are_remembered() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    {
+        let store = open(&path).await;
+        store
+            .record_job_run("us-close", at(2026, 11, 25, 21), at(2026, 11, 25, 22))
+            .await
+            .expect("recorded");
+        store.close().await;
+    }
+    let runs = open(&path).await.job_runs().await.expect("runs");
+    assert_eq!(runs.get("us-close"), Some(&at(2026, 11, 25, 21)));
+}
+
+#[tokio::test]
+async fn a_database_from_an_older_version_is_migrated_not_wiped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    let server = ServerId::config("old");
+    {
+        let old = SqliteStore::open_at_version(&path, 1)
+            .await
+            .expect("a version-1 database");
+        assert_eq!(old.schema_version().await.expect("version"), 1);
+        old.upsert_server(&ServerSettings::new(server.clone()), at(2026, 1, 1, 0))
+            .await
+            .expect("stored");
+        old.put_rule(
+            &server,
+            &StoredRule {
+                rule: rule("kept"),
+                destination: None,
+                mention_role: None,
+            },
+            at(2026, 1, 1, 0),
+        )
+        .await
+        .expect("stored");
+        old.close().await;
+    }
+    let store = open(&path).await;
+    assert_eq!(store.schema_version().await.expect("version"), 2);
+    let rules = store.rules(&server).await.expect("rules");
+    assert_eq!(rules.len(), 1, "the old data is still there");
+    assert_eq!(rules[0].rule.id, "kept");
+    // The new tables work.
+    assert_eq!(store.job_runs().await.expect("runs").len(), 0);
+}
+
+async fn open_error(path: &Path) -> String {
+    SqliteStore::open(path)
+        .await
+        .expect_err("the store must refuse this")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    {
+        let store = open(&path).await;
+        store.close().await;
+    }
+    // Pretend a newer highwater added migration 99.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("raw connection");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .expect("inserted");
+    pool.close().await;
+    let error = open_error(&path).await;
+    assert!(error.contains("newer highwater"), "{error}");
+    assert!(error.contains("99"), "{error}");
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_sqlite_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("notes.db");
+    let text = "these are my notes, not a database\n".repeat(200);
+    std::fs::write(&path, &text).expect("written");
+    let error = open_error(&path).await;
+    assert!(error.contains("not a SQLite database"), "{error}");
+    assert!(error.contains("notes.db"), "{error}");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("still readable"),
+        text,
+        "the file is not touched"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_database_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    {
+        let store = open(&path).await;
+        store.close().await;
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let error = open_error(&path).await;
+    assert!(error.contains("read-only"), "{error}");
+}
+
+#[tokio::test]
+async fn a_database_in_a_missing_folder_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let error = open_error(&dir.path().join("no-such-folder/h.db")).await;
+    assert!(error.contains("does not exist"), "{error}");
+}
