@@ -188,11 +188,11 @@ fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
         if args.once {
             let (ticked, delivered) = app.run_once().await.context("the tick failed")?;
             eprintln!(
-                "tick: {} symbols, {} new alerts in {} messages ({} already sent before){}; \
+                "tick: {}, {} in {} ({} already sent before){}; \
                  delivered {}, retrying {}, held {}, dropped {}, failed {}",
-                ticked.symbols,
-                ticked.alerts,
-                ticked.messages,
+                counted(ticked.symbols, "symbol"),
+                counted(ticked.alerts, "new alert"),
+                counted(ticked.messages, "message"),
                 ticked.duplicates,
                 if ticked.failed.is_empty() {
                     String::new()
@@ -214,6 +214,15 @@ fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
             .await
             .context("highwater run stopped on an error")
     })
+}
+
+/// "1 symbol", "2 symbols".
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Cancels `shutdown` on Ctrl-C or SIGTERM.

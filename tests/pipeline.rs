@@ -366,3 +366,117 @@ async fn quiet_hours_hold_alerts_until_they_end() {
     let messages = app.store().messages().await.expect("messages");
     assert_eq!(messages[0].attempts, 1, "holding is not an attempt");
 }
+
+/// The `period1` (Unix seconds) of each chart request the mock Yahoo received.
+async fn chart_starts(yahoo: &wiremock::MockServer) -> Vec<i64> {
+    yahoo
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "period1")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+        .collect()
+}
+
+async fn serve_rut_through(yahoo: &wiremock::MockServer, data: &Path, day: u32) {
+    use wiremock::matchers::{method, path};
+    yahoo.reset().await;
+    let chart = support::yahoo::chart_from_csv(
+        &data.join("RUT.csv"),
+        "^RUT",
+        chrono::NaiveDate::from_ymd_opt(2025, 9, day),
+    );
+    wiremock::Mock::given(method("GET"))
+        .and(path("/v8/finance/chart/%5ERUT"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(chart))
+        .mount(yahoo)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bar_cache_lives_in_the_database_so_a_restart_fetches_only_the_last_days() {
+    let Some(s) = setup() else { return };
+    let yahoo = wiremock::MockServer::start().await;
+    serve_rut_through(&yahoo, &s.data, 18).await;
+    let webhook = FakeWebhook::start().await;
+    let text = format!(
+        "[providers.yahoo]\nbase_url = \"{}\"\n[providers.binance]\nenabled = false\n",
+        yahoo.uri()
+    );
+    let cfg = Config::from_toml(
+        &format!(
+            "{text}{RULES}\n[[subscriptions]]\nname = \"desk\"\nwebhook = \"{}\"\nsymbols = [\"RUT\"]\n",
+            webhook.url(1)
+        ),
+        "live test config",
+    )
+    .expect("valid");
+    let live = |clock: Arc<ManualClock>, cfg: Config| {
+        let db = s.db.clone();
+        async move {
+            let store: Arc<dyn Store> =
+                Arc::new(SqliteStore::open(&db).await.expect("store opens"));
+            App::with_parts(cfg, RunOptions::default(), store, clock)
+                .await
+                .expect("the app starts")
+        }
+    };
+
+    let clock = ManualClock::at(evening(18));
+    {
+        let app = live(clock.clone(), cfg.clone()).await;
+        let (ticked, delivered) = app.run_once().await.expect("tick");
+        assert_eq!((ticked.alerts, delivered.delivered), (2, 1), "{ticked:?}");
+        let cached = app
+            .store()
+            .load_history("^RUT")
+            .await
+            .expect("read")
+            .expect("the history is in the database");
+        assert_eq!(
+            cached.bars.last().map(|b| b.date()),
+            chrono::NaiveDate::from_ymd_opt(2025, 9, 18)
+        );
+    }
+    let starts = chart_starts(&yahoo).await;
+    assert_eq!(starts.len(), 1);
+    assert!(
+        starts[0] < -2_000_000_000,
+        "a full backfill from 1900: {starts:?}"
+    );
+
+    // Restart the next evening: the history comes from the database, only the last days from
+    // the provider.
+    serve_rut_through(&yahoo, &s.data, 19).await;
+    clock.set(evening(19));
+    let app = live(clock.clone(), cfg).await;
+    let (ticked, delivered) = app.run_once().await.expect("tick");
+    assert_eq!((ticked.alerts, delivered.delivered), (1, 1), "{ticked:?}");
+    let starts = chart_starts(&yahoo).await;
+    assert_eq!(starts.len(), 1);
+    let sept_10 = Utc
+        .with_ymd_and_hms(2025, 9, 10, 0, 0, 0)
+        .single()
+        .expect("valid")
+        .timestamp();
+    assert!(starts[0] >= sept_10, "only the overlap: {starts:?}");
+    assert_eq!(
+        titles(&webhook.posts()[1].body),
+        vec!["Russell 2000: 7th straight weekly gain".to_owned()]
+    );
+    let cached = app
+        .store()
+        .load_history("^RUT")
+        .await
+        .expect("read")
+        .expect("cached");
+    assert_eq!(
+        cached.bars.last().map(|b| b.date()),
+        chrono::NaiveDate::from_ymd_opt(2025, 9, 19)
+    );
+}
