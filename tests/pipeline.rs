@@ -47,19 +47,7 @@ fn evening(day: u32) -> DateTime<Utc> {
         .expect("valid")
 }
 
-const RULES: &str = r#"
-[[rules]]
-id = "record-close"
-kind = "record_high"
-
-[[rules]]
-id = "weekly-streak-up"
-kind = "streak"
-timeframe = "weekly"
-direction = "up"
-min_length = 5
-on_pace = true
-"#;
+use support::RECORD_AND_WEEKLY_RULES as RULES;
 
 fn config(webhook: &str, extra: &str) -> Config {
     let text = format!(

@@ -7,24 +7,13 @@ use std::path::Path;
 
 use support::highwater;
 
-const CONSOLE: &str = r#"
-[[rules]]
-id = "record-close"
-kind = "record_high"
-
-[[rules]]
-id = "weekly-streak-up"
-kind = "streak"
-timeframe = "weekly"
-direction = "up"
-min_length = 5
-on_pace = true
-
-[[subscriptions]]
-name = "terminal"
-console = true
-symbols = ["RUT"]
-"#;
+/// The shared rules, with one console subscription to the Russell 2000.
+fn console_config() -> String {
+    format!(
+        "{}\n[[subscriptions]]\nname = \"terminal\"\nconsole = true\nsymbols = [\"RUT\"]\n",
+        support::RECORD_AND_WEEKLY_RULES
+    )
+}
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
@@ -56,7 +45,7 @@ fn run_once(config: &str, db: &Path, extra: &[&str]) -> Option<support::Outcome>
 fn run_once_prints_the_record_to_the_console_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("highwater.db");
-    let Some((code, stdout, stderr)) = run_once(CONSOLE, &db, &[]) else {
+    let Some((code, stdout, stderr)) = run_once(&console_config(), &db, &[]) else {
         return;
     };
     assert_eq!(code, 0, "{stderr}");
@@ -76,7 +65,7 @@ fn run_once_prints_the_record_to_the_console_once() {
     );
     assert!(db.is_file(), "the database was created");
 
-    let (code, stdout, stderr) = run_once(CONSOLE, &db, &[]).expect("data is there");
+    let (code, stdout, stderr) = run_once(&console_config(), &db, &[]).expect("data is there");
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "", "nothing twice");
     assert!(stderr.contains("0 new alerts"), "{stderr}");
@@ -86,7 +75,8 @@ fn run_once_prints_the_record_to_the_console_once() {
 fn run_once_prints_json_lines_when_asked() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("highwater.db");
-    let Some((code, stdout, stderr)) = run_once(CONSOLE, &db, &["--format", "json"]) else {
+    let Some((code, stdout, stderr)) = run_once(&console_config(), &db, &["--format", "json"])
+    else {
         return;
     };
     assert_eq!(code, 0, "{stderr}");
@@ -104,7 +94,10 @@ fn run_once_prints_json_lines_when_asked() {
 
 /// A config with one subscription whose `key = value` lines are `extra`.
 fn with_job(job: &str) -> String {
-    format!("{CONSOLE}\n[[jobs]]\nname = \"us-close\"\n{job}\n")
+    format!(
+        "{}\n[[jobs]]\nname = \"us-close\"\n{job}\n",
+        console_config()
+    )
 }
 
 fn start_error(config: &str) -> String {
@@ -154,7 +147,8 @@ fn an_unknown_timezone_is_refused() {
 #[test]
 fn a_webhook_that_is_not_discord_is_refused_without_showing_its_token() {
     let config = format!(
-        "{CONSOLE}\n[[subscriptions]]\nname = \"elsewhere\"\nwebhook = \"https://example.com/api/webhooks/123/s3cr3t-token\"\nsymbols = [\"RUT\"]\n"
+        "{}\n[[subscriptions]]\nname = \"elsewhere\"\nwebhook = \"https://example.com/api/webhooks/123/s3cr3t-token\"\nsymbols = [\"RUT\"]\n",
+        console_config()
     );
     let error = start_error(&config);
     assert!(error.contains("subscriptions[1] (elsewhere)"), "{error}");
@@ -164,7 +158,7 @@ fn a_webhook_that_is_not_discord_is_refused_without_showing_its_token() {
 
 #[test]
 fn a_subscription_naming_an_unknown_rule_is_refused() {
-    let config = CONSOLE.replace(
+    let config = console_config().replace(
         "symbols = [\"RUT\"]",
         "symbols = [\"RUT\"]\nrules = [\"record-close\", \"recrod-low\"]",
     );
@@ -176,7 +170,7 @@ fn db_error(prepare: impl FnOnce(&Path)) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("highwater.db");
     prepare(&db);
-    let config = support::temp_dir_with(&[("highwater.toml", CONSOLE)]);
+    let config = support::temp_dir_with(&[("highwater.toml", &console_config())]);
     let (code, _, stderr) = highwater([
         "run",
         "--once",

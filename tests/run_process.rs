@@ -45,18 +45,7 @@ cron = "0 15 16 * * Mon-Fri"
 timezone = "America/New_York"
 calendar = "nyse"
 
-[[rules]]
-id = "record-close"
-kind = "record_high"
-
-[[rules]]
-id = "weekly-streak-up"
-kind = "streak"
-timeframe = "weekly"
-direction = "up"
-min_length = 3
-on_pace = true
-
+{rules}
 [[rules]]
 id = "daily-streak"
 kind = "streak"
@@ -68,7 +57,8 @@ id = "big-daily-move"
 kind = "big_move"
 timeframe = "daily"
 threshold_pct = 0.5
-"#
+"#,
+        rules = support::RECORD_AND_WEEKLY_RULES
     );
     for id in 1..=WEBHOOKS {
         text.push_str(&format!(
@@ -156,6 +146,7 @@ async fn killed_mid_delivery_and_restarted_every_alert_arrives_exactly_once() {
         store.close().await;
         count
     };
+    eprintln!("{expected} messages; killed after 5 posts with the 6th in flight");
     assert!(
         expected > 10,
         "enough messages that the kill landed mid-delivery: {expected}"

@@ -19,6 +19,7 @@ use url::{Host, Url};
 
 use super::payload::discord_message_json;
 use super::{DeliveryError, Notifier, Outgoing, Receipt};
+use crate::providers::http::error_chain;
 
 /// The hosts Discord serves webhooks from.
 const DISCORD_HOSTS: [&str; 4] = [
@@ -499,20 +500,6 @@ fn collect_field_errors(value: &Value, path: String, out: &mut Vec<String>) {
             collect_field_errors(child, path, out);
         }
     }
-}
-
-/// A reqwest error and its causes, without the URL (which carries the token).
-fn error_chain(error: reqwest::Error) -> String {
-    use std::error::Error as _;
-    let error = error.without_url();
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 #[cfg(test)]

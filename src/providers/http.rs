@@ -583,8 +583,9 @@ fn snippet(body: &str) -> String {
         .to_owned()
 }
 
-/// A reqwest error and its causes, without the URL (which would carry the query string).
-fn error_chain(error: reqwest::Error) -> String {
+/// A reqwest error and its causes, without the URL (which would carry the query string, or a
+/// webhook's token).
+pub(crate) fn error_chain(error: reqwest::Error) -> String {
     use std::error::Error as _;
     let error = error.without_url();
     let mut message = error.to_string();

@@ -64,3 +64,20 @@ pub fn temp_dir_with(files: &[(&str, &str)]) -> TempDir {
     }
     dir
 }
+
+/// Two rules as a config file's TOML: every record close, and weekly winning streaks from 5
+/// weeks on with on-pace alerts — on the Russell 2000 they fire on 2025-09-18 (record and
+/// on pace for a 7th week) and 2025-09-19 (7th straight weekly gain).
+pub const RECORD_AND_WEEKLY_RULES: &str = r#"
+[[rules]]
+id = "record-close"
+kind = "record_high"
+
+[[rules]]
+id = "weekly-streak-up"
+kind = "streak"
+timeframe = "weekly"
+direction = "up"
+min_length = 5
+on_pace = true
+"#;
