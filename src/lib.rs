@@ -21,6 +21,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod cli;
 pub mod config;
+pub mod discord;
 pub mod market;
 pub mod notify;
 pub mod pipeline;

@@ -4,6 +4,7 @@
 //! Each test binary uses only part of this module, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod discord;
 pub mod webhook;
 pub mod yahoo;
 

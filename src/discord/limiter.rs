@@ -1,0 +1,1 @@
+//! Discord rate limits (being written).

@@ -1,0 +1,1 @@
+//! Discord REST client for channel messages (being written).
