@@ -181,6 +181,7 @@ fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
             database: args.database,
             now: args.now,
             console_format: args.format,
+            discord_token: None,
         };
         let app = App::build(config, options)
             .await

@@ -8,7 +8,7 @@ use super::json::{tidy, tidy_pct};
 use super::text::{longest_clause, streak_noun};
 use crate::analytics::StreakFact;
 use crate::market::Timeframe;
-use crate::service::{DataStatus, HighAnswer, StreakAnswer};
+use crate::service::{DataStatus, HighAnswer, QuoteAnswer, SessionState, StreakAnswer};
 
 fn plural(n: u32, noun: &str) -> String {
     if n == 1 {
@@ -286,4 +286,55 @@ pub fn with_data_status(mut value: Value, status: &DataStatus) -> Value {
         );
     }
     value
+}
+
+/// The `/quote` answer: the last close, its change, and where the market stands.
+pub fn quote_text(answer: &QuoteAnswer) -> String {
+    let name = answer.symbol.name();
+    let mut first = format!(
+        "{name}: {} at the close on {}",
+        price(answer.close),
+        short_date(answer.date)
+    );
+    if let (Some(change), Some((date, close))) = (answer.change_pct(), answer.previous) {
+        first += &format!(
+            ", {} from {} on {}",
+            percent(change),
+            price(close),
+            short_date(date)
+        );
+    }
+    first.push('.');
+    let tz = answer.symbol.calendar().timezone();
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        format!(
+            "{} {} time ({} UTC)",
+            t.with_timezone(&tz).format("%H:%M"),
+            tz.name()
+                .rsplit('/')
+                .next()
+                .unwrap_or("local")
+                .replace('_', " "),
+            t.format("%H:%M")
+        )
+    };
+    let second = match answer.state {
+        SessionState::AroundTheClock => {
+            "Trades around the clock; daily bars close at 00:00 UTC.".to_owned()
+        }
+        SessionState::BeforeOpen { opens } => format!("Market opens at {}.", local(opens)),
+        SessionState::Open { closes } => format!(
+            "Market open — the close above is the previous session's; today's closes at {}.",
+            local(closes)
+        ),
+        SessionState::Closed { next } => {
+            format!("Market closed — next session {}.", short_date(next))
+        }
+        SessionState::NoSession { holiday, next } => format!(
+            "No session today{} — next session {}.",
+            holiday.map(|h| format!(" ({h})")).unwrap_or_default(),
+            short_date(next)
+        ),
+    };
+    format!("{first}\n{second}")
 }

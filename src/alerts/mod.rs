@@ -11,7 +11,7 @@ mod json;
 mod text;
 
 pub use answers::{
-    data_status_lines, high_json_answer, high_text, streak_json_answer, streak_text,
+    data_status_lines, high_json_answer, high_text, quote_text, streak_json_answer, streak_text,
     with_data_status,
 };
 pub use decide::{Decision, Mute, MuteTarget, QuietHours, decide};

@@ -19,8 +19,8 @@ use url::Url;
 mod run;
 
 pub use run::{
-    DEFAULT_DATABASE, DeliveryConfig, PipelineConfig, RawJob, RawSubscription, StoreConfig,
-    Subscription, SubscriptionTarget,
+    DEFAULT_DATABASE, DISCORD_API_BASE, DeliveryConfig, DiscordConfig, PipelineConfig, RawJob,
+    RawSubscription, StoreConfig, Subscription, SubscriptionTarget,
 };
 
 use crate::market::sanity::JumpThresholds;
@@ -158,6 +158,8 @@ struct ConfigFile {
     pipeline: PipelineConfig,
     #[serde(default)]
     subscriptions: Vec<RawSubscription>,
+    #[serde(default)]
+    discord: DiscordConfig,
 }
 
 /// Settings for a run.
@@ -175,6 +177,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Alerts without the bot: `[[subscriptions]]` to a webhook or the console.
     pub subscriptions: Vec<Subscription>,
+    pub discord: DiscordConfig,
 }
 
 /// Turns `HIGHWATER__A__B__C=value` pairs into (["a", "b", "c"], value). A variable with the
@@ -310,6 +313,7 @@ impl Config {
             delivery: file.delivery,
             pipeline: file.pipeline,
             subscriptions,
+            discord: file.discord,
         })
     }
 

@@ -118,6 +118,82 @@ pub struct Subscription {
     pub timezone: chrono_tz::Tz,
 }
 
+/// `[discord]`: the bot. It starts with `highwater run` when a token is configured.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The REST base URL (default `https://discord.com`): an HTTP proxy such as
+    /// twilight-http-proxy, or a local Discord in tests. The gateway URL comes from
+    /// `GET /gateway/bot`.
+    pub api_base: Option<url::Url>,
+    /// Register slash commands in this guild only (instant, for development) instead of
+    /// globally.
+    pub dev_guild: Option<u64>,
+    /// A file holding the bot token (used when `DISCORD_TOKEN` is not set).
+    pub token_file: Option<PathBuf>,
+    /// Most rules one server may have (default 25).
+    pub max_rules_per_server: Option<u32>,
+    /// Most distinct symbols one server's rules may watch (default 10).
+    pub max_symbols_per_server: Option<u32>,
+}
+
+/// Discord's own REST base.
+pub const DISCORD_API_BASE: &str = "https://discord.com";
+
+impl DiscordConfig {
+    /// The REST base URL.
+    pub fn api_base(&self) -> url::Url {
+        self.api_base.clone().unwrap_or_else(|| {
+            url::Url::parse(DISCORD_API_BASE).unwrap_or_else(|e| panic!("a constant URL: {e}"))
+        })
+    }
+
+    /// Whether REST goes somewhere other than Discord itself.
+    pub fn is_proxied(&self) -> bool {
+        self.api_base
+            .as_ref()
+            .is_some_and(|u| u.as_str().trim_end_matches('/') != DISCORD_API_BASE)
+    }
+
+    pub fn max_rules(&self) -> usize {
+        self.max_rules_per_server.unwrap_or(25) as usize
+    }
+
+    pub fn max_symbols(&self) -> usize {
+        self.max_symbols_per_server.unwrap_or(10) as usize
+    }
+
+    /// The bot token: `DISCORD_TOKEN` from `env`, else the contents of `token_file`; `None`
+    /// when neither is set (no bot). Errors never contain the token.
+    pub fn token(&self, env: Option<String>) -> Result<Option<secrecy::SecretString>, String> {
+        let (text, origin) = match (env, &self.token_file) {
+            (Some(value), _) if !value.trim().is_empty() => (value, "DISCORD_TOKEN".to_owned()),
+            (_, Some(path)) => (
+                std::fs::read_to_string(path).map_err(|e| {
+                    format!("discord.token_file {}: cannot read it: {e}", path.display())
+                })?,
+                format!("discord.token_file {}", path.display()),
+            ),
+            _ => return Ok(None),
+        };
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(format!("{origin} is empty"));
+        }
+        if token.chars().any(|c| c.is_whitespace() || c.is_control()) || token.len() > 200 {
+            return Err(format!(
+                "{origin} does not look like a bot token (it holds spaces or is too long)"
+            ));
+        }
+        if token.starts_with("Bot ") {
+            return Err(format!(
+                "{origin}: give the token without the \"Bot \" prefix"
+            ));
+        }
+        Ok(Some(secrecy::SecretString::from(token.to_owned())))
+    }
+}
+
 /// The shipped jobs: after the US close, and after the UTC day for crypto.
 pub fn default_jobs() -> Vec<RawJob> {
     vec![

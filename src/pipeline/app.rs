@@ -13,11 +13,13 @@ use super::deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run
 use super::histories::Histories;
 use super::tick::{TickLimits, TickReport, tick};
 use crate::config::{Config, SubscriptionTarget};
+use crate::discord::{BotData, BotSettings, ServerLimits, run_bot};
 use crate::market::{Calendar, Catalog};
 use crate::notify::{ConsoleFormat, ConsoleNotifier};
 use crate::providers::{CsvSource, live};
 use crate::scheduler::{self, Clock, Due, Scheduler, SystemClock};
 use crate::store::{ServerId, ServerSettings, SqliteStore, Store, StoreError, StoredRule, Target};
+use secrecy::SecretString;
 
 /// Why the application could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,8 @@ pub enum AppError {
     Live(#[from] live::LiveError),
     #[error("cannot set up the HTTP client for notifiers: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("{0}")]
+    Discord(String),
 }
 
 /// How to run, from the command line.
@@ -47,6 +51,9 @@ pub struct RunOptions {
     pub now: Option<DateTime<Utc>>,
     /// How the console prints (overrides `[delivery] console_format`).
     pub console_format: Option<ConsoleFormat>,
+    /// The Discord bot token; when `None`, `build` reads `DISCORD_TOKEN` or
+    /// `[discord] token_file`. No token, no bot.
+    pub discord_token: Option<SecretString>,
 }
 
 /// A clock that started at a chosen instant and runs at real speed.
@@ -72,13 +79,20 @@ pub struct App {
     policy: DeliveryPolicy,
     limits: TickLimits,
     wake: Arc<Notify>,
+    bot: Option<BotSettings>,
 }
 
 impl App {
     /// Opens the database (creating and migrating it), sets up histories and notifiers, stores
     /// the config's subscriptions, and takes note of deliveries a previous process left in
     /// flight.
-    pub async fn build(config: Config, options: RunOptions) -> Result<Self, AppError> {
+    pub async fn build(config: Config, mut options: RunOptions) -> Result<Self, AppError> {
+        if options.discord_token.is_none() {
+            options.discord_token = config
+                .discord
+                .token(std::env::var("DISCORD_TOKEN").ok())
+                .map_err(AppError::Discord)?;
+        }
         let path = options
             .database
             .clone()
@@ -146,6 +160,12 @@ impl App {
                 .max_catch_up_sessions
                 .map_or(limit_defaults.max_catch_up_sessions, |n| n as usize),
         };
+        let bot = options.discord_token.clone().map(|token| BotSettings {
+            token,
+            api_base: config.discord.api_base(),
+            proxied: config.discord.is_proxied(),
+            dev_guild: config.discord.dev_guild,
+        });
         let app = Self {
             config,
             store,
@@ -155,6 +175,7 @@ impl App {
             policy,
             limits,
             wake: Arc::new(Notify::new()),
+            bot,
         };
         app.sync_subscriptions().await?;
         let now = app.clock.now();
@@ -289,6 +310,26 @@ impl App {
     /// `run`: the scheduler and the deliverer until `shutdown`; then the tick in progress and
     /// the delivery in flight are finished before this returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StoreError> {
+        let bot = self.bot.clone().map(|settings| {
+            let data = BotData::new(
+                self.store.clone(),
+                self.histories.clone(),
+                self.clock.clone(),
+                ServerLimits {
+                    max_rules: self.config.discord.max_rules(),
+                    max_symbols: self.config.discord.max_symbols(),
+                },
+            );
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                if let Err(error) = run_bot(data, settings, stop).await {
+                    tracing::error!(%error, "the Discord bot stopped");
+                }
+            })
+        });
+        if bot.is_none() {
+            tracing::info!("no Discord token: running without the bot");
+        }
         let deliverer = tokio::spawn(run_deliverer(
             self.store.clone(),
             self.notifiers.clone(),
@@ -326,6 +367,11 @@ impl App {
         .await;
         if let Err(error) = deliverer.await {
             tracing::error!(%error, "the deliverer stopped abnormally");
+        }
+        if let Some(bot) = bot
+            && let Err(error) = bot.await
+        {
+            tracing::error!(%error, "the Discord bot task failed");
         }
         Ok(())
     }

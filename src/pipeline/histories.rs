@@ -10,6 +10,7 @@ use crate::market::{Series, Symbol};
 use crate::providers::CsvSource;
 use crate::providers::csv::CsvError;
 use crate::providers::market_data::{MarketData, MarketError};
+use crate::service::DataStatus;
 use crate::store::{Store, StoreError};
 
 /// Why a history could not be had this tick.
@@ -34,6 +35,17 @@ pub enum Histories {
     Live(MarketData),
 }
 
+/// A history as a tick or a command uses it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Confirmed bars of closed sessions.
+    pub series: Series,
+    /// The source for an alert's footer ("Yahoo Finance", "CSV").
+    pub source: &'static str,
+    /// What an answer should say about the data (stale, a held close).
+    pub status: DataStatus,
+}
+
 /// How a provider is named in an alert's footer.
 fn display_name(provider: &str) -> &'static str {
     match provider {
@@ -44,14 +56,14 @@ fn display_name(provider: &str) -> &'static str {
 }
 
 impl Histories {
-    /// The confirmed history of `symbol` through the latest session closed at `now`, and the
-    /// name of its source for the footer.
+    /// The confirmed history of `symbol` through the latest session closed at `now`, with the
+    /// name of its source and what to say about it.
     pub async fn history(
         &self,
         store: &dyn Store,
         symbol: Arc<Symbol>,
         now: DateTime<Utc>,
-    ) -> Result<(Series, &'static str), HistoryError> {
+    ) -> Result<Loaded, HistoryError> {
         match self {
             Histories::Csv(source) => {
                 let series = source.load(symbol.ticker())?;
@@ -62,7 +74,11 @@ impl Histories {
                 }
                 let series = Series::new(series.symbol().clone(), bars)
                     .map_err(|e| HistoryError::Empty(format!("{}: {e}", symbol.ticker())))?;
-                Ok((series, "CSV"))
+                Ok(Loaded {
+                    series,
+                    source: "CSV",
+                    status: DataStatus::default(),
+                })
             }
             Histories::Live(market) => {
                 let ticker = symbol.ticker().to_owned();
@@ -86,7 +102,16 @@ impl Histories {
                 if let Some(expected) = snapshot.stale {
                     tracing::warn!(symbol = %ticker, %expected, "history is stale");
                 }
-                Ok((snapshot.series, display_name(snapshot.source)))
+                Ok(Loaded {
+                    status: DataStatus {
+                        missing_session: snapshot.stale,
+                        held: snapshot
+                            .held
+                            .map(|h| (h.bar.date(), h.bar.close(), h.jump_pct)),
+                    },
+                    source: display_name(snapshot.source),
+                    series: snapshot.series,
+                })
             }
         }
     }

@@ -166,8 +166,8 @@ pub async fn tick(
     let mut series: HashMap<String, (Series, &'static str)> = HashMap::new();
     for (ticker, symbol) in &needed {
         match histories.history(store, symbol.clone(), now).await {
-            Ok(history) => {
-                series.insert(ticker.clone(), history);
+            Ok(loaded) => {
+                series.insert(ticker.clone(), (loaded.series, loaded.source));
             }
             Err(error) => {
                 tracing::warn!(symbol = %ticker, %error, "no history this tick");

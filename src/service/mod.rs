@@ -3,6 +3,7 @@
 //! them knows where the bars came from or where the answer goes.
 
 pub mod query;
+pub mod quote;
 pub mod replay;
 
 use chrono::NaiveDate;
@@ -23,4 +24,5 @@ impl DataStatus {
 }
 
 pub use query::{HighAnswer, QueryError, StreakAnswer, high, streak};
+pub use quote::{QuoteAnswer, SessionState, quote, session_state};
 pub use replay::{ReplayRange, replay, replay_series};

@@ -1,0 +1,76 @@
+//! Questions anyone may ask: `/streak`, `/high`, `/quote`. The answers are the CLI's answers
+//! (`highwater streak RUT` and `/streak RUT` say the same thing).
+
+use super::{Context, Error, autocomplete_symbol, load, public};
+use crate::alerts;
+use crate::market::Timeframe;
+use crate::service;
+
+/// The periods a streak counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum TimeframeChoice {
+    #[name = "daily"]
+    Daily,
+    #[name = "weekly"]
+    Weekly,
+    #[name = "monthly"]
+    Monthly,
+}
+
+impl From<TimeframeChoice> for Timeframe {
+    fn from(choice: TimeframeChoice) -> Self {
+        match choice {
+            TimeframeChoice::Daily => Timeframe::Daily,
+            TimeframeChoice::Weekly => Timeframe::Weekly,
+            TimeframeChoice::Monthly => Timeframe::Monthly,
+        }
+    }
+}
+
+/// The text of an answer and what to say about the data behind it.
+fn with_status(text: String, loaded: &crate::pipeline::Loaded) -> String {
+    let mut lines = vec![text];
+    lines.extend(alerts::data_status_lines(&loaded.status));
+    lines.join("\n")
+}
+
+/// A symbol's current winning or losing streak, and how long since one was as long.
+#[poise::command(slash_command)]
+pub async fn streak(
+    ctx: Context<'_>,
+    #[description = "Symbol or alias, e.g. RUT, SPX, BTC"]
+    #[autocomplete = "autocomplete_symbol"]
+    symbol: String,
+    #[description = "Count days, weeks (default) or months"] timeframe: Option<TimeframeChoice>,
+) -> Result<(), Error> {
+    let loaded = load(ctx, &symbol).await?;
+    let timeframe = timeframe.map_or(Timeframe::Weekly, Timeframe::from);
+    let answer = service::streak(&loaded.series, timeframe, None)?;
+    public(ctx, with_status(alerts::streak_text(&answer), &loaded)).await
+}
+
+/// A symbol's record close: when, how long ago, how far below it is, and its 52-week range.
+#[poise::command(slash_command)]
+pub async fn high(
+    ctx: Context<'_>,
+    #[description = "Symbol or alias, e.g. RUT, SPX, BTC"]
+    #[autocomplete = "autocomplete_symbol"]
+    symbol: String,
+) -> Result<(), Error> {
+    let loaded = load(ctx, &symbol).await?;
+    let answer = service::high(&loaded.series, None)?;
+    public(ctx, with_status(alerts::high_text(&answer), &loaded)).await
+}
+
+/// A symbol's last close, its change, and whether its market is open.
+#[poise::command(slash_command)]
+pub async fn quote(
+    ctx: Context<'_>,
+    #[description = "Symbol or alias, e.g. RUT, SPX, BTC"]
+    #[autocomplete = "autocomplete_symbol"]
+    symbol: String,
+) -> Result<(), Error> {
+    let loaded = load(ctx, &symbol).await?;
+    let answer = service::quote(&loaded.series, ctx.data().clock.now())?;
+    public(ctx, with_status(alerts::quote_text(&answer), &loaded)).await
+}

@@ -1,0 +1,652 @@
+//! Setup, for members with Manage Server only: where alerts go (`/alerts channel`), which rules
+//! run (`/rules add|list|remove|preview`), mutes and quiet hours. Every reply is ephemeral and
+//! ends with a warning when one of the server's alert channels has been paused (the bot lost
+//! access to it or it was deleted).
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, Months};
+use poise::serenity_prelude as serenity;
+
+use super::query::TimeframeChoice;
+use super::{
+    Context, Error, UserError, autocomplete_symbol, ephemeral, load, require_manager, resolve,
+};
+use crate::alerts::{Mute, MuteTarget, QuietHours, headline};
+use crate::market::Timeframe;
+use crate::rules::spec::RawRule;
+use crate::rules::{Rule, RuleSet};
+use crate::service::{ReplayRange, replay_series};
+use crate::store::{ServerId, ServerSettings, StoredRule, Target};
+
+/// Longest mute.
+const MAX_MUTE_DAYS: i64 = 90;
+/// Longest preview window.
+const MAX_PREVIEW_MONTHS: u32 = 24;
+/// Most events a preview lists.
+const PREVIEW_LINES: usize = 15;
+
+/// The server's settings, created with defaults on first use.
+async fn settings(ctx: Context<'_>, guild: u64) -> Result<ServerSettings, Error> {
+    let server = ServerId::guild(guild);
+    Ok(match ctx.data().store.server(&server).await? {
+        Some(s) => s,
+        None => {
+            let s = ServerSettings::new(server);
+            ctx.data()
+                .store
+                .upsert_server(&s, ctx.data().clock.now())
+                .await?;
+            s
+        }
+    })
+}
+
+/// Warnings about alert channels that have been paused, for the admins' next setup reply.
+async fn notices(ctx: Context<'_>, guild: u64) -> Result<Vec<String>, Error> {
+    let mut out = Vec::new();
+    for d in ctx
+        .data()
+        .store
+        .destinations(&ServerId::guild(guild))
+        .await?
+    {
+        if let (false, Target::Channel(channel), Some((reason, at))) =
+            (d.enabled, &d.target, &d.disabled)
+        {
+            out.push(format!(
+                "⚠️ Alerts to <#{channel}> are paused since {} UTC: {reason}. Give highwater \
+                 access to that channel (View Channel, Send Messages, Embed Links), then run \
+                 `/alerts channel` for it to resume.",
+                at.format("%Y-%m-%d %H:%M")
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// An ephemeral setup reply with any paused-channel warnings after it.
+async fn done(ctx: Context<'_>, guild: u64, text: String) -> Result<(), Error> {
+    let mut lines = vec![text];
+    lines.extend(notices(ctx, guild).await?);
+    ephemeral(ctx, lines.join("\n")).await
+}
+
+/// Where highwater posts this server's alerts.
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("alerts_channel"),
+    subcommand_required,
+    default_member_permissions = "MANAGE_GUILD"
+)]
+pub async fn alerts(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Post alerts to this channel by default (and resume alerts paused there).
+#[poise::command(slash_command, guild_only, rename = "channel")]
+async fn alerts_channel(
+    ctx: Context<'_>,
+    #[description = "The channel for alerts"]
+    #[channel_types("Text", "News")]
+    channel: serenity::ChannelId,
+) -> Result<(), Error> {
+    let guild = require_manager(ctx).await?;
+    let mut settings = settings(ctx, guild).await?;
+    settings.alert_channel = Some(channel.get());
+    let store = &ctx.data().store;
+    store
+        .upsert_server(&settings, ctx.data().clock.now())
+        .await?;
+    let destination = store
+        .destination_for(&settings.server, &Target::Channel(channel.get()))
+        .await?;
+    let mut text = format!("Alerts will be posted to <#{}>.", channel.get());
+    if store
+        .destination(destination)
+        .await?
+        .is_some_and(|d| !d.enabled)
+    {
+        store.enable_destination(destination).await?;
+        text.push_str(" Alerts there were paused; they are resumed.");
+    }
+    done(ctx, guild, text).await
+}
+
+/// What a rule watches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum KindChoice {
+    #[name = "record high"]
+    RecordHigh,
+    #[name = "N-week high"]
+    PeriodHigh,
+    #[name = "N-week low"]
+    PeriodLow,
+    #[name = "streak"]
+    Streak,
+    #[name = "big move"]
+    BigMove,
+}
+
+impl KindChoice {
+    fn kind(self) -> &'static str {
+        match self {
+            KindChoice::RecordHigh => "record_high",
+            KindChoice::PeriodHigh => "period_high",
+            KindChoice::PeriodLow => "period_low",
+            KindChoice::Streak => "streak",
+            KindChoice::BigMove => "big_move",
+        }
+    }
+}
+
+/// Which way a streak or move goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum DirectionChoice {
+    #[name = "up"]
+    Up,
+    #[name = "down"]
+    Down,
+    #[name = "both"]
+    Both,
+}
+
+/// This server's alert rules.
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("rules_add", "rules_list", "rules_remove", "rules_preview"),
+    subcommand_required,
+    default_member_permissions = "MANAGE_GUILD"
+)]
+pub async fn rules(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// A readable rule id that is not taken yet: `rut-streak-weekly-up`, `rut-streak-weekly-up-2`.
+fn new_rule_id(raw: &RawRule, ticker: &str, taken: &BTreeSet<String>) -> String {
+    let mut parts = vec![ticker.to_ascii_lowercase(), raw.kind.replace('_', "-")];
+    if let Some(weeks) = raw.weeks {
+        parts.push(format!("{weeks}w"));
+    }
+    if let Some(tf) = raw.timeframe {
+        parts.push(tf.as_str().to_owned());
+    }
+    if let Some(d) = raw.direction {
+        parts.push(
+            serde_json::to_value(d)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        );
+    }
+    let base: String = parts
+        .join("-")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let mut id = base.clone();
+    let mut n = 2;
+    while taken.contains(&id) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+/// Add a rule: what to watch for, on which symbol, posted where.
+#[poise::command(slash_command, guild_only, rename = "add")]
+#[allow(clippy::too_many_arguments)]
+async fn rules_add(
+    ctx: Context<'_>,
+    #[description = "What to watch for"] kind: KindChoice,
+    #[description = "Symbol or alias, e.g. RUT"]
+    #[autocomplete = "autocomplete_symbol"]
+    symbol: String,
+    #[description = "Streaks and moves: count days, weeks or months"] timeframe: Option<
+        TimeframeChoice,
+    >,
+    #[description = "Streaks and moves: up, down or both (default)"] direction: Option<
+        DirectionChoice,
+    >,
+    #[description = "Streaks: alert from this many periods on"]
+    #[min = 2]
+    #[max = 1000]
+    min_length: Option<u32>,
+    #[description = "Streaks (weekly, monthly): also alert when on pace"] on_pace: Option<bool>,
+    #[description = "N-week highs and lows: N"]
+    #[min = 1]
+    #[max = 5218]
+    weeks: Option<u32>,
+    #[description = "Big moves: at least this many percent"] threshold_pct: Option<f64>,
+    #[description = "Post to this channel (default: the /alerts channel)"]
+    #[channel_types("Text", "News")]
+    channel: Option<serenity::ChannelId>,
+    #[description = "Mention this role in each alert"] role: Option<serenity::RoleId>,
+) -> Result<(), Error> {
+    let guild = require_manager(ctx).await?;
+    let settings = settings(ctx, guild).await?;
+    let server = settings.server.clone();
+    let symbol = resolve(ctx, &symbol)?;
+    let store = &ctx.data().store;
+    let existing = store.rules(&server).await?;
+    let limits = ctx.data().limits;
+    if existing.len() >= limits.max_rules {
+        return Err(UserError::boxed(format!(
+            "This server has {} rules, the most it may have. Remove one with `/rules remove` first.",
+            existing.len()
+        )));
+    }
+    let mut symbols: BTreeSet<String> = existing
+        .iter()
+        .flat_map(|r| r.rule.symbols.iter().cloned())
+        .collect();
+    symbols.insert(symbol.ticker().to_owned());
+    if symbols.len() > limits.max_symbols {
+        return Err(UserError::boxed(format!(
+            "This server's rules already watch {} symbols, the most it may. Remove a rule for \
+             another symbol first.",
+            limits.max_symbols
+        )));
+    }
+    let channel = channel
+        .map(|c| c.get())
+        .or(settings.alert_channel)
+        .ok_or_else(|| {
+            UserError::boxed(
+                "Where should its alerts go? Give `channel`, or set a default with `/alerts channel`.",
+            )
+        })?;
+    let mut raw = RawRule {
+        kind: kind.kind().to_owned(),
+        symbols: vec![symbol.ticker().to_owned()],
+        timeframe: timeframe.map(Timeframe::from),
+        direction: direction.map(|d| match d {
+            DirectionChoice::Up => crate::rules::DirectionFilter::Up,
+            DirectionChoice::Down => crate::rules::DirectionFilter::Down,
+            DirectionChoice::Both => crate::rules::DirectionFilter::Both,
+        }),
+        min_length,
+        on_pace,
+        weeks,
+        threshold_pct,
+        ..RawRule::default()
+    };
+    let taken: BTreeSet<String> = existing.iter().map(|r| r.rule.id.clone()).collect();
+    raw.id = new_rule_id(&raw, symbol.plain_ticker(), &taken);
+    let rule = Rule::from_raw(raw.clone()).map_err(|e| {
+        UserError::boxed(format!(
+            "That rule doesn't work: {e}. Change it and try again."
+        ))
+    })?;
+    let destination = store
+        .destination_for(&server, &Target::Channel(channel))
+        .await?;
+    store
+        .put_rule(
+            &server,
+            &StoredRule {
+                rule: rule.to_raw(),
+                destination: Some(destination),
+                mention_role: role.map(|r| r.get()),
+            },
+            ctx.data().clock.now(),
+        )
+        .await?;
+    tracing::info!(guild, rule = %raw.id, symbol = %symbol.ticker(), channel, "rule added");
+    let mention = role
+        .map(|r| format!(", mentioning <@&{}>", r.get()))
+        .unwrap_or_default();
+    done(
+        ctx,
+        guild,
+        format!(
+            "Added rule `{}` ({}) for {}: alerts go to <#{channel}>{mention}.",
+            raw.id,
+            describe(&raw),
+            symbol.name()
+        ),
+    )
+    .await
+}
+
+/// A rule's parameters in words.
+fn describe(raw: &RawRule) -> String {
+    let mut parts = vec![raw.kind.replace('_', " ")];
+    if let Some(tf) = raw.timeframe {
+        parts.push(tf.as_str().to_owned());
+    }
+    if let Some(d) = raw.direction {
+        parts.push(format!("{d:?}").to_ascii_lowercase());
+    }
+    if let Some(n) = raw.min_length {
+        parts.push(format!("from {n}"));
+    }
+    if raw.on_pace == Some(true) {
+        parts.push("on pace too".into());
+    }
+    if let Some(w) = raw.weeks {
+        parts.push(format!("{w} weeks"));
+    }
+    if let Some(p) = raw.threshold_pct {
+        parts.push(format!("≥ {p}%"));
+    }
+    parts.join(", ")
+}
+
+/// List this server's rules.
+#[poise::command(slash_command, guild_only, rename = "list")]
+async fn rules_list(ctx: Context<'_>) -> Result<(), Error> {
+    let guild = require_manager(ctx).await?;
+    let server = ServerId::guild(guild);
+    let store = &ctx.data().store;
+    let rules = store.rules(&server).await?;
+    if rules.is_empty() {
+        return done(
+            ctx,
+            guild,
+            "No rules yet. Add one with `/rules add`, e.g. kind: record high, symbol: RUT.".into(),
+        )
+        .await;
+    }
+    let mut lines = vec![format!(
+        "{} of {} rules:",
+        rules.len(),
+        ctx.data().limits.max_rules
+    )];
+    for stored in &rules {
+        let target = match stored.destination {
+            Some(id) => match store.destination(id).await? {
+                Some(d) => match d.target {
+                    Target::Channel(c) if d.enabled => format!("<#{c}>"),
+                    Target::Channel(c) => format!("<#{c}> (paused)"),
+                    other => other.to_string(),
+                },
+                None => "nowhere".into(),
+            },
+            None => "nowhere".into(),
+        };
+        let mention = stored
+            .mention_role
+            .map(|r| format!(", mentions <@&{r}>"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "• `{}` — {} — {} → {target}{mention}",
+            stored.rule.id,
+            describe(&stored.rule),
+            stored.rule.symbols.join(", ")
+        ));
+    }
+    done(ctx, guild, lines.join("\n")).await
+}
+
+async fn autocomplete_rule(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let mut choices = Vec::new();
+    if let Some(guild) = ctx.guild_id()
+        && let Ok(rules) = ctx.data().store.rules(&ServerId::guild(guild.get())).await
+    {
+        for r in rules {
+            if r.rule.id.contains(&partial.to_ascii_lowercase()) {
+                choices.push(serenity::AutocompleteChoice::new(
+                    r.rule.id.clone(),
+                    r.rule.id.clone(),
+                ));
+            }
+        }
+    }
+    choices.truncate(25);
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// The stored rule `id` of this server, or advice.
+async fn stored_rule(ctx: Context<'_>, guild: u64, id: &str) -> Result<StoredRule, Error> {
+    let rules = ctx.data().store.rules(&ServerId::guild(guild)).await?;
+    rules
+        .into_iter()
+        .find(|r| r.rule.id == id.trim())
+        .ok_or_else(|| {
+            UserError::boxed(format!(
+                "There is no rule `{}` here. `/rules list` shows this server's rules.",
+                id.replace('`', "'")
+            ))
+        })
+}
+
+/// Remove a rule.
+#[poise::command(slash_command, guild_only, rename = "remove")]
+async fn rules_remove(
+    ctx: Context<'_>,
+    #[description = "The rule's id (see /rules list)"]
+    #[autocomplete = "autocomplete_rule"]
+    id: String,
+) -> Result<(), Error> {
+    let guild = require_manager(ctx).await?;
+    let rule = stored_rule(ctx, guild, &id).await?;
+    ctx.data()
+        .store
+        .remove_rule(&ServerId::guild(guild), &rule.rule.id)
+        .await?;
+    tracing::info!(guild, rule = %rule.rule.id, "rule removed");
+    done(ctx, guild, format!("Removed rule `{}`.", rule.rule.id)).await
+}
+
+/// What a rule would have posted over the last months.
+#[poise::command(slash_command, guild_only, rename = "preview")]
+async fn rules_preview(
+    ctx: Context<'_>,
+    #[description = "The rule's id (see /rules list)"]
+    #[autocomplete = "autocomplete_rule"]
+    id: String,
+    #[description = "How many months back (default 6)"]
+    #[min = 1]
+    #[max = 24]
+    months: Option<u32>,
+) -> Result<(), Error> {
+    let guild = require_manager(ctx).await?;
+    let stored = stored_rule(ctx, guild, &id).await?;
+    let rule = Rule::from_raw(stored.rule.clone()).map_err(|e| {
+        UserError::boxed(format!("Rule `{}` no longer parses: {e}", stored.rule.id))
+    })?;
+    let months = months.unwrap_or(6).min(MAX_PREVIEW_MONTHS);
+    let rules = RuleSet::new(vec![rule])?;
+    let mut lines = Vec::new();
+    let mut total = 0;
+    for symbol in &stored.rule.symbols {
+        let loaded = load(ctx, symbol).await?;
+        let Some(last) = loaded.series.last_date() else {
+            continue;
+        };
+        let from = last.checked_sub_months(Months::new(months)).unwrap_or(last);
+        let events = replay_series(&loaded.series, &rules, ReplayRange { from, to: None })?;
+        total += events.len();
+        for event in events.iter().rev().take(PREVIEW_LINES) {
+            lines.push(format!(
+                "{}  {}",
+                event.date.format("%Y-%m-%d"),
+                headline(event)
+            ));
+        }
+    }
+    lines.sort();
+    lines.reverse();
+    lines.truncate(PREVIEW_LINES);
+    let mut text = format!(
+        "Rule `{}` would have posted {total} alert{} in the last {months} month{}",
+        stored.rule.id,
+        if total == 1 { "" } else { "s" },
+        if months == 1 { "" } else { "s" }
+    );
+    if lines.is_empty() {
+        text.push('.');
+    } else {
+        text.push_str(&format!(
+            "{}:\n{}",
+            if total > lines.len() {
+                format!(" (latest {} shown)", lines.len())
+            } else {
+                String::new()
+            },
+            lines.join("\n")
+        ));
+    }
+    done(ctx, guild, text).await
+}
+
+/// Reads `30m`, `12h`, `3d`, `2w`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30m, 12h, 3d or 2w"))?;
+    let duration = match unit.trim() {
+        "m" | "min" | "minutes" => Duration::minutes(n),
+        "h" | "hours" => Duration::hours(n),
+        "d" | "days" => Duration::days(n),
+        "w" | "weeks" => Duration::weeks(n),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration like 30m, 12h, 3d or 2w"
+            ));
+        }
+    };
+    if n <= 0 || duration > Duration::days(MAX_MUTE_DAYS) {
+        return Err(format!(
+            "a mute lasts from 1 minute to {MAX_MUTE_DAYS} days"
+        ));
+    }
+    Ok(duration)
+}
+
+/// Silence a symbol or a rule for a while: its alerts are dropped, not delayed.
+#[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
+pub async fn mute(
+    ctx: Context<'_>,
+    #[description = "A symbol (RUT) or one of this server's rule ids"] target: String,
+    #[description = "How long: 30m, 12h, 3d, 2w"] duration: String,
+) -> Result<(), Error> {
+    let guild = require_manager(ctx).await?;
+    let server = ServerId::guild(guild);
+    let duration = parse_duration(&duration).map_err(UserError::boxed)?;
+    let rules = ctx.data().store.rules(&server).await?;
+    let (what, shown) = if let Some(rule) = rules.iter().find(|r| r.rule.id == target.trim()) {
+        (
+            MuteTarget::Rule(rule.rule.id.clone()),
+            format!("rule `{}`", rule.rule.id),
+        )
+    } else {
+        let symbol = resolve(ctx, &target)?;
+        (
+            MuteTarget::Symbol(symbol.ticker().to_owned()),
+            symbol.name().to_owned(),
+        )
+    };
+    let until = ctx.data().clock.now() + duration;
+    settings(ctx, guild).await?;
+    ctx.data()
+        .store
+        .mute(
+            &server,
+            &Mute {
+                target: what,
+                until,
+            },
+        )
+        .await?;
+    done(
+        ctx,
+        guild,
+        format!(
+            "Muted {shown} until {} UTC: its alerts are dropped until then.",
+            until.format("%Y-%m-%d %H:%M")
+        ),
+    )
+    .await
+}
+
+/// Hold alerts during the night (or any daily window); they are posted when it ends.
+#[poise::command(
+    slash_command,
+    guild_only,
+    rename = "quiet-hours",
+    default_member_permissions = "MANAGE_GUILD"
+)]
+pub async fn quiet_hours(
+    ctx: Context<'_>,
+    #[description = "A daily window like 22:00-07:00, or off"] hours: String,
+    #[description = "Timezone of the window (IANA, e.g. America/New_York; default UTC)"]
+    timezone: Option<String>,
+) -> Result<(), Error> {
+    let guild = require_manager(ctx).await?;
+    let mut settings = settings(ctx, guild).await?;
+    if let Some(name) = &timezone {
+        settings.display_tz = name.trim().parse().map_err(|_| {
+            UserError::boxed(format!(
+                "`{}` is not a timezone. Use an IANA name like America/New_York or Europe/London.",
+                name.replace('`', "'")
+            ))
+        })?;
+    }
+    let text = if hours.trim().eq_ignore_ascii_case("off") {
+        settings.quiet_hours = None;
+        "Quiet hours are off: alerts are posted as they come.".to_owned()
+    } else {
+        let q = QuietHours::parse(&hours).map_err(|e| {
+            UserError::boxed(format!("{e}. Give a window like 22:00-07:00, or off."))
+        })?;
+        settings.quiet_hours = Some(q);
+        format!(
+            "Quiet hours set: {:02}:{:02}-{:02}:{:02} {}. Alerts found then are posted when they end.",
+            q.start_minute() / 60,
+            q.start_minute() % 60,
+            q.end_minute() / 60,
+            q.end_minute() % 60,
+            settings.display_tz.name()
+        )
+    };
+    ctx.data()
+        .store
+        .upsert_server(&settings, ctx.data().clock.now())
+        .await?;
+    done(ctx, guild, text).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("30m"), Ok(Duration::minutes(30)));
+        assert_eq!(parse_duration(" 12h "), Ok(Duration::hours(12)));
+        assert_eq!(parse_duration("3d"), Ok(Duration::days(3)));
+        assert_eq!(parse_duration("2w"), Ok(Duration::weeks(2)));
+        assert!(parse_duration("forever").is_err());
+        assert!(parse_duration("0h").is_err());
+        assert!(parse_duration("91d").is_err());
+    }
+
+    #[test]
+    fn rule_ids_are_readable_and_unique() {
+        let raw = RawRule {
+            kind: "streak".into(),
+            timeframe: Some(Timeframe::Weekly),
+            direction: Some(crate::rules::DirectionFilter::Up),
+            ..RawRule::default()
+        };
+        let mut taken = BTreeSet::new();
+        assert_eq!(new_rule_id(&raw, "RUT", &taken), "rut-streak-weekly-up");
+        taken.insert("rut-streak-weekly-up".to_owned());
+        assert_eq!(new_rule_id(&raw, "RUT", &taken), "rut-streak-weekly-up-2");
+        let btc = RawRule {
+            kind: "record_high".into(),
+            ..RawRule::default()
+        };
+        assert_eq!(new_rule_id(&btc, "BTC-USD", &taken), "btc-usd-record-high");
+    }
+}
