@@ -18,6 +18,8 @@ mod webhook;
 
 pub use console::{ConsoleFormat, ConsoleFormatError, ConsoleNotifier};
 pub use payload::{DiscordLimits, discord_channel_message_json, discord_message_json};
+/// A Discord error answer as one line with its field errors, shared with the bot's REST client.
+pub(crate) use webhook::describe as describe_discord_error;
 pub use webhook::{WebhookNotifier, WebhookUrl, WebhookUrlError};
 
 /// One message to deliver: the alerts of one subscription for one symbol and session, grouped.

@@ -433,7 +433,7 @@ impl Notifier for WebhookNotifier {
 
 /// "404 Not Found: Unknown Webhook (code 10015)", from a status and Discord's error body
 /// (`{"message", "code", "errors"}`), or the start of a body that is not JSON.
-fn describe(status: StatusCode, json: Option<&Value>, body: &str) -> String {
+pub(crate) fn describe(status: StatusCode, json: Option<&Value>, body: &str) -> String {
     let mut reason = status.to_string();
     let Some(json) = json else {
         let snippet: String = body
