@@ -137,8 +137,7 @@ pub struct DiscordConfig {
     pub max_symbols_per_server: Option<u32>,
 }
 
-/// Discord's own REST base.
-pub const DISCORD_API_BASE: &str = "https://discord.com";
+pub use crate::discord::rest::DISCORD_API_BASE;
 
 impl DiscordConfig {
     /// The REST base URL.

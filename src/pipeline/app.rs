@@ -13,6 +13,8 @@ use super::deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run
 use super::histories::Histories;
 use super::tick::{TickLimits, TickReport, tick};
 use crate::config::{Config, SubscriptionTarget};
+use crate::discord::limiter::RateLimiter;
+use crate::discord::rest::DiscordRest;
 use crate::discord::{BotData, BotSettings, ServerLimits, run_bot};
 use crate::market::{Calendar, Catalog};
 use crate::notify::{ConsoleFormat, ConsoleNotifier};
@@ -130,12 +132,25 @@ impl App {
             .console_format
             .or(config.delivery.console_format)
             .unwrap_or(ConsoleFormat::Text);
+        let discord = match &options.discord_token {
+            Some(token) => Some(Arc::new(
+                DiscordRest::new(
+                    config.discord.api_base(),
+                    token.clone(),
+                    Arc::new(RateLimiter::new()),
+                    config.delivery.timeout(),
+                )
+                .map_err(|e| AppError::Discord(format!("discord.api_base: {e}")))?,
+            )),
+            None => None,
+        };
         let notifiers = Notifiers {
             console: Some(Arc::new(ConsoleNotifier::stdout(format))),
             http: reqwest::Client::builder()
                 .timeout(config.delivery.timeout())
                 .user_agent(concat!("highwater/", env!("CARGO_PKG_VERSION")))
                 .build()?,
+            discord,
         };
         let defaults = DeliveryPolicy::default();
         let delivery = &config.delivery;

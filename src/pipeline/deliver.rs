@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{Decision, decide};
+use crate::discord::rest::{ChannelNotifier, DiscordRest};
 use crate::notify::{
     ConsoleNotifier, DeliveryError, Notifier, Outgoing, WebhookNotifier, WebhookUrl,
 };
@@ -71,6 +72,8 @@ pub struct Notifiers {
     pub console: Option<Arc<ConsoleNotifier>>,
     /// Shared by every webhook (its timeout is the send timeout).
     pub http: reqwest::Client,
+    /// Channel messages through Discord's REST API, when the bot has a token.
+    pub discord: Option<Arc<DiscordRest>>,
 }
 
 impl Notifiers {
@@ -90,10 +93,13 @@ impl Notifiers {
                 })?;
                 Ok(Arc::new(WebhookNotifier::new(url, self.http.clone())))
             }
-            Target::Channel(_) => Err(DeliveryError::Retry {
-                after: Some(Duration::from_secs(300)),
-                reason: "the Discord bot is not running in this process".into(),
-            }),
+            Target::Channel(channel) => match &self.discord {
+                Some(rest) => Ok(Arc::new(ChannelNotifier::new(rest.clone(), *channel))),
+                None => Err(DeliveryError::Retry {
+                    after: Some(Duration::from_secs(300)),
+                    reason: "no Discord bot token in this process".into(),
+                }),
+            },
         }
     }
 }
