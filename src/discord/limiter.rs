@@ -271,7 +271,14 @@ impl RateLimiter {
             if let Some(bucket) = state.buckets.get_mut(&key) {
                 bucket.take();
             }
-            *next = Some(now + self.interval);
+            // In a steady stream the next slot counts from this one's planned time, not from
+            // the (timer-rounded, slightly late) wake-up, so rounding never accumulates; after
+            // a pause it counts from now.
+            let slot = match *next {
+                Some(planned) if planned + self.interval > now => planned,
+                _ => now,
+            };
+            *next = Some(slot + self.interval);
             return;
         }
     }

@@ -41,6 +41,13 @@ pub enum AppError {
     Discord(String),
 }
 
+/// Requests per second to Discord's REST API: just under its global limit of 50, so that
+/// network jitter never lands 51 requests in one of Discord's seconds.
+const PACED_PER_SECOND: std::num::NonZeroU32 = match std::num::NonZeroU32::new(49) {
+    Some(n) => n,
+    None => std::num::NonZeroU32::MIN,
+};
+
 /// How to run, from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -137,7 +144,7 @@ impl App {
                 DiscordRest::new(
                     config.discord.api_base(),
                     token.clone(),
-                    Arc::new(RateLimiter::new()),
+                    Arc::new(RateLimiter::with_global_per_second(PACED_PER_SECOND)),
                     config.delivery.timeout(),
                 )
                 .map_err(|e| AppError::Discord(format!("discord.api_base: {e}")))?,

@@ -2,11 +2,12 @@
 //! mute or a disabled destination), sends through the destination's notifier and records the
 //! outcome — delivered, retried with backoff, or ended for good.
 //!
-//! Every state change is written before the next message is touched, so a process killed at
-//! any point loses nothing: a message claimed but not marked is found again at start-up
+//! Every state change is written before the worker takes its next message, so a process killed
+//! at any point loses nothing: a message claimed but not marked is found again at start-up
 //! (`recover_interrupted`) and sent again — once, and recognisably so where the destination
-//! deduplicates by nonce. A webhook cannot, so that one window is at-least-once, and the
-//! message's note says a duplicate is possible.
+//! deduplicates by nonce (Discord channel messages). A webhook cannot, so that one window is
+//! at-least-once, and the message's note says a duplicate is possible. Each destination has at
+//! most one message in flight, so a crash affects at most one message per destination.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -267,10 +268,17 @@ async fn deliver_one(
     }
 }
 
-/// One pass: handles up to `policy.batch` messages due at the clock's `now`, claiming them one
-/// at a time — so at any instant at most one message is in flight, and a crash leaves at most
-/// one attempt whose outcome is unknown. Stops early once `shutdown` is cancelled; a message
-/// being sent is always finished and recorded.
+/// Messages in flight at once (to different destinations; each destination gets one at a
+/// time, in order), so that database work and network latency overlap and a fan-out runs at
+/// the rate limit rather than at the speed of one round trip.
+pub const CONCURRENT_SENDS: usize = 4;
+const _: () = assert!(CONCURRENT_SENDS == 4, "deliver_due joins four workers");
+
+/// One pass: handles up to `policy.batch` messages due at the clock's `now`, with
+/// [`CONCURRENT_SENDS`] workers that each claim one message at a time — so a crash leaves at
+/// most one attempt per destination (and at most [`CONCURRENT_SENDS`] in all) whose outcome is
+/// unknown. Stops early once `shutdown` is cancelled; a message being sent is always finished
+/// and recorded.
 pub async fn deliver_due(
     store: &dyn Store,
     notifiers: &Notifiers,
@@ -278,20 +286,37 @@ pub async fn deliver_due(
     clock: &dyn Clock,
     shutdown: &CancellationToken,
 ) -> Result<DeliveryReport, StoreError> {
-    let mut report = DeliveryReport::default();
-    while report.claimed < policy.batch as usize && !shutdown.is_cancelled() {
-        let now = clock.now();
-        let Some(message) = store
-            .claim_due(now, later(now, policy.lease), 1)
-            .await?
-            .pop()
-        else {
-            break;
-        };
-        report.claimed += 1;
-        deliver_one(store, notifiers, policy, message, now, &mut report).await?;
+    let claimed = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || async {
+        let mut report = DeliveryReport::default();
+        while !shutdown.is_cancelled() {
+            if claimed.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= policy.batch as usize {
+                break;
+            }
+            let now = clock.now();
+            let Some(message) = store
+                .claim_due(now, later(now, policy.lease), 1)
+                .await?
+                .pop()
+            else {
+                break;
+            };
+            report.claimed += 1;
+            deliver_one(store, notifiers, policy, message, now, &mut report).await?;
+        }
+        Ok::<_, StoreError>(report)
+    };
+    let (a, b, c, d) = tokio::join!(worker(), worker(), worker(), worker());
+    let mut total = DeliveryReport::default();
+    for part in [a?, b?, c?, d?] {
+        total.claimed += part.claimed;
+        total.delivered += part.delivered;
+        total.retried += part.retried;
+        total.held += part.held;
+        total.dropped += part.dropped;
+        total.failed += part.failed;
     }
-    Ok(report)
+    Ok(total)
 }
 
 /// The deliverer loop: delivers whatever is due, then sleeps until the next message is due,

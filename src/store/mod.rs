@@ -413,7 +413,8 @@ pub trait Store: Send + Sync {
     /// lease expired or `all`) as pending and interrupted. Returns how many.
     async fn recover_interrupted(&self, now: DateTime<Utc>, all: bool) -> Result<u64, StoreError>;
     /// Claims up to `limit` pending messages due at `now` for one attempt each (state
-    /// `sending` until `lease_until`), oldest first.
+    /// `sending` until `lease_until`), oldest first — never one for a destination that already
+    /// has a message in flight, so each destination gets its messages in order, one at a time.
     async fn claim_due(
         &self,
         now: DateTime<Utc>,

@@ -372,6 +372,11 @@ impl FakeDiscord {
     // --- REST records ---
 
     /// Every command registration as Discord echoed it; guild commands carry `guild_id`.
+    /// How many times the bot registered its commands (each start registers once).
+    pub fn registrations(&self) -> usize {
+        self.shared.lock().registrations
+    }
+
     pub fn registered_commands(&self) -> Vec<Value> {
         let state = self.shared.lock();
         state

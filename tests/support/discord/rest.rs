@@ -422,6 +422,7 @@ fn commands(
         .collect();
     state.commands.retain(|(scope, _)| *scope != guild);
     state.commands.push((guild, echoed.clone()));
+    state.registrations += 1;
     Answer::ok(Value::Array(echoed))
 }
 

@@ -102,6 +102,8 @@ pub struct State {
     pub nonces: HashMap<(u64, String), (Value, Instant)>,
     /// Registered commands per scope (`None` global, `Some(guild)`), as echoed.
     pub commands: Vec<(Option<u64>, Vec<Value>)>,
+    /// How many times commands were registered (any scope).
+    pub registrations: usize,
     pub interactions: HashMap<u64, InteractionLog>,
     pub gateway: Gateway,
 }

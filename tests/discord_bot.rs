@@ -1,0 +1,406 @@
+//! The real bot, end to end, against the local Discord (`support::discord`): commands are
+//! registered, questions are answered as the CLI answers them, setup is for managers only and
+//! survives a restart, alerts reach the chosen channel once — through a 429 and a restart —
+//! and a dropped gateway connection is resumed.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use highwater::config::Config;
+use highwater::pipeline::{App, RunOptions};
+use highwater::scheduler::Clock;
+use highwater::store::{ServerId, SqliteStore, Store};
+use secrecy::SecretString;
+use support::discord::{ChannelAccess, FakeConfig, FakeDiscord, Interaction, Member};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const GUILD: u64 = 1111;
+const MARKETS: u64 = 2001;
+const GENERAL: u64 = 2002;
+
+/// A clock the test sets.
+#[derive(Debug)]
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    fn at(t: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(t)))
+    }
+    fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().expect("clock") = t;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock")
+    }
+}
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
+        .single()
+        .expect("valid")
+}
+
+/// A running `highwater run` (scheduler, deliverer and bot) in this process.
+struct Running {
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+    store: Arc<dyn Store>,
+}
+
+impl Running {
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("highwater stops within 20 s")
+            .expect("the run task ends cleanly");
+    }
+}
+
+fn config(fake: &FakeDiscord) -> Config {
+    Config::from_toml(
+        &format!(
+            "[discord]\napi_base = \"{}\"\ndev_guild = {GUILD}\n",
+            fake.api_base()
+        ),
+        "bot test config",
+    )
+    .expect("valid config")
+}
+
+async fn start(fake: &FakeDiscord, db: &Path, data: &Path, clock: Arc<ManualClock>) -> Running {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).await.expect("store opens"));
+    let identified_before = fake.identifies();
+    let registrations_before = fake.registrations();
+    let app = App::with_parts(
+        config(fake),
+        RunOptions {
+            data: Some(data.to_owned()),
+            discord_token: Some(SecretString::from("test-token")),
+            ..RunOptions::default()
+        },
+        store.clone(),
+        clock,
+    )
+    .await
+    .expect("the app starts");
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        app.run_until_stopped(stop).await.expect("runs");
+    });
+    let registered = fake
+        .wait_until(Duration::from_secs(20), |f| {
+            f.identifies() > identified_before
+                && f.registrations() > registrations_before
+                && f.command_names(Some(GUILD)).len() >= 7
+        })
+        .await;
+    assert!(registered, "the bot connected and registered its commands");
+    Running {
+        shutdown,
+        task,
+        store,
+    }
+}
+
+struct Setup {
+    db: PathBuf,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn setup() -> Option<Setup> {
+    let data = support::shared_data()?;
+    let dir = tempfile::tempdir().expect("temp dir");
+    Some(Setup {
+        db: dir.path().join("highwater.db"),
+        data,
+        _dir: dir,
+    })
+}
+
+fn admin() -> Member {
+    Member::manager(5001, "desk-admin")
+}
+
+fn add_record_rule(channel: u64) -> Interaction {
+    Interaction::command("rules")
+        .sub("add")
+        .option_int("kind", 0) // the first choice: record high
+        .option_str("symbol", "RUT")
+        .option_channel("channel", channel)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them() {
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+
+    let mut names = fake.command_names(Some(GUILD));
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "alerts",
+            "high",
+            "mute",
+            "quiet-hours",
+            "quote",
+            "rules",
+            "streak"
+        ]
+    );
+    let registered = fake.registered_commands();
+    let rules = registered
+        .iter()
+        .find(|c| c["name"] == "rules")
+        .expect("/rules is registered");
+    assert_eq!(
+        rules["default_member_permissions"], "32",
+        "hidden from members without Manage Server"
+    );
+
+    let reply = fake
+        .interact(Interaction::command("streak").option_str("symbol", "RUT"))
+        .await;
+    assert!(!reply.ephemeral());
+    let content = reply.content().expect("an answer");
+    let (code, cli, stderr) = support::highwater([
+        "streak",
+        "RUT",
+        "--data",
+        s.data.to_str().expect("UTF-8"),
+        "--as-of",
+        "2025-09-19",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        content,
+        cli.trim_end(),
+        "/streak RUT says what the CLI says"
+    );
+    assert!(content.contains("7 straight weekly gains"), "{content}");
+    assert!(
+        content.contains("the longest streak since Dec 2020 (8 weeks)"),
+        "{content}"
+    );
+
+    let high = fake
+        .interact(Interaction::command("high").option_str("symbol", "Russell 2000"))
+        .await;
+    let text = high.content().expect("an answer");
+    assert!(
+        text.contains("0.77% below its record close of 2,467.70 on Sep 18, 2025"),
+        "{text}"
+    );
+
+    let quote = fake
+        .interact(Interaction::command("quote").option_str("symbol", "rut"))
+        .await;
+    let text = quote.content().expect("an answer");
+    assert!(
+        text.contains("2,448.77 at the close on Sep 19, 2025")
+            && text.contains("next session Sep 22, 2025"),
+        "{text}"
+    );
+
+    let unknown = fake
+        .interact(Interaction::command("streak").option_str("symbol", "RUTT"))
+        .await;
+    assert!(
+        unknown.ephemeral(),
+        "an unknown symbol is answered privately"
+    );
+    let text = unknown.content().expect("advice");
+    assert!(
+        text.contains("I don't know the symbol `RUTT`") && text.contains("`RUT`"),
+        "{text}"
+    );
+
+    let choices = fake
+        .interact(Interaction::autocomplete("streak", "symbol", "russ"))
+        .await
+        .choices();
+    assert!(
+        choices
+            .iter()
+            .any(|(name, value)| name == "RUT — Russell 2000" && value == "RUT"),
+        "{choices:?}"
+    );
+    assert!(
+        fake.unexpected_requests().is_empty(),
+        "{:?}",
+        fake.unexpected_requests()
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_managers_change_rules_and_rules_survive_a_restart() {
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let server = ServerId::guild(GUILD);
+
+    let bot = start(&fake, &s.db, &s.data, clock.clone()).await;
+    let refused = fake
+        .interact(add_record_rule(MARKETS).by(Member::new(6001, "trader")))
+        .await;
+    assert!(refused.ephemeral());
+    assert!(
+        refused
+            .content()
+            .expect("a refusal")
+            .contains("Manage Server"),
+        "{:?}",
+        refused.content()
+    );
+    assert!(bot.store.rules(&server).await.expect("rules").is_empty());
+
+    let added = fake.interact(add_record_rule(MARKETS).by(admin())).await;
+    assert!(added.ephemeral());
+    let text = added.content().expect("a confirmation");
+    assert!(
+        text.contains("Added rule `rut-record-high`") && text.contains(&format!("<#{MARKETS}>")),
+        "{text}"
+    );
+    bot.stop().await;
+
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+    let rules = bot.store.rules(&server).await.expect("rules");
+    assert_eq!(rules.len(), 1, "the rule survived the restart");
+    assert_eq!(rules[0].rule.symbols, vec!["^RUT".to_owned()]);
+    let listed = fake
+        .interact(Interaction::command("rules").sub("list").by(admin()))
+        .await;
+    assert!(
+        listed
+            .content()
+            .expect("a list")
+            .contains("`rut-record-high`"),
+        "{:?}",
+        listed.content()
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_scheduled_tick_posts_the_record_once_through_a_429_and_a_restart() {
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    // Two seconds before the us-close job (16:15 New York) on the record day.
+    let clock = ManualClock::at(utc(2025, 9, 18, 20, 14, 58));
+    let bot = start(&fake, &s.db, &s.data, clock.clone()).await;
+    let added = fake.interact(add_record_rule(MARKETS).by(admin())).await;
+    assert!(added.content().is_some_and(|c| c.contains("Added rule")));
+    fake.inject_429(&format!("/channels/{MARKETS}/messages"), 1, 0.5);
+    clock.set(utc(2025, 9, 18, 20, 15, 30));
+
+    let posted = fake
+        .wait_until(Duration::from_secs(30), |f| !f.messages(MARKETS).is_empty())
+        .await;
+    assert!(posted, "the record reached #markets");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let messages = fake.messages(MARKETS);
+    assert_eq!(messages.len(), 1, "once, though the first try got a 429");
+    assert!(fake.rate_limited() >= 1);
+    let embed = &messages[0]["embeds"][0];
+    assert_eq!(embed["title"], "Russell 2000: record close");
+    assert_eq!(embed["color"], 0x2E_CC_71);
+    assert!(
+        embed["description"]
+            .as_str()
+            .expect("a description")
+            .contains("first record close since Nov 8, 2021"),
+        "{embed}"
+    );
+    assert_eq!(
+        embed["footer"]["text"],
+        "CSV · session 2025-09-18 (America/New_York)"
+    );
+    assert_eq!(messages[0]["mention_everyone"], false);
+    assert!(fake.messages(GENERAL).is_empty());
+    bot.stop().await;
+
+    // After a restart, the same day's tick posts nothing again.
+    clock.set(utc(2025, 9, 18, 20, 30, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(fake.messages(MARKETS).len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deleted_channel_pauses_its_alerts_and_the_admins_are_told() {
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 18, 20, 14, 58));
+    let bot = start(&fake, &s.db, &s.data, clock.clone()).await;
+    fake.interact(add_record_rule(GENERAL).by(admin())).await;
+    fake.set_channel(GENERAL, ChannelAccess::Missing);
+    clock.set(utc(2025, 9, 18, 20, 15, 30));
+    let server = ServerId::guild(GUILD);
+    let store = bot.store.clone();
+    let mut paused = false;
+    for _ in 0..150 {
+        let destinations = store.destinations(&server).await.expect("read");
+        if destinations.iter().any(|d| !d.enabled) {
+            paused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(paused, "the channel's route was disabled");
+    let listed = fake
+        .interact(Interaction::command("rules").sub("list").by(admin()))
+        .await;
+    let text = listed.content().expect("a list");
+    assert!(
+        text.contains(&format!("Alerts to <#{GENERAL}> are paused"))
+            && text.contains("Unknown Channel"),
+        "{text}"
+    );
+    // Still answering everyone else.
+    let reply = fake
+        .interact(Interaction::command("high").option_str("symbol", "RUT"))
+        .await;
+    assert!(reply.content().is_some());
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dropped_gateway_connection_is_resumed() {
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+    assert_eq!(fake.identifies(), 1);
+    fake.drop_connection();
+    let resumed = fake
+        .wait_until(Duration::from_secs(30), |f| f.resumes() == 1)
+        .await;
+    assert!(resumed, "the bot resumed its session");
+    assert_eq!(fake.identifies(), 1, "resumed, not re-identified");
+    let reply = fake
+        .interact(Interaction::command("streak").option_str("symbol", "RUT"))
+        .await;
+    assert!(
+        reply
+            .content()
+            .is_some_and(|c| c.contains("7 straight weekly gains")),
+        "{:?}",
+        reply.content()
+    );
+    bot.stop().await;
+}
