@@ -175,6 +175,15 @@ async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them(
         .interact(Interaction::command("streak").option_str("symbol", "RUT"))
         .await;
     assert!(!reply.ephemeral());
+    assert_eq!(
+        reply.kind(),
+        5,
+        "the first answer needs data: deferred, then edited"
+    );
+    assert!(
+        reply.latency() < Duration::from_secs(3),
+        "inside Discord's deadline"
+    );
     let content = reply.content().expect("an answer");
     let (code, cli, stderr) = support::highwater([
         "streak",
@@ -199,6 +208,7 @@ async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them(
     let high = fake
         .interact(Interaction::command("high").option_str("symbol", "Russell 2000"))
         .await;
+    assert_eq!(high.kind(), 4, "cached now: answered at once");
     let text = high.content().expect("an answer");
     assert!(
         text.contains("0.77% below its record close of 2,467.70 on Sep 18, 2025"),
@@ -302,8 +312,20 @@ async fn the_scheduled_tick_posts_the_record_once_through_a_429_and_a_restart() 
     // Two seconds before the us-close job (16:15 New York) on the record day.
     let clock = ManualClock::at(utc(2025, 9, 18, 20, 14, 58));
     let bot = start(&fake, &s.db, &s.data, clock.clone()).await;
-    let added = fake.interact(add_record_rule(MARKETS).by(admin())).await;
-    assert!(added.content().is_some_and(|c| c.contains("Added rule")));
+    let added = fake
+        .interact(
+            add_record_rule(MARKETS)
+                .option_role("role", 3001)
+                .by(admin()),
+        )
+        .await;
+    assert!(
+        added
+            .content()
+            .is_some_and(|c| c.contains("Added rule") && c.contains("mentioning <@&3001>")),
+        "{:?}",
+        added.content()
+    );
     fake.inject_429(&format!("/channels/{MARKETS}/messages"), 1, 0.5);
     clock.set(utc(2025, 9, 18, 20, 15, 30));
 
@@ -330,6 +352,20 @@ async fn the_scheduled_tick_posts_the_record_once_through_a_429_and_a_restart() 
         "CSV · session 2025-09-18 (America/New_York)"
     );
     assert_eq!(messages[0]["mention_everyone"], false);
+    assert_eq!(
+        messages[0]["content"], "<@&3001>",
+        "the configured role, and only it"
+    );
+    let sent = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with(&format!("/channels/{MARKETS}/messages")))
+        .expect("the message request");
+    assert_eq!(
+        sent.body["allowed_mentions"],
+        serde_json::json!({"parse": [], "roles": ["3001"]})
+    );
+    assert_eq!(sent.body["enforce_nonce"], true);
     assert!(fake.messages(GENERAL).is_empty());
     bot.stop().await;
 
@@ -401,6 +437,181 @@ async fn a_dropped_gateway_connection_is_resumed() {
             .is_some_and(|c| c.contains("7 straight weekly gains")),
         "{:?}",
         reply.content()
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn setup_commands_validate_and_store_mutes_quiet_hours_and_previews() {
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+    let server = ServerId::guild(GUILD);
+
+    // No channel given and no default yet: advice, nothing stored.
+    let advice = fake
+        .interact(
+            Interaction::command("rules")
+                .sub("add")
+                .option_int("kind", 0)
+                .option_str("symbol", "RUT")
+                .by(admin()),
+        )
+        .await;
+    assert!(advice.ephemeral());
+    assert!(
+        advice
+            .content()
+            .is_some_and(|c| c.contains("/alerts channel")),
+        "{:?}",
+        advice.content()
+    );
+    let set = fake
+        .interact(
+            Interaction::command("alerts")
+                .sub("channel")
+                .option_channel("channel", MARKETS)
+                .by(admin()),
+        )
+        .await;
+    assert!(
+        set.content()
+            .is_some_and(|c| c.contains(&format!("<#{MARKETS}>")))
+    );
+
+    // A streak rule without its timeframe is refused with what to change.
+    let bad = fake
+        .interact(
+            Interaction::command("rules")
+                .sub("add")
+                .option_int("kind", 3)
+                .option_str("symbol", "RUT")
+                .option_int("min_length", 5)
+                .by(admin()),
+        )
+        .await;
+    let text = bad.content().expect("advice");
+    assert!(bad.ephemeral() && text.contains("timeframe"), "{text}");
+    assert!(bot.store.rules(&server).await.expect("rules").is_empty());
+
+    let added = fake
+        .interact(
+            Interaction::command("rules")
+                .sub("add")
+                .option_int("kind", 0)
+                .option_str("symbol", "RUT")
+                .by(admin()),
+        )
+        .await;
+    assert!(
+        added
+            .content()
+            .is_some_and(|c| c.contains(&format!("<#{MARKETS}>")))
+    );
+
+    let preview = fake
+        .interact(
+            Interaction::command("rules")
+                .sub("preview")
+                .option_str("id", "rut-record-high")
+                .option_int("months", 3)
+                .by(admin()),
+        )
+        .await;
+    let text = preview.content().expect("a preview");
+    assert!(
+        text.contains("2025-09-18  Russell 2000 closes at a record 2,467.70"),
+        "{text}"
+    );
+
+    let muted = fake
+        .interact(
+            Interaction::command("mute")
+                .option_str("target", "RUT")
+                .option_str("duration", "2h")
+                .by(admin()),
+        )
+        .await;
+    assert!(
+        muted
+            .content()
+            .is_some_and(|c| c.contains("Muted Russell 2000 until 2025-09-19 23:00 UTC")),
+        "{:?}",
+        muted.content()
+    );
+    let mutes = bot
+        .store
+        .active_mutes(&server, utc(2025, 9, 19, 22, 0, 0))
+        .await
+        .expect("mutes");
+    assert_eq!(mutes.len(), 1);
+
+    let bad_hours = fake
+        .interact(
+            Interaction::command("quiet-hours")
+                .option_str("hours", "7pm-8am")
+                .by(admin()),
+        )
+        .await;
+    assert!(bad_hours.ephemeral());
+    assert!(
+        bad_hours
+            .content()
+            .is_some_and(|c| c.contains("22:00-07:00"))
+    );
+    let quiet = fake
+        .interact(
+            Interaction::command("quiet-hours")
+                .option_str("hours", "22:00-07:00")
+                .option_str("timezone", "America/New_York")
+                .by(admin()),
+        )
+        .await;
+    assert!(
+        quiet
+            .content()
+            .is_some_and(|c| c.contains("America/New_York"))
+    );
+    let settings = bot
+        .store
+        .server(&server)
+        .await
+        .expect("read")
+        .expect("the server");
+    assert_eq!(settings.display_tz, chrono_tz::America::New_York);
+    assert_eq!(
+        settings
+            .quiet_hours
+            .map(|q| (q.start_minute(), q.end_minute())),
+        Some((22 * 60, 7 * 60))
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_at_its_rule_limit_is_told_so() {
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+    for _ in 0..25 {
+        let reply = fake.interact(add_record_rule(MARKETS).by(admin())).await;
+        assert!(reply.content().is_some_and(|c| c.contains("Added rule")));
+    }
+    let refused = fake.interact(add_record_rule(MARKETS).by(admin())).await;
+    let text = refused.content().expect("a refusal");
+    assert!(
+        refused.ephemeral() && text.contains("25 rules, the most it may have"),
+        "{text}"
+    );
+    assert_eq!(
+        bot.store
+            .rules(&ServerId::guild(GUILD))
+            .await
+            .expect("rules")
+            .len(),
+        25
     );
     bot.stop().await;
 }

@@ -179,14 +179,14 @@ impl DiscordConfig {
         if token.is_empty() {
             return Err(format!("{origin} is empty"));
         }
-        if token.chars().any(|c| c.is_whitespace() || c.is_control()) || token.len() > 200 {
-            return Err(format!(
-                "{origin} does not look like a bot token (it holds spaces or is too long)"
-            ));
-        }
         if token.starts_with("Bot ") {
             return Err(format!(
                 "{origin}: give the token without the \"Bot \" prefix"
+            ));
+        }
+        if token.chars().any(|c| c.is_whitespace() || c.is_control()) || token.len() > 200 {
+            return Err(format!(
+                "{origin} does not look like a bot token (it holds spaces or is too long)"
             ));
         }
         Ok(Some(secrecy::SecretString::from(token.to_owned())))
@@ -323,4 +323,72 @@ pub fn subscriptions(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn token(config: &DiscordConfig, env: Option<&str>) -> Result<Option<String>, String> {
+        config
+            .token(env.map(str::to_owned))
+            .map(|t| t.map(|t| t.expose_secret().to_owned()))
+    }
+
+    #[test]
+    fn the_token_comes_from_the_environment_then_the_secrets_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("discord-token");
+        std::fs::write(&file, "from-file.abc_DEF-123\n").expect("written");
+        let with_file = DiscordConfig {
+            token_file: Some(file),
+            ..DiscordConfig::default()
+        };
+        assert_eq!(token(&DiscordConfig::default(), None), Ok(None));
+        assert_eq!(
+            token(&with_file, Some("from-env.xyz")),
+            Ok(Some("from-env.xyz".into()))
+        );
+        assert_eq!(
+            token(&with_file, None),
+            Ok(Some("from-file.abc_DEF-123".into()))
+        );
+        assert_eq!(
+            token(&with_file, Some("  ")),
+            Ok(Some("from-file.abc_DEF-123".into())),
+            "an empty variable falls back to the file"
+        );
+    }
+
+    #[test]
+    fn a_bad_token_is_refused_without_being_shown() {
+        for (given, expected) in [
+            ("Bot secret-part", "without the \"Bot \" prefix"),
+            ("two words-secret-part", "does not look like a bot token"),
+        ] {
+            let error = token(&DiscordConfig::default(), Some(given)).expect_err("refused");
+            assert!(error.contains(expected), "{error}");
+            assert!(!error.contains("secret-part"), "the token leaked: {error}");
+        }
+        let missing = DiscordConfig {
+            token_file: Some("/nonexistent/highwater-token".into()),
+            ..DiscordConfig::default()
+        };
+        let error = token(&missing, None).expect_err("no file");
+        assert!(error.contains("/nonexistent/highwater-token"), "{error}");
+    }
+
+    #[test]
+    fn a_proxy_base_is_told_apart_from_discord_itself() {
+        let default = DiscordConfig::default();
+        assert!(!default.is_proxied());
+        assert_eq!(default.api_base().as_str(), "https://discord.com/");
+        let proxy = DiscordConfig {
+            api_base: url::Url::parse("http://127.0.0.1:8080").ok(),
+            ..DiscordConfig::default()
+        };
+        assert!(proxy.is_proxied());
+    }
 }
