@@ -17,20 +17,10 @@ use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use highwater::config::Config;
 use highwater::pipeline::{App, RunOptions};
-use highwater::scheduler::Clock;
 use highwater::store::{SqliteStore, Store};
 use secrecy::SecretString;
 use support::discord::{FakeConfig, FakeDiscord, Interaction};
 use tokio_util::sync::CancellationToken;
-
-#[derive(Debug)]
-struct FixedClock(chrono::DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> chrono::DateTime<Utc> {
-        self.0
-    }
-}
 
 fn streak() -> Interaction {
     Interaction::command("streak").option_str("symbol", "RUT")
@@ -66,11 +56,11 @@ fn interactions(c: &mut Criterion) {
                 .await
                 .expect("store"),
         );
-        let clock = Arc::new(FixedClock(
+        let clock = support::ManualClock::at(
             Utc.with_ymd_and_hms(2025, 9, 19, 21, 0, 0)
                 .single()
                 .expect("valid"),
-        ));
+        );
         let app = App::with_parts(
             config,
             RunOptions {

@@ -6,13 +6,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use highwater::config::Config;
 use highwater::pipeline::{App, RunOptions};
-use highwater::scheduler::Clock;
 use highwater::store::{ServerId, SqliteStore, Store};
 use secrecy::SecretString;
 use support::discord::{ChannelAccess, FakeConfig, FakeDiscord, Interaction, Member};
@@ -23,24 +22,7 @@ const GUILD: u64 = 1111;
 const MARKETS: u64 = 2001;
 const GENERAL: u64 = 2002;
 
-/// A clock the test sets.
-#[derive(Debug)]
-struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    fn at(t: DateTime<Utc>) -> Arc<Self> {
-        Arc::new(Self(Mutex::new(t)))
-    }
-    fn set(&self, t: DateTime<Utc>) {
-        *self.0.lock().expect("clock") = t;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
-}
+use support::ManualClock;
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
@@ -614,4 +596,42 @@ async fn a_server_at_its_rule_limit_is_told_so() {
         25
     );
     bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_dev_guild_commands_are_registered_globally() {
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let config = Config::from_toml(
+        &format!("[discord]\napi_base = \"{}\"\n", fake.api_base()),
+        "global registration config",
+    )
+    .expect("valid");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
+    let app = App::with_parts(
+        config,
+        RunOptions {
+            data: Some(s.data.clone()),
+            discord_token: Some(SecretString::from("test-token")),
+            ..RunOptions::default()
+        },
+        store,
+        ManualClock::at(utc(2025, 9, 19, 21, 0, 0)),
+    )
+    .await
+    .expect("the app starts");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let registered = fake
+        .wait_until(Duration::from_secs(20), |f| {
+            f.command_names(None).len() == 7
+        })
+        .await;
+    assert!(registered, "{:?}", fake.registered_commands());
+    assert!(fake.command_names(Some(GUILD)).is_empty());
+    shutdown.cancel();
+    let stopped = tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("stops");
+    assert!(stopped.expect("joins").is_ok());
 }

@@ -12,22 +12,12 @@ use chrono::{TimeZone, Utc};
 use highwater::config::Config;
 use highwater::pipeline::{App, RunOptions};
 use highwater::rules::spec::RawRule;
-use highwater::scheduler::Clock;
 use highwater::store::{ServerId, ServerSettings, SqliteStore, Store, StoredRule, Target};
 use secrecy::SecretString;
 use support::discord::{FakeConfig, FakeDiscord, FakeGuild};
 
 const CHANNELS: u64 = 500;
 const FIRST_CHANNEL: u64 = 30_000;
-
-#[derive(Debug)]
-struct FixedClock(chrono::DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> chrono::DateTime<Utc> {
-        self.0
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_alert_reaches_500_channels_within_the_limits_in_at_most_12_seconds() {
@@ -95,7 +85,7 @@ async fn one_alert_reaches_500_channels_within_the_limits_in_at_most_12_seconds(
             ..RunOptions::default()
         },
         store.clone(),
-        Arc::new(FixedClock(now)),
+        support::ManualClock::at(now),
     )
     .await
     .expect("the app starts");

@@ -5,40 +5,18 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use highwater::alerts::{Mute, MuteTarget};
 use highwater::config::Config;
 use highwater::pipeline::{App, RunOptions};
-use highwater::scheduler::Clock;
 use highwater::store::{MessageState, ServerId, SqliteStore, Store};
 use serde_json::json;
 use support::webhook::{Answer, FakeWebhook};
 
-/// A clock the test sets.
-#[derive(Debug)]
-struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    fn at(t: DateTime<Utc>) -> Arc<Self> {
-        Arc::new(Self(Mutex::new(t)))
-    }
-    fn set(&self, t: DateTime<Utc>) {
-        *self.0.lock().expect("clock") = t;
-    }
-    fn advance(&self, d: Duration) {
-        let mut t = self.0.lock().expect("clock");
-        *t += chrono::Duration::from_std(d).expect("small");
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().expect("clock")
-    }
-}
+use support::ManualClock;
 
 /// 21:00 UTC on a September 2025 day: after the 16:00 New York close.
 fn evening(day: u32) -> DateTime<Utc> {

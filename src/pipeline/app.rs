@@ -309,12 +309,7 @@ impl App {
             if pass.claimed == 0 {
                 return Ok(total);
             }
-            total.claimed += pass.claimed;
-            total.delivered += pass.delivered;
-            total.retried += pass.retried;
-            total.held += pass.held;
-            total.dropped += pass.dropped;
-            total.failed += pass.failed;
+            total.add(pass);
             if pass.delivered + pass.dropped + pass.failed == 0 {
                 // Only retries and holds: they are due later, not now.
                 return Ok(total);

@@ -116,6 +116,18 @@ pub struct DeliveryReport {
     pub failed: usize,
 }
 
+impl DeliveryReport {
+    /// Adds another pass's counts to these.
+    pub fn add(&mut self, other: DeliveryReport) {
+        self.claimed += other.claimed;
+        self.delivered += other.delivered;
+        self.retried += other.retried;
+        self.held += other.held;
+        self.dropped += other.dropped;
+        self.failed += other.failed;
+    }
+}
+
 fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX / 2)
 }
@@ -309,12 +321,7 @@ pub async fn deliver_due(
     let (a, b, c, d) = tokio::join!(worker(), worker(), worker(), worker());
     let mut total = DeliveryReport::default();
     for part in [a?, b?, c?, d?] {
-        total.claimed += part.claimed;
-        total.delivered += part.delivered;
-        total.retried += part.retried;
-        total.held += part.held;
-        total.dropped += part.dropped;
-        total.failed += part.failed;
+        total.add(part);
     }
     Ok(total)
 }
