@@ -56,15 +56,15 @@ pub struct RunArgs {
     pub once: bool,
     #[command(flatten)]
     pub data: DataArgs,
-    /// The SQLite database file (default: [store] path in the config, else ./highwater.db).
+    /// The SQLite database file (default: the config's store.path, else ./highwater.db).
     #[arg(long, value_name = "PATH")]
     pub database: Option<PathBuf>,
     /// Run as if the clock read this UTC instant at start-up (RFC 3339, e.g.
     /// 2025-09-19T21:00:00Z); it then advances in real time.
     #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
     pub now: Option<DateTime<Utc>>,
-    /// How console subscriptions print alerts: text or json (default: [delivery]
-    /// console_format, else text).
+    /// How console subscriptions print alerts: text or json (default: the config's
+    /// delivery.console_format, else text).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<ConsoleFormat>,
 }
@@ -72,7 +72,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct DataArgs {
     /// Directory of daily histories, one `SYMBOL.csv` per symbol (Date and Close columns).
-    /// Without it, histories come from the live providers ([providers] in the config).
+    /// Without it, histories come from the live providers (the config's providers section).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
 }

@@ -12,10 +12,15 @@
 //! - [`alerts`]: events and answers rendered for people: headlines, embeds, JSON.
 //!
 //! Around it:
-//! - [`service`]: the operations the CLI (and later Discord and the scheduler) share: replay,
-//!   streak and high queries.
-//! - [`providers`]: market-data sources; today the CSV histories.
-//! - [`config`]: settings files and the built-in defaults.
+//! - [`service`]: the operations the CLI, the bot and the scheduler share: replay, streak, high
+//!   and quote.
+//! - [`providers`]: market-data sources (CSV files, Yahoo Finance, Binance) behind a cache.
+//! - [`store`]: persistence (SQLite): servers, rules, the bar cache, the alert log and outbox.
+//! - [`scheduler`]: cron schedules in a market's timezone, and the loop that runs them.
+//! - [`pipeline`]: a tick (fetch, evaluate, store new alerts) and the deliverer; `App` wires it.
+//! - [`notify`]: where messages go: the console, Discord webhooks, Discord's message JSON.
+//! - [`discord`]: the bot — slash commands and per-server setup — and channel posting.
+//! - [`config`]: settings files, environment overrides and the built-in defaults.
 //! - [`cli`]: the command line.
 pub mod alerts;
 pub mod analytics;

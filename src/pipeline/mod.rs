@@ -10,6 +10,8 @@ mod histories;
 mod tick;
 
 pub use app::{App, AppError, RunOptions};
-pub use deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer};
+pub use deliver::{
+    CONCURRENT_SENDS, DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer,
+};
 pub use histories::{Histories, HistoryError, Loaded};
 pub use tick::{TickLimits, TickReport, new_events, tick};
