@@ -6,8 +6,6 @@
 //! reach it with its rate limiter off, so the proxy — or highwater's own limiter, for alert
 //! posts — paces the traffic; command replies are few and go to per-interaction routes.
 
-use std::sync::Arc;
-
 use poise::serenity_prelude as serenity;
 use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
@@ -101,14 +99,4 @@ pub async fn run_bot(
     let result = client.start_autosharded().await;
     stopper.abort();
     result.map_err(BotError::from)
-}
-
-/// The bot's shared data as an `Arc`-free value poise owns.
-pub fn data(
-    store: Arc<dyn crate::store::Store>,
-    histories: Arc<crate::pipeline::Histories>,
-    clock: Arc<dyn crate::scheduler::Clock>,
-    limits: super::data::ServerLimits,
-) -> BotData {
-    BotData::new(store, histories, clock, limits)
 }

@@ -346,6 +346,11 @@ impl App {
         });
         if bot.is_none() {
             tracing::info!("no Discord token: running without the bot");
+            if self.store.servers().await?.is_empty() {
+                tracing::warn!(
+                    "no [[subscriptions]] in the config and no Discord token: nothing will be posted"
+                );
+            }
         }
         let deliverer = tokio::spawn(run_deliverer(
             self.store.clone(),
