@@ -48,9 +48,13 @@ impl Running {
 }
 
 fn config(fake: &FakeDiscord) -> Config {
+    config_with(fake, "")
+}
+
+fn config_with(fake: &FakeDiscord, extra: &str) -> Config {
     Config::from_toml(
         &format!(
-            "[discord]\napi_base = \"{}\"\ndev_guild = {GUILD}\n",
+            "[discord]\napi_base = \"{}\"\ndev_guild = {GUILD}\n{extra}",
             fake.api_base()
         ),
         "bot test config",
@@ -59,11 +63,21 @@ fn config(fake: &FakeDiscord) -> Config {
 }
 
 async fn start(fake: &FakeDiscord, db: &Path, data: &Path, clock: Arc<ManualClock>) -> Running {
+    start_with(fake, config(fake), db, data, clock).await
+}
+
+async fn start_with(
+    fake: &FakeDiscord,
+    config: Config,
+    db: &Path,
+    data: &Path,
+    clock: Arc<ManualClock>,
+) -> Running {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).await.expect("store opens"));
     let identified_before = fake.identifies();
     let registrations_before = fake.registrations();
     let app = App::with_parts(
-        config(fake),
+        config,
         RunOptions {
             data: Some(data.to_owned()),
             discord_token: Some(SecretString::from("test-token")),
@@ -634,4 +648,131 @@ async fn without_a_dev_guild_commands_are_registered_globally() {
         .await
         .expect("stops");
     assert!(stopped.expect("joins").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channel() {
+    use highwater::discord::limiter::RateLimiter;
+    use highwater::discord::rest::{ChannelNotifier, DiscordRest};
+    use highwater::notify::Notifier;
+    use highwater::store::{ServerSettings, StoredRule, Target};
+
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let now = utc(2025, 9, 18, 21, 0, 0);
+    let server = ServerId::guild(GUILD);
+    let app_with = |store: Arc<dyn Store>| {
+        let config = config(&fake);
+        let data = s.data.clone();
+        async move {
+            App::with_parts(
+                config,
+                RunOptions {
+                    data: Some(data),
+                    discord_token: Some(SecretString::from("test-token")),
+                    ..RunOptions::default()
+                },
+                store,
+                ManualClock::at(now),
+            )
+            .await
+            .expect("the app starts")
+        }
+    };
+    let first_id = {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
+        store
+            .upsert_server(&ServerSettings::new(server.clone()), now)
+            .await
+            .expect("server");
+        let destination = store
+            .destination_for(&server, &Target::Channel(MARKETS))
+            .await
+            .expect("destination");
+        store
+            .put_rule(
+                &server,
+                &StoredRule {
+                    rule: highwater::rules::spec::RawRule {
+                        id: "rut-record-high".into(),
+                        kind: "record_high".into(),
+                        symbols: vec!["^RUT".into()],
+                        ..Default::default()
+                    },
+                    destination: Some(destination),
+                    mention_role: None,
+                },
+                now,
+            )
+            .await
+            .expect("rule");
+        let app = app_with(store.clone()).await;
+        assert_eq!(app.tick(None).await.expect("tick").messages, 1);
+        // The first process claims the message and posts it, then dies before marking it.
+        let claimed = store
+            .claim_due(now, now + chrono::Duration::minutes(2), 1)
+            .await
+            .expect("claim")
+            .pop()
+            .expect("a message");
+        let rest = DiscordRest::new(
+            url::Url::parse(&fake.api_base()).expect("a URL"),
+            SecretString::from("test-token"),
+            Arc::new(RateLimiter::new()),
+            Duration::from_secs(5),
+        )
+        .expect("a client");
+        let receipt = ChannelNotifier::new(Arc::new(rest), MARKETS)
+            .send(&claimed.payload)
+            .await
+            .expect("posted");
+        receipt.message_id.expect("an id")
+    };
+    assert_eq!(fake.messages(MARKETS).len(), 1);
+
+    // The restarted process sends it again, with the same nonce: Discord shows no second one.
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
+    let app = app_with(store).await;
+    let delivered = app.deliver_now().await.expect("delivery");
+    assert_eq!(delivered.delivered, 1);
+    assert_eq!(fake.messages(MARKETS).len(), 1, "no second visible message");
+    let messages = app.store().messages().await.expect("messages");
+    assert!(messages[0].interrupted);
+    assert_eq!(messages[0].remote_id.as_deref(), Some(first_id.as_str()));
+    assert_eq!(
+        messages[0].note, None,
+        "a channel deduplicates: no duplicate warning"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_at_its_symbol_limit_is_told_so() {
+    let Some(s) = setup() else { return };
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let config = config_with(&fake, "max_symbols_per_server = 2\n");
+    let bot = start_with(&fake, config, &s.db, &s.data, clock).await;
+    let add = |symbol: &str| {
+        Interaction::command("rules")
+            .sub("add")
+            .option_int("kind", 0)
+            .option_str("symbol", symbol)
+            .option_channel("channel", MARKETS)
+            .by(admin())
+    };
+    for symbol in ["RUT", "SPX", "RUT"] {
+        let reply = fake.interact(add(symbol)).await;
+        assert!(
+            reply.content().is_some_and(|c| c.contains("Added rule")),
+            "{symbol}: {:?}",
+            reply.content()
+        );
+    }
+    let refused = fake.interact(add("NDX")).await;
+    let text = refused.content().expect("a refusal");
+    assert!(
+        refused.ephemeral() && text.contains("already watch 2 symbols"),
+        "{text}"
+    );
+    bot.stop().await;
 }
