@@ -120,9 +120,22 @@ pub fn resolve(ctx: Context<'_>, query: &str) -> Result<std::sync::Arc<Symbol>, 
 /// The history of a symbol for an answer; defers the reply first when it must be fetched, so
 /// Discord's 3-second deadline is met however long the provider takes.
 pub async fn load(ctx: Context<'_>, query: &str) -> Result<Loaded, Error> {
+    load_for(ctx, query, false).await
+}
+
+/// [`load`] for an answer only the user sees: the deferral is private too.
+pub async fn load_private(ctx: Context<'_>, query: &str) -> Result<Loaded, Error> {
+    load_for(ctx, query, true).await
+}
+
+async fn load_for(ctx: Context<'_>, query: &str, private: bool) -> Result<Loaded, Error> {
     let symbol = resolve(ctx, query)?;
     if !ctx.data().is_cached(&symbol).await {
-        ctx.defer().await?;
+        if private {
+            ctx.defer_ephemeral().await?;
+        } else {
+            ctx.defer().await?;
+        }
     }
     ctx.data().history(symbol).await.map_err(|e| match e {
         LookupError::Unknown { query, suggestions } => {

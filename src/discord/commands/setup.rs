@@ -10,7 +10,8 @@ use poise::serenity_prelude as serenity;
 
 use super::query::TimeframeChoice;
 use super::{
-    Context, Error, UserError, autocomplete_symbol, ephemeral, load, require_manager, resolve,
+    Context, Error, UserError, autocomplete_symbol, ephemeral, load_private, require_manager,
+    resolve,
 };
 use crate::alerts::{Mute, MuteTarget, QuietHours, headline};
 use crate::market::Timeframe;
@@ -456,7 +457,7 @@ async fn rules_preview(
     let mut lines = Vec::new();
     let mut total = 0;
     for symbol in &stored.rule.symbols {
-        let loaded = load(ctx, symbol).await?;
+        let loaded = load_private(ctx, symbol).await?;
         let Some(last) = loaded.series.last_date() else {
             continue;
         };
