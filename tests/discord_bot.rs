@@ -515,7 +515,10 @@ async fn setup_commands_validate_and_store_mutes_quiet_hours_and_previews() {
                 .by(admin()),
         )
         .await;
-    assert!(preview.ephemeral(), "setup answers are private, deferred or not");
+    assert!(
+        preview.ephemeral(),
+        "setup answers are private, deferred or not"
+    );
     let text = preview.content().expect("a preview");
     assert!(
         text.contains("2025-09-18  Russell 2000 closes at a record 2,467.70"),

@@ -379,6 +379,19 @@ async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar() {
 }
 
 #[tokio::test]
+async fn a_new_database_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    open(&path).await.close().await;
+    let mode = std::fs::metadata(&path)
+        .expect("metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "it holds webhook tokens");
+}
+
+#[tokio::test]
 async fn job_runs_are_remembered() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("h.db");

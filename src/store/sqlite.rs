@@ -198,6 +198,18 @@ impl SqliteStore {
                 }
             }
         }
+        // The database holds webhook URLs, whose tokens are secrets: a new file (and the WAL
+        // files SQLite derives from it, which copy its mode) is readable by its owner only.
+        #[cfg(unix)]
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| open_error(format!("cannot create it: {e}")))?;
+        }
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
