@@ -323,10 +323,18 @@ pub fn quote_text(answer: &QuoteAnswer) -> String {
             "Trades around the clock; daily bars close at 00:00 UTC.".to_owned()
         }
         SessionState::BeforeOpen { opens } => format!("Market opens at {}.", local(opens)),
-        SessionState::Open { closes } => format!(
-            "Market open — the close above is the previous session's; today's closes at {}.",
-            local(closes)
-        ),
+        SessionState::Open { closes } => {
+            let today = closes.with_timezone(&tz).date_naive();
+            let early = if answer.symbol.calendar().is_early_close(today) {
+                " (an early close)"
+            } else {
+                ""
+            };
+            format!(
+                "Market open — the close above is the previous session's; today's closes at {}{early}.",
+                local(closes)
+            )
+        }
         SessionState::Closed { next } => {
             format!("Market closed — next session {}.", short_date(next))
         }

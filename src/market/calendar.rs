@@ -2,9 +2,11 @@
 //! sessions are left in a week or month.
 //!
 //! Dates here are *session dates* in the calendar's own timezone ([`Calendar::timezone`]):
-//! America/New_York for NYSE, UTC for crypto. Only full-day closures are modelled; early closes
-//! (13:00 on the day after Thanksgiving, Christmas Eve, ...) still count as sessions, and
-//! [`Calendar::close_time`] always reports the regular close.
+//! America/New_York for NYSE, UTC for crypto. Full-day closures decide what is a session; early
+//! closes (13:00) only move [`Calendar::close_time`], and are modelled from 2000 on by NYSE's
+//! standing rules: the day after Thanksgiving, and July 3 and December 24 when they fall on
+//! Monday to Thursday (on a Friday they are the observed holiday). One-off early closes are not
+//! modelled; before 2000 every session closes at 16:00.
 //!
 //! # Speed
 //! [`Calendar::is_session`] and [`Calendar::sessions_remaining`] run once per bar over tens of
@@ -134,15 +136,26 @@ impl Calendar {
         }
     }
 
-    /// When the regular session of `date` closes, as a UTC instant: NYSE 16:00
-    /// America/New_York (EDT or EST as of that date), crypto 00:00 UTC of the next day.
+    /// Whether `date` is an NYSE session that closes early, at 13:00 New York time (see the
+    /// module docs for the rules and their range).
+    pub fn is_early_close(self, date: NaiveDate) -> bool {
+        self == Calendar::Nyse && nyse::is_early_close(date) && self.is_session(date)
+    }
+
+    /// When the session of `date` closes, as a UTC instant: NYSE 16:00 America/New_York (EDT
+    /// or EST as of that date; 13:00 on an early close), crypto 00:00 UTC of the next day.
     ///
-    /// Early closes are not modelled, and `date` is not checked to be a session. Saturates at
-    /// `DateTime::<Utc>::MAX_UTC` for dates at the end of chrono's range.
+    /// `date` is not checked to be a session. Saturates at `DateTime::<Utc>::MAX_UTC` for dates
+    /// at the end of chrono's range.
     pub fn close_time(self, date: NaiveDate) -> DateTime<Utc> {
         match self {
             Calendar::Nyse => {
-                let local = date.and_time(NYSE_CLOSE);
+                let close = if self.is_early_close(date) {
+                    NYSE_EARLY_CLOSE
+                } else {
+                    NYSE_CLOSE
+                };
+                let local = date.and_time(close);
                 match self.timezone().from_local_datetime(&local).earliest() {
                     Some(close) => close.with_timezone(&Utc),
                     // 16:00 is never inside a DST gap; fall back to standard time regardless.
@@ -193,6 +206,12 @@ impl Calendar {
 const NYSE_CLOSE: NaiveTime = match NaiveTime::from_hms_opt(16, 0, 0) {
     Some(time) => time,
     None => panic!("16:00:00 is a valid time"),
+};
+
+/// The NYSE early close, America/New_York wall-clock time.
+const NYSE_EARLY_CLOSE: NaiveTime = match NaiveTime::from_hms_opt(13, 0, 0) {
+    Some(time) => time,
+    None => panic!("13:00:00 is a valid time"),
 };
 
 /// A date written in source code; an invalid one fails the build, never a run.
@@ -369,6 +388,24 @@ mod nyse {
         date.weekday() == Weekday::Tue && (2..=8).contains(&date.day())
     }
 
+    /// NYSE's standing early closes (13:00), from 2000 on: the day after Thanksgiving, and
+    /// July 3 and December 24 from Monday to Thursday. Whether the day is a session at all is
+    /// the caller's question.
+    pub(super) fn is_early_close(date: NaiveDate) -> bool {
+        if date.year() < 2000 {
+            return false;
+        }
+        let monday_to_thursday = matches!(
+            date.weekday(),
+            Weekday::Mon | Weekday::Tue | Weekday::Wed | Weekday::Thu
+        );
+        match (date.month(), date.day()) {
+            (7, 3) | (12, 24) => monday_to_thursday,
+            (11, _) => date.pred_opt().is_some_and(is_thanksgiving),
+            _ => false,
+        }
+    }
+
     fn is_thanksgiving(date: NaiveDate) -> bool {
         if date.weekday() != Weekday::Thu {
             return false;
@@ -541,6 +578,40 @@ mod tests {
         DateTime::parse_from_rfc3339(text)
             .expect("valid RFC 3339 instant")
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn early_closes_end_the_session_at_13_00_new_york_time() {
+        // The day after Thanksgiving, Christmas Eve and July 3 (Monday to Thursday).
+        for (date, close) in [
+            (d(2026, 11, 27), "2026-11-27T18:00:00Z"),
+            (d(2025, 11, 28), "2025-11-28T18:00:00Z"),
+            (d(2025, 12, 24), "2025-12-24T18:00:00Z"),
+            (d(2024, 12, 24), "2024-12-24T18:00:00Z"),
+            (d(2025, 7, 3), "2025-07-03T17:00:00Z"),
+            (d(2024, 7, 3), "2024-07-03T17:00:00Z"),
+            (d(2018, 12, 24), "2018-12-24T18:00:00Z"),
+        ] {
+            assert!(NYSE.is_early_close(date), "{date}");
+            assert_eq!(NYSE.close_time(date), utc(close), "{date}");
+        }
+        // A Friday July 3 or December 24 is the observed holiday, not an early close; other
+        // days, years before 2000 and crypto close as usual.
+        for date in [
+            d(2026, 7, 3),
+            d(2021, 12, 24),
+            d(2022, 7, 1),
+            d(2025, 11, 26),
+            d(1999, 11, 26),
+            d(2026, 11, 26),
+        ] {
+            assert!(!NYSE.is_early_close(date), "{date}");
+        }
+        assert!(!CRYPTO.is_early_close(d(2026, 11, 27)));
+        assert_eq!(
+            NYSE.close_time(d(1999, 11, 26)),
+            utc("1999-11-26T21:00:00Z")
+        );
     }
 
     /// Every full-day NYSE closure on a weekday from 2020 through 2026.

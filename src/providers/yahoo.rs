@@ -485,7 +485,8 @@ pub fn parse_quote(
 
 /// Whether the regular session of `calendar` is open at `now`: crypto always; NYSE when today
 /// (in New York) is a session and `now` is between 09:30 and the close by
-/// [`Calendar::close_time`]. Early closes and pre/post-market trading are not modelled.
+/// [`Calendar::close_time`] (13:00 on an early close). Pre/post-market trading is not
+/// modelled.
 pub fn session_open(calendar: Calendar, now: DateTime<Utc>) -> bool {
     match calendar {
         Calendar::Crypto => true,

@@ -144,6 +144,19 @@ mod tests {
                 next: day(2026, 11, 27)
             }
         );
+        // The day after Thanksgiving closes at 13:00 New York time.
+        assert_eq!(
+            session_state(nyse, at("2026-11-27T15:00:00Z")),
+            SessionState::Open {
+                closes: at("2026-11-27T18:00:00Z")
+            }
+        );
+        assert_eq!(
+            session_state(nyse, at("2026-11-27T18:30:00Z")),
+            SessionState::Closed {
+                next: day(2026, 11, 30)
+            }
+        );
         assert_eq!(
             session_state(Calendar::Crypto, at("2026-11-26T15:00:00Z")),
             SessionState::AroundTheClock
