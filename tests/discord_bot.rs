@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,32 +108,24 @@ async fn start_with(
     }
 }
 
-struct Setup {
-    db: PathBuf,
-    data: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-fn setup() -> Option<Setup> {
-    let data = support::shared_data()?;
-    let dir = tempfile::tempdir().expect("temp dir");
-    Some(Setup {
-        db: dir.path().join("highwater.db"),
-        data,
-        _dir: dir,
-    })
-}
+use support::run_dir as setup;
 
 fn admin() -> Member {
     Member::manager(5001, "desk-admin")
 }
 
-fn add_record_rule(channel: u64) -> Interaction {
+/// `/rules add` with `kind` (its choice index: 0 record high, 3 streak) for `symbol`, by an
+/// admin.
+fn rules_add(kind: i64, symbol: &str) -> Interaction {
     Interaction::command("rules")
         .sub("add")
-        .option_int("kind", 0) // the first choice: record high
-        .option_str("symbol", "RUT")
-        .option_channel("channel", channel)
+        .option_int("kind", kind)
+        .option_str("symbol", symbol)
+        .by(admin())
+}
+
+fn add_record_rule(channel: u64) -> Interaction {
+    rules_add(0, "RUT").option_channel("channel", channel)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -446,15 +438,7 @@ async fn setup_commands_validate_and_store_mutes_quiet_hours_and_previews() {
     let server = ServerId::guild(GUILD);
 
     // No channel given and no default yet: advice, nothing stored.
-    let advice = fake
-        .interact(
-            Interaction::command("rules")
-                .sub("add")
-                .option_int("kind", 0)
-                .option_str("symbol", "RUT")
-                .by(admin()),
-        )
-        .await;
+    let advice = fake.interact(rules_add(0, "RUT")).await;
     assert!(advice.ephemeral());
     assert!(
         advice
@@ -478,28 +462,13 @@ async fn setup_commands_validate_and_store_mutes_quiet_hours_and_previews() {
 
     // A streak rule without its timeframe is refused with what to change.
     let bad = fake
-        .interact(
-            Interaction::command("rules")
-                .sub("add")
-                .option_int("kind", 3)
-                .option_str("symbol", "RUT")
-                .option_int("min_length", 5)
-                .by(admin()),
-        )
+        .interact(rules_add(3, "RUT").option_int("min_length", 5))
         .await;
     let text = bad.content().expect("advice");
     assert!(bad.ephemeral() && text.contains("timeframe"), "{text}");
     assert!(bot.store.rules(&server).await.expect("rules").is_empty());
 
-    let added = fake
-        .interact(
-            Interaction::command("rules")
-                .sub("add")
-                .option_int("kind", 0)
-                .option_str("symbol", "RUT")
-                .by(admin()),
-        )
-        .await;
+    let added = fake.interact(rules_add(0, "RUT")).await;
     assert!(
         added
             .content()
@@ -756,14 +725,7 @@ async fn a_server_at_its_symbol_limit_is_told_so() {
     let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
     let config = config_with(&fake, "max_symbols_per_server = 2\n");
     let bot = start_with(&fake, config, &s.db, &s.data, clock).await;
-    let add = |symbol: &str| {
-        Interaction::command("rules")
-            .sub("add")
-            .option_int("kind", 0)
-            .option_str("symbol", symbol)
-            .option_channel("channel", MARKETS)
-            .by(admin())
-    };
+    let add = |symbol: &str| rules_add(0, symbol).option_channel("channel", MARKETS);
     for symbol in ["RUT", "SPX", "RUT"] {
         let reply = fake.interact(add(symbol)).await;
         assert!(

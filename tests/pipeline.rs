@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,21 +43,7 @@ symbols = ["RUT"]
     Config::from_toml(&text, "test config").expect("the test config is valid")
 }
 
-struct Setup {
-    db: PathBuf,
-    data: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-fn setup() -> Option<Setup> {
-    let data = support::shared_data()?;
-    let dir = tempfile::tempdir().expect("temp dir");
-    Some(Setup {
-        db: dir.path().join("highwater.db"),
-        data,
-        _dir: dir,
-    })
-}
+use support::run_dir as setup;
 
 async fn app(config: Config, db: &Path, data: &Path, clock: Arc<ManualClock>) -> App {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).await.expect("store opens"));

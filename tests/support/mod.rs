@@ -107,3 +107,23 @@ impl highwater::scheduler::Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// A fresh database path and the shared histories, for one test run of the pipeline.
+pub struct RunDir {
+    /// `highwater.db` in a temporary directory (not created yet).
+    pub db: PathBuf,
+    /// `../shared/data`.
+    pub data: PathBuf,
+    _dir: TempDir,
+}
+
+/// A [`RunDir`], or `None` (after saying so) when `../shared/data` is absent.
+pub fn run_dir() -> Option<RunDir> {
+    let data = shared_data()?;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    Some(RunDir {
+        db: dir.path().join("highwater.db"),
+        data,
+        _dir: dir,
+    })
+}
