@@ -4,7 +4,7 @@
 //!
 //! Criterion reports the median of the mean per sample; after it, 1,000 more interactions are
 //! timed one by one and their median and 99th percentile printed. Discord's deadline is 3 s;
-//! the target is well under 50 ms at p99. Needs `../shared/data` (skips without it).
+//! the target is well under 50 ms at p99.
 
 #[path = "../tests/support/mod.rs"]
 #[allow(unused_imports)]
@@ -32,9 +32,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn interactions(c: &mut Criterion) {
-    let Some(data) = support::shared_data() else {
-        return;
-    };
+    let data = support::data_dir();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,8 +1,7 @@
 //! Checks the NYSE calendar against real index histories: every row of an index file must be a
 //! session, and every session must have a row.
 //!
-//! The files live outside the crate, in `../shared/data` (see its README); when that folder is
-//! absent the test says so on stderr and passes.
+//! The files are the example histories shipped in `data/` (see its README).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,7 +18,7 @@ const LAST: (i32, u32, u32) = (2026, 8, 21);
 const DATA_EXCEPTIONS: &[(&str, &str, &str)] = &[];
 
 fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
 }
 
 fn date(ymd: (i32, u32, u32)) -> NaiveDate {
@@ -110,10 +109,6 @@ fn assert_files_match(files: &[&str], first: NaiveDate, last: NaiveDate) {
 
 #[test]
 fn index_histories_trade_exactly_on_nyse_sessions_since_1990() {
-    if !data_dir().is_dir() {
-        eprintln!("skipping: ../shared/data not found");
-        return;
-    }
     assert_files_match(&["RUT.csv", "GSPC.csv"], date(FIRST), date(LAST));
 }
 
@@ -122,9 +117,5 @@ fn index_histories_trade_exactly_on_nyse_sessions_since_1990() {
 /// (Before June 1952 the file has no Saturdays although the exchange traded on them.)
 #[test]
 fn sp500_history_trades_exactly_on_nyse_sessions_from_1952_to_1989() {
-    if !data_dir().is_dir() {
-        eprintln!("skipping: ../shared/data not found");
-        return;
-    }
     assert_files_match(&["GSPC.csv"], date((1952, 6, 1)), date((1989, 12, 31)));
 }

@@ -1,7 +1,5 @@
-//! The `highwater` binary end to end: `replay`, `streak` and `high` over the shared histories
+//! The `highwater` binary end to end: `replay`, `streak` and `high` over the example histories
 //! and over small files written here, and the one-line errors a user sees for bad input.
-//!
-//! Tests that need `../shared/data` pass with a note on stderr when it is absent.
 
 mod support;
 
@@ -9,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{Outcome, highwater, shared_data, temp_dir_with};
+use support::{Outcome, highwater, data_dir, temp_dir_with};
 
 /// Parses every line of `stdout` as one JSON object.
 fn json_lines(stdout: &str) -> Vec<Value> {
@@ -112,7 +110,7 @@ fn the_event<'a>(events: &'a [Value], date: &str, kind: &str, on_pace: Option<bo
 
 #[test]
 fn replay_of_september_2025_finds_the_russell_record_close_of_sep_18() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let events = rut_september_events(&data);
     let record = the_event(&events, "2025-09-18", "record_high", None);
     assert_eq!(text(record, "symbol"), "^RUT");
@@ -129,7 +127,7 @@ fn replay_of_september_2025_finds_the_russell_record_close_of_sep_18() {
 
 #[test]
 fn replay_of_september_2025_calls_the_seventh_weekly_gain_on_pace_on_thursday() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let events = rut_september_events(&data);
     let streak = the_event(&events, "2025-09-18", "streak", Some(true));
     assert_eq!(text(streak, "timeframe"), "weekly");
@@ -143,7 +141,7 @@ fn replay_of_september_2025_calls_the_seventh_weekly_gain_on_pace_on_thursday() 
 
 #[test]
 fn replay_of_september_2025_confirms_the_seventh_weekly_gain_on_friday() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let events = rut_september_events(&data);
     let streak = the_event(&events, "2025-09-19", "streak", Some(false));
     assert_eq!(text(streak, "timeframe"), "weekly");
@@ -157,7 +155,7 @@ fn replay_of_september_2025_confirms_the_seventh_weekly_gain_on_friday() {
 
 #[test]
 fn replay_json_gives_every_dedup_key_once_in_date_order() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let events = rut_september_events(&data);
     assert!(events.len() >= 3, "{events:#?}");
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -178,7 +176,7 @@ fn replay_json_gives_every_dedup_key_once_in_date_order() {
 
 #[test]
 fn replay_text_reads_like_a_market_desk() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let stdout = replay_rut_september(&data, "RUT", false);
     let record = "2025-09-18  Russell 2000 closes at a record 2,467.70 — its first record close \
                   since Nov 8, 2021, ending a 967-session drought";
@@ -191,7 +189,7 @@ fn replay_text_reads_like_a_market_desk() {
 
 #[test]
 fn rut_caret_rut_and_lower_case_rut_name_the_same_index() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let plain = replay_rut_september(&data, "RUT", true);
     assert!(!plain.is_empty());
     for alias in ["^RUT", "rut"] {
@@ -223,7 +221,7 @@ fn weekly_rut_streak(data: &Path, as_of: &str) -> Value {
 
 #[test]
 fn the_weekly_streak_as_of_sep_19_2025_is_seven_finished_weeks() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let answer = weekly_rut_streak(&data, "2025-09-19");
     assert_eq!(text(&answer, "direction"), "up");
     assert_eq!(integer(&answer, "length"), 7);
@@ -235,7 +233,7 @@ fn the_weekly_streak_as_of_sep_19_2025_is_seven_finished_weeks() {
 
 #[test]
 fn the_weekly_streak_as_of_sep_18_2025_is_on_pace_after_six_finished_weeks() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let answer = weekly_rut_streak(&data, "2025-09-18");
     assert!(flag(&answer, "on_pace"), "{answer}");
     assert_eq!(integer(&answer, "length"), 7);
@@ -248,7 +246,7 @@ fn the_weekly_streak_as_of_sep_18_2025_is_on_pace_after_six_finished_weeks() {
 
 #[test]
 fn the_christmas_2020_week_is_complete_on_thursday() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     // Friday 2020-12-25 was a holiday: Thursday's close is the week's close.
     let answer = weekly_rut_streak(&data, "2020-12-24");
     assert_eq!(text(&answer, "direction"), "up");
@@ -269,7 +267,7 @@ fn rut_high(data: &Path, as_of: &str) -> Value {
 
 #[test]
 fn high_on_the_record_day_says_it_beat_the_2021_record_after_967_sessions() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let answer = rut_high(&data, "2025-09-18");
     assert_near(&answer, "record_close", 2467.70, 0.005);
     assert_eq!(text(&answer, "record_date"), "2025-09-18");
@@ -282,7 +280,7 @@ fn high_on_the_record_day_says_it_beat_the_2021_record_after_967_sessions() {
 
 #[test]
 fn high_at_the_end_of_september_2025_is_below_a_september_record() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let answer = rut_high(&data, "2025-09-30");
     assert_eq!(text(&answer, "date"), "2025-09-30");
     assert!(integer(&answer, "sessions_since_record") > 0, "{answer}");
@@ -353,7 +351,7 @@ fn replay_of_symbol(data: &Path, symbol: &str) -> Outcome {
 
 #[test]
 fn an_unknown_symbol_is_one_error_line_naming_it() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let line = the_one_error_line(replay_of_symbol(&data, "NOPE"));
     assert!(line.contains("unknown symbol 'NOPE'"), "{line}");
     assert!(
@@ -364,7 +362,7 @@ fn an_unknown_symbol_is_one_error_line_naming_it() {
 
 #[test]
 fn a_misspelt_symbol_suggests_rut() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let line = the_one_error_line(replay_of_symbol(&data, "RUTT"));
     assert!(line.contains("unknown symbol 'RUTT'"), "{line}");
     assert!(line.contains("did you mean RUT"), "{line}");
@@ -392,7 +390,7 @@ fn replay_with_rules(data: &Path, rules: &str) -> (Outcome, String) {
 
 #[test]
 fn an_unknown_rule_kind_is_one_error_line_naming_the_rule_and_the_kind() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let (outcome, config) =
         replay_with_rules(&data, "[[rules]]\nid = \"moon\"\nkind = \"moonshot\"\n");
     let line = the_one_error_line(outcome);
@@ -403,7 +401,7 @@ fn an_unknown_rule_kind_is_one_error_line_naming_the_rule_and_the_kind() {
 
 #[test]
 fn out_of_range_rule_parameters_are_one_error_line_naming_rule_and_parameter() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let cases = [
         (
             "[[rules]]\nid = \"short\"\nkind = \"streak\"\ntimeframe = \"weekly\"\nmin_length = 0\n",
@@ -424,7 +422,7 @@ fn out_of_range_rule_parameters_are_one_error_line_naming_rule_and_parameter() {
 
 #[test]
 fn a_config_error_states_its_cause_once() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let (outcome, _) = replay_with_rules(&data, "[[rules]]\nid = \"moon\"\nkind = \"moonshot\"\n");
     let line = the_one_error_line(outcome);
     assert_eq!(line.matches("unknown kind 'moonshot'").count(), 1, "{line}");
@@ -446,7 +444,7 @@ fn a_config_error_states_its_cause_once() {
 
 #[test]
 fn a_negative_weeks_value_is_one_error_line_naming_it() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let (outcome, config) = replay_with_rules(
         &data,
         "[[rules]]\nid = \"window\"\nkind = \"period_high\"\nweeks = -3\n",
@@ -459,7 +457,7 @@ fn a_negative_weeks_value_is_one_error_line_naming_it() {
 
 #[test]
 fn an_unknown_rule_key_is_one_error_line_naming_it() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let (outcome, config) = replay_with_rules(
         &data,
         "[[rules]]\nid = \"record\"\nkind = \"record_high\"\nthreshhold = 2\n",
@@ -471,7 +469,7 @@ fn an_unknown_rule_key_is_one_error_line_naming_it() {
 
 #[test]
 fn to_before_from_is_one_error_line_naming_both_dates() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let data = data.to_str().expect("a UTF-8 data path");
     let line = the_one_error_line(highwater([
         "replay",
@@ -556,7 +554,7 @@ fn replay_without_symbols_reports_every_file_sorted_by_date() {
 
 #[test]
 fn replay_of_every_shared_history_from_its_first_day_succeeds() {
-    let Some(data) = shared_data() else { return };
+    let data = data_dir();
     let data = data.to_str().expect("a UTF-8 data path");
     let (code, stdout, stderr) =
         highwater(["replay", "--data", data, "--from", "1900-01-01", "--json"]);
@@ -590,9 +588,7 @@ fn streak_text(data: &Path, as_of: &str) -> String {
 
 #[test]
 fn the_streak_answer_on_thursday_says_six_finished_and_on_pace_for_seven() {
-    let Some(data) = support::shared_data() else {
-        return;
-    };
+    let data = support::data_dir();
     let text = streak_text(&data, "2025-09-18");
     assert!(
         text.contains("Russell 2000: 6 straight weekly gains (+10.63% since Aug 4, 2025) through the last finished week."),
@@ -609,9 +605,7 @@ fn the_streak_answer_on_thursday_says_six_finished_and_on_pace_for_seven() {
 
 #[test]
 fn a_single_weekly_move_is_not_called_a_streak() {
-    let Some(data) = support::shared_data() else {
-        return;
-    };
+    let data = support::data_dir();
     // The week ending 2026-08-21 fell after a rising week: a run of one.
     let text = streak_text(&data, "2026-08-21");
     assert!(text.contains("no streak yet"), "{text}");
@@ -620,9 +614,7 @@ fn a_single_weekly_move_is_not_called_a_streak() {
 
 #[test]
 fn an_as_of_date_past_the_history_says_where_the_history_ends() {
-    let Some(data) = support::shared_data() else {
-        return;
-    };
+    let data = support::data_dir();
     let text = streak_text(&data, "2026-12-01");
     assert!(
         text.contains("The history ends on Aug 21, 2026; nothing after it is known."),

@@ -130,7 +130,7 @@ fn add_record_rule(channel: u64) -> Interaction {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
     let bot = start(&fake, &s.db, &s.data, clock).await;
@@ -246,7 +246,7 @@ async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_managers_change_rules_and_rules_survive_a_restart() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
     let server = ServerId::guild(GUILD);
@@ -295,7 +295,7 @@ async fn only_managers_change_rules_and_rules_survive_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_scheduled_tick_posts_the_record_once_through_a_429_and_a_restart() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     // Two seconds before the us-close job (16:15 New York) on the record day.
     let clock = ManualClock::at(utc(2025, 9, 18, 20, 14, 58));
@@ -367,7 +367,7 @@ async fn the_scheduled_tick_posts_the_record_once_through_a_429_and_a_restart() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_deleted_channel_pauses_its_alerts_and_the_admins_are_told() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 18, 20, 14, 58));
     let bot = start(&fake, &s.db, &s.data, clock.clone()).await;
@@ -405,7 +405,7 @@ async fn a_deleted_channel_pauses_its_alerts_and_the_admins_are_told() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dropped_gateway_connection_is_resumed() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
     let bot = start(&fake, &s.db, &s.data, clock).await;
@@ -431,7 +431,7 @@ async fn a_dropped_gateway_connection_is_resumed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn setup_commands_validate_and_store_mutes_quiet_hours_and_previews() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
     let bot = start(&fake, &s.db, &s.data, clock).await;
@@ -560,7 +560,7 @@ async fn setup_commands_validate_and_store_mutes_quiet_hours_and_previews() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_server_at_its_rule_limit_is_told_so() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
     let bot = start(&fake, &s.db, &s.data, clock).await;
@@ -587,7 +587,7 @@ async fn a_server_at_its_rule_limit_is_told_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn without_a_dev_guild_commands_are_registered_globally() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let config = Config::from_toml(
         &format!("[discord]\napi_base = \"{}\"\n", fake.api_base()),
@@ -630,7 +630,7 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
     use highwater::notify::Notifier;
     use highwater::store::{ServerSettings, StoredRule, Target};
 
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let now = utc(2025, 9, 18, 21, 0, 0);
     let server = ServerId::guild(GUILD);
@@ -720,7 +720,7 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_server_at_its_symbol_limit_is_told_so() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
     let config = config_with(&fake, "max_symbols_per_server = 2\n");

@@ -475,9 +475,7 @@ fn replaying_twice_gives_the_same_dedup_keys_and_never_one_twice() {
 
 #[test]
 fn replaying_the_russell_history_never_repeats_a_dedup_key() {
-    let Some(data) = support::shared_data() else {
-        return;
-    };
+    let data = support::data_dir();
     let source = CsvSource::open(&data, Catalog::builtin()).expect("the shared data opens");
     let rut = source.load("RUT").expect("RUT.csv loads");
     let range = ReplayRange {

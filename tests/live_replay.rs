@@ -1,5 +1,5 @@
 //! The live path end to end: the real binary, with Yahoo's base URL pointed at a local server
-//! that serves the Russell 2000 history (../shared/data/RUT.csv, converted here into Yahoo's
+//! that serves the Russell 2000 history (data/RUT.csv, converted here into Yahoo's
 //! chart format), gives the same alerts as reading the CSV directly.
 
 mod support;
@@ -34,9 +34,7 @@ fn run(args: &[&str], envs: &[(&str, String)]) -> (i32, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_over_the_live_provider_matches_replay_over_the_csv() {
-    let Some(data) = support::shared_data() else {
-        return;
-    };
+    let data = support::data_dir();
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v8/finance/chart/%5ERUT"))
@@ -113,9 +111,7 @@ async fn an_unknown_symbol_from_the_provider_is_one_error_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenfold_latest_close_is_held_and_the_answer_says_so() {
-    let Some(data) = support::shared_data() else {
-        return;
-    };
+    let data = support::data_dir();
     let mut chart = rut_as_yahoo_chart(&data.join("RUT.csv"));
     let closes = chart["chart"]["result"][0]["indicators"]["quote"][0]["close"]
         .as_array_mut()

@@ -71,7 +71,7 @@ fn titles(body: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_record_is_posted_once_across_reruns_and_restarts() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let webhook = FakeWebhook::start().await;
     let clock = ManualClock::at(evening(18));
     let cfg = config(&webhook.url(1), "");
@@ -130,7 +130,7 @@ async fn the_record_is_posted_once_across_reruns_and_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_stored_before_a_crash_are_delivered_once_after_the_restart() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let webhook = FakeWebhook::start().await;
     let clock = ManualClock::at(evening(18));
     let cfg = config(&webhook.url(1), "");
@@ -152,7 +152,7 @@ async fn alerts_stored_before_a_crash_are_delivered_once_after_the_restart() {
 async fn a_crash_between_sending_and_marking_is_resent_once_and_flagged_as_a_possible_duplicate() {
     // Discord's Execute Webhook has no nonce, so this window is at-least-once: the re-send
     // shows a second message, and the outbox says so.
-    let Some(s) = setup() else { return };
+    let s = setup();
     let webhook = FakeWebhook::start().await;
     webhook.hang_after_recording();
     let clock = ManualClock::at(evening(18));
@@ -190,7 +190,7 @@ async fn a_crash_between_sending_and_marking_is_resent_once_and_flagged_as_a_pos
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_webhook_disables_the_subscription_and_is_never_retried() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let webhook = FakeWebhook::start().await;
     webhook.script(Answer {
         status: 404,
@@ -231,7 +231,7 @@ async fn a_deleted_webhook_disables_the_subscription_and_is_never_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_post_waits_for_retry_after_and_arrives_once() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let webhook = FakeWebhook::start().await;
     webhook.script(Answer {
         status: 429,
@@ -256,7 +256,7 @@ async fn a_rate_limited_post_waits_for_retry_after_and_arrives_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_muted_symbol_drops_its_alerts_and_says_so() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let webhook = FakeWebhook::start().await;
     let clock = ManualClock::at(evening(18));
     let app = app(config(&webhook.url(1), ""), &s.db, &s.data, clock.clone()).await;
@@ -280,7 +280,7 @@ async fn a_muted_symbol_drops_its_alerts_and_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quiet_hours_hold_alerts_until_they_end() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let webhook = FakeWebhook::start().await;
     let clock = ManualClock::at(evening(18));
     let cfg = config(
@@ -352,7 +352,7 @@ async fn serve_rut_through(yahoo: &wiremock::MockServer, data: &Path, day: u32) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bar_cache_lives_in_the_database_so_a_restart_fetches_only_the_last_days() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let yahoo = wiremock::MockServer::start().await;
     serve_rut_through(&yahoo, &s.data, 18).await;
     let webhook = FakeWebhook::start().await;

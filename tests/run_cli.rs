@@ -19,10 +19,10 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
 
-/// Runs `run --once` with `config` (and `extra` arguments) over the shared data as of the
+/// Runs `run --once` with `config` (and `extra` arguments) over the example histories as of the
 /// 2025-09-18 close.
-fn run_once(config: &str, db: &Path, extra: &[&str]) -> Option<support::Outcome> {
-    let data = support::shared_data()?;
+fn run_once(config: &str, db: &Path, extra: &[&str]) -> support::Outcome {
+    let data = support::data_dir();
     let dir = support::temp_dir_with(&[("highwater.toml", config)]);
     let config_path = dir.path().join("highwater.toml");
     let mut args = vec![
@@ -38,16 +38,14 @@ fn run_once(config: &str, db: &Path, extra: &[&str]) -> Option<support::Outcome>
         "2025-09-18T21:00:00Z",
     ];
     args.extend_from_slice(extra);
-    Some(highwater(args))
+    highwater(args)
 }
 
 #[test]
 fn run_once_prints_the_record_to_the_console_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("highwater.db");
-    let Some((code, stdout, stderr)) = run_once(&console_config(), &db, &[]) else {
-        return;
-    };
+    let (code, stdout, stderr) = run_once(&console_config(), &db, &[]);
     assert_eq!(code, 0, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
@@ -65,7 +63,7 @@ fn run_once_prints_the_record_to_the_console_once() {
     );
     assert!(db.is_file(), "the database was created");
 
-    let (code, stdout, stderr) = run_once(&console_config(), &db, &[]).expect("data is there");
+    let (code, stdout, stderr) = run_once(&console_config(), &db, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "", "nothing twice");
     assert!(stderr.contains("0 new alerts"), "{stderr}");
@@ -75,10 +73,7 @@ fn run_once_prints_the_record_to_the_console_once() {
 fn run_once_prints_json_lines_when_asked() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("highwater.db");
-    let Some((code, stdout, stderr)) = run_once(&console_config(), &db, &["--format", "json"])
-    else {
-        return;
-    };
+    let (code, stdout, stderr) = run_once(&console_config(), &db, &["--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let message: serde_json::Value =
         serde_json::from_str(stdout.trim()).expect("one JSON line per message");

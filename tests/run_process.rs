@@ -91,9 +91,7 @@ fn log_of(path: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_delivery_and_restarted_every_alert_arrives_exactly_once() {
-    let Some(data) = support::shared_data() else {
-        return;
-    };
+    let data = support::data_dir();
     let yahoo = MockServer::start().await;
     let through = chrono::NaiveDate::from_ymd_opt(2025, 9, 19);
     for (file, symbol, segment) in SYMBOLS {

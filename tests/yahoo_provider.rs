@@ -1,4 +1,4 @@
-//! The Yahoo chart provider against real recorded responses (`../shared/fixtures/yahoo`, read in
+//! The Yahoo chart provider against real recorded responses (`tests/fixtures/yahoo`, read in
 //! place) and against a local HTTP mock serving small bodies written here in Yahoo's shape.
 
 use std::fs;
@@ -30,18 +30,16 @@ fn recorded_at() -> DateTime<Utc> {
 
 const URL: &str = "https://query2.finance.yahoo.com/v8/finance/chart";
 
-/// `../shared/fixtures/yahoo`, or `None` (after saying so) when it is not there.
-fn fixtures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/yahoo");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: the recorded Yahoo responses are not at {}",
-            dir.display()
-        );
-        None
-    }
+/// The recorded Yahoo responses shipped under `tests/fixtures/yahoo`; a checkout without them
+/// is broken, and the test that asked fails.
+fn fixtures() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/yahoo");
+    assert!(
+        dir.join("README.md").is_file(),
+        "the recorded Yahoo responses are missing from {}",
+        dir.display()
+    );
+    dir
 }
 
 /// The body Yahoo sent in a recorded exchange (`response.bodyJson`), as text again.
@@ -55,12 +53,12 @@ fn recorded_body(dir: &Path, file: &str) -> String {
     serde_json::to_string(body).expect("serialises")
 }
 
-fn parse_recorded(file: &str, ticker: &str, from: NaiveDate, to: NaiveDate) -> Option<Fetched> {
-    let dir = fixtures()?;
+fn parse_recorded(file: &str, ticker: &str, from: NaiveDate, to: NaiveDate) -> Fetched {
+    let dir = fixtures();
     let body = recorded_body(&dir, file);
     let fetched = parse_chart(&body, &Symbol::adhoc(ticker), from, to, recorded_at(), URL)
         .unwrap_or_else(|e| panic!("{file}: {e}"));
-    Some(fetched)
+    fetched
 }
 
 fn dates(bars: &[Bar]) -> Vec<NaiveDate> {
@@ -99,7 +97,7 @@ fn closes(bars: &[Bar]) -> Vec<f64> {
 
 #[test]
 fn every_recorded_response_parses_without_drops() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let mut seen = 0;
     for entry in fs::read_dir(&dir).expect("a readable directory") {
         let path = entry.expect("an entry").path();
@@ -130,14 +128,12 @@ fn every_recorded_response_parses_without_drops() {
 
 #[test]
 fn aapl_autumn_2020_has_49_sessions_and_the_four_for_one_split() {
-    let Some(fetched) = parse_recorded(
+    let fetched = parse_recorded(
         "yahoo-chart-AAPL-2020-08-31-to-2020-11-07.json",
         "AAPL",
         d(2020, 8, 31),
         d(2020, 11, 7),
-    ) else {
-        return;
-    };
+    );
     assert_eq!(fetched.bars.len(), 49);
     let first = &fetched.bars[0];
     let last = &fetched.bars[48];
@@ -170,7 +166,7 @@ fn aapl_autumn_2020_has_49_sessions_and_the_four_for_one_split() {
 
 #[test]
 fn aapl_last_session_is_in_progress_before_four_in_new_york() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let body = recorded_body(&dir, "yahoo-chart-AAPL-2020-08-31-to-2020-11-07.json");
     let aapl = Symbol::adhoc("AAPL");
     let (from, to) = (d(2020, 8, 31), d(2020, 11, 7));
@@ -189,14 +185,12 @@ fn aapl_last_session_is_in_progress_before_four_in_new_york() {
 
 #[test]
 fn qqq_around_new_year_2020_has_only_the_second_of_january() {
-    let Some(fetched) = parse_recorded(
+    let fetched = parse_recorded(
         "yahoo-chart-QQQ-2020-01-01-to-2020-01-03.json",
         "QQQ",
         d(2020, 1, 1),
         d(2020, 1, 3),
-    ) else {
-        return;
-    };
+    );
     // Stamped 2020-01-02T14:30:00Z, the 09:30 EST open: dated in New York, not at midnight UTC.
     assert_eq!(dates(&fetched.bars), [d(2020, 1, 2)]);
     assert_prices(
@@ -213,14 +207,12 @@ fn qqq_around_new_year_2020_has_only_the_second_of_january() {
 
 #[test]
 fn btc_usd_has_a_bar_on_every_utc_day_holidays_included() {
-    let Some(fetched) = parse_recorded(
+    let fetched = parse_recorded(
         "yahoo-chart-BTC-USD-2020-01-01-to-2020-01-03.json",
         "BTC-USD",
         d(2020, 1, 1),
         d(2020, 1, 3),
-    ) else {
-        return;
-    };
+    );
     // Stamped 00:00 UTC; New Year's Day closes the NYSE but not crypto. (The recording spans
     // Wednesday to Friday, so it holds no weekend.)
     assert_eq!(
@@ -236,7 +228,7 @@ fn btc_usd_has_a_bar_on_every_utc_day_holidays_included() {
 
 #[test]
 fn a_weekend_on_a_crypto_calendar_is_in_progress_until_utc_midnight() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let body = recorded_body(&dir, "yahoo-chart-BTC-USD-2020-01-01-to-2020-01-03.json");
     let btc = Symbol::adhoc("BTC-USD");
     assert_eq!(btc.calendar(), Calendar::Crypto);
@@ -255,14 +247,12 @@ fn a_weekend_on_a_crypto_calendar_is_in_progress_until_utc_midnight() {
 
 #[test]
 fn wsu_de_bars_are_dated_in_berlin() {
-    let Some(fetched) = parse_recorded(
+    let fetched = parse_recorded(
         "yahoo-chart-WSU.DE-2023-08-04-to-2023-08-09.json",
         "WSU.DE",
         d(2023, 8, 4),
         d(2023, 8, 9),
-    ) else {
-        return;
-    };
+    );
     // Stamped 07:00 UTC = 09:00 CEST (Europe/Berlin, +2 in August); the body's gmtoffset of
     // 3600 is CET, from the February day of the recording.
     assert_eq!(
@@ -277,7 +267,7 @@ fn wsu_de_bars_are_dated_in_berlin() {
 
 #[test]
 fn wsu_de_dates_do_not_come_from_gmtoffset() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     // Move the first bar to 22:30 UTC: 00:30 on Saturday the 5th in Berlin, but 23:30 on the 4th
     // by the body's gmtoffset (+1 h).
     let mut body: serde_json::Value = serde_json::from_str(&recorded_body(
@@ -302,28 +292,24 @@ fn wsu_de_dates_do_not_come_from_gmtoffset() {
 
 #[test]
 fn a_weekend_minute_request_is_empty_not_an_error() {
-    let Some(fetched) = parse_recorded(
+    let fetched = parse_recorded(
         "yahoo-chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-interval-1m.json",
         "AAPL",
         d(2025, 2, 1),
         d(2025, 2, 2),
-    ) else {
-        return;
-    };
+    );
     assert_eq!(fetched, Fetched::default());
 }
 
 #[test]
 fn nvda_year_has_every_nyse_session_and_no_holiday() {
     let (from, to) = (d(2021, 2, 1), d(2022, 1, 31));
-    let Some(fetched) = parse_recorded(
+    let fetched = parse_recorded(
         "yahoo-historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json",
         "NVDA",
         from,
         to,
-    ) else {
-        return;
-    };
+    );
     assert_eq!(fetched.bars.len(), 252);
     let sessions: Vec<NaiveDate> = from
         .iter_days()
@@ -584,7 +570,7 @@ async fn a_404_is_an_unknown_symbol_and_is_not_retried() {
 
 #[tokio::test]
 async fn a_recorded_response_through_http_gives_what_parsing_gives() {
-    let Some(dir) = fixtures() else { return };
+    let dir = fixtures();
     let body = recorded_body(&dir, "yahoo-chart-AAPL-2020-08-31-to-2020-11-07.json");
     let server = MockServer::start().await;
     Mock::given(method("GET"))

@@ -5,7 +5,7 @@
 //! case-insensitively. A query the [`Catalog`] does not know still works when a file of that
 //! name exists; it then becomes an [`Symbol::adhoc`] instrument.
 //!
-//! A file looks like this (the shape Yahoo Finance downloads have; see `../shared/data`):
+//! A file looks like this (the shape Yahoo Finance downloads have; see `data/`):
 //!
 //! ```text
 //! Date,Open,High,Low,Close,Volume,Source
@@ -848,17 +848,10 @@ mod tests {
     }
 
     #[test]
-    fn every_shared_history_loads() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        if !dir.is_dir() {
-            eprintln!(
-                "skipping every_shared_history_loads: {} not found",
-                dir.display()
-            );
-            return;
-        }
-        let source = CsvSource::open(&dir, Catalog::builtin()).expect("open shared data");
-        let available = source.available().expect("list shared data");
+    fn every_example_history_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+        let source = CsvSource::open(&dir, Catalog::builtin()).expect("open the example data");
+        let available = source.available().expect("list the example data");
         assert!(available.len() >= 8, "{} files", available.len());
         for (symbol, path) in &available {
             let series = read_series(path, symbol.clone())

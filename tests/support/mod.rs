@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests: where the shared histories are, how to run the
+//! Helpers shared by the integration tests: where the example histories are, how to run the
 //! real binary, and small temporary data directories.
 //!
 //! Each test binary uses only part of this module, hence the `dead_code` allowance.
@@ -15,16 +15,16 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
-/// `../shared/data`, or `None` (after saying so on stderr) when it is not there, in which case
-/// the calling test returns early and passes.
-pub fn shared_data() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared/data not found");
-        None
-    }
+/// The example histories shipped in the repository (`data/`). They are part of the checkout, so a
+/// missing folder is a broken checkout and fails the test that asked.
+pub fn data_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    assert!(
+        dir.join("RUT.csv").is_file(),
+        "the example histories are missing from {}",
+        dir.display()
+    );
+    dir
 }
 
 /// What one run of the binary did: exit code, stdout, stderr.
@@ -112,18 +112,18 @@ impl highwater::scheduler::Clock for ManualClock {
 pub struct RunDir {
     /// `highwater.db` in a temporary directory (not created yet).
     pub db: PathBuf,
-    /// `../shared/data`.
+    /// The example histories (`data/`).
     pub data: PathBuf,
     _dir: TempDir,
 }
 
-/// A [`RunDir`], or `None` (after saying so) when `../shared/data` is absent.
-pub fn run_dir() -> Option<RunDir> {
-    let data = shared_data()?;
+/// A [`RunDir`] in a fresh temporary directory, over the example histories.
+pub fn run_dir() -> RunDir {
+    let data = data_dir();
     let dir = tempfile::tempdir().expect("a temporary directory");
-    Some(RunDir {
+    RunDir {
         db: dir.path().join("highwater.db"),
         data,
         _dir: dir,
-    })
+    }
 }
