@@ -47,6 +47,17 @@ pub enum Command {
     /// Run the scheduler and deliver alerts until stopped (SIGTERM or Ctrl-C), or do one
     /// tick with --once.
     Run(RunArgs),
+    /// Print the effective configuration: the built-in defaults merged with the config file
+    /// and the HIGHWATER__ environment overrides, secrets redacted.
+    Config,
+}
+
+impl Command {
+    /// Whether this command runs as a service (its logs matter without -v) rather than
+    /// answering once (where stderr is kept for the one error line).
+    pub fn is_service(&self) -> bool {
+        matches!(self, Command::Run(_))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -56,7 +67,8 @@ pub struct RunArgs {
     pub once: bool,
     #[command(flatten)]
     pub data: DataArgs,
-    /// The SQLite database file (default: the config's store.path, else ./highwater.db).
+    /// The SQLite database file (default: the config's store.path, else highwater.db in the
+    /// platform's data folder, ~/.local/share/highwater on Linux).
     #[arg(long, value_name = "PATH")]
     pub database: Option<PathBuf>,
     /// Run as if the clock read this UTC instant at start-up (RFC 3339, e.g.
@@ -138,9 +150,14 @@ pub struct HighArgs {
     pub json: bool,
 }
 
+/// A date exactly as the CSV reader takes it: `YYYY-MM-DD`, two-digit month and day.
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("'{text}' is not a date; expected YYYY-MM-DD, e.g. 2025-09-18"))
+    crate::market::parse_session_date(text.as_bytes()).ok_or_else(|| {
+        format!(
+            "'{}' is not a date; expected YYYY-MM-DD, e.g. 2025-09-18",
+            crate::market::shown(text)
+        )
+    })
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
@@ -155,17 +172,30 @@ fn parse_timeframe(text: &str) -> Result<Timeframe, String> {
     text.parse()
 }
 
-/// Runs a parsed command, writing its output to `out`.
-pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
+/// Runs a parsed command, writing its output to `out`. Configuration warnings are logged for
+/// `run` and written to `err` as `warning:` lines after a one-shot command succeeds (so a
+/// failing command still prints exactly one line).
+pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref()).context("cannot load the configuration")?;
     tracing::info!(origin = %config.origin, rules = config.rules.rules().len(), "configuration loaded");
+    if cli.command.is_service() {
+        for warning in &config.warnings {
+            tracing::warn!("{warning}");
+        }
+    }
+    let warnings = config.warnings.clone();
     match cli.command {
         Command::Replay(args) => replay(&config, args, out),
         Command::Streak(args) => streak(&config, args, out),
         Command::High(args) => high(&config, args, out),
         Command::Fetch(args) => fetch(&config, args, out),
-        Command::Run(args) => run_pipeline(config, args),
+        Command::Config => write!(out, "{}", config.effective_toml()).map_err(Into::into),
+        Command::Run(args) => return run_pipeline(config, args),
+    }?;
+    for warning in warnings {
+        writeln!(err, "warning: {warning}")?;
     }
+    Ok(())
 }
 
 /// `highwater run`: the pipeline, once or until a signal.
@@ -262,7 +292,10 @@ enum Histories {
 impl Histories {
     fn open(config: &Config, data: Option<&Path>) -> anyhow::Result<Self> {
         match data {
-            Some(dir) => Ok(Histories::Csv(CsvSource::open(dir, Catalog::builtin())?)),
+            Some(dir) => Ok(Histories::Csv(
+                CsvSource::open(dir, Catalog::builtin())
+                    .map_err(|e| anyhow::anyhow!("--data {e}"))?,
+            )),
             None => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)

@@ -9,9 +9,12 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
+    // A one-shot command keeps stderr for its one error line unless asked for logs; a service
+    // (`run`) reports warnings by default.
+    let level = match (cli.verbose, cli.command.is_service()) {
+        (0, false) => "off",
+        (0, true) => "warn",
+        (1, _) => "info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
@@ -21,7 +24,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     // Not locked for the whole run: `highwater run` prints alerts from its worker threads.
-    match run(cli, &mut std::io::stdout()) {
+    match run(cli, &mut std::io::stdout(), &mut std::io::stderr()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

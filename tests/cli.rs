@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{Outcome, highwater, data_dir, temp_dir_with};
+use support::{Outcome, data_dir, highwater, temp_dir_with};
 
 /// Parses every line of `stdout` as one JSON object.
 fn json_lines(stdout: &str) -> Vec<Value> {
@@ -620,4 +620,204 @@ fn an_as_of_date_past_the_history_says_where_the_history_ends() {
         text.contains("The history ends on Aug 21, 2026; nothing after it is known."),
         "{text}"
     );
+}
+
+// --- The messages a new user meets: each with its exact text. ---
+
+#[test]
+fn a_missing_data_folder_names_the_flag() {
+    let line = the_one_error_line(highwater([
+        "replay",
+        "--data",
+        "./nodata",
+        "--from",
+        "2025-09-01",
+        "RUT",
+    ]));
+    assert_eq!(line, "error: --data ./nodata: no such folder");
+    let dir = temp_dir_with(&[("RUT.csv", "Date,Close\n2025-09-17,1\n")]);
+    let file = dir.path().join("RUT.csv");
+    let file = file.to_str().expect("a UTF-8 temp path");
+    let line = the_one_error_line(highwater(["streak", "RUT", "--data", file]));
+    assert_eq!(line, format!("error: --data {file}: not a folder"));
+}
+
+#[test]
+fn dates_are_strict_yyyy_mm_dd_on_the_command_line_as_in_files() {
+    let data = data_dir();
+    let data = data.to_str().expect("a UTF-8 data path");
+    for (bad, args) in [
+        (
+            "2025-9-1",
+            vec!["replay", "--data", data, "--from", "2025-9-1", "RUT"],
+        ),
+        (
+            "2025-09-1",
+            vec![
+                "replay",
+                "--data",
+                data,
+                "--from",
+                "2025-09-01",
+                "--to",
+                "2025-09-1",
+            ],
+        ),
+        (
+            "2025-9-18",
+            vec!["streak", "RUT", "--data", data, "--as-of", "2025-9-18"],
+        ),
+        (
+            " 2025-09-18",
+            vec!["high", "RUT", "--data", data, "--as-of", " 2025-09-18"],
+        ),
+    ] {
+        let (code, stdout, stderr) = highwater(&args);
+        assert_eq!(code, 2, "a usage error: {args:?}: {stderr}");
+        assert_eq!(stdout, "");
+        assert!(
+            stderr.contains(&format!(
+                "'{bad}' is not a date; expected YYYY-MM-DD, e.g. 2025-09-18"
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn crlf_files_report_the_right_line() {
+    let line = replay_of_a_bad_rut_file("Date,Close\r\n2025-09-15,1\r\n2025-9-16,2\r\n");
+    assert!(
+        line.ends_with("RUT.csv line 3: date '2025-9-16' is not a date (expected YYYY-MM-DD)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_close_above_1e15_or_not_finite_is_refused_with_its_line() {
+    let line = replay_of_a_bad_rut_file("Date,Close\n2025-09-15,1\n2025-09-16,1e16\n");
+    assert!(
+        line.ends_with(
+            "RUT.csv line 3: close '1e16' is out of range: a price must be above 0 and at most 1e15"
+        ),
+        "{line}"
+    );
+    for cell in ["inf", "NaN", "1e400", "-inf"] {
+        let line =
+            replay_of_a_bad_rut_file(&format!("Date,Close\n2025-09-15,1\n2025-09-16,{cell}\n"));
+        assert!(
+            line.ends_with(&format!("RUT.csv line 3: close '{cell}' is not a number")),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn bytes_from_a_bad_file_are_shown_escaped_never_raw() {
+    let line = replay_of_a_bad_rut_file("Date,Close\n2025-09-15,\u{1b}]0;pwned\u{7}\u{1b}[2J\n");
+    assert!(
+        line.ends_with(r"RUT.csv line 2: close '\u{1b}]0;pwned\u{7}\u{1b}[2J' is not a number"),
+        "{line}"
+    );
+    assert!(
+        !line.contains('\u{1b}'),
+        "a raw escape reached the screen: {line:?}"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("RUT.csv"),
+        b"Date,Close\n2025-09-15,caf\xe9\n",
+    )
+    .expect("written");
+    let data = dir.path().to_str().expect("a UTF-8 temp path");
+    let (code, _, stderr) = highwater(["high", "RUT", "--data", data]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with(r"RUT.csv line 2: close 'caf\xe9' is not a number"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_symbol_is_shown_escaped_and_cut() {
+    let data = data_dir();
+    let long = format!("\u{1b}[31m{}", "Z".repeat(5_000));
+    let line = the_one_error_line(replay_of_symbol(&data, &long));
+    assert!(
+        line.starts_with(r"error: unknown symbol '\u{1b}[31mZZZ"),
+        "{line}"
+    );
+    assert!(line.len() < 400, "{} bytes", line.len());
+    assert!(!line.contains('\u{1b}'));
+}
+
+#[test]
+fn a_failing_one_shot_command_prints_one_line_even_with_warnings_and_logs() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let env = [("HIGHWATER_PROVIDERS_YAHOO_BASE_URL", "http://127.0.0.1:9")];
+    for args in [
+        vec![
+            "replay",
+            "--data",
+            "./nodata",
+            "--from",
+            "2025-09-01",
+            "RUT",
+        ],
+        vec!["streak", "NOPE", "--data", "./nodata"],
+    ] {
+        let outcome = support::highwater_in(cwd.path(), &args, &env);
+        assert_eq!(
+            the_one_error_line(outcome),
+            "error: --data ./nodata: no such folder"
+        );
+    }
+}
+
+#[test]
+fn a_one_shot_command_logs_only_with_v() {
+    let data = data_dir();
+    let data = data.to_str().expect("a UTF-8 data path");
+    let args = ["streak", "RUT", "--data", data, "--as-of", "2025-09-19"];
+    let (code, _, stderr) = highwater(args);
+    assert_eq!(code, 0);
+    assert_eq!(stderr, "", "no logs without -v");
+    let mut verbose = vec!["-v"];
+    verbose.extend(args);
+    let (code, _, stderr) = highwater(&verbose);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("configuration loaded"), "{stderr}");
+}
+
+#[test]
+fn a_one_underscore_variable_is_warned_about_and_any_case_prefix_works() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let data = data_dir();
+    let data = data.to_str().expect("a UTF-8 data path");
+    let (code, stdout, stderr) = support::highwater_in(
+        cwd.path(),
+        ["streak", "RUT", "--data", data, "--as-of", "2025-09-19"],
+        &[("HIGHWATER_PROVIDERS_YAHOO_BASE_URL", "http://127.0.0.1:9")],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("Russell 2000: 7 straight weekly gains"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr,
+        "warning: environment variable HIGHWATER_PROVIDERS_YAHOO_BASE_URL is ignored: overrides \
+         start with HIGHWATER__ (two underscores) and separate levels with __, e.g. \
+         HIGHWATER__PROVIDERS__YAHOO__BASE_URL\n"
+    );
+    for prefix in ["HIGHWATER__", "highwater__", "HighWater__"] {
+        let key = format!("{prefix}sanity__MAX_JUMP_PCT__index");
+        let (code, stdout, stderr) =
+            support::highwater_in(cwd.path(), ["config"], &[(key.as_str(), "8.5")]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(stderr, "", "{key}");
+        assert!(stdout.contains("\nindex = 8.5\n"), "{key}: {stdout}");
+    }
 }

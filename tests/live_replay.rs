@@ -50,7 +50,9 @@ async fn replay_over_the_live_provider_matches_replay_over_the_csv() {
     ];
     let data_dir = data.to_str().expect("UTF-8 path").to_owned();
     let (live, offline) = tokio::task::spawn_blocking(move || {
+        // -v: a one-shot command logs (here, the stale-history warning) only when asked.
         let args = [
+            "-v",
             "replay",
             "--from",
             "2025-09-01",

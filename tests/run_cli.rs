@@ -197,3 +197,197 @@ fn a_read_only_database_file_is_refused() {
     });
     assert!(error.contains("read-only"), "{error}");
 }
+
+// --- Config that cannot silently do nothing. ---
+
+/// The README's offline example, followed literally: the `my.toml` it shows, then each
+/// `$ highwater ...` command run in a folder holding that file and the repository's `data/`,
+/// with what it prints (stdout, then stderr) compared line for line with the README.
+#[test]
+fn the_readme_run_once_example_works_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let block = readme
+        .split("```console\n")
+        .map(|rest| rest.split("```").next().unwrap_or_default())
+        .find(|block| block.contains("$ cat my.toml"))
+        .expect("a console block with `$ cat my.toml` in the README");
+    // The block: `$ cat my.toml`, the file, then commands each followed by their output.
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+    for line in block.lines() {
+        if let Some(command) = line.strip_prefix("$ ") {
+            steps.push((command.to_owned(), Vec::new()));
+        } else if let Some((_, output)) = steps.last_mut() {
+            output.push(line.to_owned());
+        }
+    }
+    let (cat, file) = steps.remove(0);
+    assert_eq!(cat, "cat my.toml");
+    let cwd = tempfile::tempdir().expect("temp dir");
+    std::fs::write(cwd.path().join("my.toml"), file.join("\n") + "\n").expect("my.toml");
+    std::os::unix::fs::symlink(support::data_dir(), cwd.path().join("data")).expect("data link");
+    assert_eq!(steps.len(), 2, "two runs in the README's example");
+    for (command, expected) in &steps {
+        let args: Vec<&str> = command
+            .strip_prefix("highwater ")
+            .expect("a highwater command")
+            .split_whitespace()
+            .collect();
+        let (code, stdout, stderr) = support::highwater_in(cwd.path(), &args, &[]);
+        assert_eq!(code, 0, "{command}: {stderr}");
+        let printed: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
+        assert_eq!(printed, *expected, "{command}");
+    }
+    let first = &steps[0].1;
+    assert_eq!(first.len(), 3, "two alerts and the tick line: {first:?}");
+    assert!(first[0].contains("2025-09-18  Russell 2000 closes at a record 2,467.70"));
+    assert!(
+        first[1].contains("2025-09-18  Russell 2000 is on pace for a 7th straight weekly gain")
+    );
+}
+
+#[test]
+fn an_empty_config_file_keeps_every_default() {
+    let dir = support::temp_dir_with(&[("empty.toml", "")]);
+    let config = dir.path().join("empty.toml");
+    let (code, with_file, stderr) = highwater(["--config", path_str(&config), "config"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, builtin, _) = highwater(["config"]);
+    assert_eq!(code, 0);
+    let body = |text: &str| text.split_once("\n\n").map(|(_, b)| b.to_owned());
+    assert_eq!(body(&with_file), body(&builtin), "the same settings");
+    for rule in [
+        "record-close",
+        "weekly-streak-up",
+        "daily-streak",
+        "52-week-low",
+    ] {
+        assert!(
+            with_file.contains(&format!("id = \"{rule}\"")),
+            "{rule}: {with_file}"
+        );
+    }
+    assert!(with_file.contains("name = \"us-close\""), "{with_file}");
+    assert!(
+        with_file.starts_with(&format!(
+            "# The effective configuration: config file {} over the built-in defaults, no \
+             environment overrides.\n",
+            config.display()
+        )),
+        "{with_file}"
+    );
+}
+
+#[test]
+fn a_section_in_the_file_changes_only_what_it_sets() {
+    let file = "[providers.yahoo]\ntimeout_secs = 5\n\n[[rules]]\nid = \"only\"\nkind = \"record_high\"\n\n\
+                [[subscriptions]]\nname = \"markets\"\nwebhook = \"https://discord.com/api/webhooks/123456789012345678/s3cr3t-t0ken\"\nsymbols = [\"RUT\"]\n";
+    let dir = support::temp_dir_with(&[("my.toml", file)]);
+    let (code, stdout, stderr) =
+        highwater(["--config", path_str(&dir.path().join("my.toml")), "config"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(
+            "[providers.yahoo]\nbase_url = \"https://query2.finance.yahoo.com\"\ntimeout_secs = 5\n"
+        ),
+        "the default base_url stays, the timeout is the file's: {stdout}"
+    );
+    assert!(stdout.contains("id = \"only\""), "{stdout}");
+    assert!(
+        !stdout.contains("record-close"),
+        "[[rules]] in the file replaces the list: {stdout}"
+    );
+    assert!(
+        stdout.contains("name = \"us-close\""),
+        "no [[jobs]]: the default jobs stay"
+    );
+    assert!(
+        !stdout.contains("s3cr3t"),
+        "the webhook token leaked: {stdout}"
+    );
+    assert!(
+        stdout.contains("webhook = \"https://discord.com/api/webhooks/123456789012345678/***\""),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_empty_rule_set_is_refused_at_start_up() {
+    let dir = support::temp_dir_with(&[("my.toml", "rules = []\n")]);
+    let config = dir.path().join("my.toml");
+    let (code, stdout, stderr) = highwater(["--config", path_str(&config), "config"]);
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: cannot load the configuration: config {}: the rule set is empty (rules = \
+             []), so nothing could ever alert; delete `rules = []` to keep the built-in rules, or \
+             add [[rules]] tables\n",
+            config.display()
+        )
+    );
+}
+
+#[test]
+fn a_subscription_that_no_rule_can_match_is_refused() {
+    let config = "[[subscriptions]]\nname = \"coins\"\nconsole = true\nsymbols = [\"BTC\", \"ETH\"]\n\
+                  rules = [\"big-daily-move\", \"weekly-streak-up\"]\n\n\
+                  [[rules]]\nid = \"big-daily-move\"\nkind = \"big_move\"\ntimeframe = \"daily\"\n\
+                  threshold_pct = 3.0\nasset_classes = [\"index\", \"etf\"]\n\n\
+                  [[rules]]\nid = \"weekly-streak-up\"\nkind = \"streak\"\ntimeframe = \"weekly\"\n\
+                  min_length = 5\nsymbols = [\"RUT\"]\n";
+    let error = start_error(config);
+    assert!(
+        error.ends_with(
+            "subscriptions[0] (coins): none of its rules (big-daily-move, weekly-streak-up) \
+             watches any of its symbols (BTC, ETH), so it could never alert; check the rules' \
+             symbols and asset_classes\n"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_default_database_lives_in_the_data_folder_not_the_working_directory() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    std::fs::write(cwd.path().join("my.toml"), console_config()).expect("config");
+    let data = support::data_dir();
+    let args = [
+        "run",
+        "--once",
+        "--config",
+        "my.toml",
+        "--data",
+        path_str(&data),
+        "--now",
+        "2025-09-18T21:00:00Z",
+    ];
+    let (code, stdout, stderr) = support::highwater_in(cwd.path(), args, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    let db = cwd.path().join("data-home/highwater/highwater.db");
+    assert!(db.is_file(), "the database is in $XDG_DATA_HOME/highwater");
+    let in_cwd: Vec<_> = std::fs::read_dir(cwd.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".db"))
+        .collect();
+    assert!(
+        in_cwd.is_empty(),
+        "nothing in the working directory: {in_cwd:?}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(db.parent().expect("a folder"))
+        .expect("folder")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "the data folder is private");
+    let (code, stdout, _) = support::highwater_in(cwd.path(), args, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout, "",
+        "the same database the second time: nothing twice"
+    );
+}

@@ -56,9 +56,8 @@ fn recorded_body(dir: &Path, file: &str) -> String {
 fn parse_recorded(file: &str, ticker: &str, from: NaiveDate, to: NaiveDate) -> Fetched {
     let dir = fixtures();
     let body = recorded_body(&dir, file);
-    let fetched = parse_chart(&body, &Symbol::adhoc(ticker), from, to, recorded_at(), URL)
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
-    fetched
+    parse_chart(&body, &Symbol::adhoc(ticker), from, to, recorded_at(), URL)
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 fn dates(bars: &[Bar]) -> Vec<NaiveDate> {
@@ -566,6 +565,38 @@ async fn a_404_is_an_unknown_symbol_and_is_not_retried() {
         matches!(&error, ProviderError::UnknownSymbol { symbol, .. } if symbol == "^RUT"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_404_without_yahoos_body_says_the_base_url_is_not_yahoo() {
+    // A web server's own 404 page: the base_url points at something that is not the chart API.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_raw("<html><h1>Not Found</h1></html>", "text/html"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let error = provider(&server)
+        .await
+        .daily_bars(
+            &rut(),
+            d(2025, 9, 15),
+            d(2025, 9, 18),
+            utc("2025-09-19T12:00:00Z"),
+        )
+        .await
+        .expect_err("not Yahoo");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "yahoo: HTTP 404 from {}/v8/finance/chart/%5ERUT: this base_url does not look like \
+             Yahoo's chart API",
+            server.uri()
+        )
+    );
+    assert!(!error.is_retryable());
 }
 
 #[tokio::test]

@@ -20,10 +20,11 @@ mod run;
 
 pub use run::{
     DEFAULT_DATABASE, DISCORD_API_BASE, DeliveryConfig, DiscordConfig, PipelineConfig, RawJob,
-    RawSubscription, StoreConfig, Subscription, SubscriptionTarget,
+    RawSubscription, StoreConfig, Subscription, SubscriptionTarget, data_home,
 };
 
 use crate::market::sanity::JumpThresholds;
+use crate::market::shown;
 use crate::scheduler::Job;
 
 use crate::rules::spec::{RawRule, toml_error_line};
@@ -34,6 +35,9 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../config/highwater.toml");
 
 /// The file looked for in the working directory when no path is given.
 pub const LOCAL_CONFIG: &str = "config/highwater.toml";
+
+/// The origin of the built-in configuration, as errors name it.
+pub const BUILTIN_ORIGIN: &str = "built-in defaults";
 
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "HIGHWATER__";
@@ -178,6 +182,103 @@ pub struct Config {
     /// Alerts without the bot: `[[subscriptions]]` to a webhook or the console.
     pub subscriptions: Vec<Subscription>,
     pub discord: DiscordConfig,
+    /// The merged settings as TOML, secrets already redacted (see [`Config::effective_toml`]).
+    effective: toml::Table,
+    /// The `HIGHWATER__…` variables that were applied, by name.
+    overrides: Vec<String>,
+    /// Things worth telling the user that are not errors (an environment variable that looks
+    /// like a misspelt override).
+    pub warnings: Vec<String>,
+}
+
+/// The built-in defaults as a TOML table (the shipped file; a test checks that it parses).
+fn defaults_table() -> toml::Table {
+    toml::from_str(DEFAULT_CONFIG).unwrap_or_default()
+}
+
+/// Lays `over` on `base` section by section: a table merges key by key (so a file that sets
+/// only `[providers.yahoo] base_url` keeps the defaults of every other key), anything else,
+/// including an array of tables such as `[[rules]]` or `[[jobs]]`, replaces the default whole.
+/// A file without `[[rules]]` therefore keeps the built-in rules, and a file with one rule has
+/// exactly that rule.
+pub fn merge_sections(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(mine)), toml::Value::Table(theirs)) => {
+                merge_sections(mine, theirs)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// `table` with webhook tokens replaced by `***` and credentials removed from URLs.
+fn redacted(mut table: toml::Table) -> toml::Table {
+    fn url_without_credentials(text: &str) -> Option<String> {
+        let mut url = Url::parse(text).ok()?;
+        if url.password().is_none() && url.username().is_empty() {
+            return None;
+        }
+        let _ = url.set_password(None);
+        let _ = url.set_username("");
+        Some(url.to_string())
+    }
+    if let Some(toml::Value::Array(subs)) = table.get_mut("subscriptions") {
+        for sub in subs.iter_mut().filter_map(toml::Value::as_table_mut) {
+            if let Some(toml::Value::String(url)) = sub.get_mut("webhook") {
+                *url = match crate::notify::WebhookUrl::parse(url) {
+                    Ok(parsed) => parsed.to_string(),
+                    Err(_) => "***".to_owned(),
+                };
+            }
+        }
+    }
+    for section in ["providers", "discord"] {
+        let Some(toml::Value::Table(section)) = table.get_mut(section) else {
+            continue;
+        };
+        let mut stack: Vec<&mut toml::Table> = vec![section];
+        while let Some(here) = stack.pop() {
+            for (_, value) in here.iter_mut() {
+                match value {
+                    toml::Value::String(text) => {
+                        if let Some(clean) = url_without_credentials(text) {
+                            *text = clean;
+                        }
+                    }
+                    toml::Value::Table(inner) => stack.push(inner),
+                    _ => {}
+                }
+            }
+        }
+    }
+    table
+}
+
+/// Environment variables that look like overrides but are not read: `HIGHWATER_X_Y` with one
+/// underscore (the prefix is `HIGHWATER__`, two).
+fn env_warnings(env: &[(String, String)]) -> Vec<String> {
+    let mut warnings: Vec<String> = env
+        .iter()
+        .filter_map(|(key, _)| {
+            let head = key.get(..ENV_PREFIX.len() - 1)?;
+            let next = key.get(ENV_PREFIX.len() - 1..ENV_PREFIX.len())?;
+            let looks_like_ours = head.eq_ignore_ascii_case("HIGHWATER_") && next != "_";
+            let known = key.eq_ignore_ascii_case("HIGHWATER_CONFIG");
+            (looks_like_ours && !known).then(|| {
+                format!(
+                    "environment variable {} is ignored: overrides start with {ENV_PREFIX} (two \
+                     underscores) and separate levels with __, e.g. \
+                     {ENV_PREFIX}PROVIDERS__YAHOO__BASE_URL",
+                    shown(key)
+                )
+            })
+        })
+        .collect();
+    warnings.sort();
+    warnings
 }
 
 /// Turns `HIGHWATER__A__B__C=value` pairs into (["a", "b", "c"], value). A variable with the
@@ -188,7 +289,11 @@ fn overrides(
 ) -> Result<Vec<(Vec<String>, String)>, String> {
     let mut found = Vec::new();
     for (key, value) in env {
-        let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
+        let Some(rest) = key
+            .get(..ENV_PREFIX.len())
+            .filter(|head| head.eq_ignore_ascii_case(ENV_PREFIX))
+            .map(|_| &key[ENV_PREFIX.len()..])
+        else {
             continue;
         };
         let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
@@ -212,7 +317,9 @@ fn process_env() -> Vec<(String, String)> {
             let key = key.into_string().ok()?;
             let value = match value.into_string() {
                 Ok(value) => value,
-                Err(raw) if key.starts_with(ENV_PREFIX) => raw.to_string_lossy().into_owned(),
+                Err(raw) if key.to_ascii_uppercase().starts_with(ENV_PREFIX) => {
+                    raw.to_string_lossy().into_owned()
+                }
                 Err(_) => return None,
             };
             Some((key, value))
@@ -249,12 +356,14 @@ fn apply_override(
 }
 
 impl Config {
-    /// Parses config text; `origin` names it in errors. No environment overrides.
+    /// Parses config text over the built-in defaults; `origin` names it in errors. No
+    /// environment overrides.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
         Self::from_toml_with_env(text, origin, std::iter::empty())
     }
 
-    /// Parses config text and applies `HIGHWATER__…` overrides from `env`.
+    /// Parses config text, lays it over the built-in defaults section by section (see
+    /// [`merge_sections`]), and applies `HIGHWATER__…` overrides from `env`.
     pub fn from_toml_with_env(
         text: &str,
         origin: &str,
@@ -264,29 +373,34 @@ impl Config {
             origin: origin.to_owned(),
             source: RuleError::Syntax(problem),
         };
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let warnings = env_warnings(&env);
         let overrides = overrides(env).map_err(invalid)?;
-        let file: ConfigFile = if overrides.is_empty() {
-            toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?
-        } else {
-            let mut table: toml::Table =
-                toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?;
-            let names: Vec<String> = overrides
-                .iter()
-                .map(|(path, _)| format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase()))
-                .collect();
-            for (path, value) in overrides {
-                apply_override(&mut table, &path, override_value(&value)).map_err(|p| {
-                    invalid(format!("environment override {}: {p}", path.join(".")))
-                })?;
-            }
-            table.try_into().map_err(|e: toml::de::Error| {
+        // The file alone first, strictly: a typo is reported with its line and column.
+        let _: ConfigFile = toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?;
+        let own: toml::Table =
+            toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?;
+        let mut table = defaults_table();
+        merge_sections(&mut table, own);
+        let names: Vec<String> = overrides
+            .iter()
+            .map(|(path, _)| format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase()))
+            .collect();
+        for (path, value) in overrides {
+            apply_override(&mut table, &path, override_value(&value))
+                .map_err(|p| invalid(format!("environment override {}: {p}", path.join("."))))?;
+        }
+        let file: ConfigFile = table.clone().try_into().map_err(|e: toml::de::Error| {
+            if names.is_empty() {
+                invalid(e.message().trim().to_owned())
+            } else {
                 invalid(format!(
                     "{} (with environment overrides {})",
                     e.message().trim(),
                     names.join(", ")
                 ))
-            })?
-        };
+            }
+        })?;
         let rules = RuleSet::from_raw(file.rules).map_err(|source| ConfigError::Invalid {
             origin: origin.to_owned(),
             source,
@@ -295,6 +409,13 @@ impl Config {
             origin: origin.to_owned(),
             problem,
         };
+        if rules.is_empty() {
+            return Err(setting(
+                "the rule set is empty (rules = []), so nothing could ever alert; delete \
+                 `rules = []` to keep the built-in rules, or add [[rules]] tables"
+                    .to_owned(),
+            ));
+        }
         file.providers.yahoo.validate("yahoo").map_err(setting)?;
         file.providers
             .binance
@@ -314,12 +435,37 @@ impl Config {
             pipeline: file.pipeline,
             subscriptions,
             discord: file.discord,
+            effective: redacted(table),
+            overrides: names,
+            warnings,
         })
+    }
+
+    /// The effective configuration as TOML (defaults, the file and the environment merged),
+    /// with secrets redacted: what `highwater config` prints.
+    pub fn effective_toml(&self) -> String {
+        let source = if self.origin == BUILTIN_ORIGIN {
+            "the built-in defaults".to_owned()
+        } else {
+            format!("config file {} over the built-in defaults", self.origin)
+        };
+        let overrides = if self.overrides.is_empty() {
+            "no environment overrides".to_owned()
+        } else {
+            format!("environment overrides {}", self.overrides.join(", "))
+        };
+        let mut text = format!(
+            "# The effective configuration: {source}, {overrides}.\n# Webhook tokens and URL \
+             credentials are redacted. Keys not shown take the defaults documented in \
+             config/highwater.toml.\n\n"
+        );
+        text.push_str(&toml::to_string(&self.effective).unwrap_or_else(|e| format!("# {e}\n")));
+        text
     }
 
     /// The built-in defaults.
     pub fn builtin() -> Self {
-        Self::from_toml(DEFAULT_CONFIG, "built-in defaults")
+        Self::from_toml(DEFAULT_CONFIG, BUILTIN_ORIGIN)
             .unwrap_or_else(|e| panic!("the built-in config must parse (a test checks it): {e}"))
     }
 
@@ -346,7 +492,7 @@ impl Config {
         if local.is_file() {
             return Self::from_file(local);
         }
-        Self::from_toml_with_env(DEFAULT_CONFIG, "built-in defaults", process_env())
+        Self::from_toml_with_env(DEFAULT_CONFIG, BUILTIN_ORIGIN, process_env())
     }
 }
 
@@ -496,6 +642,46 @@ mod tests {
             assert!(text.contains(expected), "{body}: {text}");
             assert!(!text.contains("secret"), "{text}");
         }
+    }
+
+    #[test]
+    fn one_underscore_variables_are_warned_about_but_highwater_config_is_not() {
+        let config = Config::from_toml_with_env(
+            "",
+            "t.toml",
+            env(&[
+                ("HIGHWATER_CONFIG", "/etc/highwater/highwater.toml"),
+                ("HIGHWATER_SANITY_MAX_JUMP_PCT_INDEX", "5"),
+                ("HIGHWATERMARK", "x"),
+                ("highwater__sanity__max_jump_pct__index", "7"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(
+            config.sanity.max_jump_pct.index, 7.0,
+            "any-case prefix applies"
+        );
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        assert!(
+            config.warnings[0]
+                .starts_with("environment variable HIGHWATER_SANITY_MAX_JUMP_PCT_INDEX is ignored"),
+            "{:?}",
+            config.warnings
+        );
+    }
+
+    #[test]
+    fn sections_merge_key_by_key_and_lists_replace_whole() {
+        let mut base: toml::Table =
+            toml::from_str("[a]\nx = 1\ny = 2\n[[r]]\nid = \"one\"\n[[r]]\nid = \"two\"\n")
+                .expect("toml");
+        let over: toml::Table = toml::from_str("[a]\ny = 3\n[[r]]\nid = \"mine\"\n").expect("toml");
+        merge_sections(&mut base, over);
+        assert_eq!(
+            base,
+            toml::from_str::<toml::Table>("[a]\nx = 1\ny = 3\n[[r]]\nid = \"mine\"\n")
+                .expect("toml")
+        );
     }
 
     #[test]

@@ -10,14 +10,21 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::alerts::QuietHours;
-use crate::market::Calendar;
+use crate::market::{Calendar, Catalog, Symbol};
 use crate::notify::{ConsoleFormat, WebhookUrl};
 use crate::rules::RuleSet;
 use crate::scheduler::{CronSchedule, Job};
 
-/// Where the database lives when `[store] path` is not set: relative to the working
-/// directory (a systemd unit sets `WorkingDirectory` or the path).
+/// The database's file name in the platform's data directory, where it lives when neither
+/// `--database` nor `[store] path` names a file.
 pub const DEFAULT_DATABASE: &str = "highwater.db";
+
+/// The platform's data directory for highwater: `$XDG_DATA_HOME/highwater`, else
+/// `~/.local/share/highwater` on Linux (`~/Library/Application Support/highwater` on macOS,
+/// `%APPDATA%\highwater\data` on Windows). `None` when there is no home directory.
+pub fn data_home() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "highwater").map(|dirs| dirs.data_dir().to_owned())
+}
 
 /// `[store]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -28,10 +35,11 @@ pub struct StoreConfig {
 }
 
 impl StoreConfig {
-    pub fn path(&self) -> PathBuf {
+    /// The configured file, else `highwater.db` in [`data_home`]; `None` when neither exists.
+    pub fn path(&self) -> Option<PathBuf> {
         self.path
             .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE))
+            .or_else(|| data_home().map(|dir| dir.join(DEFAULT_DATABASE)))
     }
 }
 
@@ -295,6 +303,30 @@ pub fn subscriptions(
                     known.join(", ")
                 ));
             }
+        }
+        let chosen: Vec<&crate::rules::Rule> = rules
+            .rules()
+            .iter()
+            .filter(|r| sub.rules.is_empty() || sub.rules.iter().any(|id| id == r.id()))
+            .collect();
+        let watched = sub.symbols.iter().any(|name| {
+            let symbol = Catalog::builtin()
+                .resolve(name.trim())
+                .unwrap_or_else(|| std::sync::Arc::new(Symbol::adhoc(name.trim())));
+            chosen.iter().any(|r| r.applies_to(&symbol))
+        });
+        if !watched {
+            let ids: Vec<&str> = chosen.iter().map(|r| r.id()).collect();
+            return Err(format!(
+                "{at}: none of its rules ({}) watches any of its symbols ({}), so it could never \
+                 alert; check the rules' symbols and asset_classes",
+                ids.join(", "),
+                sub.symbols
+                    .iter()
+                    .map(|s| crate::market::shown(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         let timezone = match &sub.timezone {
             Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 /// Why a bar was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BarError {
-    #[error("{field} {value} is not a positive finite price")]
+    #[error("{field} {value} is not a price (above 0 and at most 1e15)")]
     BadPrice { field: &'static str, value: f64 },
     #[error("volume {0} is not a finite non-negative number")]
     BadVolume(f64),
@@ -30,8 +30,12 @@ pub struct Bar {
     volume: f64,
 }
 
+/// The highest price a bar may carry. Nothing trades anywhere near it; a bigger number is a
+/// corrupt cell or a unit error, and would overflow percentage arithmetic into infinities.
+pub const MAX_PRICE: f64 = 1e15;
+
 fn price(field: &'static str, value: f64) -> Result<f64, BarError> {
-    if value.is_finite() && value > 0.0 {
+    if value.is_finite() && value > 0.0 && value <= MAX_PRICE {
         Ok(value)
     } else {
         Err(BarError::BadPrice { field, value })
@@ -106,6 +110,21 @@ impl Bar {
     pub fn volume(&self) -> Option<f64> {
         some(self.volume)
     }
+}
+
+/// A session date written `YYYY-MM-DD`: digits only, two-digit month and day, and a real
+/// calendar date. The one date syntax of files and command lines (`2025-9-1` is refused).
+pub fn parse_session_date(text: &[u8]) -> Option<NaiveDate> {
+    let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = text else {
+        return None;
+    };
+    let digits = |ds: &[u8]| {
+        ds.iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(digits(&[y0, y1, y2, y3])?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(&[m0, m1])?, digits(&[d0, d1])?)
 }
 
 #[cfg(test)]

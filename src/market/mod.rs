@@ -11,11 +11,13 @@ mod calendar;
 mod period;
 pub mod sanity;
 mod series;
+pub mod shown;
 mod symbol;
 
-pub use bar::{Bar, BarError};
+pub use bar::{Bar, BarError, MAX_PRICE, parse_session_date};
 pub use calendar::Calendar;
 pub use period::{PeriodBar, PeriodKey, Timeframe, resample};
 pub use series::{Series, SeriesError};
+pub use shown::{shown, shown_bytes};
 pub(crate) use symbol::edit_distance;
 pub use symbol::{AssetClass, Catalog, Symbol};

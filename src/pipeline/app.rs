@@ -28,9 +28,8 @@ use secrecy::SecretString;
 pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("--data {dir}: {source}")]
+    #[error("--data {source}")]
     Data {
-        dir: String,
         source: crate::providers::csv::CsvError,
     },
     #[error("cannot set up the live providers: {0}")]
@@ -39,6 +38,31 @@ pub enum AppError {
     Http(#[from] reqwest::Error),
     #[error("{0}")]
     Discord(String),
+    #[error("{0}")]
+    DataHome(String),
+}
+
+/// `highwater.db` in the platform's data directory, which is created (private to the user) if
+/// it does not exist yet. An explicitly named database's folder must exist already.
+fn default_database() -> Result<PathBuf, AppError> {
+    let dir = crate::config::data_home().ok_or_else(|| {
+        AppError::DataHome(
+            "no home directory to keep the database in; name a file with --database or \
+             [store] path"
+                .to_owned(),
+        )
+    })?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir).map_err(|e| {
+        AppError::DataHome(format!(
+            "cannot create the data folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    Ok(dir.join(crate::config::DEFAULT_DATABASE))
 }
 
 /// Requests per second to Discord's REST API: just under its global limit of 50, so that
@@ -102,10 +126,14 @@ impl App {
                 .token(std::env::var("DISCORD_TOKEN").ok())
                 .map_err(AppError::Discord)?;
         }
-        let path = options
+        let path = match options
             .database
             .clone()
-            .unwrap_or_else(|| config.store.path());
+            .or_else(|| config.store.path.clone())
+        {
+            Some(path) => path,
+            None => default_database()?,
+        };
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await?);
         let clock: Arc<dyn Clock> = match options.now {
             Some(start) => Arc::new(OffsetClock {
@@ -125,14 +153,10 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AppError> {
         let histories = match &options.data {
-            Some(dir) => {
-                Histories::Csv(CsvSource::open(dir, Catalog::builtin()).map_err(|source| {
-                    AppError::Data {
-                        dir: dir.display().to_string(),
-                        source,
-                    }
-                })?)
-            }
+            Some(dir) => Histories::Csv(
+                CsvSource::open(dir, Catalog::builtin())
+                    .map_err(|source| AppError::Data { source })?,
+            ),
             None => Histories::Live(live::market_data(&config)?),
         };
         let format = options

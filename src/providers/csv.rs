@@ -20,7 +20,7 @@
 //! the file, the 1-based line (the header is line 1) and the offending value: nothing is
 //! skipped silently, because a hole in a history would turn into a false record or streak.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,7 +28,10 @@ use std::sync::Arc;
 use ::csv::{ByteRecord, ErrorKind, ReaderBuilder};
 use chrono::NaiveDate;
 
-use crate::market::{Bar, BarError, Catalog, Series, SeriesError, Symbol, edit_distance};
+use crate::market::{
+    Bar, BarError, Catalog, MAX_PRICE, Series, SeriesError, Symbol, edit_distance,
+    parse_session_date, shown, shown_bytes,
+};
 
 /// The extension data files carry (matched case-insensitively).
 const EXTENSION: &str = "csv";
@@ -39,7 +42,7 @@ const CATALOG_SUGGESTIONS: usize = 3;
 /// A file stem is suggested when it is at most this many edits away from the query.
 const MAX_STEM_DISTANCE: usize = 2;
 /// Rough bytes per row of a Yahoo-style file, to size the bar vector up front.
-const BYTES_PER_ROW: u64 = 48;
+const BYTES_PER_ROW: usize = 48;
 
 /// Why a history could not be found or read.
 #[derive(Debug, thiserror::Error)]
@@ -47,11 +50,14 @@ pub enum CsvError {
     /// Reading the directory or a file failed.
     #[error("{}: {error}", path.display())]
     Io { path: PathBuf, error: io::Error },
-    #[error("{} is not a directory", path.display())]
+    #[error("{}: no such folder", path.display())]
+    NoSuchFolder { path: PathBuf },
+    #[error("{}: not a folder", path.display())]
     NotADirectory { path: PathBuf },
     /// Neither the catalog nor a file in the directory knows the query.
     #[error(
-        "unknown symbol '{query}': not in the catalog and no such file in {}{}",
+        "unknown symbol '{}': not in the catalog and no such file in {}{}",
+        shown(query),
         dir.display(),
         did_you_mean(suggestions)
     )]
@@ -130,6 +136,9 @@ pub enum RowError {
     /// missing.
     #[error("{field} '{value}' is not a number")]
     NotANumber { field: &'static str, value: String },
+    /// A price that is not above 0 and at most [`MAX_PRICE`], named as written in the cell.
+    #[error("{field} '{value}' is out of range: a price must be above 0 and at most 1e15")]
+    OutOfRange { field: &'static str, value: String },
     #[error("{found} fields where the header has {expected}")]
     FieldCount { expected: u64, found: u64 },
     /// A price or volume out of range, or high below low.
@@ -166,9 +175,12 @@ impl CsvSource {
     /// A source reading `dir`, which must exist and be a directory. Files are read on demand.
     pub fn open(dir: impl Into<PathBuf>, catalog: Catalog) -> Result<Self, CsvError> {
         let dir = dir.into();
-        let metadata = fs::metadata(&dir).map_err(|error| CsvError::Io {
-            path: dir.clone(),
-            error,
+        let metadata = fs::metadata(&dir).map_err(|error| match error.kind() {
+            io::ErrorKind::NotFound => CsvError::NoSuchFolder { path: dir.clone() },
+            _ => CsvError::Io {
+                path: dir.clone(),
+                error,
+            },
         })?;
         if !metadata.is_dir() {
             return Err(CsvError::NotADirectory { path: dir });
@@ -334,7 +346,7 @@ impl Columns {
                 column,
                 found: header
                     .iter()
-                    .map(|name| String::from_utf8_lossy(name.trim_ascii()).into_owned())
+                    .map(|name| shown_bytes(name.trim_ascii()))
                     .collect(),
             })
         };
@@ -365,7 +377,7 @@ impl Columns {
             None => Ok(None),
         };
         let text = cell(self.date)?;
-        let date = parse_date(text).ok_or_else(|| RowError::BadDate(lossy(text)))?;
+        let date = parse_session_date(text).ok_or_else(|| RowError::BadDate(lossy(text)))?;
         let close = number("close", cell(self.close)?)?.ok_or(RowError::BlankClose)?;
         Ok(Bar::new(date, close)?
             .with_range(
@@ -377,8 +389,9 @@ impl Columns {
     }
 }
 
+/// A cell as it may be shown in an error: escaped and cut (see [`shown_bytes`]).
 fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    shown_bytes(bytes)
 }
 
 /// A trimmed cell as a finite number; blank is `None`. `NaN`, `inf` and friends are refused
@@ -387,29 +400,62 @@ fn number(field: &'static str, text: &[u8]) -> Result<Option<f64>, RowError> {
     if text.is_empty() {
         return Ok(None);
     }
-    std::str::from_utf8(text)
+    let value = std::str::from_utf8(text)
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
         .filter(|v| v.is_finite())
-        .map(Some)
         .ok_or_else(|| RowError::NotANumber {
             field,
             value: lossy(text),
-        })
+        })?;
+    if field != "volume" && !(value > 0.0 && value <= MAX_PRICE) {
+        return Err(RowError::OutOfRange {
+            field,
+            value: lossy(text),
+        });
+    }
+    Ok(Some(value))
 }
 
-/// `YYYY-MM-DD`, digits only, and a real calendar date.
-fn parse_date(text: &[u8]) -> Option<NaiveDate> {
-    let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = text else {
-        return None;
-    };
-    let digits = |ds: &[u8]| {
-        ds.iter().try_fold(0u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
-    };
-    let year = i32::try_from(digits(&[y0, y1, y2, y3])?).ok()?;
-    NaiveDate::from_ymd_opt(year, digits(&[m0, m1])?, digits(&[d0, d1])?)
+/// The 1-based line on which a record starts, from the byte offset the CSV reader gives.
+///
+/// The reader's own line numbers lag by one in CRLF files (it takes a record's position before
+/// consuming the `\n` of the previous `\r\n`), so lines are counted here: the record starts at
+/// the first byte after the offset that is not a line break, and its line is one more than the
+/// `\n` bytes before it. Offsets come in increasing order, so the count is kept as it goes.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    counted_to: usize,
+    newlines: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            counted_to: 0,
+            newlines: 0,
+        }
+    }
+
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        while matches!(self.bytes.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        if start < self.counted_to {
+            self.counted_to = 0;
+            self.newlines = 0;
+        }
+        self.newlines += self.bytes[self.counted_to..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.counted_to = start;
+        self.newlines + 1
+    }
 }
 
 /// Reads one history file as the series of `symbol`.
@@ -421,14 +467,14 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
         path: path.to_owned(),
         error,
     };
-    let file = File::open(path).map_err(io_error)?;
-    let capacity = file.metadata().map_or(0, |m| m.len() / BYTES_PER_ROW);
+    let bytes = fs::read(path).map_err(io_error)?;
+    let mut lines = LineCounter::new(&bytes);
     let mut reader = ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(file);
-    let csv_error = |error: ::csv::Error| {
-        let line = error.position().map_or(0, |p| p.line());
+        .from_reader(&bytes[..]);
+    let csv_error = |error: ::csv::Error, lines: &mut LineCounter| {
+        let line = error.position().map_or(0, |p| lines.line_at(p.byte()));
         let problem = match error.into_kind() {
             ErrorKind::Io(error) => return io_error(error),
             ErrorKind::UnequalLengths {
@@ -438,7 +484,7 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
                 found: len,
             },
             // Not produced when reading byte records without serde; kept for completeness.
-            other => RowError::Malformed(format!("{other:?}")),
+            other => RowError::Malformed(shown(&format!("{other:?}"))),
         };
         CsvError::BadRow {
             path: path.to_owned(),
@@ -447,37 +493,44 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
         }
     };
 
-    let header = reader.byte_headers().map_err(csv_error)?;
+    let header = reader
+        .byte_headers()
+        .map_err(|e| csv_error(e, &mut lines))?
+        .clone();
     if header.is_empty() {
         return Err(CsvError::NoRows {
             path: path.to_owned(),
         });
     }
-    let columns = Columns::from_header(path, header)?;
+    let columns = Columns::from_header(path, &header)?;
 
-    let mut bars: Vec<Bar> = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let capacity = bytes.len() / BYTES_PER_ROW;
+    let mut bars: Vec<Bar> = Vec::with_capacity(capacity);
     // The 1-based line of each bar, kept only to name both lines of a duplicate date.
-    let mut lines: Vec<u64> = Vec::with_capacity(bars.capacity());
+    let mut bar_lines: Vec<u64> = Vec::with_capacity(capacity);
     let mut record = ByteRecord::new();
-    let mut count: u64 = 1;
-    while reader.read_byte_record(&mut record).map_err(csv_error)? {
-        count += 1;
-        // A quoted cell may span lines, so the reader's position beats counting records.
-        let line = record.position().map_or(count, |p| p.line());
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => return Err(csv_error(error, &mut lines)),
+        }
+        // A quoted cell may span lines, so lines are counted in the bytes, not by records.
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         let bar = columns.bar(&record).map_err(|problem| CsvError::BadRow {
             path: path.to_owned(),
             line,
             problem,
         })?;
         bars.push(bar);
-        lines.push(line);
+        bar_lines.push(line);
     }
     if bars.is_empty() {
         return Err(CsvError::NoRows {
             path: path.to_owned(),
         });
     }
-    check_duplicates(path, &bars, &lines)?;
+    check_duplicates(path, &bars, &bar_lines)?;
     let series = Series::from_unsorted(symbol, bars).map_err(|error| CsvError::Series {
         path: path.to_owned(),
         error,
@@ -639,12 +692,12 @@ mod tests {
             (
                 "zero close",
                 "2025-09-18,1,1,1,0,1",
-                "close 0 is not a positive",
+                "close '0' is out of range: a price must be above 0 and at most 1e15",
             ),
             (
                 "negative close",
                 "2025-09-18,1,1,1,-5,1",
-                "close -5 is not a positive",
+                "close '-5' is out of range",
             ),
             (
                 "text open",
@@ -664,7 +717,27 @@ mod tests {
             (
                 "negative low",
                 "2025-09-18,1,1,-2,1,1",
-                "low -2 is not a positive",
+                "low '-2' is out of range",
+            ),
+            (
+                "a close above 1e15",
+                "2025-09-18,1,1,1,1e16,1",
+                "close '1e16' is out of range: a price must be above 0 and at most 1e15",
+            ),
+            (
+                "a close that overflows to infinity",
+                "2025-09-18,1,1,1,1e400,1",
+                "close '1e400' is not a number",
+            ),
+            (
+                "a close that underflows to zero, named as written",
+                "2025-09-18,1,1,1,1e-400,1",
+                "close '1e-400' is out of range",
+            ),
+            (
+                "a terminal escape sequence",
+                "2025-09-18,1,1,1,\x1b[2J,1",
+                "close '\\u{1b}[2J' is not a number",
             ),
             (
                 "text volume",
@@ -694,6 +767,37 @@ mod tests {
             assert!(message.contains(" line 3: "), "{what}: {message}");
             assert!(message.contains(expected), "{what}: {message}");
         }
+    }
+
+    #[test]
+    fn lines_are_counted_right_in_crlf_files() {
+        let message = error("Date,Close\r\n2025-09-15,1\r\n2025-9-16,2\r\n");
+        assert!(
+            message
+                .ends_with("RUT.csv line 3: date '2025-9-16' is not a date (expected YYYY-MM-DD)"),
+            "{message}"
+        );
+        let message = error("Date,Close\r\n2025-09-15,1\r\n\r\n2025-09-16,2,3\r\n");
+        assert!(
+            message.ends_with("RUT.csv line 4: 3 fields where the header has 2"),
+            "{message}"
+        );
+        let message =
+            error("Date,Close\r\n2025-09-15,1\r\n2025-09-17,2\r\n2025-09-16,3\r\n2025-09-17,4\r\n");
+        assert!(
+            message.ends_with("line 5: date 2025-09-17 already appears on line 3"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_huge_cell_is_shown_cut() {
+        let message = error(&format!(
+            "Date,Close\n2025-09-15,{}\n",
+            "9".repeat(1_000_000)
+        ));
+        assert!(message.len() < 300, "{} bytes", message.len());
+        assert!(message.contains("…' is not a number"), "{message}");
     }
 
     #[test]
@@ -751,10 +855,18 @@ mod tests {
     #[test]
     fn opening_a_missing_directory_or_a_file_is_an_error() {
         let dir = data_dir(&[("RUT.csv", "Date,Close\n")]);
-        let missing = CsvSource::open(dir.path().join("nope"), Catalog::builtin());
-        assert!(matches!(missing, Err(CsvError::Io { .. })));
-        let file = CsvSource::open(dir.path().join("RUT.csv"), Catalog::builtin());
-        assert!(matches!(file, Err(CsvError::NotADirectory { .. })));
+        let missing = dir.path().join("nope");
+        let error = CsvSource::open(&missing, Catalog::builtin()).expect_err("missing");
+        assert_eq!(
+            error.to_string(),
+            format!("{}: no such folder", missing.display())
+        );
+        let file = dir.path().join("RUT.csv");
+        let error = CsvSource::open(&file, Catalog::builtin()).expect_err("a file");
+        assert_eq!(
+            error.to_string(),
+            format!("{}: not a folder", file.display())
+        );
     }
 
     #[test]

@@ -96,6 +96,16 @@ pub enum ProviderError {
         content_type: String,
         snippet: String,
     },
+    /// The server answered, but not as the provider's API would: the configured `base_url`
+    /// points somewhere else (a web server's 404 page rather than the API's own error).
+    #[error("{provider}: HTTP {status} from {url}: this base_url does not look like {api}")]
+    NotTheApi {
+        provider: &'static str,
+        status: u16,
+        url: String,
+        /// The API expected there, e.g. "Yahoo's chart API".
+        api: &'static str,
+    },
     #[error("{provider}: malformed response from {url}: {problem}")]
     Malformed {
         provider: &'static str,
@@ -122,6 +132,7 @@ impl ProviderError {
             ProviderError::UnknownSymbol { .. }
             | ProviderError::NotCovered { .. }
             | ProviderError::NotJson { .. }
+            | ProviderError::NotTheApi { .. }
             | ProviderError::CircuitOpen { .. } => false,
         }
     }

@@ -741,8 +741,9 @@ impl YahooProvider {
         Self { base, http }
     }
 
-    /// GET the chart body; HTTP 404 (how the live server answers an unknown symbol) becomes
-    /// [`ProviderError::UnknownSymbol`].
+    /// GET the chart body. HTTP 404 with Yahoo's `chart.error` body (how the live server
+    /// answers an unknown symbol) becomes [`ProviderError::UnknownSymbol`]; a 404 without it
+    /// means `base_url` is not Yahoo's chart API at all ([`ProviderError::NotTheApi`]).
     async fn fetch(&self, symbol: &Symbol, url: &Url) -> Result<String, ProviderError> {
         // Bare `Infinity`/`NaN` tokens are not JSON: mend them before the HTTP layer checks
         // the body, so one bad value costs one bar, not the whole response.
@@ -751,11 +752,24 @@ impl YahooProvider {
             .await
             .map_err(|error| match error {
                 ProviderError::Status {
-                    status: 404, url, ..
-                } => ProviderError::UnknownSymbol {
-                    provider: PROVIDER,
-                    symbol: symbol.ticker().to_owned(),
-                    detail: format!("HTTP 404 from {url}"),
+                    status: 404,
+                    url,
+                    body,
+                    ..
+                } => match serde_json::from_str::<Envelope>(&body) {
+                    Ok(Envelope {
+                        chart: Chart { error: Some(_), .. },
+                    }) => ProviderError::UnknownSymbol {
+                        provider: PROVIDER,
+                        symbol: symbol.ticker().to_owned(),
+                        detail: format!("HTTP 404 from {url}"),
+                    },
+                    _ => ProviderError::NotTheApi {
+                        provider: PROVIDER,
+                        status: 404,
+                        url,
+                        api: "Yahoo's chart API",
+                    },
                 },
                 other => other,
             })

@@ -39,13 +39,34 @@ where
     S: AsRef<OsStr>,
 {
     let cwd = tempfile::tempdir().expect("a temporary working directory");
-    let output = Command::new(env!("CARGO_BIN_EXE_highwater"))
+    highwater_in(cwd.path(), args, &[])
+}
+
+/// Runs the built `highwater` binary with `args` in `cwd`, with the environment variables
+/// `env` set and none of the caller's `HIGHWATER…` or `RUST_LOG` variables. The platform data
+/// folder (where the default database lives) is `cwd/data-home`.
+pub fn highwater_in<I, S>(cwd: &Path, args: I, env: &[(&str, &str)]) -> Outcome
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut command = Command::new(env!("CARGO_BIN_EXE_highwater"));
+    command
         .args(args)
-        .current_dir(cwd.path())
-        .env_remove("HIGHWATER_CONFIG")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the highwater binary starts");
+        .current_dir(cwd)
+        .env("XDG_DATA_HOME", cwd.join("data-home"))
+        .env_remove("RUST_LOG");
+    for (key, _) in std::env::vars_os() {
+        if key
+            .to_string_lossy()
+            .to_ascii_uppercase()
+            .starts_with("HIGHWATER")
+        {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    let output = command.output().expect("the highwater binary starts");
     let code = output
         .status
         .code()

@@ -1,0 +1,67 @@
+//! Text from outside (a file's cell, a provider's error, a user's argument) made safe to show in
+//! an error line: control characters and bytes that are not UTF-8 are escaped, so no terminal
+//! escape sequence or line break from a bad file reaches the screen, and long text is cut.
+
+/// Characters shown of a piece of outside text before it is cut with "…".
+pub const MAX_SHOWN_CHARS: usize = 120;
+
+/// `bytes` as printable text: valid UTF-8 is kept except control characters, which become
+/// `\u{1b}`-style escapes; invalid bytes become `\xNN`. Cut to [`MAX_SHOWN_CHARS`] with "…".
+pub fn shown_bytes(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut chars = 0;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if chars == MAX_SHOWN_CHARS {
+                out.push('…');
+                return out;
+            }
+            if c.is_control() {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            } else {
+                out.push(c);
+            }
+            chars += 1;
+        }
+        for byte in chunk.invalid() {
+            if chars == MAX_SHOWN_CHARS {
+                out.push('…');
+                return out;
+            }
+            out.push_str(&format!("\\x{byte:02x}"));
+            chars += 1;
+        }
+    }
+    out
+}
+
+/// [`shown_bytes`] for text that is already a string.
+pub fn shown(text: &str) -> String {
+    shown_bytes(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_bad_bytes_are_escaped() {
+        assert_eq!(shown_bytes(b"\x1b[31mred"), "\\u{1b}[31mred");
+        assert_eq!(shown_bytes(b"a\r\nb"), "a\\u{d}\\u{a}b");
+        assert_eq!(shown_bytes(b"caf\xe9"), "caf\\xe9");
+        assert_eq!(shown("2 467,70 €"), "2 467,70 €");
+    }
+
+    #[test]
+    fn long_text_is_cut_at_120_characters() {
+        let long = "x".repeat(1_000_000);
+        let text = shown(&long);
+        assert_eq!(text.chars().count(), MAX_SHOWN_CHARS + 1);
+        assert!(text.ends_with("x…"), "{text}");
+        assert_eq!(
+            shown(&"y".repeat(120)),
+            "y".repeat(120),
+            "exactly 120 is not cut"
+        );
+    }
+}
