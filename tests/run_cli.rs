@@ -391,3 +391,29 @@ fn the_default_database_lives_in_the_data_folder_not_the_working_directory() {
         "the same database the second time: nothing twice"
     );
 }
+
+#[test]
+fn delivery_durations_that_used_to_panic_are_one_error_line() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    std::fs::write(cwd.path().join("my.toml"), console_config()).expect("config");
+    for key in ["TIMEOUT_SECS", "RETRY_BASE_SECS", "RETRY_MAX_SECS"] {
+        for value in ["nan", "inf", "-5", "1e20"] {
+            let variable = format!("HIGHWATER__DELIVERY__{key}");
+            let (code, stdout, stderr) = support::highwater_in(
+                cwd.path(),
+                ["run", "--once", "--config", "my.toml", "--database", "h.db"],
+                &[(variable.as_str(), value)],
+            );
+            assert_eq!(code, 1, "{variable}={value}: {stderr}");
+            assert_eq!(stdout, "");
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            assert!(
+                stderr
+                    .starts_with("error: cannot load the configuration: config my.toml: delivery.")
+                    && stderr.contains(&key.to_ascii_lowercase())
+                    && stderr.contains("seconds"),
+                "{variable}={value}: {stderr}"
+            );
+        }
+    }
+}

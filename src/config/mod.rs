@@ -81,7 +81,8 @@ impl ProviderSettings {
     }
 
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout_secs.unwrap_or(10.0))
+        Duration::try_from_secs_f64(self.timeout_secs.unwrap_or(10.0))
+            .unwrap_or(Duration::from_secs(10))
     }
 
     pub fn enabled(&self) -> bool {
@@ -100,23 +101,23 @@ impl ProviderSettings {
                 "providers.{name}.base_url {shown} must be an http or https URL"
             ));
         }
-        if let Some(t) = self.timeout_secs
-            && !(t.is_finite() && t > 0.0 && t <= 300.0)
-        {
-            return Err(format!(
-                "providers.{name}.timeout_secs {t} must be between 0 and 300 seconds"
-            ));
-        }
-        if let Some(n) = self.max_attempts
-            && !(1..=10).contains(&n)
-        {
-            return Err(format!("providers.{name}.max_attempts {n} must be 1 to 10"));
-        }
+        run::check_secs(
+            &format!("providers.{name}.timeout_secs"),
+            self.timeout_secs,
+            0.1,
+            300.0,
+        )?;
+        run::check_count(
+            &format!("providers.{name}.max_attempts"),
+            self.max_attempts,
+            1,
+            10,
+        )?;
         if let Some(r) = self.requests_per_second
-            && !(r.is_finite() && r > 0.0)
+            && !(r.is_finite() && (0.01..=1000.0).contains(&r))
         {
             return Err(format!(
-                "providers.{name}.requests_per_second {r} must be a positive number"
+                "providers.{name}.requests_per_second = {r} must be between 0.01 and 1000"
             ));
         }
         Ok(())
@@ -422,6 +423,9 @@ impl Config {
             .validate("binance")
             .map_err(setting)?;
         file.sanity.max_jump_pct.validate().map_err(setting)?;
+        file.delivery.validate().map_err(setting)?;
+        file.pipeline.validate().map_err(setting)?;
+        file.discord.validate().map_err(setting)?;
         let jobs = run::jobs(&file.jobs.unwrap_or_else(run::default_jobs)).map_err(setting)?;
         let subscriptions = run::subscriptions(&file.subscriptions, &rules).map_err(setting)?;
         Ok(Self {
@@ -667,6 +671,87 @@ mod tests {
                 .starts_with("environment variable HIGHWATER_SANITY_MAX_JUMP_PCT_INDEX is ignored"),
             "{:?}",
             config.warnings
+        );
+    }
+
+    /// Every numeric setting, with NaN, ±inf, negative, zero and huge values: each is refused
+    /// with the file and the key (none panics, none is accepted), in the file and as an
+    /// environment override.
+    #[test]
+    fn every_numeric_setting_refuses_values_out_of_its_range() {
+        let keys = [
+            ("providers.yahoo", "timeout_secs"),
+            ("providers.yahoo", "max_attempts"),
+            ("providers.yahoo", "requests_per_second"),
+            ("providers.binance", "timeout_secs"),
+            ("providers.binance", "max_attempts"),
+            ("providers.binance", "requests_per_second"),
+            ("sanity.max_jump_pct", "index"),
+            ("sanity.max_jump_pct", "etf"),
+            ("sanity.max_jump_pct", "stock"),
+            ("sanity.max_jump_pct", "crypto"),
+            ("delivery", "max_attempts"),
+            ("delivery", "retry_base_secs"),
+            ("delivery", "retry_max_secs"),
+            ("delivery", "timeout_secs"),
+            ("pipeline", "first_run_sessions"),
+            ("pipeline", "max_catch_up_sessions"),
+            ("discord", "max_rules_per_server"),
+            ("discord", "max_symbols_per_server"),
+        ];
+        for (section, key) in keys {
+            for value in [
+                "nan",
+                "inf",
+                "-inf",
+                "-1",
+                "0",
+                "1e20",
+                "-0.5",
+                "99999999999",
+            ] {
+                let text = format!("[{section}]\n{key} = {value}\n");
+                let error = match Config::from_toml(&text, "my.toml") {
+                    Ok(_) => panic!("{section}.{key} = {value} was accepted"),
+                    Err(e) => format!("{:#}", anyhow::Error::from(e)),
+                };
+                assert!(error.contains("my.toml"), "{text}: {error}");
+                assert!(error.contains(key), "{text}: {error}");
+                let variable = format!(
+                    "HIGHWATER__{}__{}",
+                    section.replace('.', "__").to_ascii_uppercase(),
+                    key.to_ascii_uppercase()
+                );
+                let error =
+                    match Config::from_toml_with_env("", "my.toml", env(&[(&variable, value)])) {
+                        Ok(_) => panic!("{variable}={value} was accepted"),
+                        Err(e) => format!("{:#}", anyhow::Error::from(e)),
+                    };
+                assert!(
+                    error.contains(key) || error.contains(&variable),
+                    "{variable}={value}: {error}"
+                );
+            }
+        }
+        let error = Config::from_toml("[delivery]\ntimeout_secs = nan\n", "my.toml")
+            .map(|_| ())
+            .map_err(|e| format!("{:#}", anyhow::Error::from(e)));
+        assert_eq!(
+            error,
+            Err(
+                "config my.toml: delivery.timeout_secs = NaN must be between 0.1 and 300 seconds"
+                    .into()
+            )
+        );
+        let error = Config::from_toml(
+            "[delivery]\nretry_base_secs = 60\nretry_max_secs = 30\n",
+            "my.toml",
+        )
+        .map(|_| ())
+        .map_err(|e| format!("{:#}", anyhow::Error::from(e)));
+        assert_eq!(
+            error,
+            Err("config my.toml: delivery.retry_max_secs = 30 must not be below retry_base_secs (60)".into())
         );
     }
 

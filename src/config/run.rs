@@ -68,9 +68,58 @@ pub struct DeliveryConfig {
 }
 
 impl DeliveryConfig {
-    /// Timeout of one send.
+    /// Timeout of one send (checked by [`validate`](Self::validate): 0.1 to 300 seconds).
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout_secs.unwrap_or(10.0))
+        Duration::try_from_secs_f64(self.timeout_secs.unwrap_or(10.0))
+            .unwrap_or(Duration::from_secs(10))
+    }
+
+    /// Every key in its documented range: `max_attempts` 1-100, `retry_base_secs` 0.1-3600,
+    /// `retry_max_secs` 0.1-86400 and not below `retry_base_secs`, `timeout_secs` 0.1-300.
+    pub fn validate(&self) -> Result<(), String> {
+        check_count("delivery.max_attempts", self.max_attempts, 1, 100)?;
+        check_secs(
+            "delivery.retry_base_secs",
+            self.retry_base_secs,
+            0.1,
+            3600.0,
+        )?;
+        check_secs(
+            "delivery.retry_max_secs",
+            self.retry_max_secs,
+            0.1,
+            86_400.0,
+        )?;
+        check_secs("delivery.timeout_secs", self.timeout_secs, 0.1, 300.0)?;
+        let base = self.retry_base_secs.unwrap_or(5.0);
+        if let Some(max) = self.retry_max_secs
+            && max < base
+        {
+            return Err(format!(
+                "delivery.retry_max_secs = {max} must not be below retry_base_secs ({base})"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A number of seconds within `min..=max` (so never NaN, infinite or negative).
+pub(crate) fn check_secs(key: &str, value: Option<f64>, min: f64, max: f64) -> Result<(), String> {
+    match value {
+        Some(v) if !(v.is_finite() && (min..=max).contains(&v)) => Err(format!(
+            "{key} = {v} must be between {min} and {max} seconds"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A count within `min..=max`.
+pub(crate) fn check_count(key: &str, value: Option<u32>, min: u32, max: u32) -> Result<(), String> {
+    match value {
+        Some(n) if !(min..=max).contains(&n) => {
+            Err(format!("{key} = {n} must be between {min} and {max}"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -82,6 +131,24 @@ pub struct PipelineConfig {
     pub first_run_sessions: Option<u32>,
     /// Most unseen sessions evaluated after an outage (default 5).
     pub max_catch_up_sessions: Option<u32>,
+}
+
+impl PipelineConfig {
+    /// `first_run_sessions` 1-10000, `max_catch_up_sessions` 1-1000.
+    pub fn validate(&self) -> Result<(), String> {
+        check_count(
+            "pipeline.first_run_sessions",
+            self.first_run_sessions,
+            1,
+            10_000,
+        )?;
+        check_count(
+            "pipeline.max_catch_up_sessions",
+            self.max_catch_up_sessions,
+            1,
+            1_000,
+        )
+    }
 }
 
 /// One `[[subscriptions]]` table as written.
@@ -160,6 +227,23 @@ impl DiscordConfig {
         self.api_base
             .as_ref()
             .is_some_and(|u| u.as_str().trim_end_matches('/') != DISCORD_API_BASE)
+    }
+
+    /// `max_rules_per_server` 1-100 (Discord lists at most 25 choices at once, so more is
+    /// rarely wise), `max_symbols_per_server` 1-100.
+    pub fn validate(&self) -> Result<(), String> {
+        check_count(
+            "discord.max_rules_per_server",
+            self.max_rules_per_server,
+            1,
+            100,
+        )?;
+        check_count(
+            "discord.max_symbols_per_server",
+            self.max_symbols_per_server,
+            1,
+            100,
+        )
     }
 
     pub fn max_rules(&self) -> usize {

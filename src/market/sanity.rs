@@ -44,7 +44,7 @@ impl JumpThresholds {
         }
     }
 
-    /// Every threshold must be a positive finite percentage.
+    /// Every threshold must be a percentage above 0 and at most 1000.
     pub fn validate(&self) -> Result<(), String> {
         for (name, value) in [
             ("index", self.index),
@@ -52,9 +52,10 @@ impl JumpThresholds {
             ("stock", self.stock),
             ("crypto", self.crypto),
         ] {
-            if !(value.is_finite() && value > 0.0) {
+            if !(value.is_finite() && value > 0.0 && value <= 1000.0) {
                 return Err(format!(
-                    "sanity.max_jump_pct.{name} = {value} must be a positive percentage"
+                    "sanity.max_jump_pct.{name} = {value} must be a percentage above 0 and at \
+                     most 1000"
                 ));
             }
         }

@@ -189,10 +189,12 @@ impl App {
             max_attempts: delivery.max_attempts.unwrap_or(defaults.max_attempts),
             retry_base: delivery
                 .retry_base_secs
-                .map_or(defaults.retry_base, std::time::Duration::from_secs_f64),
+                .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+                .unwrap_or(defaults.retry_base),
             retry_max: delivery
                 .retry_max_secs
-                .map_or(defaults.retry_max, std::time::Duration::from_secs_f64),
+                .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+                .unwrap_or(defaults.retry_max),
             ..defaults
         };
         let limit_defaults = TickLimits::default();
