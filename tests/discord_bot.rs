@@ -742,3 +742,43 @@ async fn a_server_at_its_symbol_limit_is_told_so() {
     );
     bot.stop().await;
 }
+
+/// 50 `/rules add` at once from an admin: the limit check and the insert are one transaction,
+/// so exactly 25 are stored and the other 25 are refused, however they interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_rule_adds_store_exactly_the_limit() {
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+    let sent: Vec<u64> = (0..50)
+        .map(|_| fake.send_interaction(&add_record_rule(MARKETS)).id)
+        .collect();
+    let (mut added, mut refused) = (0, 0);
+    for id in sent {
+        let reply = fake
+            .wait_reply(id, Duration::from_secs(30))
+            .await
+            .expect("every add is answered");
+        let text = reply.content().expect("a reply with text").to_owned();
+        if text.starts_with("Added rule") {
+            added += 1;
+        } else {
+            assert!(
+                reply.ephemeral() && text.contains("25 rules, the most it may have"),
+                "{text}"
+            );
+            refused += 1;
+        }
+    }
+    assert_eq!((added, refused), (25, 25));
+    let stored = bot
+        .store
+        .rules(&ServerId::guild(GUILD))
+        .await
+        .expect("rules");
+    assert_eq!(stored.len(), 25);
+    let ids: std::collections::BTreeSet<&str> = stored.iter().map(|r| r.rule.id.as_str()).collect();
+    assert_eq!(ids.len(), 25, "every stored rule has its own id");
+    bot.stop().await;
+}

@@ -16,12 +16,7 @@ use crate::store::Store;
 /// How long an answer's history is reused before it is loaded again.
 const HISTORY_TTL_MINUTES: i64 = 5;
 
-/// Limits on what one server may configure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerLimits {
-    pub max_rules: usize,
-    pub max_symbols: usize,
-}
+pub use crate::store::ServerLimits;
 
 /// Why a symbol cannot be answered for.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@
 //! Instants are UTC; session dates are exchange-local dates. Nothing here decides anything:
 //! what to send, hold or drop is the pipeline's job.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use async_trait::async_trait;
@@ -26,6 +26,24 @@ use crate::rules::spec::RawRule;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
+
+/// Limits on what one server may configure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub max_rules: usize,
+    pub max_symbols: usize,
+}
+
+/// What [`Store::add_rule_within`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleAdded {
+    /// Stored under this id.
+    Added { id: String },
+    /// Refused: the server already has this many rules (the limit).
+    TooManyRules { have: usize },
+    /// Refused: the rule would make the server watch more than this many symbols.
+    TooManySymbols { limit: usize },
+}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -356,6 +374,18 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Re-enables a destination (an admin fixed it).
     async fn enable_destination(&self, id: i64) -> Result<(), StoreError>;
+
+    /// Adds `rule` for `server` unless that would pass `limits`, with the id `id_for` picks
+    /// given the ids already taken. The check and the insert are one transaction that excludes
+    /// every other writer, so concurrent adds cannot pass a limit together.
+    async fn add_rule_within(
+        &self,
+        server: &ServerId,
+        rule: &StoredRule,
+        limits: ServerLimits,
+        id_for: &(dyn for<'t> Fn(&'t BTreeSet<String>) -> String + Send + Sync),
+        now: DateTime<Utc>,
+    ) -> Result<RuleAdded, StoreError>;
 
     /// Adds or replaces one rule.
     async fn put_rule(

@@ -6,7 +6,7 @@
 //! flight is taken as interrupted (see [`Store::recover_interrupted`]).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,8 +21,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    Claimed, Destination, Enqueued, MessageRecord, MessageState, Mute, MuteTarget, ServerId,
-    ServerSettings, Store, StoreError, StoredRule, Target, TickWrite,
+    Claimed, Destination, Enqueued, MessageRecord, MessageState, Mute, MuteTarget, RuleAdded,
+    ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target, TickWrite,
 };
 use crate::alerts::QuietHours;
 use crate::market::Bar;
@@ -525,6 +525,54 @@ impl Store for SqliteStore {
         .await
         .map_err(query("enabling a destination"))?;
         Ok(())
+    }
+
+    async fn add_rule_within(
+        &self,
+        server: &ServerId,
+        rule: &StoredRule,
+        limits: ServerLimits,
+        id_for: &(dyn for<'t> Fn(&'t BTreeSet<String>) -> String + Send + Sync),
+        now: DateTime<Utc>,
+    ) -> Result<RuleAdded, StoreError> {
+        const DOING: &str = "adding a rule";
+        // IMMEDIATE takes the write lock before the read, so no other add can read the same
+        // count between this one's check and its insert.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(query(DOING))?;
+        let rows = sqlx::query("SELECT * FROM rules WHERE server = ?")
+            .bind(server.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(query(DOING))?;
+        let existing = rows
+            .iter()
+            .map(Self::rule_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        if existing.len() >= limits.max_rules {
+            return Ok(RuleAdded::TooManyRules {
+                have: existing.len(),
+            });
+        }
+        let symbols: BTreeSet<&str> = existing
+            .iter()
+            .chain(std::iter::once(rule))
+            .flat_map(|r| r.rule.symbols.iter().map(String::as_str))
+            .collect();
+        if symbols.len() > limits.max_symbols {
+            return Ok(RuleAdded::TooManySymbols {
+                limit: limits.max_symbols,
+            });
+        }
+        let taken: BTreeSet<String> = existing.into_iter().map(|r| r.rule.id).collect();
+        let mut stored = rule.clone();
+        stored.rule.id = id_for(&taken);
+        Self::insert_rule(&mut tx, server, &stored, now).await?;
+        tx.commit().await.map_err(query(DOING))?;
+        Ok(RuleAdded::Added { id: stored.rule.id })
     }
 
     async fn put_rule(

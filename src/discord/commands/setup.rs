@@ -18,7 +18,7 @@ use crate::market::Timeframe;
 use crate::rules::spec::RawRule;
 use crate::rules::{Rule, RuleSet};
 use crate::service::{ReplayRange, replay_series};
-use crate::store::{ServerId, ServerSettings, StoredRule, Target};
+use crate::store::{RuleAdded, ServerId, ServerSettings, StoredRule, Target};
 
 /// Longest mute.
 const MAX_MUTE_DAYS: i64 = 90;
@@ -231,26 +231,7 @@ async fn rules_add(
     let server = settings.server.clone();
     let symbol = resolve(ctx, &symbol)?;
     let store = &ctx.data().store;
-    let existing = store.rules(&server).await?;
     let limits = ctx.data().limits;
-    if existing.len() >= limits.max_rules {
-        return Err(UserError::boxed(format!(
-            "This server has {} rules, the most it may have. Remove one with `/rules remove` first.",
-            existing.len()
-        )));
-    }
-    let mut symbols: BTreeSet<String> = existing
-        .iter()
-        .flat_map(|r| r.rule.symbols.iter().cloned())
-        .collect();
-    symbols.insert(symbol.ticker().to_owned());
-    if symbols.len() > limits.max_symbols {
-        return Err(UserError::boxed(format!(
-            "This server's rules already watch {} symbols, the most it may. Remove a rule for \
-             another symbol first.",
-            limits.max_symbols
-        )));
-    }
     let channel = channel
         .map(|c| c.get())
         .or(settings.alert_channel)
@@ -274,8 +255,9 @@ async fn rules_add(
         threshold_pct,
         ..RawRule::default()
     };
-    let taken: BTreeSet<String> = existing.iter().map(|r| r.rule.id.clone()).collect();
-    raw.id = new_rule_id(&raw, symbol.plain_ticker(), &taken);
+    // The id is checked here for its shape; the store picks the final one (unique among the
+    // server's rules) inside the transaction that also checks the limits.
+    raw.id = new_rule_id(&raw, symbol.plain_ticker(), &BTreeSet::new());
     let rule = Rule::from_raw(raw.clone()).map_err(|e| {
         UserError::boxed(format!(
             "That rule doesn't work: {e}. Change it and try again."
@@ -284,17 +266,35 @@ async fn rules_add(
     let destination = store
         .destination_for(&server, &Target::Channel(channel))
         .await?;
-    store
-        .put_rule(
+    let ticker = symbol.plain_ticker().to_owned();
+    let shape = raw.clone();
+    let added = store
+        .add_rule_within(
             &server,
             &StoredRule {
                 rule: rule.to_raw(),
                 destination: Some(destination),
                 mention_role: role.map(|r| r.get()),
             },
+            limits,
+            &move |taken| new_rule_id(&shape, &ticker, taken),
             ctx.data().clock.now(),
         )
         .await?;
+    match added {
+        RuleAdded::Added { id } => raw.id = id,
+        RuleAdded::TooManyRules { have } => {
+            return Err(UserError::boxed(format!(
+                "This server has {have} rules, the most it may have. Remove one with `/rules remove` first."
+            )));
+        }
+        RuleAdded::TooManySymbols { limit } => {
+            return Err(UserError::boxed(format!(
+                "This server's rules already watch {limit} symbols, the most it may. Remove a rule for \
+                 another symbol first."
+            )));
+        }
+    }
     tracing::info!(guild, rule = %raw.id, symbol = %symbol.ticker(), channel, "rule added");
     let mention = role
         .map(|r| format!(", mentioning <@&{}>", r.get()))
