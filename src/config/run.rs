@@ -74,20 +74,20 @@ impl DeliveryConfig {
             .unwrap_or(Duration::from_secs(10))
     }
 
-    /// Every key in its documented range: `max_attempts` 1-100, `retry_base_secs` 0.1-3600,
-    /// `retry_max_secs` 0.1-86400 and not below `retry_base_secs`, `timeout_secs` 0.1-300.
+    /// Every key in its documented range: `max_attempts` 1-100, `retry_base_secs` 0.01-3600,
+    /// `retry_max_secs` 0.01-86400 and not below `retry_base_secs`, `timeout_secs` 0.1-300.
     pub fn validate(&self) -> Result<(), String> {
         check_count("delivery.max_attempts", self.max_attempts, 1, 100)?;
         check_secs(
             "delivery.retry_base_secs",
             self.retry_base_secs,
-            0.1,
+            0.01,
             3600.0,
         )?;
         check_secs(
             "delivery.retry_max_secs",
             self.retry_max_secs,
-            0.1,
+            0.01,
             86_400.0,
         )?;
         check_secs("delivery.timeout_secs", self.timeout_secs, 0.1, 300.0)?;

@@ -271,10 +271,21 @@ fn from_api_error(error: RawError, ticker: &str, url: &str) -> ProviderError {
         ProviderError::UnknownSymbol {
             provider: NAME,
             symbol: ticker.to_owned(),
-            detail: format!("binance {}: {}", error.code, error.msg),
+            detail: format!(
+                "binance {}: {}",
+                error.code,
+                crate::market::shown(&error.msg)
+            ),
         }
     } else {
-        malformed(url, format!("binance error {}: {}", error.code, error.msg))
+        malformed(
+            url,
+            format!(
+                "binance error {}: {}",
+                error.code,
+                crate::market::shown(&error.msg)
+            ),
+        )
     }
 }
 
@@ -293,7 +304,11 @@ pub fn parse_klines(body: &str, url: &str, now: DateTime<Utc>) -> Result<KlinePa
             if let Some(api) = api_error(body) {
                 return Err(malformed(
                     url,
-                    format!("binance error {}: {}", api.code, api.msg),
+                    format!(
+                        "binance error {}: {}",
+                        api.code,
+                        crate::market::shown(&api.msg)
+                    ),
                 ));
             }
             let problem = if error.is_eof() {

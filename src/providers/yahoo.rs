@@ -531,8 +531,9 @@ fn decode(body: &str, symbol: &Symbol, url: &str) -> Result<ChartResult, Provide
 /// `chart.error`: "Not Found" is an unknown symbol; anything else ("Bad Request", ...) says the
 /// request itself was wrong, which asking again will not fix.
 fn chart_error(error: ChartError, symbol: &Symbol, url: &str) -> ProviderError {
-    let code = error.code.unwrap_or_default();
-    let detail = error.description.unwrap_or_default();
+    // Text from the provider: escaped and cut before it reaches an error line.
+    let code = crate::market::shown(&error.code.unwrap_or_default());
+    let detail = crate::market::shown(&error.description.unwrap_or_default());
     if code == NOT_FOUND_CODE || code.is_empty() {
         ProviderError::UnknownSymbol {
             provider: PROVIDER,
@@ -540,7 +541,7 @@ fn chart_error(error: ChartError, symbol: &Symbol, url: &str) -> ProviderError {
             detail,
         }
     } else {
-        malformed(url, format!("chart.error {code:?}: {detail}"))
+        malformed(url, format!("chart.error '{code}': {detail}"))
     }
 }
 
@@ -1190,6 +1191,22 @@ mod tests {
             matches!(&error, ProviderError::Malformed { problem, .. } if problem.contains("Bad Request")),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_chart_error_description_is_shown_escaped_and_cut() {
+        let description = format!("line one\\nline two\\u001b[2J{}", "x".repeat(500));
+        let body = format!(
+            r#"{{"chart":{{"result":null,"error":{{"code":"Bad Request","description":"{description}"}}}}}}"#
+        );
+        let error = parse(&body, d(2025, 2, 1), d(2025, 2, 2)).expect_err("an error");
+        let text = error.to_string();
+        assert!(
+            text.contains("chart.error 'Bad Request': line one\\u{a}line two\\u{1b}[2Jxxx"),
+            "{text}"
+        );
+        assert!(text.ends_with("x…"), "{text}");
+        assert!(!text.contains('\n') && !text.contains('\u{1b}'), "{text:?}");
     }
 
     #[test]
