@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{Outcome, highwater, data_dir, temp_dir_with};
+use support::{Outcome, data_dir, highwater, temp_dir_with};
 
 /// Parses every line of `stdout` as one JSON object.
 fn json_lines(stdout: &str) -> Vec<Value> {

@@ -56,9 +56,8 @@ fn recorded_body(dir: &Path, file: &str) -> String {
 fn parse_recorded(file: &str, ticker: &str, from: NaiveDate, to: NaiveDate) -> Fetched {
     let dir = fixtures();
     let body = recorded_body(&dir, file);
-    let fetched = parse_chart(&body, &Symbol::adhoc(ticker), from, to, recorded_at(), URL)
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
-    fetched
+    parse_chart(&body, &Symbol::adhoc(ticker), from, to, recorded_at(), URL)
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 fn dates(bars: &[Bar]) -> Vec<NaiveDate> {
