@@ -8,6 +8,7 @@
 
 mod bar;
 mod calendar;
+mod iso_date;
 mod period;
 pub mod sanity;
 mod series;
@@ -15,6 +16,7 @@ mod symbol;
 
 pub use bar::{Bar, BarError};
 pub use calendar::Calendar;
+pub use iso_date::{IsoDate, IsoMonth};
 pub use period::{PeriodBar, PeriodKey, Timeframe, resample};
 pub use series::{Series, SeriesError};
 pub(crate) use symbol::edit_distance;
