@@ -1,8 +1,9 @@
 //! The command line: argument definitions (clap) and the thin glue from a command to the
 //! services and renderers. Errors get context for the user here, with `anyhow`.
 
-use std::io::Write;
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,12 +12,19 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerts;
 use crate::config::Config;
-use crate::market::{Catalog, Series, Timeframe};
+use crate::market::{Catalog, IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
 use crate::pipeline::{App, RunOptions};
+use crate::providers::csv::read_series;
 use crate::providers::market_data::{MarketData, Snapshot};
 use crate::providers::{CsvSource, live};
+use crate::rules::Event;
 use crate::service::{self, DataStatus, ReplayRange};
+
+/// Bytes reserved for one rendered alert line (a JSON line is about 400).
+const LINE_CAPACITY: usize = 512;
+/// The output buffer of `replay`: one write to stdout per this many bytes.
+const OUTPUT_BUFFER: usize = 64 * 1024;
 
 /// highwater — tells a Discord server the moment something historic happens in a market.
 #[derive(Debug, Parser)]
@@ -299,21 +307,6 @@ impl Histories {
             }
         }
     }
-
-    /// Every history there is (CSV only: the live providers have no list).
-    fn all(&self) -> anyhow::Result<Vec<Series>> {
-        let Histories::Csv(source) = self else {
-            bail!("name the symbols to replay: without --data there is no list of histories");
-        };
-        let mut all = Vec::new();
-        for (symbol, path) in source.available()? {
-            all.push(crate::providers::csv::read_series(&path, symbol)?);
-        }
-        if all.is_empty() {
-            bail!("no .csv files in {}", source.dir().display());
-        }
-        Ok(all)
-    }
 }
 
 /// Says on stderr what the caller should know about a live history before reading answers.
@@ -341,44 +334,78 @@ fn report(snapshot: &Snapshot) {
     }
 }
 
-fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Result<()> {
+/// `highwater replay`: the alerts of every session in the range, one line each, written to
+/// `out` through one buffer. The `replay` benchmark runs this same function.
+///
+/// Histories from `--data` are read, evaluated and rendered on one thread per core
+/// ([`service::replay_each`]); the output is the same as a one-by-one replay's, in order and
+/// errors.
+pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Result<()> {
     if let Some(to) = args.to
         && to < args.from
     {
         bail!("--to {to} is before --from {}", args.from);
     }
     let histories = Histories::open(config, args.data.data.as_deref())?;
-    let series: Vec<Series> = if args.symbols.is_empty() {
-        histories.all()?
-    } else {
-        args.symbols
-            .iter()
-            .map(|s| histories.load(s))
-            .collect::<anyhow::Result<_>>()?
-    };
     let range = ReplayRange {
         from: args.from,
         to: args.to,
     };
-    let events = service::replay(&series, &config.rules, range)?;
-    for event in &events {
+    let rules = &config.rules;
+    let render = |event: &Event| -> anyhow::Result<Vec<u8>> {
+        let mut line = Vec::with_capacity(LINE_CAPACITY);
         if args.json {
-            writeln!(out, "{}", alerts::event_json(event))?;
+            alerts::write_event_json(&mut line, event)?;
         } else {
-            writeln!(
-                out,
-                "{}  {}",
-                event.date.format("%Y-%m-%d"),
-                alerts::headline(event)
-            )?;
+            write!(line, "{}  {}", IsoDate(event.date), alerts::headline(event))?;
         }
+        line.push(b'\n');
+        Ok(line)
+    };
+    let (lines, symbols) = match &histories {
+        Histories::Csv(source) if args.symbols.is_empty() => {
+            let files = source.available()?;
+            if files.is_empty() {
+                bail!("no .csv files in {}", source.dir().display());
+            }
+            let load =
+                |(symbol, path): &(Arc<Symbol>, PathBuf)| Ok(read_series(path, symbol.clone())?);
+            let lines = service::replay_each(&files, load, rules, range, render)?;
+            (lines, files.len())
+        }
+        Histories::Csv(source) => {
+            let load = |query: &String| Ok(source.load(query)?);
+            let lines = service::replay_each(&args.symbols, load, rules, range, render)?;
+            (lines, args.symbols.len())
+        }
+        Histories::Live { .. } => {
+            if args.symbols.is_empty() {
+                bail!("name the symbols to replay: without --data there is no list of histories");
+            }
+            let series: Vec<Series> = args
+                .symbols
+                .iter()
+                .map(|s| histories.load(s))
+                .collect::<anyhow::Result<_>>()?;
+            let lines = service::replay_each(&series, Ok, rules, range, render)?;
+            (lines, series.len())
+        }
+    };
+    let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, out);
+    for line in &lines {
+        out.write_all(line)?;
     }
-    tracing::info!(
-        alerts = events.len(),
-        symbols = series.len(),
-        "replay finished"
-    );
+    out.flush()?;
+    tracing::info!(alerts = lines.len(), symbols, "replay finished");
     Ok(())
+}
+
+/// Whether `error` is a write to a reader that has gone (`highwater replay | head -1`): not a
+/// failure of highwater, so the binary exits quietly and successfully.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }
 
 fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {
