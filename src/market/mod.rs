@@ -8,6 +8,7 @@
 
 mod bar;
 mod calendar;
+pub(crate) mod decimal;
 mod iso_date;
 mod period;
 pub mod sanity;

@@ -20,7 +20,7 @@
 //! the file, the 1-based line (the header is line 1) and the offending value: nothing is
 //! skipped silently, because a hole in a history would turn into a false record or streak.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,7 +28,10 @@ use std::sync::Arc;
 use ::csv::{ByteRecord, ErrorKind, ReaderBuilder};
 use chrono::NaiveDate;
 
+use crate::market::decimal::parse_plain_decimal;
 use crate::market::{Bar, BarError, Catalog, Series, SeriesError, Symbol, edit_distance};
+
+mod plain;
 
 /// The extension data files carry (matched case-insensitively).
 const EXTENSION: &str = "csv";
@@ -39,7 +42,7 @@ const CATALOG_SUGGESTIONS: usize = 3;
 /// A file stem is suggested when it is at most this many edits away from the query.
 const MAX_STEM_DISTANCE: usize = 2;
 /// Rough bytes per row of a Yahoo-style file, to size the bar vector up front.
-const BYTES_PER_ROW: u64 = 48;
+const BYTES_PER_ROW: usize = 48;
 
 /// Why a history could not be found or read.
 #[derive(Debug, thiserror::Error)]
@@ -349,15 +352,18 @@ impl Columns {
         })
     }
 
-    /// One row as a bar.
-    fn bar(&self, record: &ByteRecord) -> Result<Bar, RowError> {
+    /// One row as a bar, given its cells by index and how many there are.
+    fn bar<'r>(
+        &self,
+        fields: impl Fn(usize) -> Option<&'r [u8]>,
+        len: usize,
+    ) -> Result<Bar, RowError> {
         let cell = |index: usize| {
-            record
-                .get(index)
+            fields(index)
                 .map(<[u8]>::trim_ascii)
-                .ok_or_else(|| RowError::FieldCount {
+                .ok_or(RowError::FieldCount {
                     expected: self.width,
-                    found: record.len() as u64,
+                    found: len as u64,
                 })
         };
         let optional = |field: &'static str, index: Option<usize>| match index {
@@ -386,6 +392,10 @@ fn lossy(bytes: &[u8]) -> String {
 fn number(field: &'static str, text: &[u8]) -> Result<Option<f64>, RowError> {
     if text.is_empty() {
         return Ok(None);
+    }
+    // Nearly every cell is a plain decimal (`167.440002`): read without the general parser.
+    if let Some(value) = parse_plain_decimal(text) {
+        return Ok(Some(value));
     }
     std::str::from_utf8(text)
         .ok()
@@ -416,21 +426,52 @@ fn parse_date(text: &[u8]) -> Option<NaiveDate> {
 ///
 /// Rows may be in any order; they are sorted by date. Two rows for one date are an error that
 /// names both lines rather than a silent pick of either.
+///
+/// The file is read whole (a century of daily bars is about 2 MB). A plain file, as Yahoo's
+/// downloads are, is read by the fast reader of [`plain`]; anything else, and every file with a
+/// problem, goes through the CSV reader, which has the full rules and says which line is wrong.
 pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError> {
-    let io_error = |error| CsvError::Io {
+    let bytes = fs::read(path).map_err(|error| CsvError::Io {
         path: path.to_owned(),
         error,
+    })?;
+    let (header_end, header) = plain::header(&bytes);
+    let plain = Columns::from_header(path, &ByteRecord::from(header))
+        .ok()
+        .and_then(|columns| plain::plain_bars(&columns, header_end, &bytes));
+    let bars = match plain {
+        Some(bars) => bars,
+        None => read_bars(path, &bytes)?,
     };
-    let file = File::open(path).map_err(io_error)?;
-    let capacity = file.metadata().map_or(0, |m| m.len() / BYTES_PER_ROW);
+    let series = Series::from_unsorted(symbol, bars).map_err(|error| CsvError::Series {
+        path: path.to_owned(),
+        error,
+    })?;
+    tracing::debug!(
+        path = %path.display(),
+        symbol = %series.symbol().ticker(),
+        bars = series.len(),
+        "read csv history"
+    );
+    Ok(series)
+}
+
+/// The bars of any history file, through the CSV reader: quoted cells, any line ends, rows in
+/// any order; the first problem is an error that names its line.
+fn read_bars(path: &Path, bytes: &[u8]) -> Result<Vec<Bar>, CsvError> {
     let mut reader = ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(file);
+        .from_reader(bytes);
     let csv_error = |error: ::csv::Error| {
         let line = error.position().map_or(0, |p| p.line());
         let problem = match error.into_kind() {
-            ErrorKind::Io(error) => return io_error(error),
+            ErrorKind::Io(error) => {
+                return CsvError::Io {
+                    path: path.to_owned(),
+                    error,
+                };
+            }
             ErrorKind::UnequalLengths {
                 expected_len, len, ..
             } => RowError::FieldCount {
@@ -455,7 +496,7 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
     }
     let columns = Columns::from_header(path, header)?;
 
-    let mut bars: Vec<Bar> = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let mut bars: Vec<Bar> = Vec::with_capacity(bytes.len() / BYTES_PER_ROW);
     // The 1-based line of each bar, kept only to name both lines of a duplicate date.
     let mut lines: Vec<u64> = Vec::with_capacity(bars.capacity());
     let mut record = ByteRecord::new();
@@ -464,11 +505,13 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
         count += 1;
         // A quoted cell may span lines, so the reader's position beats counting records.
         let line = record.position().map_or(count, |p| p.line());
-        let bar = columns.bar(&record).map_err(|problem| CsvError::BadRow {
-            path: path.to_owned(),
-            line,
-            problem,
-        })?;
+        let bar = columns
+            .bar(|i| record.get(i), record.len())
+            .map_err(|problem| CsvError::BadRow {
+                path: path.to_owned(),
+                line,
+                problem,
+            })?;
         bars.push(bar);
         lines.push(line);
     }
@@ -478,17 +521,7 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
         });
     }
     check_duplicates(path, &bars, &lines)?;
-    let series = Series::from_unsorted(symbol, bars).map_err(|error| CsvError::Series {
-        path: path.to_owned(),
-        error,
-    })?;
-    tracing::debug!(
-        path = %path.display(),
-        symbol = %series.symbol().ticker(),
-        bars = series.len(),
-        "read csv history"
-    );
-    Ok(series)
+    Ok(bars)
 }
 
 /// The first date (in date order) that two rows share, naming both rows' lines.
