@@ -357,7 +357,7 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
         if args.json {
             alerts::write_event_json(&mut line, event)?;
         } else {
-            write!(line, "{}  {}", IsoDate(event.date), alerts::headline(event))?;
+            write!(line, "{}  {}", IsoDate(event.date), alerts::Headline(event))?;
         }
         line.push(b'\n');
         Ok(line)

@@ -1,24 +1,42 @@
 //! Number and date formatting in the house style: `2,467.70`, `+0.98%`, `Nov 8, 2021`, `7th`.
 
-use chrono::NaiveDate;
+use std::fmt::{self, Display, Write as _};
+
+use chrono::{Datelike, NaiveDate};
+
+/// chrono's `%b`: English month abbreviations.
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// A price with thousands separators: two decimals from 10 up, four below (small coins).
 pub fn price(value: f64) -> String {
-    let decimals = if value.abs() >= 10.0 { 2 } else { 4 };
-    let text = format!("{:.*}", decimals, value.abs());
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    let mut grouped = String::with_capacity(text.len() + whole.len() / 3);
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
+    Price(value).to_string()
+}
+
+/// [`price`] as a `Display`, to write into a longer text without a string of its own.
+pub(crate) struct Price(pub f64);
+
+impl Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = self.0;
+        let decimals = if value.abs() >= 10.0 { 2 } else { 4 };
+        let text = format!("{:.*}", decimals, value.abs());
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        if value < 0.0 {
+            f.write_char('-')?;
         }
-        grouped.push(digit);
-    }
-    let sign = if value < 0.0 { "-" } else { "" };
-    if fraction.is_empty() {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{fraction}")
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                f.write_char(',')?;
+            }
+            f.write_char(digit)?;
+        }
+        if !fraction.is_empty() {
+            f.write_char('.')?;
+            f.write_str(fraction)?;
+        }
+        Ok(())
     }
 }
 
@@ -29,12 +47,45 @@ pub fn percent(value: f64) -> String {
 
 /// `Nov 8, 2021`.
 pub fn short_date(date: NaiveDate) -> String {
-    date.format("%b %-d, %Y").to_string()
+    ShortDate(date).to_string()
 }
 
 /// `Dec 2020`.
 pub fn month_year(date: NaiveDate) -> String {
-    date.format("%b %Y").to_string()
+    MonthYear(date).to_string()
+}
+
+/// The month's abbreviation and the four-digit year, when the year has four digits; other
+/// years (never in market data) are left to chrono's `%Y`.
+fn month_and_year(date: NaiveDate) -> Option<(&'static str, i32)> {
+    let month = MONTHS.get(date.month0() as usize)?;
+    (0..=9999)
+        .contains(&date.year())
+        .then_some((month, date.year()))
+}
+
+/// [`short_date`] as a `Display`: chrono's `%b %-d, %Y` without its format-string interpreter.
+pub(crate) struct ShortDate(pub NaiveDate);
+
+impl Display for ShortDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match month_and_year(self.0) {
+            Some((month, year)) => write!(f, "{month} {}, {year:04}", self.0.day()),
+            None => write!(f, "{}", self.0.format("%b %-d, %Y")),
+        }
+    }
+}
+
+/// [`month_year`] as a `Display`: chrono's `%b %Y`.
+pub(crate) struct MonthYear(pub NaiveDate);
+
+impl Display for MonthYear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match month_and_year(self.0) {
+            Some((month, year)) => write!(f, "{month} {year:04}"),
+            None => write!(f, "{}", self.0.format("%b %Y")),
+        }
+    }
 }
 
 /// `1st`, `2nd`, `3rd`, `4th`, `11th`, `12th`, `13th`, `21st`, `112th`.
@@ -123,5 +174,16 @@ mod tests {
         assert_eq!(month_year(date), "Nov 2021");
         assert_eq!(percent(0.9812), "+0.98%");
         assert_eq!(percent(-3.4), "-3.40%");
+    }
+
+    #[test]
+    fn dates_read_as_chrono_writes_them_in_every_year() {
+        for year in (-10_010..=10_010).chain([NaiveDate::MIN.year(), NaiveDate::MAX.year()]) {
+            for (month, day) in [(1, 1), (5, 9), (9, 30), (12, 31)] {
+                let date = NaiveDate::from_ymd_opt(year, month, day).expect("date");
+                assert_eq!(short_date(date), date.format("%b %-d, %Y").to_string());
+                assert_eq!(month_year(date), date.format("%b %Y").to_string());
+            }
+        }
     }
 }

@@ -10,16 +10,11 @@ use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use super::text::headline;
+use super::text::Headline;
 use crate::analytics::Direction;
+use crate::market::decimal::scale_pow10;
 use crate::market::{IsoDate, Timeframe};
 use crate::rules::{Event, Fact};
-
-/// Powers of ten that an `f64` holds exactly (10^22 is the last).
-const EXACT_POWERS_OF_TEN: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
 
 /// A scaled value this close to halfway between two integers is not rounded by the fast path:
 /// the one rounding error of the scaling (below 1.2e-9 for values under 10^7) could flip it.
@@ -35,16 +30,6 @@ fn tidy_by_text(value: f64) -> f64 {
     format!("{value:.6e}").parse().unwrap_or(value)
 }
 
-/// `value × 10^shift` with one rounding, when `10^|shift|` is exact.
-fn scale(value: f64, shift: i32) -> Option<f64> {
-    let power = EXACT_POWERS_OF_TEN.get(shift.unsigned_abs() as usize)?;
-    Some(if shift >= 0 {
-        value * power
-    } else {
-        value / power
-    })
-}
-
 /// [`tidy`] without text, for all but the rare values next to a rounding tie (`None`: use the
 /// text). The 7 digits are `|value| × 10^shift` rounded to an integer, which is exact to within
 /// 1.2e-9 because the product is rounded once; away from a tie that picks the same integer as
@@ -57,13 +42,13 @@ fn tidy_fast(value: f64) -> Option<f64> {
     let magnitude = value.abs();
     // The leading digit's decimal exponent; log10 may be one off next to a power of ten.
     let mut shift = 6 - magnitude.log10().floor() as i32;
-    let mut scaled = scale(magnitude, shift)?;
+    let mut scaled = scale_pow10(magnitude, shift)?;
     if scaled >= 1e7 {
         shift -= 1;
-        scaled = scale(magnitude, shift)?;
+        scaled = scale_pow10(magnitude, shift)?;
     } else if scaled < 1e6 {
         shift += 1;
-        scaled = scale(magnitude, shift)?;
+        scaled = scale_pow10(magnitude, shift)?;
     }
     if !(1e6..1e7).contains(&scaled) {
         return None;
@@ -74,7 +59,7 @@ fn tidy_fast(value: f64) -> Option<f64> {
         return None;
     }
     let digits = if fraction > 0.5 { whole + 1.0 } else { whole };
-    Some(scale(digits, -shift)?.copysign(value))
+    Some(scale_pow10(digits, -shift)?.copysign(value))
 }
 
 /// Rounds a percentage to 4 decimals.
@@ -118,7 +103,7 @@ struct EventJson<'a> {
     drought_sessions: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     earlier_at_least: Option<u32>,
-    headline: String,
+    headline: Displayed<Headline<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     high: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,7 +162,7 @@ impl<'a> EventJson<'a> {
             direction: None,
             drought_sessions: None,
             earlier_at_least: None,
-            headline: headline(event),
+            headline: Displayed(Headline(event)),
             high: None,
             highest_since_close: None,
             highest_since_date: None,

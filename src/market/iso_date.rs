@@ -60,7 +60,12 @@ impl fmt::Display for IsoMonth {
 
 impl serde::Serialize for IsoDate {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match ymd(self.0) {
+            Some(bytes) => serializer.serialize_str(
+                std::str::from_utf8(&bytes).map_err(<S::Error as serde::ser::Error>::custom)?,
+            ),
+            None => serializer.collect_str(self),
+        }
     }
 }
 
