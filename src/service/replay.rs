@@ -11,16 +11,16 @@
 //! error, whatever the threads' timing.
 
 use std::borrow::Borrow;
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use chrono::NaiveDate;
 
 use crate::analytics::OutOfOrder;
-use crate::market::Series;
+use crate::market::{PeriodKey, Series};
 use crate::rules::{DedupKey, Evaluator, Event, RuleSet};
 
 /// Which sessions to report: `from` and `to` inclusive (`to = None`: through the last bar).
@@ -57,12 +57,15 @@ pub fn replay(
     rules: &RuleSet,
     range: ReplayRange,
 ) -> Result<Vec<Event>, OutOfOrder> {
-    replay_each(all, Ok, rules, range, |event| Ok(event.clone()))
+    let replayed = replay_each(all, Ok, rules, range, |event, _: &mut ()| Ok(event.clone()))?;
+    Ok(replayed.into_items())
 }
 
 /// The replay of the history `load` gives for each of `inputs`, as `render` turns each event
 /// into a `T`: in session-date order, ties in the order of `inputs`, each dedup key once (the
-/// first in that order). Only events that survive the dedup are rendered.
+/// first in that order). Only events that survive the dedup are rendered. `render` may also
+/// write into a buffer `B` of the input's own (a text renderer appends its lines to one byte
+/// buffer per input and returns where each line is), which the result keeps.
 ///
 /// Loading, evaluating and rendering run on one worker thread per core, each taking the next
 /// input in order, so `load` and `render` must be callable from any thread. A history is
@@ -71,20 +74,21 @@ pub fn replay(
 /// Errors come out as a one-by-one replay that loads every input before evaluating any would
 /// give them: the first input (in `inputs` order) whose `load` fails; else the first whose
 /// evaluation or rendering fails. Inputs after a failed load are not started.
-pub fn replay_each<'a, I, S, T, E>(
+pub fn replay_each<'a, I, S, B, T, E>(
     inputs: &'a [I],
     load: impl Fn(&'a I) -> Result<S, E> + Sync,
     rules: &RuleSet,
     range: ReplayRange,
-    render: impl Fn(&Event) -> Result<T, E> + Sync,
-) -> Result<Vec<T>, E>
+    render: impl Fn(&Event, &mut B) -> Result<T, E> + Sync,
+) -> Result<Replayed<B, T>, E>
 where
     I: Sync,
     S: Borrow<Series>,
+    B: Default + Send,
     T: Send,
     E: From<OutOfOrder> + Send,
 {
-    let one = |input: &'a I| -> Result<Part<T>, Failure<E>> {
+    let one = |input: &'a I| -> Result<Part<B, T>, Failure<E>> {
         let series = load(input).map_err(Failure::Load)?;
         let series: &Series = series.borrow();
         let mut events =
@@ -94,15 +98,18 @@ where
         let keys: Vec<DedupKey> = events.iter().map(Event::dedup_key).collect();
         let mut seen = HashSet::with_capacity(keys.len());
         let keep: Vec<bool> = keys.iter().map(|key| seen.insert(key)).collect();
+        drop(seen);
+        let mut buffer = B::default();
         let mut rows = Vec::with_capacity(events.len());
         for ((event, key), keep) in events.iter().zip(keys).zip(keep) {
             if keep {
-                let rendered = render(event).map_err(Failure::Later)?;
-                rows.push((event.date, key, rendered));
+                let rendered = render(event, &mut buffer).map_err(Failure::Later)?;
+                rows.push((event.date, KeyInSymbol::from(key), rendered));
             }
         }
         Ok(Part {
             ticker: series.symbol().ticker().to_owned(),
+            buffer,
             rows,
         })
     };
@@ -123,10 +130,61 @@ where
     Ok(merge(parts))
 }
 
+/// A replay in order: what the renderer made of each event, and the buffers it wrote into.
+pub struct Replayed<B, T> {
+    /// One per input, in input order.
+    buffers: Vec<B>,
+    /// In replay order: the index of the input's buffer, and what the renderer returned.
+    items: Vec<(usize, T)>,
+}
+
+impl<B, T> Replayed<B, T> {
+    /// How many events there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Each event's rendering, in order, with the buffer of its input.
+    pub fn iter(&self) -> impl Iterator<Item = (&B, &T)> {
+        self.items
+            .iter()
+            .filter_map(|(part, item)| Some((self.buffers.get(*part)?, item)))
+    }
+
+    /// The renderings, in order, without the buffers.
+    pub fn into_items(self) -> Vec<T> {
+        self.items.into_iter().map(|(_, item)| item).collect()
+    }
+}
+
+/// A dedup key without its symbol, for comparing the keys of one symbol: cheap to keep
+/// (no string of its own) and to drop.
+#[derive(PartialEq, Eq, Hash)]
+struct KeyInSymbol {
+    rule: Arc<str>,
+    kind: &'static str,
+    period: PeriodKey,
+}
+
+impl From<DedupKey> for KeyInSymbol {
+    fn from(key: DedupKey) -> Self {
+        KeyInSymbol {
+            rule: key.rule,
+            kind: key.kind,
+            period: key.period,
+        }
+    }
+}
+
 /// What one input gave: its events in date order, deduplicated, with their rendering.
-struct Part<T> {
+struct Part<B, T> {
     ticker: String,
-    rows: Vec<(NaiveDate, DedupKey, T)>,
+    buffer: B,
+    rows: Vec<(NaiveDate, KeyInSymbol, T)>,
 }
 
 /// Why an input failed: loading it, or what came after.
@@ -192,37 +250,37 @@ where
 /// Merges parts (each in date order) into one list in date order, ties in part order, each
 /// dedup key once. Keys are compared across parts only when two parts share a ticker (two
 /// files of one symbol): otherwise their keys cannot collide.
-fn merge<T>(parts: Vec<Part<T>>) -> Vec<T> {
-    let mut tickers = HashSet::with_capacity(parts.len());
-    let shared_tickers = !parts.iter().all(|p| tickers.insert(p.ticker.as_str()));
-    let total = parts.iter().map(|p| p.rows.len()).sum();
-    let mut rows: Vec<_> = parts.into_iter().map(|p| p.rows.into_iter()).collect();
-    // Min-heap of (date of the next row, part index): ties go to the earlier part.
-    let mut heads = BinaryHeap::with_capacity(rows.len());
-    let mut pending: Vec<Option<(DedupKey, T)>> = Vec::with_capacity(rows.len());
-    for (index, part) in rows.iter_mut().enumerate() {
-        match part.next() {
-            Some((date, key, value)) => {
-                heads.push(Reverse((date, index)));
-                pending.push(Some((key, value)));
-            }
-            None => pending.push(None),
-        }
-    }
+fn merge<B, T>(parts: Vec<Part<B, T>>) -> Replayed<B, T> {
+    // Each part's ticker as a number: the first part with that ticker.
+    let mut tickers: HashMap<&str, usize> = HashMap::with_capacity(parts.len());
+    let symbol_of: Vec<usize> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| *tickers.entry(p.ticker.as_str()).or_insert(i))
+        .collect();
+    let shared_tickers = tickers.len() < parts.len();
+    // (date, part) of every row, parts in order: sorted by date with a stable sort, that is
+    // the order of a one-by-one replay; each part's rows are then taken in their own order.
+    let mut order: Vec<(NaiveDate, usize)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.rows.iter().map(move |(date, _, _)| (*date, i)))
+        .collect();
+    order.sort_by_key(|&(date, _)| date);
+    let (buffers, mut rows): (Vec<B>, Vec<_>) = parts
+        .into_iter()
+        .map(|p| (p.buffer, p.rows.into_iter()))
+        .unzip();
     let mut seen = HashSet::new();
-    let mut merged = Vec::with_capacity(total);
-    while let Some(Reverse((_, index))) = heads.pop() {
-        if let Some((key, value)) = pending[index].take()
-            && (!shared_tickers || seen.insert(key))
+    let mut items = Vec::with_capacity(order.len());
+    for (_, part) in order {
+        if let Some((_, key, value)) = rows[part].next()
+            && (!shared_tickers || seen.insert((symbol_of[part], key)))
         {
-            merged.push(value);
-        }
-        if let Some((date, key, value)) = rows[index].next() {
-            heads.push(Reverse((date, index)));
-            pending[index] = Some((key, value));
+            items.push((part, value));
         }
     }
-    merged
+    Replayed { buffers, items }
 }
 
 #[cfg(test)]
@@ -257,14 +315,13 @@ mod tests {
         assert!(matches!(outcomes[7].1, Ok(14)));
     }
 
-    fn part(ticker: &str, rows: &[(u32, &str, &'static str)]) -> Part<&'static str> {
+    fn part(ticker: &str, rows: &[(u32, &str, &'static str)]) -> Part<(), &'static str> {
         let rows = rows
             .iter()
             .map(|&(day, kind, value)| {
                 let date = NaiveDate::from_ymd_opt(2025, 9, day).expect("date");
-                let key = DedupKey {
+                let key = KeyInSymbol {
                     rule: "rule".into(),
-                    symbol: ticker.to_owned(),
                     kind: if kind == "a" { "a" } else { "b" },
                     period: crate::market::Timeframe::Daily.key(date),
                 };
@@ -273,6 +330,7 @@ mod tests {
             .collect();
         Part {
             ticker: ticker.to_owned(),
+            buffer: (),
             rows,
         }
     }
@@ -283,7 +341,8 @@ mod tests {
             part("X", &[(1, "a", "x1"), (3, "a", "x3"), (3, "b", "x3b")]),
             part("Y", &[(1, "a", "y1"), (2, "a", "y2"), (3, "a", "y3")]),
             part("Z", &[]),
-        ]);
+        ])
+        .into_items();
         assert_eq!(merged, ["x1", "y1", "y2", "x3", "x3b", "y3"]);
     }
 
@@ -291,8 +350,13 @@ mod tests {
     fn two_parts_of_one_ticker_give_each_key_once_the_first() {
         let merged = merge(vec![
             part("X", &[(1, "a", "first file"), (2, "a", "first file")]),
+            part("Y", &[(1, "a", "other symbol")]),
             part("X", &[(1, "a", "second file"), (1, "b", "second file, b")]),
-        ]);
-        assert_eq!(merged, ["first file", "second file, b", "first file"]);
+        ])
+        .into_items();
+        assert_eq!(
+            merged,
+            ["first file", "other symbol", "second file, b", "first file"]
+        );
     }
 }
