@@ -26,7 +26,8 @@ pub(crate) fn scale_pow10(value: f64, shift: i32) -> Option<f64> {
 }
 
 /// The value of a plain decimal — an optional `-`, ASCII digits with at most one `.`, at least
-/// one digit — whose digits make an integer of at most 2^53 and which has at most 22 decimals:
+/// one digit, at most 19 — whose digits make an integer of at most 2^53 and which has at most
+/// 22 decimals:
 /// exactly what `str::parse::<f64>` gives for it. `None` for any other text (exponents, `+`,
 /// more digits, `NaN`, garbage), which the caller hands to the full parser.
 pub(crate) fn parse_plain_decimal(text: &[u8]) -> Option<f64> {
@@ -47,7 +48,9 @@ pub(crate) fn plain_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
         _ => (mantissa, whole_end),
     };
     let decimals = end.saturating_sub(whole_end + 1);
-    if (whole_end - start) + decimals == 0 || mantissa > MAX_EXACT_INTEGER {
+    let count = (whole_end - start) + decimals;
+    // Up to 19 digits cannot wrap the u64 (10^19 < 2^64).
+    if count == 0 || count > 19 || mantissa > MAX_EXACT_INTEGER {
         return None;
     }
     // The mantissa is at most 2^53, so converting it is exact.
@@ -56,13 +59,15 @@ pub(crate) fn plain_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
 }
 
 /// Appends the ASCII digits of `text` from `from` on to `mantissa`; returns it and where the
-/// digits end. Too many digits saturate the mantissa (above 2^53, so callers refuse it).
+/// digits end. More than 19 digits in all may wrap the mantissa: callers refuse those.
 fn digits(text: &[u8], from: usize, mut mantissa: u64) -> (u64, usize) {
     let mut end = from;
-    while let Some(&byte) = text.get(end).filter(|b| b.is_ascii_digit()) {
-        mantissa = mantissa
-            .saturating_mul(10)
-            .saturating_add(u64::from(byte - b'0'));
+    while let Some(&byte) = text.get(end) {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
         end += 1;
     }
     (mantissa, end)
@@ -94,8 +99,7 @@ mod tests {
             "1.",
             ".5",
             "9007199254740992",
-            "0.0000000000000000000001",
-            "000000000000000000000000012.5",
+            ".0000000000000000001",
         ] {
             assert_eq!(
                 parse_plain_decimal(text.as_bytes()).map(f64::to_bits),

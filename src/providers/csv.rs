@@ -20,8 +20,9 @@
 //! the file, the 1-based line (the header is line 1) and the offending value: nothing is
 //! skipped silently, because a hole in a history would turn into a false record or streak.
 
+use std::cell::RefCell;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,8 +42,18 @@ const MAX_SUGGESTIONS: usize = 5;
 const CATALOG_SUGGESTIONS: usize = 3;
 /// A file stem is suggested when it is at most this many edits away from the query.
 const MAX_STEM_DISTANCE: usize = 2;
+/// The largest file buffer a thread keeps for the next file (see `FILE_BYTES`).
+const MAX_KEPT_FILE_BYTES: usize = 16 << 20;
 /// Rough bytes per row of a Yahoo-style file, to size the bar vector up front.
 const BYTES_PER_ROW: usize = 48;
+
+thread_local! {
+    /// The bytes of the file being read, kept for the next file this thread reads: a replay
+    /// reads many files of about the same size on each worker thread, and fresh memory for each
+    /// would cost a page fault per 4 KiB. A century of daily bars is about 2 MB; a buffer
+    /// larger than [`MAX_KEPT_FILE_BYTES`] is let go after use.
+    static FILE_BYTES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Why a history could not be found or read.
 #[derive(Debug, thiserror::Error)]
@@ -431,18 +442,27 @@ fn parse_date(text: &[u8]) -> Option<NaiveDate> {
 /// downloads are, is read by the fast reader of [`plain`]; anything else, and every file with a
 /// problem, goes through the CSV reader, which has the full rules and says which line is wrong.
 pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError> {
-    let bytes = fs::read(path).map_err(|error| CsvError::Io {
-        path: path.to_owned(),
-        error,
+    let bars = FILE_BYTES.with_borrow_mut(|bytes| {
+        bytes.clear();
+        fs::File::open(path)
+            .and_then(|mut file| file.read_to_end(bytes))
+            .map_err(|error| CsvError::Io {
+                path: path.to_owned(),
+                error,
+            })?;
+        let (header_end, header) = plain::header(bytes);
+        let plain = Columns::from_header(path, &ByteRecord::from(header))
+            .ok()
+            .and_then(|columns| plain::plain_bars(&columns, header_end, bytes));
+        let bars = match plain {
+            Some(bars) => Ok(bars),
+            None => read_bars(path, bytes),
+        };
+        if bytes.capacity() > MAX_KEPT_FILE_BYTES {
+            *bytes = Vec::new();
+        }
+        bars
     })?;
-    let (header_end, header) = plain::header(&bytes);
-    let plain = Columns::from_header(path, &ByteRecord::from(header))
-        .ok()
-        .and_then(|columns| plain::plain_bars(&columns, header_end, &bytes));
-    let bars = match plain {
-        Some(bars) => bars,
-        None => read_bars(path, &bytes)?,
-    };
     let series = Series::from_unsorted(symbol, bars).map_err(|error| CsvError::Series {
         path: path.to_owned(),
         error,
