@@ -1,6 +1,6 @@
 //! Number and date formatting in the house style: `2,467.70`, `+0.98%`, `Nov 8, 2021`, `7th`.
 
-use std::fmt::{self, Display, Write as _};
+use std::fmt::{self, Display, Write};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -21,21 +21,74 @@ impl Display for Price {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let value = self.0;
         let decimals = if value.abs() >= 10.0 { 2 } else { 4 };
-        let text = format!("{:.*}", decimals, value.abs());
-        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-        if value < 0.0 {
-            f.write_char('-')?;
+        let negative = value < 0.0;
+        // On the stack, and handed on in one piece: `f` may be escaping into a JSON string,
+        // which costs per call. A price too long for the stack (above 10^40) takes strings.
+        let mut digits: StackText = StackText::default();
+        let mut grouped: StackText = StackText::default();
+        if write!(digits, "{:.*}", decimals, value.abs()).is_ok()
+            && write_grouped(&mut grouped, negative, digits.as_str()?).is_ok()
+        {
+            return f.write_str(grouped.as_str()?);
         }
-        for (i, digit) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                f.write_char(',')?;
-            }
-            f.write_char(digit)?;
+        let mut text = String::new();
+        write_grouped(
+            &mut text,
+            negative,
+            &format!("{:.*}", decimals, value.abs()),
+        )?;
+        f.write_str(&text)
+    }
+}
+
+/// Writes a formatted non-negative number (`2467.70`) with its sign and thousands separators.
+fn write_grouped(out: &mut impl Write, negative: bool, text: &str) -> fmt::Result {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if negative {
+        out.write_char('-')?;
+    }
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.write_char(',')?;
         }
-        if !fraction.is_empty() {
-            f.write_char('.')?;
-            f.write_str(fraction)?;
+        out.write_char(digit)?;
+    }
+    if !fraction.is_empty() {
+        out.write_char('.')?;
+        out.write_str(fraction)?;
+    }
+    Ok(())
+}
+
+/// A short text built on the stack (`N` bytes of room); writing past its room is an error.
+pub(crate) struct StackText<const N: usize = 64> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for StackText<N> {
+    fn default() -> Self {
+        Self {
+            bytes: [0; N],
+            len: 0,
         }
+    }
+}
+
+impl<const N: usize> StackText<N> {
+    pub(crate) fn as_str(&self) -> Result<&str, fmt::Error> {
+        std::str::from_utf8(&self.bytes[..self.len]).map_err(|_| fmt::Error)
+    }
+}
+
+impl<const N: usize> Write for StackText<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
         Ok(())
     }
 }
@@ -127,6 +180,11 @@ mod tests {
         assert_eq!(price(17.66), "17.66");
         assert_eq!(price(0.081234), "0.0812");
         assert_eq!(price(-1234.5), "-1,234.50");
+        // Too long for the stack: the same text through strings.
+        assert_eq!(
+            price(2f64.powi(160)),
+            "1,461,501,637,330,902,918,203,684,832,716,283,019,655,932,542,976.00"
+        );
     }
 
     #[test]

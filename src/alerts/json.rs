@@ -3,13 +3,14 @@
 //! Prices are rounded to 7 significant digits: the histories and Yahoo carry single-precision
 //! values (2467.699951 is 2467.70), and the extra digits are noise, not information.
 
-use std::fmt::Display;
+use std::fmt::{Display, Write as _};
 use std::io;
 
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
+use super::format::StackText;
 use super::text::Headline;
 use crate::analytics::Direction;
 use crate::market::decimal::scale_pow10;
@@ -67,13 +68,22 @@ pub(crate) fn tidy_pct(value: f64) -> f64 {
     (value * 10_000.0).round() / 10_000.0
 }
 
+/// Room on the stack for a headline or a dedup key (headlines are 60-170 bytes).
+const TEXT_ROOM: usize = 512;
+
 /// A value serialised as the string its `Display` writes (dedup keys, period keys), without
 /// building the string first.
 struct Displayed<T>(T);
 
 impl<T: Display> Serialize for Displayed<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0)
+        // Built on the stack and escaped in one pass: escaping piece by piece, as `collect_str`
+        // does, costs per piece (a headline is a dozen). Longer texts take `collect_str`.
+        let mut text: StackText<TEXT_ROOM> = StackText::default();
+        match write!(text, "{}", self.0).and_then(|()| text.as_str()) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => serializer.collect_str(&self.0),
+        }
     }
 }
 

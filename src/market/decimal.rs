@@ -53,8 +53,11 @@ pub(crate) fn plain_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
     if count == 0 || count > 19 || mantissa > MAX_EXACT_INTEGER {
         return None;
     }
-    // The mantissa is at most 2^53, so converting it is exact.
-    let value = scale_pow10(mantissa as f64, -i32::try_from(decimals).ok()?)?;
+    // The mantissa is at most 2^53, so converting it is exact (and so is a whole number).
+    let value = match decimals {
+        0 => mantissa as f64,
+        _ => scale_pow10(mantissa as f64, -i32::try_from(decimals).ok()?)?,
+    };
     Some((if negative { -value } else { value }, end))
 }
 
