@@ -15,7 +15,7 @@ use super::text::Headline;
 use crate::analytics::Direction;
 use crate::market::decimal::scale_pow10;
 use crate::market::{IsoDate, Timeframe};
-use crate::rules::{Event, Fact};
+use crate::rules::{DedupKeyText, Event, Fact};
 
 /// A scaled value this close to halfway between two integers is not rounded by the fast path:
 /// the one rounding error of the scaling (below 1.2e-9 for values under 10^7) could flip it.
@@ -106,7 +106,7 @@ struct EventJson<'a> {
     change_pct: Option<f64>,
     close: f64,
     date: IsoDate,
-    dedup_key: Displayed<crate::rules::DedupKey>,
+    dedup_key: Displayed<DedupKeyText<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     direction: Option<Option<Direction>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,7 +168,7 @@ impl<'a> EventJson<'a> {
             change_pct: None,
             close: tidy(event.close),
             date: date(event.date),
-            dedup_key: Displayed(event.dedup_key()),
+            dedup_key: Displayed(event.dedup_key_text()),
             direction: None,
             drought_sessions: None,
             earlier_at_least: None,

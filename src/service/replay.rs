@@ -21,7 +21,7 @@ use chrono::NaiveDate;
 
 use crate::analytics::OutOfOrder;
 use crate::market::{PeriodKey, Series};
-use crate::rules::{DedupKey, Evaluator, Event, RuleSet};
+use crate::rules::{Evaluator, Event, RuleSet};
 
 /// Which sessions to report: `from` and `to` inclusive (`to = None`: through the last bar).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,7 @@ where
             replay_series(series, rules, range).map_err(|error| Failure::Later(error.into()))?;
         events.sort_by_key(|e| e.date);
         // Within one history the first of a key in date order is also the first overall.
-        let keys: Vec<DedupKey> = events.iter().map(Event::dedup_key).collect();
+        let keys: Vec<KeyInSymbol> = events.iter().map(KeyInSymbol::of).collect();
         let mut seen = HashSet::with_capacity(keys.len());
         let keep: Vec<bool> = keys.iter().map(|key| seen.insert(key)).collect();
         drop(seen);
@@ -104,7 +104,7 @@ where
         for ((event, key), keep) in events.iter().zip(keys).zip(keep) {
             if keep {
                 let rendered = render(event, &mut buffer).map_err(Failure::Later)?;
-                rows.push((event.date, KeyInSymbol::from(key), rendered));
+                rows.push((event.date, key, rendered));
             }
         }
         Ok(Part {
@@ -161,8 +161,8 @@ impl<B, T> Replayed<B, T> {
     }
 }
 
-/// A dedup key without its symbol, for comparing the keys of one symbol: cheap to keep
-/// (no string of its own) and to drop.
+/// The parts of an event's [`DedupKey`](crate::rules::DedupKey) but its symbol, for comparing the keys of one symbol:
+/// cheap to make, keep and drop (no string of its own).
 #[derive(PartialEq, Eq, Hash)]
 struct KeyInSymbol {
     rule: Arc<str>,
@@ -170,12 +170,12 @@ struct KeyInSymbol {
     period: PeriodKey,
 }
 
-impl From<DedupKey> for KeyInSymbol {
-    fn from(key: DedupKey) -> Self {
+impl KeyInSymbol {
+    fn of(event: &Event) -> Self {
         KeyInSymbol {
-            rule: key.rule,
-            kind: key.kind,
-            period: key.period,
+            rule: event.rule_id.clone(),
+            kind: event.dedup_kind(),
+            period: event.period(),
         }
     }
 }
