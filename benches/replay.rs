@@ -9,10 +9,10 @@
 //!   warming up dominate.
 //!
 //! The files are written once, before timing, in the shape of Yahoo Finance downloads
-//! (`Date,Open,High,Low,Close,Volume`, prices with six decimals): seeded random walks whose daily
-//! returns have the Russell 2000's mean and standard deviation (as in `benches/engine.rs`), so
-//! runs are repeatable and alerts are as frequent as in real data. They stay in the operating
-//! system's page cache, so reading them is a memory copy, not a disk read.
+//! (`Date,Open,High,Low,Close,Volume`, prices with six decimals) from the seeded random walks of
+//! `support/walk.rs` (the engine benchmark's), so runs are repeatable and alerts are as
+//! frequent as in real data. They stay in the operating system's page cache, so reading them is
+//! a memory copy, not a disk read.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -24,53 +24,29 @@ use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use highwater::cli::{DataArgs, ReplayArgs, replay};
 use highwater::config::Config;
-use highwater::market::{Calendar, IsoDate};
+use highwater::market::IsoDate;
+
+#[path = "support/walk.rs"]
+mod walk;
+use walk::Walk;
 
 const SYMBOLS: usize = 100;
 const SESSIONS: usize = 10_000;
 
-/// A seeded random walk of daily bars (xorshift).
-struct Walk {
-    state: u64,
-    close: f64,
-    date: NaiveDate,
-}
-
-impl Walk {
-    fn new(seed: u64) -> Self {
-        Self {
-            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
-            close: 100.0,
-            date: NaiveDate::from_ymd_opt(1985, 1, 2).expect("date"),
-        }
-    }
-
-    /// Uniform on [0, 1).
-    fn uniform(&mut self) -> f64 {
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
-        (self.state >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// The next session as a CSV row.
-    fn write_row(&mut self, out: &mut impl Write) -> io::Result<()> {
-        // Opens within ±0.2% of the last close.
-        let open = self.close * (1.0 + (self.uniform() - 0.5) * 0.004);
-        // Daily returns uniform with the Russell 2000's mean (+0.0386%) and standard deviation
-        // (1.355%) over 1987-2026: uniform on [-2.308%, +2.385%].
-        self.close *= 1.0 + (self.uniform() * 4.693 - 2.3079) / 100.0;
-        self.date = Calendar::Nyse.next_session_after(self.date);
-        let high = open.max(self.close) * (1.0 + self.uniform() * 0.006);
-        let low = open.min(self.close) * (1.0 - self.uniform() * 0.006);
-        let volume = 100_000_000 + (self.uniform() * 4e9) as u64;
-        writeln!(
-            out,
-            "{},{open:.6},{high:.6},{low:.6},{:.6},{volume}",
-            IsoDate(self.date),
-            self.close
-        )
-    }
+/// Writes the walk's next session as a CSV row: it opens within ±0.2% of the last close, and
+/// its high and low are up to 0.6% beyond the open and the close.
+fn write_row(walk: &mut Walk, out: &mut impl Write) -> io::Result<()> {
+    let previous = walk.close;
+    let (date, close) = walk.step();
+    let open = previous * (1.0 + (walk.uniform() - 0.5) * 0.004);
+    let high = open.max(close) * (1.0 + walk.uniform() * 0.006);
+    let low = open.min(close) * (1.0 - walk.uniform() * 0.006);
+    let volume = 100_000_000 + (walk.uniform() * 4e9) as u64;
+    writeln!(
+        out,
+        "{},{open:.6},{high:.6},{low:.6},{close:.6},{volume}",
+        IsoDate(date)
+    )
 }
 
 /// Writes `SYN000.csv` … into `dir`; returns the first and the last session date (the same
@@ -82,7 +58,7 @@ fn write_histories(dir: &Path) -> io::Result<(NaiveDate, NaiveDate)> {
         writeln!(out, "Date,Open,High,Low,Close,Volume")?;
         let mut walk = Walk::new(i as u64 + 1);
         for _ in 0..SESSIONS {
-            walk.write_row(&mut out)?;
+            write_row(&mut walk, &mut out)?;
             first = first.min(walk.date);
         }
         out.flush()?;
