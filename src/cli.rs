@@ -168,12 +168,18 @@ fn parse_timeframe(text: &str) -> Result<Timeframe, String> {
 pub fn run(cli: Cli, out: &mut impl Write) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref()).context("cannot load the configuration")?;
     tracing::info!(origin = %config.origin, rules = config.rules.rules().len(), "configuration loaded");
-    match cli.command {
+    let answered = match cli.command {
+        Command::Run(args) => return run_pipeline(config, args),
         Command::Replay(args) => replay(&config, args, out),
         Command::Streak(args) => streak(&config, args, out),
         Command::High(args) => high(&config, args, out),
         Command::Fetch(args) => fetch(&config, args, out),
-        Command::Run(args) => run_pipeline(config, args),
+    };
+    // A reader that stopped reading (`highwater replay ... | head -1`) is not a failure: it
+    // has had all it wanted. The command ends quietly and successfully.
+    match answered {
+        Err(error) if is_broken_pipe(&error) => Ok(()),
+        other => other,
     }
 }
 
@@ -441,9 +447,8 @@ fn write_all_vectored(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> i
     Ok(())
 }
 
-/// Whether `error` is a write to a reader that has gone (`highwater replay | head -1`): not a
-/// failure of highwater, so the binary exits quietly and successfully.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+/// Whether `error` is a write to a reader that has gone (`highwater replay | head -1`).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error
         .downcast_ref::<io::Error>()
         .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)

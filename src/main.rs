@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use highwater::cli::{Cli, is_broken_pipe, run};
+use highwater::cli::{Cli, run};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -23,8 +23,6 @@ fn main() -> ExitCode {
     // Not locked for the whole run: `highwater run` prints alerts from its worker threads.
     match run(cli, &mut std::io::stdout()) {
         Ok(()) => ExitCode::SUCCESS,
-        // The reader stopped reading (`| head`): nothing is wrong, nothing more to say.
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
