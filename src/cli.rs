@@ -24,6 +24,9 @@ use crate::service::{self, DataStatus, ReplayRange};
 
 /// The output buffer of `replay`: one write to stdout per this many bytes.
 const OUTPUT_BUFFER: usize = 64 * 1024;
+/// Bytes first reserved for the lines of one input (grown as needed; pages are only touched
+/// when written): about 1,100 JSON lines, the alerts of some 40 years of one symbol.
+const LINES_PER_INPUT: usize = 512 * 1024;
 /// At most this many lines go into one vectored write (Linux's `writev` takes 1,024).
 const MAX_BATCH_LINES: usize = 1024;
 
@@ -361,6 +364,9 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
     let rules = &config.rules;
     // Each input's lines go into one buffer of its own; the merge says which line comes next.
     let render = |event: &Event, buffer: &mut Vec<u8>| -> anyhow::Result<Range<usize>> {
+        if buffer.capacity() == 0 {
+            buffer.reserve(LINES_PER_INPUT);
+        }
         let start = buffer.len();
         if args.json {
             alerts::write_event_json(&mut *buffer, event)?;

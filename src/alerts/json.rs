@@ -41,8 +41,11 @@ fn tidy_fast(value: f64) -> Option<f64> {
         return None;
     }
     let magnitude = value.abs();
-    // The leading digit's decimal exponent; log10 may be one off next to a power of ten.
-    let mut shift = 6 - magnitude.log10().floor() as i32;
+    // The leading digit's decimal exponent, from the binary one: floor(e2 · log10 2), with
+    // log10 2 ≈ 78913 / 2^18. It is the true one or one less; the step below corrects that.
+    // (Subnormals come out far off and are left to the text.)
+    let binary_exponent = ((magnitude.to_bits() >> 52) & 0x7FF) as i32 - 1023;
+    let mut shift = 6 - ((binary_exponent * 78_913) >> 18);
     let mut scaled = scale_pow10(magnitude, shift)?;
     if scaled >= 1e7 {
         shift -= 1;
