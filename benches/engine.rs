@@ -7,51 +7,30 @@
 //! - `incremental`: one new bar for each of 1,000 symbols whose 10,000-bar histories are
 //!   already loaded — the scheduler's step after a close. Time per iteration / 1,000 = per symbol.
 //!
-//! Synthetic prices are a seeded random walk (xorshift), so runs are repeatable.
+//! Synthetic prices are the seeded random walks of `support/walk.rs`, so runs are repeatable.
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use highwater::config::Config;
-use highwater::market::{Bar, Calendar, Symbol};
+use highwater::market::{Bar, Symbol};
 use highwater::rules::{Evaluator, Event};
+
+#[path = "support/walk.rs"]
+mod walk;
+use walk::Walk;
 
 const SYMBOLS: usize = 1_000;
 const BARS: usize = 10_000;
 
-struct Walk {
-    state: u64,
-    close: f64,
-    date: NaiveDate,
-}
-
-impl Walk {
-    fn new(seed: u64) -> Self {
-        Self {
-            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
-            close: 100.0,
-            date: NaiveDate::from_ymd_opt(1985, 1, 2).expect("date"),
-        }
-    }
-
-    fn next_bar(&mut self) -> Bar {
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
-        // Daily returns uniform with the Russell 2000's mean (+0.0386%) and standard deviation
-        // (1.355%) over 1987-2026: uniform on [-2.308%, +2.385%].
-        let r = (self.state >> 11) as f64 / (1u64 << 53) as f64;
-        self.close *= 1.0 + (r * 4.693 - 2.3079) / 100.0;
-        self.date = Calendar::Nyse.next_session_after(self.date);
-        let high = self.close * 1.004;
-        let low = self.close * 0.996;
-        Bar::new(self.date, self.close)
-            .and_then(|b| b.with_range(Some(self.close), Some(high), Some(low)))
-            .expect("synthetic prices are positive and finite")
-    }
+/// The engine's bars: open at the close, high and low 0.4% either side.
+fn next_bar(walk: &mut Walk) -> Bar {
+    let (date, close) = walk.step();
+    Bar::new(date, close)
+        .and_then(|b| b.with_range(Some(close), Some(close * 1.004), Some(close * 0.996)))
+        .expect("synthetic prices are positive and finite")
 }
 
 fn symbols() -> Vec<Arc<Symbol>> {
@@ -66,7 +45,7 @@ fn full_pass(c: &mut Criterion) {
     let histories: Vec<Vec<Bar>> = (0..SYMBOLS)
         .map(|i| {
             let mut walk = Walk::new(i as u64 + 1);
-            (0..BARS).map(|_| walk.next_bar()).collect()
+            (0..BARS).map(|_| next_bar(&mut walk)).collect()
         })
         .collect();
     let mut group = c.benchmark_group("engine");
@@ -115,7 +94,9 @@ fn incremental(c: &mut Criterion) {
             let mut walk = Walk::new(i as u64 + 1);
             let mut evaluator = Evaluator::new(symbol, &rules);
             for _ in 0..BARS {
-                evaluator.warm(&walk.next_bar()).expect("dates increase");
+                evaluator
+                    .warm(&next_bar(&mut walk))
+                    .expect("dates increase");
             }
             (evaluator, walk)
         })
@@ -128,7 +109,7 @@ fn incremental(c: &mut Criterion) {
             let mut spent = Duration::ZERO;
             for _ in 0..iters {
                 // Bars are made outside the timed region: only the engine step is measured.
-                let bars: Vec<Bar> = state.iter_mut().map(|(_, walk)| walk.next_bar()).collect();
+                let bars: Vec<Bar> = state.iter_mut().map(|(_, walk)| next_bar(walk)).collect();
                 let start = Instant::now();
                 for ((evaluator, _), bar) in state.iter_mut().zip(&bars) {
                     evaluator.step(bar, &mut events).expect("dates increase");

@@ -1,8 +1,10 @@
 //! The command line: argument definitions (clap) and the thin glue from a command to the
 //! services and renderers. Errors get context for the user here, with `anyhow`.
 
-use std::io::Write;
+use std::io::{self, BufWriter, IoSlice, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,12 +13,22 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerts;
 use crate::config::Config;
-use crate::market::{Catalog, Series, Timeframe};
+use crate::market::{Catalog, IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
 use crate::pipeline::{App, RunOptions};
+use crate::providers::csv::read_series;
 use crate::providers::market_data::{MarketData, Snapshot};
 use crate::providers::{CsvSource, live};
+use crate::rules::Event;
 use crate::service::{self, DataStatus, ReplayRange};
+
+/// The output buffer of `replay`: one write to stdout per this many bytes.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+/// Bytes first reserved for the lines of one input (grown as needed; pages are only touched
+/// when written): about 1,100 JSON lines, the alerts of some 40 years of one symbol.
+const LINES_PER_INPUT: usize = 512 * 1024;
+/// At most this many lines go into one vectored write (Linux's `writev` takes 1,024).
+const MAX_BATCH_LINES: usize = 1024;
 
 /// highwater — tells a Discord server the moment something historic happens in a market.
 #[derive(Debug, Parser)]
@@ -184,14 +196,20 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
         }
     }
     let warnings = config.warnings.clone();
-    match cli.command {
+    let answered = match cli.command {
+        Command::Run(args) => return run_pipeline(config, args),
         Command::Replay(args) => replay(&config, args, out),
         Command::Streak(args) => streak(&config, args, out),
         Command::High(args) => high(&config, args, out),
         Command::Fetch(args) => fetch(&config, args, out),
         Command::Config => write!(out, "{}", config.effective_toml()).map_err(Into::into),
-        Command::Run(args) => return run_pipeline(config, args),
-    }?;
+    };
+    // A reader that stopped reading (`highwater replay ... | head -1`) is not a failure: it
+    // has had all it wanted. The command ends quietly and successfully.
+    match answered {
+        Err(error) if is_broken_pipe(&error) => return Ok(()),
+        other => other?,
+    }
     for warning in warnings {
         writeln!(err, "warning: {warning}")?;
     }
@@ -332,21 +350,6 @@ impl Histories {
             }
         }
     }
-
-    /// Every history there is (CSV only: the live providers have no list).
-    fn all(&self) -> anyhow::Result<Vec<Series>> {
-        let Histories::Csv(source) = self else {
-            bail!("name the symbols to replay: without --data there is no list of histories");
-        };
-        let mut all = Vec::new();
-        for (symbol, path) in source.available()? {
-            all.push(crate::providers::csv::read_series(&path, symbol)?);
-        }
-        if all.is_empty() {
-            bail!("no .csv files in {}", source.dir().display());
-        }
-        Ok(all)
-    }
 }
 
 /// Says on stderr what the caller should know about a live history before reading answers.
@@ -374,44 +377,120 @@ fn report(snapshot: &Snapshot) {
     }
 }
 
-fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Result<()> {
+/// `highwater replay`: the alerts of every session in the range, one line each, written to
+/// `out` through one buffer. The `replay` benchmark runs this same function.
+///
+/// Histories from `--data` are read, evaluated and rendered on one thread per core
+/// ([`service::replay_each`]); the output is the same as a one-by-one replay's, in order and
+/// errors.
+pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Result<()> {
     if let Some(to) = args.to
         && to < args.from
     {
         bail!("--to {to} is before --from {}", args.from);
     }
     let histories = Histories::open(config, args.data.data.as_deref())?;
-    let series: Vec<Series> = if args.symbols.is_empty() {
-        histories.all()?
-    } else {
-        args.symbols
-            .iter()
-            .map(|s| histories.load(s))
-            .collect::<anyhow::Result<_>>()?
-    };
     let range = ReplayRange {
         from: args.from,
         to: args.to,
     };
-    let events = service::replay(&series, &config.rules, range)?;
-    for event in &events {
+    let rules = &config.rules;
+    // Each input's lines go into one buffer of its own; the merge says which line comes next.
+    let render = |event: &Event, buffer: &mut Vec<u8>| -> anyhow::Result<Range<usize>> {
+        if buffer.capacity() == 0 {
+            buffer.reserve(LINES_PER_INPUT);
+        }
+        let start = buffer.len();
         if args.json {
-            writeln!(out, "{}", alerts::event_json(event))?;
+            alerts::write_event_json(&mut *buffer, event)?;
         } else {
-            writeln!(
-                out,
+            write!(
+                buffer,
                 "{}  {}",
-                event.date.format("%Y-%m-%d"),
-                alerts::headline(event)
+                IsoDate(event.date),
+                alerts::Headline(event)
             )?;
         }
-    }
-    tracing::info!(
-        alerts = events.len(),
-        symbols = series.len(),
-        "replay finished"
-    );
+        buffer.push(b'\n');
+        Ok(start..buffer.len())
+    };
+    let (lines, symbols) = match &histories {
+        Histories::Csv(source) if args.symbols.is_empty() => {
+            let files = source.available()?;
+            if files.is_empty() {
+                bail!("no .csv files in {}", source.dir().display());
+            }
+            let load =
+                |(symbol, path): &(Arc<Symbol>, PathBuf)| Ok(read_series(path, symbol.clone())?);
+            let lines = service::replay_each(&files, load, rules, range, render)?;
+            (lines, files.len())
+        }
+        Histories::Csv(source) => {
+            let load = |query: &String| Ok(source.load(query)?);
+            let lines = service::replay_each(&args.symbols, load, rules, range, render)?;
+            (lines, args.symbols.len())
+        }
+        Histories::Live { .. } => {
+            if args.symbols.is_empty() {
+                bail!("name the symbols to replay: without --data there is no list of histories");
+            }
+            let series: Vec<Series> = args
+                .symbols
+                .iter()
+                .map(|s| histories.load(s))
+                .collect::<anyhow::Result<_>>()?;
+            let lines = service::replay_each(&series, Ok, rules, range, render)?;
+            (lines, series.len())
+        }
+    };
+    write_lines(
+        out,
+        lines.iter().map(|(buffer, line)| &buffer[line.clone()]),
+    )?;
+    tracing::info!(alerts = lines.len(), symbols, "replay finished");
     Ok(())
+}
+
+/// Writes `lines` through one buffered writer, in batches of about [`OUTPUT_BUFFER`] bytes:
+/// each batch is one vectored write (`writev`) straight from the lines' own buffers, so a
+/// writer that takes vectored writes (stdout, a file, a `Vec`) gets no extra copy, and any
+/// other writer gets them copied into the buffer.
+fn write_lines<'l>(out: &mut impl Write, lines: impl Iterator<Item = &'l [u8]>) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, out);
+    let mut batch: Vec<IoSlice<'l>> = Vec::with_capacity(MAX_BATCH_LINES);
+    let mut bytes = 0;
+    for line in lines {
+        batch.push(IoSlice::new(line));
+        bytes += line.len();
+        if bytes >= OUTPUT_BUFFER || batch.len() == MAX_BATCH_LINES {
+            write_all_vectored(&mut out, &mut batch)?;
+            batch.clear();
+            bytes = 0;
+        }
+    }
+    write_all_vectored(&mut out, &mut batch)?;
+    out.flush()
+}
+
+/// `write_vectored` until all of `slices` is written (`Write::write_all_vectored` is not
+/// stable yet).
+fn write_all_vectored(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut slices, written),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// Whether `error` is a write to a reader that has gone (`highwater replay | head -1`).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }
 
 fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {

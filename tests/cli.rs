@@ -821,3 +821,187 @@ fn a_one_underscore_variable_is_warned_about_and_any_case_prefix_works() {
         assert!(stdout.contains("\nindex = 8.5\n"), "{key}: {stdout}");
     }
 }
+
+/// Every rule kind, as a config file: records on both bases, highs and lows, streaks of every
+/// timeframe (on pace too), and moves of every timeframe.
+const EVERY_KIND: &str = r#"
+[[rules]]
+id = "record-close"
+kind = "record_high"
+basis = "close"
+[[rules]]
+id = "record-intraday"
+kind = "record_high"
+basis = "intraday"
+[[rules]]
+id = "52-week-high"
+kind = "period_high"
+weeks = 52
+[[rules]]
+id = "2-year-high"
+kind = "period_high"
+weeks = 104
+[[rules]]
+id = "52-week-low"
+kind = "period_low"
+weeks = 52
+[[rules]]
+id = "weekly-streak-up"
+kind = "streak"
+timeframe = "weekly"
+direction = "up"
+min_length = 5
+on_pace = true
+[[rules]]
+id = "weekly-streak-down"
+kind = "streak"
+timeframe = "weekly"
+direction = "down"
+min_length = 5
+on_pace = true
+[[rules]]
+id = "daily-streak"
+kind = "streak"
+timeframe = "daily"
+direction = "both"
+min_length = 7
+[[rules]]
+id = "monthly-streak"
+kind = "streak"
+timeframe = "monthly"
+direction = "both"
+min_length = 4
+on_pace = true
+[[rules]]
+id = "big-daily-move"
+kind = "big_move"
+timeframe = "daily"
+direction = "both"
+threshold_pct = 3.0
+[[rules]]
+id = "big-weekly-move"
+kind = "big_move"
+timeframe = "weekly"
+direction = "both"
+threshold_pct = 5.0
+[[rules]]
+id = "big-monthly-move"
+kind = "big_move"
+timeframe = "monthly"
+direction = "both"
+threshold_pct = 8.0
+"#;
+
+/// `highwater replay` of every shared history from its first day with `rules` as the config,
+/// as JSON (`--json`) or text.
+fn replay_everything(rules: &str, json: bool) -> String {
+    let dir = temp_dir_with(&[("rules.toml", rules)]);
+    let config = dir.path().join("rules.toml");
+    let data = data_dir();
+    let mut args = vec![
+        "--config",
+        config.to_str().expect("a UTF-8 temp path"),
+        "replay",
+        "--data",
+        data.to_str().expect("a UTF-8 data path"),
+        "--from",
+        "1900-01-01",
+    ];
+    if json {
+        args.push("--json");
+    }
+    let (code, stdout, stderr) = highwater(args);
+    assert_eq!(code, 0, "{stderr}");
+    stdout
+}
+
+/// Lines of `replay --json` as written before the JSON was typed (serde_json `Value` maps,
+/// strftime dates), one per kind and variant: the typed form must write the same bytes.
+const JSON_LINES_OF_EVERY_KIND: [&str; 12] = [
+    // A record close after a drought, and one topping the previous session's.
+    r#"{"basis":"close","close":1744.04,"date":"2020-11-13","dedup_key":"record-close/^RUT/record_high/2020-11-13","drought_sessions":554,"headline":"Russell 2000 closes at a record 1,744.04 — its first record close since Aug 31, 2018, ending a 554-session drought","history_from":"1987-09-10","kind":"record_high","name":"Russell 2000","previous_record_close":1740.75,"previous_record_date":"2018-08-31","rule":"record-close","session_change_pct":2.082,"symbol":"^RUT"}"#,
+    r#"{"basis":"close","close":530.04,"date":"2016-05-28","dedup_key":"record-close/BTC-USD/record_high/2016-05-28","drought_sessions":0,"headline":"Bitcoin closes at a record 530.04, topping the previous session's record of 473.46","history_from":"2014-09-17","kind":"record_high","name":"Bitcoin","previous_record_close":473.464,"previous_record_date":"2016-05-27","rule":"record-close","session_change_pct":11.9494,"symbol":"BTC-USD"}"#,
+    // A record intraday high.
+    r#"{"basis":"intraday","close":1705.04,"date":"2020-11-09","dedup_key":"record-intraday/^RUT/record_high_intraday/2020-11-09","drought_sessions":550,"headline":"Russell 2000 trades at a record intraday high of 1,745.69 — its first record intraday high since Aug 31, 2018","high":1745.69,"history_from":"1987-09-10","kind":"record_high","name":"Russell 2000","previous_record_date":"2018-08-31","previous_record_high":1742.09,"rule":"record-intraday","session_change_pct":3.4448,"symbol":"^RUT"}"#,
+    // A 52-week high with a "since", 52-week lows with and without.
+    r#"{"close":2076.39,"date":"2024-03-01","dedup_key":"52-week-high/^RUT/period_high/2024-03-01","headline":"Russell 2000 closes at a 52-week high of 2,076.39 — its highest close since Apr 4, 2022","highest_since_close":2095.44,"highest_since_date":"2022-04-04","history_from":"1987-09-10","kind":"period_high","name":"Russell 2000","rule":"52-week-high","session_change_pct":1.0487,"symbol":"^RUT","weeks":52}"#,
+    r#"{"close":1449.22,"date":"2020-03-06","dedup_key":"52-week-low/^RUT/period_low/2020-03-06","headline":"Russell 2000 closes at a 52-week low of 1,449.22 — its lowest close since Jan 15, 2019","history_from":"1987-09-10","kind":"period_low","lowest_since_close":1445.22,"lowest_since_date":"2019-01-15","name":"Russell 2000","rule":"52-week-low","session_change_pct":-2.0016,"symbol":"^RUT","weeks":52}"#,
+    r#"{"close":16.9,"date":"1930-10-22","dedup_key":"52-week-low/^GSPC/period_low/1930-10-22","headline":"S&P 500 closes at a 52-week low of 16.90 — the lowest close on record","history_from":"1927-12-30","kind":"period_low","lowest_since_close":null,"lowest_since_date":null,"name":"S&P 500","rule":"52-week-low","session_change_pct":-0.8798,"symbol":"^GSPC","weeks":52}"#,
+    // Streaks: on pace with a "longest since", finished and the longest on record (no
+    // session change on the first bar), monthly on pace.
+    r#"{"change_pct":13.8879,"close":2467.7,"date":"2025-09-18","dedup_key":"weekly-streak-up/^RUT/streak_on_pace/2025-W38","direction":"up","earlier_at_least":19,"headline":"Russell 2000 is on pace for a 7th straight weekly gain — the longest streak since Dec 2020 (8 weeks)","history_from":"1987-09-10","kind":"streak","length":7,"longest_since_date":"2020-12-24","longest_since_length":8,"name":"Russell 2000","on_pace":true,"period":"2025-W38","rule":"weekly-streak-up","session_change_pct":2.5073,"sessions_remaining":1,"start_date":"2025-08-04","symbol":"^RUT","timeframe":"weekly"}"#,
+    r#"{"change_pct":10.2113,"close":18.78,"date":"1928-03-23","dedup_key":"weekly-streak-up/^GSPC/streak/1928-W12","direction":"up","earlier_at_least":0,"headline":"S&P 500 posts a 5th straight weekly gain — the longest streak on record (data from Dec 1927)","history_from":"1927-12-30","kind":"streak","length":5,"longest_since_date":null,"longest_since_length":null,"name":"S&P 500","on_pace":false,"period":"1928-W12","rule":"weekly-streak-up","session_change_pct":null,"sessions_remaining":0,"start_date":"1928-02-20","symbol":"^GSPC","timeframe":"weekly"}"#,
+    r#"{"change_pct":27.3135,"close":2500.59,"date":"2025-12-30","dedup_key":"monthly-streak/^RUT/streak_on_pace/2025-12","direction":"up","earlier_at_least":2,"headline":"Russell 2000 is on pace for an 8th straight monthly gain — the longest streak since Jun 2021 (9 months)","history_from":"1987-09-10","kind":"streak","length":8,"longest_since_date":"2021-06-30","longest_since_length":9,"name":"Russell 2000","on_pace":true,"period":"2025-12","rule":"monthly-streak","session_change_pct":-0.7624,"sessions_remaining":1,"start_date":"2025-05-01","symbol":"^RUT","timeframe":"monthly"}"#,
+    // Moves: daily with a "since" and on record, monthly.
+    r#"{"biggest_since_date":"2020-06-11","biggest_since_pct":-7.576,"change_pct":-6.591,"close":1910.55,"date":"2025-04-03","dedup_key":"big-daily-move/^RUT/big_move/2025-04-03","headline":"Russell 2000 falls 6.59% — its biggest daily drop since Jun 11, 2020","history_from":"1987-09-10","kind":"big_move","name":"Russell 2000","period":"2025-04-03","previous_close":2045.36,"rule":"big-daily-move","session_change_pct":-6.591,"symbol":"^RUT","timeframe":"daily"}"#,
+    r#"{"biggest_since_date":null,"biggest_since_pct":null,"change_pct":-4.3342,"close":152.74,"date":"1987-10-16","dedup_key":"big-daily-move/^RUT/big_move/1987-10-16","headline":"Russell 2000 falls 4.33% — its biggest daily drop on record","history_from":"1987-09-10","kind":"big_move","name":"Russell 2000","period":"1987-10-16","previous_close":159.66,"rule":"big-daily-move","session_change_pct":-4.3342,"symbol":"^RUT","timeframe":"daily"}"#,
+    r#"{"biggest_since_date":"2018-12-31","biggest_since_pct":-12.0468,"change_pct":-8.5269,"close":1476.43,"date":"2020-02-28","dedup_key":"big-monthly-move/^RUT/big_move/2020-02","headline":"Russell 2000 falls 8.53% for the month — its biggest monthly drop since Dec 2018","history_from":"1987-09-10","kind":"big_move","name":"Russell 2000","period":"2020-02","previous_close":1614.06,"rule":"big-monthly-move","session_change_pct":-1.4314,"symbol":"^RUT","timeframe":"monthly"}"#,
+];
+
+#[test]
+fn replay_json_of_every_kind_is_byte_for_byte_what_it_was() {
+    let stdout = replay_everything(EVERY_KIND, true);
+    let lines: std::collections::HashSet<&str> = stdout.lines().collect();
+    // As many alerts as the untyped form wrote for these rules and data.
+    assert_eq!(stdout.lines().count(), 25_780);
+    for expected in JSON_LINES_OF_EVERY_KIND {
+        assert!(lines.contains(expected), "missing or changed: {expected}");
+    }
+}
+
+#[test]
+fn a_high_that_is_a_record_says_so_in_json_with_nulls() {
+    // Without a record-close rule to outrank it, a 52-week high at a record is reported.
+    let rules = "[[rules]]\nid = \"52-week-high\"\nkind = \"period_high\"\nweeks = 52\n";
+    let stdout = replay_everything(rules, true);
+    let expected = r#"{"close":1515.194,"date":"2021-02-02","dedup_key":"52-week-high/ETH-USD/period_high/2021-02-02","headline":"Ether closes at a 52-week high of 1,515.19 — the highest close on record","highest_since_close":null,"highest_since_date":null,"history_from":"2017-11-09","kind":"period_high","name":"Ether","rule":"52-week-high","session_change_pct":10.6756,"symbol":"ETH-USD","weeks":52}"#;
+    assert!(stdout.lines().any(|line| line == expected), "{expected}");
+}
+
+#[test]
+fn replay_text_says_each_json_headline_on_its_date_in_the_same_order() {
+    let json = replay_everything(EVERY_KIND, true);
+    let plain = replay_everything(EVERY_KIND, false);
+    let from_json: Vec<String> = json_lines(&json)
+        .iter()
+        .map(|event| format!("{}  {}", text(event, "date"), text(event, "headline")))
+        .collect();
+    let lines: Vec<&str> = plain.lines().collect();
+    assert_eq!(lines.len(), from_json.len());
+    for (line, expected) in lines.iter().zip(&from_json) {
+        assert_eq!(line, expected);
+    }
+    assert!(lines.contains(
+        &"2025-04-03  Russell 2000 falls 6.59% — its biggest daily drop since Jun 11, 2020"
+    ));
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_replay_quietly_and_successfully() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let data = data_dir();
+    let cwd = tempfile::tempdir().expect("a temporary working directory");
+    // Megabytes of output, far more than a pipe holds: writing fails once the reader is gone.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_highwater"))
+        .args(["replay", "--data"])
+        .arg(&data)
+        .args(["--from", "1900-01-01", "--json"])
+        .current_dir(cwd.path())
+        .env_remove("HIGHWATER_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("highwater starts");
+    let stdout = child.stdout.take().expect("a stdout pipe");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a first line");
+    // The reader is dropped here, like `| head -1` exiting.
+    let output = child.wait_with_output().expect("highwater ends");
+    assert!(first.starts_with('{'), "{first}");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}

@@ -1,24 +1,95 @@
 //! Number and date formatting in the house style: `2,467.70`, `+0.98%`, `Nov 8, 2021`, `7th`.
 
-use chrono::NaiveDate;
+use std::fmt::{self, Display, Write};
+
+use chrono::{Datelike, NaiveDate};
+
+/// chrono's `%b`: English month abbreviations.
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// A price with thousands separators: two decimals from 10 up, four below (small coins).
 pub fn price(value: f64) -> String {
-    let decimals = if value.abs() >= 10.0 { 2 } else { 4 };
-    let text = format!("{:.*}", decimals, value.abs());
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    let mut grouped = String::with_capacity(text.len() + whole.len() / 3);
+    Price(value).to_string()
+}
+
+/// [`price`] as a `Display`, to write into a longer text without a string of its own.
+pub(crate) struct Price(pub f64);
+
+impl Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = self.0;
+        let decimals = if value.abs() >= 10.0 { 2 } else { 4 };
+        let negative = value < 0.0;
+        // On the stack, and handed on in one piece: `f` may be escaping into a JSON string,
+        // which costs per call. A price too long for the stack (above 10^40) takes strings.
+        let mut digits: StackText = StackText::default();
+        let mut grouped: StackText = StackText::default();
+        if write!(digits, "{:.*}", decimals, value.abs()).is_ok()
+            && write_grouped(&mut grouped, negative, digits.as_str()?).is_ok()
+        {
+            return f.write_str(grouped.as_str()?);
+        }
+        let mut text = String::new();
+        write_grouped(
+            &mut text,
+            negative,
+            &format!("{:.*}", decimals, value.abs()),
+        )?;
+        f.write_str(&text)
+    }
+}
+
+/// Writes a formatted non-negative number (`2467.70`) with its sign and thousands separators.
+fn write_grouped(out: &mut impl Write, negative: bool, text: &str) -> fmt::Result {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if negative {
+        out.write_char('-')?;
+    }
     for (i, digit) in whole.chars().enumerate() {
         if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
+            out.write_char(',')?;
         }
-        grouped.push(digit);
+        out.write_char(digit)?;
     }
-    let sign = if value < 0.0 { "-" } else { "" };
-    if fraction.is_empty() {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{fraction}")
+    if !fraction.is_empty() {
+        out.write_char('.')?;
+        out.write_str(fraction)?;
+    }
+    Ok(())
+}
+
+/// A short text built on the stack (`N` bytes of room); writing past its room is an error.
+pub(crate) struct StackText<const N: usize = 64> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Default for StackText<N> {
+    fn default() -> Self {
+        Self {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> StackText<N> {
+    pub(crate) fn as_str(&self) -> Result<&str, fmt::Error> {
+        std::str::from_utf8(&self.bytes[..self.len]).map_err(|_| fmt::Error)
+    }
+}
+
+impl<const N: usize> Write for StackText<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -29,12 +100,45 @@ pub fn percent(value: f64) -> String {
 
 /// `Nov 8, 2021`.
 pub fn short_date(date: NaiveDate) -> String {
-    date.format("%b %-d, %Y").to_string()
+    ShortDate(date).to_string()
 }
 
 /// `Dec 2020`.
 pub fn month_year(date: NaiveDate) -> String {
-    date.format("%b %Y").to_string()
+    MonthYear(date).to_string()
+}
+
+/// The month's abbreviation and the four-digit year, when the year has four digits; other
+/// years (never in market data) are left to chrono's `%Y`.
+fn month_and_year(date: NaiveDate) -> Option<(&'static str, i32)> {
+    let month = MONTHS.get(date.month0() as usize)?;
+    (0..=9999)
+        .contains(&date.year())
+        .then_some((month, date.year()))
+}
+
+/// [`short_date`] as a `Display`: chrono's `%b %-d, %Y` without its format-string interpreter.
+pub(crate) struct ShortDate(pub NaiveDate);
+
+impl Display for ShortDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match month_and_year(self.0) {
+            Some((month, year)) => write!(f, "{month} {}, {year:04}", self.0.day()),
+            None => write!(f, "{}", self.0.format("%b %-d, %Y")),
+        }
+    }
+}
+
+/// [`month_year`] as a `Display`: chrono's `%b %Y`.
+pub(crate) struct MonthYear(pub NaiveDate);
+
+impl Display for MonthYear {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match month_and_year(self.0) {
+            Some((month, year)) => write!(f, "{month} {year:04}"),
+            None => write!(f, "{}", self.0.format("%b %Y")),
+        }
+    }
 }
 
 /// `1st`, `2nd`, `3rd`, `4th`, `11th`, `12th`, `13th`, `21st`, `112th`.
@@ -76,6 +180,11 @@ mod tests {
         assert_eq!(price(17.66), "17.66");
         assert_eq!(price(0.081234), "0.0812");
         assert_eq!(price(-1234.5), "-1,234.50");
+        // Too long for the stack: the same text through strings.
+        assert_eq!(
+            price(2f64.powi(160)),
+            "1,461,501,637,330,902,918,203,684,832,716,283,019,655,932,542,976.00"
+        );
     }
 
     #[test]
@@ -123,5 +232,16 @@ mod tests {
         assert_eq!(month_year(date), "Nov 2021");
         assert_eq!(percent(0.9812), "+0.98%");
         assert_eq!(percent(-3.4), "-3.40%");
+    }
+
+    #[test]
+    fn dates_read_as_chrono_writes_them_in_every_year() {
+        for year in (-10_010..=10_010).chain([NaiveDate::MIN.year(), NaiveDate::MAX.year()]) {
+            for (month, day) in [(1, 1), (5, 9), (9, 30), (12, 31)] {
+                let date = NaiveDate::from_ymd_opt(year, month, day).expect("date");
+                assert_eq!(short_date(date), date.format("%b %-d, %Y").to_string());
+                assert_eq!(month_year(date), date.format("%b %Y").to_string());
+            }
+        }
     }
 }

@@ -8,6 +8,8 @@
 
 mod bar;
 mod calendar;
+pub(crate) mod decimal;
+mod iso_date;
 mod period;
 pub mod sanity;
 mod series;
@@ -16,6 +18,7 @@ mod symbol;
 
 pub use bar::{Bar, BarError, MAX_PRICE, parse_session_date};
 pub use calendar::Calendar;
+pub use iso_date::{IsoDate, IsoMonth};
 pub use period::{PeriodBar, PeriodKey, Timeframe, resample};
 pub use series::{Series, SeriesError};
 pub use shown::{shown, shown_bytes};

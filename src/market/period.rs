@@ -11,7 +11,7 @@ use std::fmt;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::{Bar, Calendar};
+use super::{Bar, Calendar, IsoDate, IsoMonth};
 
 /// The length of the periods a fact is computed over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -123,12 +123,12 @@ impl fmt::Display for PeriodKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let first = self.first_day();
         match self.timeframe {
-            Timeframe::Daily => write!(f, "{}", first.format("%Y-%m-%d")),
+            Timeframe::Daily => write!(f, "{}", IsoDate(first)),
             Timeframe::Weekly => {
                 let week = first.iso_week();
                 write!(f, "{}-W{:02}", week.year(), week.week())
             }
-            Timeframe::Monthly => write!(f, "{}", first.format("%Y-%m")),
+            Timeframe::Monthly => write!(f, "{}", IsoMonth(first)),
         }
     }
 }

@@ -20,18 +20,22 @@
 //! the file, the 1-based line (the header is line 1) and the offending value: nothing is
 //! skipped silently, because a hole in a history would turn into a false record or streak.
 
+use std::cell::RefCell;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ::csv::{ByteRecord, ErrorKind, ReaderBuilder};
 use chrono::NaiveDate;
 
+use crate::market::decimal::parse_plain_decimal;
 use crate::market::{
     Bar, BarError, Catalog, MAX_PRICE, Series, SeriesError, Symbol, edit_distance,
     parse_session_date, shown, shown_bytes,
 };
+
+mod plain;
 
 /// The extension data files carry (matched case-insensitively).
 const EXTENSION: &str = "csv";
@@ -41,8 +45,18 @@ const MAX_SUGGESTIONS: usize = 5;
 const CATALOG_SUGGESTIONS: usize = 3;
 /// A file stem is suggested when it is at most this many edits away from the query.
 const MAX_STEM_DISTANCE: usize = 2;
+/// The largest file buffer a thread keeps for the next file (see `FILE_BYTES`).
+const MAX_KEPT_FILE_BYTES: usize = 16 << 20;
 /// Rough bytes per row of a Yahoo-style file, to size the bar vector up front.
 const BYTES_PER_ROW: usize = 48;
+
+thread_local! {
+    /// The bytes of the file being read, kept for the next file this thread reads: a replay
+    /// reads many files of about the same size on each worker thread, and fresh memory for each
+    /// would cost a page fault per 4 KiB. A century of daily bars is about 2 MB; a buffer
+    /// larger than [`MAX_KEPT_FILE_BYTES`] is let go after use.
+    static FILE_BYTES: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Why a history could not be found or read.
 #[derive(Debug, thiserror::Error)]
@@ -361,15 +375,18 @@ impl Columns {
         })
     }
 
-    /// One row as a bar.
-    fn bar(&self, record: &ByteRecord) -> Result<Bar, RowError> {
+    /// One row as a bar, given its cells by index and how many there are.
+    fn bar<'r>(
+        &self,
+        fields: impl Fn(usize) -> Option<&'r [u8]>,
+        len: usize,
+    ) -> Result<Bar, RowError> {
         let cell = |index: usize| {
-            record
-                .get(index)
+            fields(index)
                 .map(<[u8]>::trim_ascii)
-                .ok_or_else(|| RowError::FieldCount {
+                .ok_or(RowError::FieldCount {
                     expected: self.width,
-                    found: record.len() as u64,
+                    found: len as u64,
                 })
         };
         let optional = |field: &'static str, index: Option<usize>| match index {
@@ -400,14 +417,18 @@ fn number(field: &'static str, text: &[u8]) -> Result<Option<f64>, RowError> {
     if text.is_empty() {
         return Ok(None);
     }
-    let value = std::str::from_utf8(text)
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| RowError::NotANumber {
-            field,
-            value: lossy(text),
-        })?;
+    // Nearly every cell is a plain decimal (`167.440002`): read without the general parser.
+    let value = match parse_plain_decimal(text) {
+        Some(value) => value,
+        None => std::str::from_utf8(text)
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| RowError::NotANumber {
+                field,
+                value: lossy(text),
+            })?,
+    };
     if field != "volume" && !(value > 0.0 && value <= MAX_PRICE) {
         return Err(RowError::OutOfRange {
             field,
@@ -462,21 +483,62 @@ impl<'a> LineCounter<'a> {
 ///
 /// Rows may be in any order; they are sorted by date. Two rows for one date are an error that
 /// names both lines rather than a silent pick of either.
+///
+/// The file is read whole (a century of daily bars is about 2 MB). A plain file, as Yahoo's
+/// downloads are, is read by the fast reader of [`plain`]; anything else, and every file with a
+/// problem, goes through the CSV reader, which has the full rules and says which line is wrong.
 pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError> {
-    let io_error = |error| CsvError::Io {
+    let bars = FILE_BYTES.with_borrow_mut(|bytes| {
+        bytes.clear();
+        fs::File::open(path)
+            .and_then(|mut file| file.read_to_end(bytes))
+            .map_err(|error| CsvError::Io {
+                path: path.to_owned(),
+                error,
+            })?;
+        let (header_end, header) = plain::header(bytes);
+        let plain = Columns::from_header(path, &ByteRecord::from(header))
+            .ok()
+            .and_then(|columns| plain::plain_bars(&columns, header_end, bytes));
+        let bars = match plain {
+            Some(bars) => Ok(bars),
+            None => read_bars(path, bytes),
+        };
+        if bytes.capacity() > MAX_KEPT_FILE_BYTES {
+            *bytes = Vec::new();
+        }
+        bars
+    })?;
+    let series = Series::from_unsorted(symbol, bars).map_err(|error| CsvError::Series {
         path: path.to_owned(),
         error,
-    };
-    let bytes = fs::read(path).map_err(io_error)?;
-    let mut lines = LineCounter::new(&bytes);
+    })?;
+    tracing::debug!(
+        path = %path.display(),
+        symbol = %series.symbol().ticker(),
+        bars = series.len(),
+        "read csv history"
+    );
+    Ok(series)
+}
+
+/// The bars of any history file, through the CSV reader: quoted cells, any line ends, rows in
+/// any order; the first problem is an error that names its line.
+fn read_bars(path: &Path, bytes: &[u8]) -> Result<Vec<Bar>, CsvError> {
     let mut reader = ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(&bytes[..]);
+        .from_reader(bytes);
+    let mut lines = LineCounter::new(bytes);
     let csv_error = |error: ::csv::Error, lines: &mut LineCounter| {
         let line = error.position().map_or(0, |p| lines.line_at(p.byte()));
         let problem = match error.into_kind() {
-            ErrorKind::Io(error) => return io_error(error),
+            ErrorKind::Io(error) => {
+                return CsvError::Io {
+                    path: path.to_owned(),
+                    error,
+                };
+            }
             ErrorKind::UnequalLengths {
                 expected_len, len, ..
             } => RowError::FieldCount {
@@ -517,11 +579,13 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
         }
         // A quoted cell may span lines, so lines are counted in the bytes, not by records.
         let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
-        let bar = columns.bar(&record).map_err(|problem| CsvError::BadRow {
-            path: path.to_owned(),
-            line,
-            problem,
-        })?;
+        let bar = columns
+            .bar(|i| record.get(i), record.len())
+            .map_err(|problem| CsvError::BadRow {
+                path: path.to_owned(),
+                line,
+                problem,
+            })?;
         bars.push(bar);
         bar_lines.push(line);
     }
@@ -531,17 +595,7 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
         });
     }
     check_duplicates(path, &bars, &bar_lines)?;
-    let series = Series::from_unsorted(symbol, bars).map_err(|error| CsvError::Series {
-        path: path.to_owned(),
-        error,
-    })?;
-    tracing::debug!(
-        path = %path.display(),
-        symbol = %series.symbol().ticker(),
-        bars = series.len(),
-        "read csv history"
-    );
-    Ok(series)
+    Ok(bars)
 }
 
 /// The first date (in date order) that two rows share, naming both rows' lines.

@@ -134,7 +134,22 @@ impl Event {
         DedupKey {
             rule: self.rule_id.clone(),
             symbol: self.symbol.ticker().to_owned(),
-            kind: self.fact.key_kind(),
+            kind: self.dedup_kind(),
+            period: self.period(),
+        }
+    }
+
+    /// The kind as it enters the dedup key (`DedupKey::kind`).
+    pub fn dedup_kind(&self) -> &'static str {
+        self.fact.key_kind()
+    }
+
+    /// The dedup key as text, as [`DedupKey`] displays it, without building the key.
+    pub fn dedup_key_text(&self) -> DedupKeyText<'_> {
+        DedupKeyText {
+            rule: &self.rule_id,
+            symbol: self.symbol.ticker(),
+            kind: self.dedup_kind(),
             period: self.period(),
         }
     }
@@ -150,6 +165,27 @@ pub struct DedupKey {
 }
 
 impl fmt::Display for DedupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        DedupKeyText {
+            rule: &self.rule,
+            symbol: &self.symbol,
+            kind: self.kind,
+            period: self.period,
+        }
+        .fmt(f)
+    }
+}
+
+/// A dedup key's text, `rule/symbol/kind/period` (`record-close/^RUT/record_high/2025-09-18`),
+/// from borrowed parts: [`Event::dedup_key_text`] writes it without allocating a key.
+pub struct DedupKeyText<'a> {
+    rule: &'a str,
+    symbol: &'a str,
+    kind: &'static str,
+    period: PeriodKey,
+}
+
+impl fmt::Display for DedupKeyText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,

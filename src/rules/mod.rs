@@ -15,5 +15,5 @@ pub mod spec;
 mod watch;
 
 pub use eval::Evaluator;
-pub use event::{DedupKey, Event, Fact};
+pub use event::{DedupKey, DedupKeyText, Event, Fact};
 pub use spec::{Basis, DirectionFilter, Rule, RuleError, RuleKind, RuleSet};

@@ -25,4 +25,4 @@ impl DataStatus {
 
 pub use query::{HighAnswer, QueryError, StreakAnswer, high, streak};
 pub use quote::{QuoteAnswer, SessionState, quote, session_state};
-pub use replay::{ReplayRange, replay, replay_series};
+pub use replay::{ReplayRange, Replayed, replay, replay_each, replay_series};

@@ -3,13 +3,24 @@
 //! For each symbol, the bars before `from` are fed as context (no alerts), then every bar in
 //! `from..=to` is stepped as the scheduler would step it after that session's close. Each
 //! symbol's history is walked once, so a replay over decades costs one pass per symbol.
+//!
+//! Symbols are independent until their events are merged, so [`replay_each`] loads, evaluates
+//! and renders them on worker threads (one per core) and merges afterwards. The merged order
+//! and the errors are those of a one-by-one replay: events by session date, ties in the order
+//! of the inputs, each dedup key once (the first); the first input that fails to load is the
+//! error, whatever the threads' timing.
 
-use std::collections::HashSet;
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
 
 use chrono::NaiveDate;
 
 use crate::analytics::OutOfOrder;
-use crate::market::Series;
+use crate::market::{PeriodKey, Series};
 use crate::rules::{Evaluator, Event, RuleSet};
 
 /// Which sessions to report: `from` and `to` inclusive (`to = None`: through the last bar).
@@ -46,12 +57,306 @@ pub fn replay(
     rules: &RuleSet,
     range: ReplayRange,
 ) -> Result<Vec<Event>, OutOfOrder> {
-    let mut events = Vec::new();
-    for series in all {
-        events.extend(replay_series(series, rules, range)?);
+    let replayed = replay_each(all, Ok, rules, range, |event, _: &mut ()| Ok(event.clone()))?;
+    Ok(replayed.into_items())
+}
+
+/// The replay of the history `load` gives for each of `inputs`, as `render` turns each event
+/// into a `T`: in session-date order, ties in the order of `inputs`, each dedup key once (the
+/// first in that order). Only events that survive the dedup are rendered. `render` may also
+/// write into a buffer `B` of the input's own (a text renderer appends its lines to one byte
+/// buffer per input and returns where each line is), which the result keeps.
+///
+/// Loading, evaluating and rendering run on one worker thread per core, each taking the next
+/// input in order, so `load` and `render` must be callable from any thread. A history is
+/// dropped as soon as its events are rendered.
+///
+/// Errors come out as a one-by-one replay that loads every input before evaluating any would
+/// give them: the first input (in `inputs` order) whose `load` fails; else the first whose
+/// evaluation or rendering fails. Inputs after a failed load are not started.
+pub fn replay_each<'a, I, S, B, T, E>(
+    inputs: &'a [I],
+    load: impl Fn(&'a I) -> Result<S, E> + Sync,
+    rules: &RuleSet,
+    range: ReplayRange,
+    render: impl Fn(&Event, &mut B) -> Result<T, E> + Sync,
+) -> Result<Replayed<B, T>, E>
+where
+    I: Sync,
+    S: Borrow<Series>,
+    B: Default + Send,
+    T: Send,
+    E: From<OutOfOrder> + Send,
+{
+    let one = |input: &'a I| -> Result<Part<B, T>, Failure<E>> {
+        let series = load(input).map_err(Failure::Load)?;
+        let series: &Series = series.borrow();
+        let mut events =
+            replay_series(series, rules, range).map_err(|error| Failure::Later(error.into()))?;
+        events.sort_by_key(|e| e.date);
+        // Within one history the first of a key in date order is also the first overall.
+        let keys: Vec<KeyInSymbol> = events.iter().map(KeyInSymbol::of).collect();
+        let mut seen = HashSet::with_capacity(keys.len());
+        let keep: Vec<bool> = keys.iter().map(|key| seen.insert(key)).collect();
+        drop(seen);
+        let mut buffer = B::default();
+        let mut rows = Vec::with_capacity(events.len());
+        for ((event, key), keep) in events.iter().zip(keys).zip(keep) {
+            if keep {
+                let rendered = render(event, &mut buffer).map_err(Failure::Later)?;
+                rows.push((event.date, key, rendered));
+            }
+        }
+        Ok(Part {
+            ticker: series.symbol().ticker().to_owned(),
+            buffer,
+            rows,
+        })
+    };
+    let mut parts = Vec::with_capacity(inputs.len());
+    let mut later = None;
+    for (_, outcome) in run_in_order(inputs, one) {
+        match outcome {
+            Ok(part) => parts.push(part),
+            Err(Failure::Load(error)) => return Err(error),
+            Err(Failure::Later(error)) => {
+                later.get_or_insert(error);
+            }
+        }
     }
-    events.sort_by_key(|e| e.date);
+    if let Some(error) = later {
+        return Err(error);
+    }
+    Ok(merge(parts))
+}
+
+/// A replay in order: what the renderer made of each event, and the buffers it wrote into.
+pub struct Replayed<B, T> {
+    /// One per input, in input order.
+    buffers: Vec<B>,
+    /// In replay order: the index of the input's buffer, and what the renderer returned.
+    items: Vec<(usize, T)>,
+}
+
+impl<B, T> Replayed<B, T> {
+    /// How many events there are.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Each event's rendering, in order, with the buffer of its input.
+    pub fn iter(&self) -> impl Iterator<Item = (&B, &T)> {
+        self.items
+            .iter()
+            .filter_map(|(part, item)| Some((self.buffers.get(*part)?, item)))
+    }
+
+    /// The renderings, in order, without the buffers.
+    pub fn into_items(self) -> Vec<T> {
+        self.items.into_iter().map(|(_, item)| item).collect()
+    }
+}
+
+/// The parts of an event's [`DedupKey`](crate::rules::DedupKey) but its symbol, for comparing the keys of one symbol:
+/// cheap to make, keep and drop (no string of its own).
+#[derive(PartialEq, Eq, Hash)]
+struct KeyInSymbol {
+    rule: Arc<str>,
+    kind: &'static str,
+    period: PeriodKey,
+}
+
+impl KeyInSymbol {
+    fn of(event: &Event) -> Self {
+        KeyInSymbol {
+            rule: event.rule_id.clone(),
+            kind: event.dedup_kind(),
+            period: event.period(),
+        }
+    }
+}
+
+/// What one input gave: its events in date order, deduplicated, with their rendering.
+struct Part<B, T> {
+    ticker: String,
+    buffer: B,
+    rows: Vec<(NaiveDate, KeyInSymbol, T)>,
+}
+
+/// Why an input failed: loading it, or what came after.
+enum Failure<E> {
+    Load(E),
+    Later(E),
+}
+
+/// Runs `work` on every input, on one thread per core, and returns the outcomes in input
+/// order. Inputs after the first failed load are skipped (they are left out of the result).
+fn run_in_order<'a, I, T, E>(
+    inputs: &'a [I],
+    work: impl Fn(&'a I) -> Result<T, Failure<E>> + Sync,
+) -> Vec<(usize, Result<T, Failure<E>>)>
+where
+    I: Sync,
+    T: Send,
+    E: Send,
+{
+    let workers = thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(inputs.len());
+    let next = AtomicUsize::new(0);
+    // The index of the first input whose load failed so far: later ones need not be read.
+    let first_failed_load = AtomicUsize::new(usize::MAX);
+    let worker = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(input) = inputs.get(index) else {
+                break;
+            };
+            if index > first_failed_load.load(Ordering::Relaxed) {
+                continue;
+            }
+            let outcome = work(input);
+            if let Err(Failure::Load(_)) = outcome {
+                first_failed_load.fetch_min(index, Ordering::Relaxed);
+            }
+            done.push((index, outcome));
+        }
+        done
+    };
+    let mut done = if workers <= 1 {
+        worker()
+    } else {
+        thread::scope(|scope| {
+            let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(worker)).collect();
+            let mut done = worker();
+            for helper in helpers {
+                match helper.join() {
+                    Ok(more) => done.extend(more),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            done
+        })
+    };
+    done.sort_unstable_by_key(|(index, _)| *index);
+    done
+}
+
+/// Merges parts (each in date order) into one list in date order, ties in part order, each
+/// dedup key once. Keys are compared across parts only when two parts share a ticker (two
+/// files of one symbol): otherwise their keys cannot collide.
+fn merge<B, T>(parts: Vec<Part<B, T>>) -> Replayed<B, T> {
+    // Each part's ticker as a number: the first part with that ticker.
+    let mut tickers: HashMap<&str, usize> = HashMap::with_capacity(parts.len());
+    let symbol_of: Vec<usize> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| *tickers.entry(p.ticker.as_str()).or_insert(i))
+        .collect();
+    let shared_tickers = tickers.len() < parts.len();
+    // (date, part) of every row, parts in order: sorted by date with a stable sort, that is
+    // the order of a one-by-one replay; each part's rows are then taken in their own order.
+    let mut order: Vec<(NaiveDate, usize)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.rows.iter().map(move |(date, _, _)| (*date, i)))
+        .collect();
+    order.sort_by_key(|&(date, _)| date);
+    let (buffers, mut rows): (Vec<B>, Vec<_>) = parts
+        .into_iter()
+        .map(|p| (p.buffer, p.rows.into_iter()))
+        .unzip();
     let mut seen = HashSet::new();
-    events.retain(|e| seen.insert(e.dedup_key()));
-    Ok(events)
+    let mut items = Vec::with_capacity(order.len());
+    for (_, part) in order {
+        if let Some((_, key, value)) = rows[part].next()
+            && (!shared_tickers || seen.insert((symbol_of[part], key)))
+        {
+            items.push((part, value));
+        }
+    }
+    Replayed { buffers, items }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(outcome: &Result<u32, Failure<String>>) -> Option<(&str, &str)> {
+        match outcome {
+            Ok(_) => None,
+            Err(Failure::Load(e)) => Some(("load", e)),
+            Err(Failure::Later(e)) => Some(("later", e)),
+        }
+    }
+
+    #[test]
+    fn outcomes_come_back_in_input_order_and_nothing_after_a_failed_load_is_needed() {
+        let inputs: Vec<u32> = (0..200).collect();
+        let outcomes = run_in_order(&inputs, |&n| match n {
+            150 => Err(Failure::Load(format!("cannot read {n}"))),
+            40 => Err(Failure::Later(format!("cannot evaluate {n}"))),
+            _ => Ok(n * 2),
+        });
+        let indices: Vec<usize> = outcomes.iter().map(|(i, _)| *i).collect();
+        // Every input up to the failed load is there, in order; later ones may be skipped.
+        assert_eq!(&indices[..151], &(0..151).collect::<Vec<_>>()[..]);
+        assert!(indices.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(
+            failure(&outcomes[40].1),
+            Some(("later", "cannot evaluate 40"))
+        );
+        assert_eq!(failure(&outcomes[150].1), Some(("load", "cannot read 150")));
+        assert!(matches!(outcomes[7].1, Ok(14)));
+    }
+
+    fn part(ticker: &str, rows: &[(u32, &str, &'static str)]) -> Part<(), &'static str> {
+        let rows = rows
+            .iter()
+            .map(|&(day, kind, value)| {
+                let date = NaiveDate::from_ymd_opt(2025, 9, day).expect("date");
+                let key = KeyInSymbol {
+                    rule: "rule".into(),
+                    kind: if kind == "a" { "a" } else { "b" },
+                    period: crate::market::Timeframe::Daily.key(date),
+                };
+                (date, key, value)
+            })
+            .collect();
+        Part {
+            ticker: ticker.to_owned(),
+            buffer: (),
+            rows,
+        }
+    }
+
+    #[test]
+    fn merging_orders_by_date_with_ties_in_part_order() {
+        let merged = merge(vec![
+            part("X", &[(1, "a", "x1"), (3, "a", "x3"), (3, "b", "x3b")]),
+            part("Y", &[(1, "a", "y1"), (2, "a", "y2"), (3, "a", "y3")]),
+            part("Z", &[]),
+        ])
+        .into_items();
+        assert_eq!(merged, ["x1", "y1", "y2", "x3", "x3b", "y3"]);
+    }
+
+    #[test]
+    fn two_parts_of_one_ticker_give_each_key_once_the_first() {
+        let merged = merge(vec![
+            part("X", &[(1, "a", "first file"), (2, "a", "first file")]),
+            part("Y", &[(1, "a", "other symbol")]),
+            part("X", &[(1, "a", "second file"), (1, "b", "second file, b")]),
+        ])
+        .into_items();
+        assert_eq!(
+            merged,
+            ["first file", "other symbol", "second file, b", "first file"]
+        );
+    }
 }

@@ -1,0 +1,191 @@
+//! Decimal arithmetic on `f64` that is exact where it is used: scaling by a power of ten that
+//! an `f64` holds exactly, and reading plain decimals (`167.440002`) without the general parser.
+//!
+//! Both rest on one fact: when `m` and `10^k` are exact `f64`s (m < 2^53, k ≤ 22), `m / 10^k`
+//! and `m × 10^k` are rounded once, correctly, so they equal the correctly rounded value of the
+//! decimal `m·10^∓k` — what `str::parse::<f64>` returns for its text. (This is the "fast path"
+//! of every correct float parser.) The price histories are hundreds of thousands of such cells.
+
+/// Powers of ten that an `f64` holds exactly (10^22 is the last).
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The largest integer up to which every integer is an exact `f64`.
+const MAX_EXACT_INTEGER: u64 = 1 << 53;
+
+/// `value × 10^shift`, rounded once; `None` when `|shift| > 22` (10^shift is not exact).
+pub(crate) fn scale_pow10(value: f64, shift: i32) -> Option<f64> {
+    let power = EXACT_POWERS_OF_TEN.get(shift.unsigned_abs() as usize)?;
+    Some(if shift >= 0 {
+        value * power
+    } else {
+        value / power
+    })
+}
+
+/// The value of a plain decimal — an optional `-`, ASCII digits with at most one `.`, at least
+/// one digit, at most 19 — whose digits make an integer of at most 2^53 and which has at most
+/// 22 decimals:
+/// exactly what `str::parse::<f64>` gives for it. `None` for any other text (exponents, `+`,
+/// more digits, `NaN`, garbage), which the caller hands to the full parser.
+pub(crate) fn parse_plain_decimal(text: &[u8]) -> Option<f64> {
+    match plain_decimal_prefix(text)? {
+        (value, len) if len == text.len() => Some(value),
+        _ => None,
+    }
+}
+
+/// The plain decimal at the start of `text` (as [`parse_plain_decimal`] reads it) and how many
+/// bytes it takes; whatever follows is the caller's business.
+pub(crate) fn plain_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
+    let negative = text.first() == Some(&b'-');
+    let start = usize::from(negative);
+    let (mantissa, whole_end) = digits(text, start, 0);
+    let (mantissa, end) = match text.get(whole_end) {
+        Some(b'.') => digits(text, whole_end + 1, mantissa),
+        _ => (mantissa, whole_end),
+    };
+    let decimals = end.saturating_sub(whole_end + 1);
+    let count = (whole_end - start) + decimals;
+    // Up to 19 digits cannot wrap the u64 (10^19 < 2^64).
+    if count == 0 || count > 19 || mantissa > MAX_EXACT_INTEGER {
+        return None;
+    }
+    // The mantissa is at most 2^53, so converting it is exact (and so is a whole number).
+    let value = match decimals {
+        0 => mantissa as f64,
+        _ => scale_pow10(mantissa as f64, -i32::try_from(decimals).ok()?)?,
+    };
+    Some((if negative { -value } else { value }, end))
+}
+
+/// Appends the ASCII digits of `text` from `from` on to `mantissa`; returns it and where the
+/// digits end. More than 19 digits in all may wrap the mantissa: callers refuse those.
+fn digits(text: &[u8], from: usize, mut mantissa: u64) -> (u64, usize) {
+    let mut end = from;
+    while let Some(&byte) = text.get(end) {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+        end += 1;
+    }
+    (mantissa, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What the general parser says, for comparison bit by bit.
+    fn parsed(text: &str) -> Option<u64> {
+        text.parse::<f64>().ok().map(f64::to_bits)
+    }
+
+    #[test]
+    fn plain_decimals_read_as_the_general_parser_reads_them() {
+        for text in [
+            "167.440002",
+            "2467.699951",
+            "0.081234",
+            "179800000",
+            "5292400000",
+            "0",
+            "-0",
+            "0.0",
+            "-12.5",
+            "1.",
+            ".5",
+            "9007199254740992",
+            ".0000000000000000001",
+        ] {
+            assert_eq!(
+                parse_plain_decimal(text.as_bytes()).map(f64::to_bits),
+                parsed(text),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_to_the_general_parser() {
+        for text in [
+            "",
+            "-",
+            ".",
+            "1e5",
+            "+5",
+            "1.2.3",
+            "NaN",
+            "inf",
+            " 1",
+            "1,5",
+            "0x10",
+            // More than 2^53, more than 19 digits, more than 22 decimals.
+            "9007199254740993",
+            "123456789012345678",
+            "12345678901234567890",
+            "0.00000000000000000000001",
+        ] {
+            assert_eq!(parse_plain_decimal(text.as_bytes()), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_stops_where_the_number_does() {
+        assert_eq!(
+            plain_decimal_prefix(b"167.440002,168.9"),
+            Some((167.440002, 10))
+        );
+        assert_eq!(plain_decimal_prefix(b"-3.5\n"), Some((-3.5, 4)));
+        assert_eq!(plain_decimal_prefix(b"12.,"), Some((12.0, 3)));
+        assert_eq!(plain_decimal_prefix(b"1.2.3"), Some((1.2, 3)));
+        assert_eq!(plain_decimal_prefix(b",5"), None);
+        assert_eq!(plain_decimal_prefix(b"-,5"), None);
+        assert_eq!(plain_decimal_prefix(b".,5"), None);
+    }
+
+    #[test]
+    fn scaling_by_an_exact_power_of_ten_rounds_once() {
+        assert_eq!(scale_pow10(2467699951.0, -6), Some(2467.699951));
+        assert_eq!(scale_pow10(1.5, 22), Some(1.5e22));
+        assert_eq!(scale_pow10(1.5, 23), None);
+        assert_eq!(scale_pow10(1.5, -23), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// Up to 15 digits: always below 2^53, so always read here.
+        #[test]
+        fn a_price_reads_as_the_general_parser_reads_it(
+            negative in any::<bool>(),
+            whole in 0u64..1_000_000_000,
+            fraction in 0u64..1_000_000,
+            decimals in 0usize..=6,
+        ) {
+            let sign = if negative { "-" } else { "" };
+            let fraction = format!("{fraction:06}");
+            let text = format!("{sign}{whole}.{}", &fraction[..decimals]);
+            prop_assert_eq!(parse_plain_decimal(text.as_bytes()).map(f64::to_bits), parsed(&text), "{}", text);
+        }
+
+        /// Longer numbers may be left to the general parser, but what is read agrees with it.
+        #[test]
+        fn what_is_read_agrees_with_the_general_parser(
+            whole in 0u64..u64::MAX,
+            fraction in 0u64..u64::MAX,
+            leading_zeros in 0usize..25,
+        ) {
+            let text = format!("{whole}.{}{fraction}", "0".repeat(leading_zeros));
+            if let Some(value) = parse_plain_decimal(text.as_bytes()) {
+                prop_assert_eq!(Some(value.to_bits()), parsed(&text), "{}", text);
+            }
+        }
+    }
+}
