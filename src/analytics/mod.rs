@@ -4,7 +4,7 @@
 //! [`Tracker`], which consumes one daily bar at a time in O(1) (amortised) and exposes the facts
 //! as of that bar. Running it over a whole history is the O(n) full pass; feeding it the next bar
 //! is the incremental path. Both are the same code, so they cannot disagree. `Tracker::extend`
-//! feeds a whole context at once, skipping what only matters as of a bar; a property test holds
+//! feeds a whole context at once, passing over what only matters as of a bar; a property test holds
 //! it to the same state as feeding bar by bar.
 
 mod record;

@@ -285,7 +285,7 @@ impl App {
                 match live::resolve(name) {
                     Ok(symbol) => watchlist.push(symbol.ticker().to_owned()),
                     Err(error) => {
-                        tracing::warn!(subscription = %sub.name, symbol = %name, %error, "skipping a symbol");
+                        tracing::warn!(subscription = %sub.name, symbol = %name, %error, "ignoring a symbol");
                     }
                 }
             }

@@ -80,7 +80,7 @@ async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, Stor
                 rules.push(rule);
             }
             Err(error) => {
-                tracing::error!(%server, rule = %stored_rule.rule.id, %error, "skipping a stored rule that no longer parses");
+                tracing::error!(%server, rule = %stored_rule.rule.id, %error, "ignoring a stored rule that no longer parses");
             }
         }
     }
@@ -90,7 +90,7 @@ async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, Stor
                 symbols.insert(symbol.ticker().to_owned(), symbol);
             }
             Err(error) => {
-                tracing::warn!(%server, symbol = %name, %error, "skipping a watchlist entry")
+                tracing::warn!(%server, symbol = %name, %error, "ignoring a watchlist entry")
             }
         }
     }
