@@ -11,6 +11,9 @@ use crate::market::{Series, Symbol, Timeframe};
 pub enum QueryError {
     #[error("no {symbol} data on or before {as_of}")]
     NoData { symbol: String, as_of: NaiveDate },
+    /// The history is empty: every bar was dropped by the checks (never an impossible date).
+    #[error("no {symbol} bars left after checks")]
+    Empty { symbol: String },
 }
 
 /// The streak of one timeframe as of a date.
@@ -65,7 +68,9 @@ pub fn streak(
 ) -> Result<StreakAnswer, QueryError> {
     let as_of = as_of
         .or(series.last_date())
-        .ok_or_else(|| no_data(series, NaiveDate::MIN))?;
+        .ok_or_else(|| QueryError::Empty {
+            symbol: series.symbol().name().to_owned(),
+        })?;
     let bars = series.up_to(as_of);
     let mut tracker = Tracker::new(series.symbol().calendar());
     let mut previous_period_close: Option<StreakFact> = None;
@@ -102,7 +107,9 @@ pub fn streak(
 pub fn high(series: &Series, as_of: Option<NaiveDate>) -> Result<HighAnswer, QueryError> {
     let as_of = as_of
         .or(series.last_date())
-        .ok_or_else(|| no_data(series, NaiveDate::MIN))?;
+        .ok_or_else(|| QueryError::Empty {
+            symbol: series.symbol().name().to_owned(),
+        })?;
     let bars = series.up_to(as_of);
     let mut tracker = Tracker::new(series.symbol().calendar());
     let mut record_previous = None;
@@ -157,4 +164,20 @@ pub fn high(series: &Series, as_of: Option<NaiveDate>) -> Result<HighAnswer, Que
         intraday_record: if intraday_known { intraday_best } else { None },
         history_from: facts.first_date,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::Catalog;
+
+    #[test]
+    fn an_empty_history_says_no_bars_are_left_never_an_impossible_date() {
+        let rut = Catalog::builtin().resolve("RUT").expect("in the catalog");
+        let empty = Series::new(rut, Vec::new()).expect("an empty series");
+        let streak = streak(&empty, Timeframe::Weekly, None).expect_err("nothing to answer");
+        assert_eq!(streak.to_string(), "no Russell 2000 bars left after checks");
+        let high = high(&empty, None).expect_err("nothing to answer");
+        assert_eq!(high.to_string(), "no Russell 2000 bars left after checks");
+    }
 }
