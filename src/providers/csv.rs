@@ -485,7 +485,7 @@ impl<'a> LineCounter<'a> {
 /// names both lines rather than a silent pick of either.
 ///
 /// The file is read whole (a century of daily bars is about 2 MB). A plain file, as Yahoo's
-/// downloads are, is read by the fast reader of [`plain`]; anything else, and every file with a
+/// downloads are, is read by the fast reader in `csv/plain.rs`; anything else, and every file with a
 /// problem, goes through the CSV reader, which has the full rules and says which line is wrong.
 pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError> {
     let bars = FILE_BYTES.with_borrow_mut(|bytes| {
