@@ -105,9 +105,14 @@ fn every_recorded_response_parses_without_drops() {
         }
         let file = path.file_name().and_then(|n| n.to_str()).expect("a name");
         let body = recorded_body(&dir, file);
+        let value: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        let ticker = value
+            .pointer("/chart/result/0/meta/symbol")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_else(|| panic!("{file}: no meta.symbol"));
         let fetched = parse_chart(
             &body,
-            &Symbol::adhoc("X"),
+            &Symbol::adhoc(ticker),
             d(2000, 1, 1),
             d(2030, 1, 1),
             recorded_at(),
@@ -563,6 +568,61 @@ async fn a_404_is_an_unknown_symbol_and_is_not_retried() {
         .expect_err("unknown");
     assert!(
         matches!(&error, ProviderError::UnknownSymbol { symbol, .. } if symbol == "^RUT"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_answer_about_another_symbol_is_an_error() {
+    // A real Bitcoin response, asked for as the Russell 2000: it must not become RUT's history.
+    let body = recorded_body(
+        &fixtures(),
+        "yahoo-chart-BTC-USD-2020-01-01-to-2020-01-03.json",
+    );
+    let error = parse_chart(
+        &body,
+        &Symbol::adhoc("^RUT"),
+        d(2020, 1, 1),
+        d(2020, 1, 3),
+        recorded_at(),
+        URL,
+    )
+    .expect_err("another symbol's bars");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "yahoo: malformed response from {URL}: meta.symbol 'BTC-USD' is not ^RUT, the \
+             symbol asked for"
+        )
+    );
+}
+
+#[test]
+fn two_bars_with_one_timestamp_are_an_error() {
+    let body = recorded_body(&fixtures(), "yahoo-chart-QQQ-2020-01-01-to-2020-01-03.json");
+    let mut value: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let result = &mut value["chart"]["result"][0];
+    let stamp = result["timestamp"][0].clone();
+    result["timestamp"] = serde_json::json!([stamp, stamp]);
+    let quote = &mut result["indicators"]["quote"][0];
+    for key in ["open", "high", "low", "close", "volume"] {
+        let first = quote[key][0].clone();
+        quote[key] = serde_json::json!([first, first]);
+    }
+    result["indicators"]["adjclose"] = serde_json::json!([]);
+    let error = parse_chart(
+        &value.to_string(),
+        &Symbol::adhoc("QQQ"),
+        d(2020, 1, 1),
+        d(2020, 1, 3),
+        recorded_at(),
+        URL,
+    )
+    .expect_err("a contradiction");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("two bars with timestamp {stamp} (2020-01-02)")),
         "{error}"
     );
 }

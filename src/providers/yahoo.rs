@@ -121,6 +121,9 @@ struct ChartResult {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Meta {
+    /// The ticker the answer is about; it must be the one asked for.
+    #[serde(default)]
+    symbol: Option<String>,
     /// IANA name of the exchange's timezone: the only field that dates bars.
     #[serde(default)]
     exchange_timezone_name: Option<String>,
@@ -324,6 +327,17 @@ pub fn parse_chart(
     let result = decode(body, symbol, url)?;
     let tz = exchange_timezone(&result.meta, symbol);
     let malformed = |problem: String| malformed(url, problem);
+    // An answer about another instrument (a proxy's cache, a mirror's bug) must never become
+    // this symbol's history.
+    if let Some(answered) = &result.meta.symbol
+        && !answered.eq_ignore_ascii_case(symbol.ticker())
+    {
+        return Err(malformed(format!(
+            "meta.symbol '{}' is not {}, the symbol asked for",
+            crate::market::shown(answered),
+            symbol.ticker()
+        )));
+    }
 
     let splits = match result.events.as_ref().and_then(|e| e.splits.as_ref()) {
         Some(raw) => splits(raw, tz, from, to, symbol),
@@ -369,6 +383,14 @@ pub fn parse_chart(
         }
     }
     rows.sort_unstable();
+    // Two bars with the very same timestamp: the response contradicts itself, and picking
+    // either would be a guess.
+    if let Some(pair) = rows.windows(2).find(|w| w[0].1 == w[1].1) {
+        return Err(malformed(format!(
+            "two bars with timestamp {} ({})",
+            pair[0].1, pair[0].0
+        )));
+    }
     let mut unique: Vec<(NaiveDate, i64, usize)> = Vec::with_capacity(rows.len());
     for row in rows {
         match unique.last_mut() {
@@ -877,7 +899,7 @@ mod tests {
             values.join(",")
         };
         format!(
-            r#"{{"chart":{{"result":[{{"meta":{{"symbol":"X","exchangeTimezoneName":"{tz}",
+            r#"{{"chart":{{"result":[{{"meta":{{"symbol":"^RUT","exchangeTimezoneName":"{tz}",
             "gmtoffset":3600,"timezone":"CET","regularMarketPrice":101.5,
             "regularMarketTime":1758225600}},
             "timestamp":[{}],
