@@ -56,8 +56,17 @@ fn recorded_body(dir: &Path, file: &str) -> String {
 fn parse_recorded(file: &str, ticker: &str, from: NaiveDate, to: NaiveDate) -> Fetched {
     let dir = fixtures();
     let body = recorded_body(&dir, file);
-    parse_chart(&body, &Symbol::adhoc(ticker), from, to, recorded_at(), URL)
-        .unwrap_or_else(|e| panic!("{file}: {e}"))
+    parse_body(&body, ticker, from, to).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// A chart body parsed as `ticker`'s sessions `from..=to`, as of [`recorded_at`].
+fn parse_body(
+    body: &str,
+    ticker: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Fetched, ProviderError> {
+    parse_chart(body, &Symbol::adhoc(ticker), from, to, recorded_at(), URL)
 }
 
 fn dates(bars: &[Bar]) -> Vec<NaiveDate> {
@@ -110,15 +119,8 @@ fn every_recorded_response_parses_without_drops() {
             .pointer("/chart/result/0/meta/symbol")
             .and_then(serde_json::Value::as_str)
             .unwrap_or_else(|| panic!("{file}: no meta.symbol"));
-        let fetched = parse_chart(
-            &body,
-            &Symbol::adhoc(ticker),
-            d(2000, 1, 1),
-            d(2030, 1, 1),
-            recorded_at(),
-            URL,
-        )
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let fetched = parse_body(&body, ticker, d(2000, 1, 1), d(2030, 1, 1))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(fetched.dropped.is_empty(), "{file}: {:?}", fetched.dropped);
         assert!(fetched.in_progress.is_none(), "{file}");
         assert!(
@@ -282,15 +284,8 @@ fn wsu_de_dates_do_not_come_from_gmtoffset() {
     body["chart"]["result"][0]["timestamp"][0] =
         serde_json::json!(utc("2023-08-04T22:30:00Z").timestamp());
     assert_eq!(body["chart"]["result"][0]["meta"]["gmtoffset"], 3600);
-    let fetched = parse_chart(
-        &body.to_string(),
-        &Symbol::adhoc("WSU.DE"),
-        d(2023, 8, 4),
-        d(2023, 8, 9),
-        recorded_at(),
-        URL,
-    )
-    .expect("parses");
+    let fetched =
+        parse_body(&body.to_string(), "WSU.DE", d(2023, 8, 4), d(2023, 8, 9)).expect("parses");
     assert_eq!(dates(&fetched.bars)[0], d(2023, 8, 5));
 }
 
@@ -579,15 +574,8 @@ fn an_answer_about_another_symbol_is_an_error() {
         &fixtures(),
         "yahoo-chart-BTC-USD-2020-01-01-to-2020-01-03.json",
     );
-    let error = parse_chart(
-        &body,
-        &Symbol::adhoc("^RUT"),
-        d(2020, 1, 1),
-        d(2020, 1, 3),
-        recorded_at(),
-        URL,
-    )
-    .expect_err("another symbol's bars");
+    let error =
+        parse_body(&body, "^RUT", d(2020, 1, 1), d(2020, 1, 3)).expect_err("another symbol's bars");
     assert_eq!(
         error.to_string(),
         format!(
@@ -610,15 +598,8 @@ fn two_bars_with_one_timestamp_are_an_error() {
         quote[key] = serde_json::json!([first, first]);
     }
     result["indicators"]["adjclose"] = serde_json::json!([]);
-    let error = parse_chart(
-        &value.to_string(),
-        &Symbol::adhoc("QQQ"),
-        d(2020, 1, 1),
-        d(2020, 1, 3),
-        recorded_at(),
-        URL,
-    )
-    .expect_err("a contradiction");
+    let error = parse_body(&value.to_string(), "QQQ", d(2020, 1, 1), d(2020, 1, 3))
+        .expect_err("a contradiction");
     assert!(
         error
             .to_string()

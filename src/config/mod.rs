@@ -2,10 +2,15 @@
 //!
 //! Lookup order: `--config PATH`, then `$HIGHWATER_CONFIG`, then `./config/highwater.toml`,
 //! then the copy of `config/highwater.toml` built into the binary. A file that is named
-//! explicitly must exist; errors name the file.
+//! explicitly must exist; errors name the file. A file is laid over the built-in defaults
+//! section by section ([`merge_sections`]): tables merge key by key, lists of tables such as
+//! `[[rules]]` replace the default list only when the file has one. Every number is checked
+//! against its documented range here, at start-up; [`Config::effective_toml`] is the merged
+//! result with secrets redacted (`highwater config`).
 //!
 //! Any key can then be overridden by an environment variable `HIGHWATER__SECTION__KEY`
-//! (double underscores between levels, case-insensitive): `HIGHWATER__PROVIDERS__YAHOO__BASE_URL`
+//! (double underscores between levels, case-insensitive, the prefix included; a one-underscore
+//! `HIGHWATER_X` is ignored with a warning in [`Config::warnings`]): `HIGHWATER__PROVIDERS__YAHOO__BASE_URL`
 //! sets `[providers.yahoo] base_url`. A value is read as TOML when it parses as a number or a
 //! boolean, otherwise as a string. An override naming an unknown key is an error, like a typo in
 //! the file.
