@@ -7,7 +7,7 @@
 
 use chrono::{Days, NaiveDate};
 use highwater::analytics::{Direction, Facts, RunRef, Tracker};
-use highwater::market::{Bar, Calendar, Timeframe, resample};
+use highwater::market::{Bar, Calendar, Timeframe, gap_between, resample};
 use proptest::prelude::*;
 
 /// Naive record: (is record, previous record index, drought).
@@ -77,11 +77,22 @@ fn dates(start: NaiveDate, gaps: &[u8]) -> Vec<NaiveDate> {
         .collect()
 }
 
-/// Closes drawn from a few levels, so that ties (unchanged closes, equal highs) are common.
+/// Where the stretch of history that bar `i` belongs to starts: the tracker splits the
+/// history at every gap (`highwater::market::gap`), so the definitions apply to the bars
+/// since the last gap at or before `i`.
+fn stretch_start(calendar: Calendar, days: &[NaiveDate], i: usize) -> usize {
+    (1..=i)
+        .rev()
+        .find(|&k| gap_between(calendar, days[k - 1], days[k]).is_some())
+        .unwrap_or(0)
+}
+
+/// Closes drawn from a few levels, so that ties (unchanged closes, equal highs) are common;
+/// days mostly one after another, with a skipped day or two now and then.
 fn series_strategy() -> impl Strategy<Value = (Vec<u8>, Vec<f64>)> {
     (1usize..160).prop_flat_map(|n| {
         (
-            prop::collection::vec(0u8..3, n),
+            prop::collection::vec(prop_oneof![8 => Just(0u8), 1 => 1u8..3], n),
             prop::collection::vec((1u32..12).prop_map(|c| c as f64), n),
         )
     })
@@ -107,26 +118,30 @@ proptest! {
         let days = dates(NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"), &gaps);
         let all = run(Calendar::Crypto, &days, &closes);
         for (i, facts) in all.iter().enumerate() {
-            let expected = naive_record(&closes, i);
+            // The stretch since the last gap, with `j` the bar's place in it.
+            let from = stretch_start(Calendar::Crypto, &days, i);
+            let (closes, days, j) = (&closes[from..], &days[from..], i - from);
+            prop_assert_eq!(facts.first_date, days[0], "history start at {}", i);
+            let expected = naive_record(closes, j);
             let got = facts.record_close.map(|r| (r.previous.map(|p| p.index as usize), r.drought_sessions));
             prop_assert_eq!(got, expected, "record at {}", i);
 
-            let (direction, length, start, since, count) = naive_streak(&closes, i);
+            let (direction, length, start, since, count) = naive_streak(closes, j);
             let streak = facts.daily.streak;
             prop_assert_eq!(streak.direction, direction, "direction at {}", i);
             prop_assert_eq!(streak.length, length, "length at {}", i);
             if direction.is_some() {
                 prop_assert_eq!(streak.start_date, days[start], "start at {}", i);
                 let base = closes[start - 1];
-                prop_assert!((streak.change_pct - (closes[i] / base - 1.0) * 100.0).abs() < 1e-9);
+                prop_assert!((streak.change_pct - (closes[j] / base - 1.0) * 100.0).abs() < 1e-9);
             }
             let since = since.map(|(end, len)| RunRef { end_date: days[end], length: len });
             prop_assert_eq!(streak.longest_since, since, "longest since at {}", i);
             prop_assert_eq!(streak.earlier_at_least, count, "count at {}", i);
 
-            let naive_high = closes[..i].iter().enumerate().rev().find(|(_, c)| **c >= closes[i]).map(|(k, c)| (*c, days[k]));
+            let naive_high = closes[..j].iter().enumerate().rev().find(|(_, c)| **c >= closes[j]).map(|(k, c)| (*c, days[k]));
             prop_assert_eq!(facts.highest_since, naive_high);
-            let naive_low = closes[..i].iter().enumerate().rev().find(|(_, c)| **c <= closes[i]).map(|(k, c)| (*c, days[k]));
+            let naive_low = closes[..j].iter().enumerate().rev().find(|(_, c)| **c <= closes[j]).map(|(k, c)| (*c, days[k]));
             prop_assert_eq!(facts.lowest_since, naive_low);
         }
     }
@@ -138,8 +153,10 @@ proptest! {
         let all = run(calendar, &days, &closes);
         let bars: Vec<Bar> = days.iter().zip(&closes).map(|(&d, &c)| Bar::new(d, c).expect("bar")).collect();
         for (i, facts) in all.iter().enumerate() {
-            // The weeks as seen on day i: every week but the last is finished.
-            let weeks = resample(&bars[..=i], Timeframe::Weekly, calendar);
+            // The weeks as seen on day i, since the last gap: every week but the last is
+            // finished.
+            let from = stretch_start(calendar, &days, i);
+            let weeks = resample(&bars[from..=i], Timeframe::Weekly, calendar);
             let week_closes: Vec<f64> = weeks.iter().map(|w| w.close).collect();
             let last = week_closes.len() - 1;
             let (direction, length, start, since, count) = naive_streak(&week_closes, last);
@@ -286,11 +303,13 @@ proptest! {
                 continue;
             };
             let i = days.iter().position(|d| *d == event.date).expect("event on a bar");
+            let from = stretch_start(Calendar::Nyse, &days, i);
+            prop_assert!(i > from, "no daily move on the first bar after a gap ({})", event.date);
             let pct = |k: usize| (closes[k] / closes[k - 1] - 1.0) * 100.0;
             prop_assert!((movement.change_pct - pct(i)).abs() < 1e-9);
             prop_assert!(movement.change_pct.abs() >= 40.0);
             let up = movement.change_pct >= 0.0;
-            let naive = (1..i).rev().find(|&k| {
+            let naive = (from + 1..i).rev().find(|&k| {
                 if up { pct(k) >= pct(i) } else { pct(k) <= pct(i) }
             });
             let got = movement.biggest_since.map(|(d, _)| d);
@@ -328,10 +347,12 @@ proptest! {
             one_by_one.push(bar).expect("ordered");
         }
         prop_assert_eq!(one_by_one.facts(), bulk.facts(), "after the bulk part");
+        prop_assert_eq!(one_by_one.gap(), bulk.gap(), "the same gap after the bulk part");
         for bar in &bars[split..] {
             one_by_one.push(bar).expect("ordered");
             bulk.push(bar).expect("ordered");
             prop_assert_eq!(one_by_one.facts(), bulk.facts(), "at {}", bar.date());
+            prop_assert_eq!(one_by_one.gap(), bulk.gap(), "the same gap at {}", bar.date());
             for tf in Timeframe::ALL {
                 prop_assert_eq!(one_by_one.move_fact(tf), bulk.move_fact(tf));
             }

@@ -1005,3 +1005,102 @@ fn a_reader_that_stops_early_ends_replay_quietly_and_successfully() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
+
+/// `data/RUT.csv` without its rows from 2020-03-01 to 2022-02-28: two years (504 sessions)
+/// missing between Friday 2020-02-28 and Tuesday 2022-03-01.
+fn rut_with_a_two_year_gap() -> tempfile::TempDir {
+    let full = std::fs::read_to_string(data_dir().join("RUT.csv")).expect("the RUT history");
+    let kept: Vec<&str> = full
+        .split("\r\n")
+        .filter(|line| !("2020-03-01".."2022-03-01").contains(&line.get(..10).unwrap_or("")))
+        .collect();
+    temp_dir_with(&[("RUT.csv", &kept.join("\r\n"))])
+}
+
+// Across the gap the close rose from 1,476.43 to 1,995.00 (+35%) and above every earlier
+// close: without the split that was "the biggest daily gain on record" and a record close
+// after a long drought, all false.
+#[test]
+fn a_two_year_gap_splits_the_history_no_move_record_or_drought_spans_it() {
+    let dir = rut_with_a_two_year_gap();
+    let data = dir.path().to_str().expect("a UTF-8 temp path");
+    let (code, stdout, stderr) = highwater([
+        "replay",
+        "--data",
+        data,
+        "--from",
+        "2020-02-01",
+        "--to",
+        "2022-06-30",
+        "--json",
+        "RUT",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let events = json_lines(&stdout);
+    let after: Vec<&Value> = events
+        .iter()
+        .filter(|e| text(e, "date") >= "2022-03-01")
+        .collect();
+    assert!(!after.is_empty(), "facts resume after the gap: {stdout}");
+    for event in &after {
+        assert_eq!(text(event, "history_from"), "2022-03-01", "{event}");
+        assert_ne!(
+            text(event, "date"),
+            "2022-03-01",
+            "nothing spans the gap: {event}"
+        );
+        assert_ne!(
+            text(event, "kind"),
+            "record_close",
+            "no record after a gap: {event}"
+        );
+        assert_ne!(text(event, "kind"), "record_intraday", "{event}");
+    }
+    // Before the gap, nothing changed: the history still starts in 1987.
+    let before = events.iter().find(|e| text(e, "date") < "2020-03-01");
+    assert_eq!(before.map(|e| text(e, "history_from")), Some("1987-09-10"));
+
+    let (code, stdout, stderr) =
+        highwater(["high", "--data", data, "--as-of", "2022-03-10", "RUT"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.trim_end(),
+        "Russell 2000 closed at 2,011.67 on Mar 10, 2022, 2.29% below its highest close since \
+         Mar 1, 2022, 2,058.87 on Mar 2, 2022.\n\
+         Record close and record intraday high: unknown (504 sessions missing before Mar 1, 2022).\n\
+         52-week range: not enough history."
+    );
+    let (code, stdout, stderr) = highwater([
+        "high",
+        "--data",
+        data,
+        "--as-of",
+        "2022-03-10",
+        "--json",
+        "RUT",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let high = json_object(&stdout);
+    assert_eq!(high["record_close"], Value::Null);
+    assert_eq!(high["highest_close"], 2058.87);
+    assert_eq!(
+        high["gap"],
+        serde_json::json!({"missing": 504, "after": "2020-02-28", "before": "2022-03-01"})
+    );
+
+    let (code, stdout, stderr) = highwater([
+        "streak",
+        "--data",
+        data,
+        "--as-of",
+        "2022-03-10",
+        "--timeframe",
+        "daily",
+        "RUT",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("504 sessions missing before Mar 1, 2022: the facts count from there."),
+        "{stdout}"
+    );
+}

@@ -198,13 +198,15 @@ fn a_week_spanning_new_year_is_on_pace_on_new_years_eve_and_confirmed_on_jan_2()
     );
 }
 
-// Weeks of Aug 18 (the base), Aug 25, Sep 1 and Sep 8, 2025, every session higher, but the
-// data has no bar for Friday Sep 12. Until Monday Sep 15 arrives nobody can know the week is
-// over; then its streak (the 3rd straight gain) is final, dated Thursday Sep 11.
+// In 1950 the NYSE calendar is approximate (it counts every Saturday as a session, though the
+// exchange closed some), so one missing session is not a gap. Weeks of Jul 3 (the base),
+// Jul 10, Jul 17 and Jul 24, 1950, every session higher, but the data has no bar for Saturday
+// Jul 29. Until Monday Jul 31 arrives nobody can know the week is over; then its streak (the
+// 3rd straight gain) is final, dated Friday Jul 28.
 #[test]
-fn a_week_missing_its_friday_is_confirmed_late_dated_thursday_and_only_once() {
-    let missing = d(2025, 9, 12);
-    let dates: Vec<NaiveDate> = nyse_sessions(d(2025, 8, 18), d(2025, 9, 19))
+fn a_week_missing_its_last_session_is_confirmed_late_where_the_calendar_is_approximate() {
+    let missing = d(1950, 7, 29);
+    let dates: Vec<NaiveDate> = nyse_sessions(d(1950, 7, 3), d(1950, 8, 5))
         .into_iter()
         .filter(|day| *day != missing)
         .collect();
@@ -213,58 +215,94 @@ fn a_week_missing_its_friday_is_confirmed_late_dated_thursday_and_only_once() {
     let rules = rules(WEEKLY_UP_3_ON_PACE);
     let mut evaluator = Evaluator::new(series.symbol().clone(), &rules);
     let mut all = Vec::new();
-    let mut thursday = Vec::new();
+    let mut friday = Vec::new();
     let mut monday = Vec::new();
     for bar in series.bars() {
         let mut step = Vec::new();
         evaluator
             .step(bar, &mut step)
             .expect("test bars are in date order");
-        if bar.date() == d(2025, 9, 11) {
-            thursday = step.clone();
+        if bar.date() == d(1950, 7, 28) {
+            friday = step.clone();
         }
-        if bar.date() == d(2025, 9, 15) {
+        if bar.date() == d(1950, 7, 31) {
             monday = step.clone();
         }
         all.extend(step);
     }
 
-    assert_eq!(streak_summary(&thursday), [(d(2025, 9, 11), 3, false)]);
+    assert_eq!(streak_summary(&friday), [(d(1950, 7, 28), 3, false)]);
     assert_eq!(
-        streak_of(&thursday[0]).sessions_remaining,
+        streak_of(&friday[0]).sessions_remaining,
         1,
-        "the calendar still expects Friday"
+        "the calendar still expects Saturday"
     );
 
-    assert_eq!(streak_summary(&monday), [(d(2025, 9, 11), 3, true)]);
+    assert_eq!(streak_summary(&monday), [(d(1950, 7, 28), 3, true)]);
     let late = &monday[0];
-    let thursday_close = bars
+    let friday_close = bars
         .iter()
-        .find(|(date, _)| *date == d(2025, 9, 11))
+        .find(|(date, _)| *date == d(1950, 7, 28))
         .map(|&(_, close)| close)
-        .expect("a Thursday bar");
-    assert_eq!(late.close, thursday_close);
+        .expect("a Friday bar");
+    assert_eq!(late.close, friday_close);
     assert_eq!(
         late.session_change_pct, None,
         "no single session stands behind a late fact"
     );
-    assert_eq!(streak_of(late).period, Timeframe::Weekly.key(d(2025, 9, 8)));
+    assert_eq!(
+        streak_of(late).period,
+        Timeframe::Weekly.key(d(1950, 7, 24))
+    );
 
-    let week_37 = Timeframe::Weekly.key(d(2025, 9, 8));
+    let week_30 = Timeframe::Weekly.key(d(1950, 7, 24));
     let confirmed = all
         .iter()
-        .filter(|e| streak_of(e).period == week_37 && streak_of(e).complete)
+        .filter(|e| streak_of(e).period == week_30 && streak_of(e).complete)
         .count();
     assert_eq!(confirmed, 1, "{all:#?}");
     assert_eq!(
         streak_summary(&all),
         [
-            (d(2025, 9, 11), 3, false),
-            (d(2025, 9, 11), 3, true),
-            (d(2025, 9, 18), 4, false),
-            (d(2025, 9, 19), 4, true),
+            (d(1950, 7, 28), 3, false),
+            (d(1950, 7, 28), 3, true),
+            (d(1950, 8, 4), 4, false),
+            (d(1950, 8, 5), 4, true),
         ]
     );
+}
+
+// From 1952-06-01 the NYSE calendar is exact: weeks of Aug 18 (the base), Aug 25, Sep 1 and
+// Sep 8, 2025, every session higher, but no bar for Friday Sep 12. That is a gap: the history
+// starts again on Monday Sep 15, so the week of Sep 8 is never confirmed (its close is
+// missing) and no weekly streak runs across the gap.
+#[test]
+fn a_week_missing_its_friday_splits_the_history_and_no_streak_crosses_it() {
+    let missing = d(2025, 9, 12);
+    let dates: Vec<NaiveDate> = nyse_sessions(d(2025, 8, 18), d(2025, 9, 26))
+        .into_iter()
+        .filter(|day| *day != missing)
+        .collect();
+    let series = series(russell(), &rising(&dates));
+    let mut evaluator = Evaluator::new(series.symbol().clone(), &rules(WEEKLY_UP_3_ON_PACE));
+    let mut all = Vec::new();
+    for bar in series.bars() {
+        evaluator
+            .step(bar, &mut all)
+            .expect("test bars are in date order");
+    }
+    // On pace on Thursday Sep 11 (Friday still expected), then nothing: the weeks of Sep 15
+    // and Sep 22 are the first and second of the new history.
+    assert_eq!(streak_summary(&all), [(d(2025, 9, 11), 3, false)]);
+    assert_eq!(
+        evaluator.tracker().gap(),
+        Some(highwater::market::Gap {
+            after: d(2025, 9, 11),
+            before: d(2025, 9, 15),
+            missing: 1
+        })
+    );
+    assert_eq!(evaluator.tracker().first_date(), Some(d(2025, 9, 15)));
 }
 
 // A coin trades every day; its week is Monday to Sunday. Four weeks from Monday Sep 1, 2025,

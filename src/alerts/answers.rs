@@ -7,7 +7,7 @@ use super::format::{a_ordinal, month_year, percent, price, short_date};
 use super::json::{tidy, tidy_pct};
 use super::text::{longest_clause, streak_noun};
 use crate::analytics::StreakFact;
-use crate::market::Timeframe;
+use crate::market::{Gap, Timeframe};
 use crate::service::{DataStatus, HighAnswer, QuoteAnswer, SessionState, StreakAnswer};
 
 fn plural(n: u32, noun: &str) -> String {
@@ -89,10 +89,35 @@ pub fn streak_text(answer: &StreakAnswer) -> String {
             plural(s.sessions_remaining, "session")
         ));
     }
+    if let Some(note) = gap_note(answer.gap) {
+        lines.push(note);
+    }
     if let Some(note) = stale_note(answer.as_of, s.last_date) {
         lines.push(note);
     }
     lines.join("\n")
+}
+
+/// Said when the history was split at a gap, so the facts are read as starting after it.
+fn gap_note(gap: Option<Gap>) -> Option<String> {
+    gap.map(|gap| {
+        format!(
+            "{} missing before {}: the facts count from there.",
+            plural(gap.missing, "session"),
+            short_date(gap.before)
+        )
+    })
+}
+
+/// The JSON of a gap: `{"missing": N, "after": date, "before": date}`, or `null`.
+fn gap_json(gap: Option<Gap>) -> Value {
+    gap.map_or(Value::Null, |gap| {
+        json!({
+            "missing": gap.missing,
+            "after": gap.after.format("%Y-%m-%d").to_string(),
+            "before": gap.before.format("%Y-%m-%d").to_string(),
+        })
+    })
 }
 
 /// Said when the history ends before the date asked about, so the answer is not read as
@@ -150,6 +175,7 @@ pub fn streak_json_answer(answer: &StreakAnswer) -> Value {
             "history_from".into(),
             json!(answer.history_from.format("%Y-%m-%d").to_string()),
         );
+        map.insert("gap".into(), gap_json(answer.gap));
     }
     value
 }
@@ -159,6 +185,10 @@ pub fn high_text(answer: &HighAnswer) -> String {
     let name = answer.symbol.name();
     let r = &answer.record;
     let mut lines = Vec::new();
+    if let Some(gap) = answer.gap {
+        high_text_after_gap(answer, gap, &mut lines);
+        return lines.join("\n");
+    }
     if answer.sessions_since_record == 0 {
         lines.push(format!(
             "{name} closed at a record {} on {}.",
@@ -190,16 +220,7 @@ pub fn high_text(answer: &HighAnswer) -> String {
         )),
         None => {}
     }
-    match answer.range_52w {
-        Some((low, high)) => lines.push(format!(
-            "52-week range: {} ({}) to {} ({}).",
-            price(low.value),
-            short_date(low.date),
-            price(high.value),
-            short_date(high.date)
-        )),
-        None => lines.push("52-week range: not enough history.".to_owned()),
-    }
+    range_line(answer, &mut lines);
     match answer.intraday_record {
         Some(m) => lines.push(format!(
             "Record intraday high: {} on {}.",
@@ -217,22 +238,79 @@ pub fn high_text(answer: &HighAnswer) -> String {
     lines.join("\n")
 }
 
+/// The `/high` answer for a history split at a gap: the sessions missing may hold a higher
+/// close, so no record is named, only the highest close since the gap.
+fn high_text_after_gap(answer: &HighAnswer, gap: Gap, lines: &mut Vec<String>) {
+    let name = answer.symbol.name();
+    let r = &answer.record;
+    let since = short_date(answer.history_from);
+    if answer.sessions_since_record == 0 {
+        lines.push(format!(
+            "{name} closed at {} on {}, its highest close since {since}.",
+            price(r.value),
+            short_date(r.date)
+        ));
+    } else {
+        lines.push(format!(
+            "{name} closed at {} on {}, {:.2}% below its highest close since {since}, {} on {}.",
+            price(answer.close),
+            short_date(answer.date),
+            answer.below_record_pct,
+            price(r.value),
+            short_date(r.date)
+        ));
+    }
+    lines.push(format!(
+        "Record close and record intraday high: unknown ({} missing before {}).",
+        plural(gap.missing, "session"),
+        since
+    ));
+    range_line(answer, lines);
+    if let Some(note) = stale_note(answer.as_of, answer.date) {
+        lines.push(note);
+    }
+}
+
+fn range_line(answer: &HighAnswer, lines: &mut Vec<String>) {
+    match answer.range_52w {
+        Some((low, high)) => lines.push(format!(
+            "52-week range: {} ({}) to {} ({}).",
+            price(low.value),
+            short_date(low.date),
+            price(high.value),
+            short_date(high.date)
+        )),
+        None => lines.push("52-week range: not enough history.".to_owned()),
+    }
+}
+
 /// The `/high` answer as one JSON object.
 pub fn high_json_answer(answer: &HighAnswer) -> Value {
     let date = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    // After a gap there is no known record: the record fields are null, and the highest
+    // close since the gap is under `highest_close`.
+    let known = |value: Value| {
+        if answer.gap.is_some() {
+            Value::Null
+        } else {
+            value
+        }
+    };
     json!({
         "symbol": answer.symbol.ticker(),
         "name": answer.symbol.name(),
         "as_of": date(answer.as_of),
         "date": date(answer.date),
         "close": tidy(answer.close),
-        "record_close": tidy(answer.record.value),
-        "record_date": date(answer.record.date),
-        "sessions_since_record": answer.sessions_since_record,
-        "below_record_pct": tidy_pct(answer.below_record_pct),
-        "previous_record_date": answer.record_previous.map(|(m, _)| date(m.date)),
-        "previous_record_close": answer.record_previous.map(|(m, _)| tidy(m.value)),
-        "drought_sessions": answer.record_previous.map(|(_, d)| d),
+        "record_close": known(json!(tidy(answer.record.value))),
+        "record_date": known(json!(date(answer.record.date))),
+        "sessions_since_record": known(json!(answer.sessions_since_record)),
+        "below_record_pct": known(json!(tidy_pct(answer.below_record_pct))),
+        "highest_close": tidy(answer.record.value),
+        "highest_date": date(answer.record.date),
+        "previous_record_date": known(json!(answer.record_previous.map(|(m, _)| date(m.date)))),
+        "previous_record_close": known(json!(answer.record_previous.map(|(m, _)| tidy(m.value)))),
+        "drought_sessions": known(json!(answer.record_previous.map(|(_, d)| d))),
         "low_52w": answer.range_52w.map(|(l, _)| tidy(l.value)),
         "low_52w_date": answer.range_52w.map(|(l, _)| date(l.date)),
         "high_52w": answer.range_52w.map(|(_, h)| tidy(h.value)),
@@ -240,6 +318,7 @@ pub fn high_json_answer(answer: &HighAnswer) -> Value {
         "intraday_record": answer.intraday_record.map(|m| tidy(m.value)),
         "intraday_record_date": answer.intraday_record.map(|m| date(m.date)),
         "history_from": date(answer.history_from),
+        "gap": gap_json(answer.gap),
     })
 }
 

@@ -9,13 +9,18 @@
 //!
 //! Weekly and monthly bars are built on the fly from the daily bars; the open period counts as
 //! complete only once the calendar says no session of it remains after the latest bar.
+//!
+//! A [`Gap`] (sessions the calendar has between two consecutive bars, see
+//! [`crate::market::gap`]) splits the history: the tracker starts afresh at the first bar after
+//! it, so no move, streak, drought or record is computed across missing sessions as if they
+//! were not there. [`Tracker::gap`] says what was cut off.
 
 use chrono::{Datelike, Days, NaiveDate};
 
 use super::record::{Intraday, Mark, RecordFact, RecordState};
 use super::stack::PrevAtLeast;
 use super::streak::{Direction, RunRef, StreakFact, StreakMachine};
-use crate::market::{Bar, Calendar, PeriodKey, Timeframe};
+use crate::market::{Bar, Calendar, Gap, PeriodKey, Timeframe, gap_between};
 
 /// A change over one period against the previous finished period.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -370,6 +375,8 @@ pub struct Tracker {
     lowest_since: Option<(f64, NaiveDate)>,
     /// Indexed by `Timeframe as usize`; `None` when not tracked.
     periods: [Option<PeriodTrack>; 3],
+    /// The gap before the first bar, when the history was split at one.
+    gap: Option<Gap>,
 }
 
 impl Tracker {
@@ -403,7 +410,22 @@ impl Tracker {
             at_most: PrevAtLeast::default(),
             lowest_since: None,
             periods,
+            gap: None,
         }
+    }
+
+    /// Forgets every bar: the history starts again after `gap`.
+    fn restart(&mut self, gap: Gap) {
+        *self = Self {
+            gap: Some(gap),
+            ..Self::with_needs(self.calendar, self.needs)
+        };
+    }
+
+    /// The sessions missing before the first bar the facts are computed from, when the
+    /// history was split at a gap (the latest gap fed); `None` for an unbroken history.
+    pub fn gap(&self) -> Option<Gap> {
+        self.gap
     }
 
     pub fn calendar(&self) -> Calendar {
@@ -423,16 +445,18 @@ impl Tracker {
     /// not is refused and changes nothing.
     pub fn push(&mut self, bar: &Bar) -> Result<(), OutOfOrder> {
         let date = bar.date();
-        let previous = self.latest.replace(*bar);
-        if let Some(latest) = previous
-            && date <= latest.date()
-        {
-            self.latest = previous;
-            return Err(OutOfOrder {
-                latest: latest.date(),
-                got: date,
-            });
+        if let Some(latest) = self.latest {
+            if date <= latest.date() {
+                return Err(OutOfOrder {
+                    latest: latest.date(),
+                    got: date,
+                });
+            }
+            if let Some(gap) = gap_between(self.calendar, latest.date(), date) {
+                self.restart(gap);
+            }
         }
+        let previous = self.latest.replace(*bar);
         let index = self.count;
         self.count += 1;
         if index == 0 {
@@ -468,21 +492,33 @@ impl Tracker {
     /// `tests/analytics_reference.rs` checks it against `push` on random series. On an
     /// out-of-order bar nothing is changed.
     pub fn extend(&mut self, bars: &[Bar]) -> Result<(), OutOfOrder> {
-        let Some((last, body)) = bars.split_last() else {
-            return Ok(());
-        };
+        // Check the order, and find the last gap: the history starts again after it.
         let mut latest = self.latest.map(|b| b.date());
-        for bar in bars {
-            if let Some(l) = latest
-                && bar.date() <= l
-            {
-                return Err(OutOfOrder {
-                    latest: l,
-                    got: bar.date(),
-                });
+        let mut restart = None;
+        for (i, bar) in bars.iter().enumerate() {
+            if let Some(l) = latest {
+                if bar.date() <= l {
+                    return Err(OutOfOrder {
+                        latest: l,
+                        got: bar.date(),
+                    });
+                }
+                if let Some(gap) = gap_between(self.calendar, l, bar.date()) {
+                    restart = Some((i, gap));
+                }
             }
             latest = Some(bar.date());
         }
+        let bars = match restart {
+            Some((i, gap)) => {
+                self.restart(gap);
+                &bars[i..]
+            }
+            None => bars,
+        };
+        let Some((last, body)) = bars.split_last() else {
+            return Ok(());
+        };
         if let Some(first) = body.first() {
             self.bulk(body, first);
         }

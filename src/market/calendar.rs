@@ -184,6 +184,27 @@ impl Calendar {
         }
     }
 
+    /// How many sessions lie strictly between `earlier` and `later` (0 when `later` is not
+    /// after `earlier`); saturates at `u32::MAX`.
+    pub fn sessions_between(self, earlier: NaiveDate, later: NaiveDate) -> u32 {
+        if self == Calendar::Crypto {
+            let days = (later - earlier).num_days() - 1;
+            return u32::try_from(days.max(0)).unwrap_or(u32::MAX);
+        }
+        let mut count = 0u32;
+        let mut day = earlier;
+        while let Some(next) = day.succ_opt() {
+            if next >= later {
+                break;
+            }
+            if self.is_session(next) {
+                count = count.saturating_add(1);
+            }
+            day = next;
+        }
+        count
+    }
+
     /// The slow path of [`Calendar::sessions_remaining`]: walks the rest of the period.
     fn count_sessions_remaining(self, date: NaiveDate, timeframe: Timeframe) -> u32 {
         let period = timeframe.key(date);

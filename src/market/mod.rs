@@ -9,6 +9,7 @@
 mod bar;
 mod calendar;
 pub(crate) mod decimal;
+pub mod gap;
 mod iso_date;
 mod period;
 pub mod sanity;
@@ -18,6 +19,7 @@ mod symbol;
 
 pub use bar::{Bar, BarError, MAX_PRICE, parse_session_date};
 pub use calendar::Calendar;
+pub use gap::{Gap, gap_between};
 pub use iso_date::{IsoDate, IsoMonth};
 pub use period::{PeriodBar, PeriodKey, Timeframe, resample};
 pub use series::{Series, SeriesError};

@@ -195,6 +195,9 @@ fn sign(pct: f64) -> Direction {
 fn evaluate(rule: &mut Armed, ctx: &Context<'_>, out: &mut Vec<Event>) -> Option<()> {
     let tracker = ctx.tracker;
     match rule.kind {
+        // After a gap the missing sessions may hold a higher close: a record claim would be
+        // a guess, so none is made (see `market::gap`).
+        RuleKind::RecordHigh { .. } if tracker.gap().is_some() => return None,
         RuleKind::RecordHigh {
             basis: Basis::Close,
         } => {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{Days, NaiveDate};
 
 use crate::analytics::{Intraday, Mark, StreakFact, Tracker};
-use crate::market::{Series, Symbol, Timeframe};
+use crate::market::{Gap, Series, Symbol, Timeframe};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QueryError {
@@ -27,7 +27,11 @@ pub struct StreakAnswer {
     pub streak: StreakFact,
     /// When the latest period is still open: the streak as of the last finished period.
     pub finished: Option<StreakFact>,
+    /// The first session the facts are computed from: the history's first, or the first
+    /// after the latest [`Gap`].
     pub history_from: NaiveDate,
+    /// The sessions missing before `history_from`, when the history was split at a gap.
+    pub gap: Option<Gap>,
 }
 
 /// Records and ranges as of a date.
@@ -38,7 +42,7 @@ pub struct HighAnswer {
     /// The latest session on or before `as_of`, and its close.
     pub date: NaiveDate,
     pub close: f64,
-    /// The record close.
+    /// The record close (after a gap: the highest close since `history_from`, not a record).
     pub record: Mark,
     /// The record that one beat, and the sessions strictly between them.
     pub record_previous: Option<(Mark, u32)>,
@@ -50,7 +54,12 @@ pub struct HighAnswer {
     pub range_52w: Option<(Mark, Mark)>,
     /// The record intraday high; `None` when some bar lacks a high, so it cannot be known.
     pub intraday_record: Option<Mark>,
+    /// The first session the facts are computed from: the history's first, or the first
+    /// after the latest [`Gap`].
     pub history_from: NaiveDate,
+    /// The sessions missing before `history_from`, when the history was split at a gap:
+    /// records are then unknown.
+    pub gap: Option<Gap>,
 }
 
 fn no_data(series: &Series, as_of: NaiveDate) -> QueryError {
@@ -76,7 +85,12 @@ pub fn streak(
     let mut previous_period_close: Option<StreakFact> = None;
     let mut current: Option<StreakFact> = None;
     for bar in bars {
+        let gaps = tracker.gap();
         tracker.push(bar).map_err(|_| no_data(series, as_of))?;
+        if tracker.gap() != gaps {
+            // The history starts again after a gap: nothing before it counts.
+            (previous_period_close, current) = (None, None);
+        }
         let Some(fact) = tracker.streak(timeframe) else {
             continue;
         };
@@ -88,7 +102,7 @@ pub fn streak(
         current = Some(fact);
     }
     let streak = current.ok_or_else(|| no_data(series, as_of))?;
-    let history_from = series.first_date().ok_or_else(|| no_data(series, as_of))?;
+    let history_from = tracker.first_date().ok_or_else(|| no_data(series, as_of))?;
     Ok(StreakAnswer {
         symbol: series.symbol().clone(),
         timeframe,
@@ -100,6 +114,7 @@ pub fn streak(
         },
         streak,
         history_from,
+        gap: tracker.gap(),
     })
 }
 
@@ -115,8 +130,14 @@ pub fn high(series: &Series, as_of: Option<NaiveDate>) -> Result<HighAnswer, Que
     let mut record_previous = None;
     let mut intraday_known = true;
     let mut intraday_best: Option<Mark> = None;
-    for (index, bar) in bars.iter().enumerate() {
+    for bar in bars {
+        let gaps = tracker.gap();
         tracker.push(bar).map_err(|_| no_data(series, as_of))?;
+        if tracker.gap() != gaps {
+            // The history starts again after a gap: nothing before it counts.
+            (record_previous, intraday_known, intraday_best) = (None, true, None);
+        }
+        let index = tracker.index().unwrap_or(0);
         if let Some(record) = tracker.record_close() {
             record_previous = record.previous.map(|p| (p, record.drought_sessions));
         }
@@ -125,7 +146,7 @@ pub fn high(series: &Series, as_of: Option<NaiveDate>) -> Result<HighAnswer, Que
                 intraday_best = bar.high().map(|value| Mark {
                     date: bar.date(),
                     value,
-                    index: index as u32,
+                    index,
                 });
             }
             Intraday::Unknown => intraday_known = false,
@@ -139,8 +160,10 @@ pub fn high(series: &Series, as_of: Option<NaiveDate>) -> Result<HighAnswer, Que
             .date
             .checked_sub_days(Days::new(52 * 7 - 1))
             .unwrap_or(NaiveDate::MIN);
-        let first = bars.partition_point(|b| b.date() < start);
-        let marks = bars[first..].iter().enumerate().map(|(i, b)| Mark {
+        // The bars the tracker's indices count from: those since the history's start or gap.
+        let stretch = &bars[bars.len().saturating_sub(facts.index as usize + 1)..];
+        let first = stretch.partition_point(|b| b.date() < start);
+        let marks = stretch[first..].iter().enumerate().map(|(i, b)| Mark {
             date: b.date(),
             value: b.close(),
             index: (first + i) as u32,
@@ -161,8 +184,13 @@ pub fn high(series: &Series, as_of: Option<NaiveDate>) -> Result<HighAnswer, Que
         sessions_since_record: facts.index - record.index,
         below_record_pct: (1.0 - facts.close / record.value) * 100.0,
         range_52w,
-        intraday_record: if intraday_known { intraday_best } else { None },
+        intraday_record: if intraday_known && tracker.gap().is_none() {
+            intraday_best
+        } else {
+            None
+        },
         history_from: facts.first_date,
+        gap: tracker.gap(),
     })
 }
 
