@@ -698,7 +698,7 @@ fn a_close_above_1e15_or_not_finite_is_refused_with_its_line() {
     let line = replay_of_a_bad_rut_file("Date,Close\n2025-09-15,1\n2025-09-16,1e16\n");
     assert!(
         line.ends_with(
-            "RUT.csv line 3: close '1e16' is out of range: a price must be above 0 and at most 1e15"
+            "RUT.csv line 3: close '1e16' is out of range: a price must be between 1e-6 and 1e9"
         ),
         "{line}"
     );
@@ -1102,5 +1102,73 @@ fn a_two_year_gap_splits_the_history_no_move_record_or_drought_spans_it() {
     assert!(
         stdout.contains("504 sessions missing before Mar 1, 2022: the facts count from there."),
         "{stdout}"
+    );
+}
+
+/// The error line for a `RUT.csv` whose third line is `row` (after a valid 2025-09-15 row).
+fn error_for_rut_row(row: &str) -> String {
+    let line = replay_of_a_bad_rut_file(&format!(
+        "Date,Open,High,Low,Close,Volume\n2025-09-15,1,1,1,1,1\n{row}\n"
+    ));
+    let (_, message) = line
+        .split_once("RUT.csv ")
+        .unwrap_or_else(|| panic!("the file is named: {line}"));
+    message.to_owned()
+}
+
+#[test]
+fn a_row_on_a_day_without_a_session_is_refused_with_its_line() {
+    assert_eq!(
+        error_for_rut_row("2025-09-21,2400,2450,2390,2448.5,1"),
+        "line 3: date 2025-09-21 is a Sunday, not an NYSE session"
+    );
+    assert_eq!(
+        error_for_rut_row("2025-12-25,2400,2700,2390,2661.2,1"),
+        "line 3: date 2025-12-25 is Christmas Day, not an NYSE session"
+    );
+    // A bitcoin history has a session every day: the same Sunday row is fine there.
+    let dir = temp_dir_with(&[(
+        "BTC-USD.csv",
+        "Date,Close\n2025-09-20,115000\n2025-09-21,115300\n",
+    )]);
+    let data = dir.path().to_str().expect("a UTF-8 temp path");
+    let (code, _, stderr) = highwater(["high", "--data", data, "BTC"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn dates_before_1900_or_after_tomorrow_are_refused_with_their_line() {
+    assert_eq!(
+        error_for_rut_row("0000-01-03,1,1,1,1,1"),
+        "line 3: date 0000-01-03 is before 1900-01-01"
+    );
+    let error = error_for_rut_row("2999-01-04,1,1,1,1,1");
+    assert!(
+        error.starts_with("line 3: date 2999-01-04 is in the future (after "),
+        "{error}"
+    );
+}
+
+#[test]
+fn prices_outside_1e_minus_6_to_1e9_are_refused_as_written() {
+    assert_eq!(
+        error_for_rut_row("2025-09-16,1,1,1,1e-300,1"),
+        "line 3: close '1e-300' is out of range: a price must be between 1e-6 and 1e9"
+    );
+    assert_eq!(
+        error_for_rut_row("2025-09-16,1,1e308,1,1,1"),
+        "line 3: high '1e308' is out of range: a price must be between 1e-6 and 1e9"
+    );
+}
+
+#[test]
+fn a_high_below_the_close_or_a_low_above_it_is_refused_with_its_line() {
+    assert_eq!(
+        error_for_rut_row("2025-09-16,2400,2412,2390,2413,1"),
+        "line 3: high 2412 is below the close 2413"
+    );
+    assert_eq!(
+        error_for_rut_row("2025-09-16,2400,2420,2414,2413,1"),
+        "line 3: low 2414 is above the close 2413"
     );
 }

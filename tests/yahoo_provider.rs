@@ -274,19 +274,20 @@ fn wsu_de_bars_are_dated_in_berlin() {
 #[test]
 fn wsu_de_dates_do_not_come_from_gmtoffset() {
     let dir = fixtures();
-    // Move the first bar to 22:30 UTC: 00:30 on Saturday the 5th in Berlin, but 23:30 on the 4th
-    // by the body's gmtoffset (+1 h).
+    // Move the first bar (Friday the 4th) to 22:30 UTC the day before: 00:30 on Friday the 4th
+    // in Berlin, but 23:30 on Thursday the 3rd by the body's gmtoffset (+1 h), which is before
+    // the range asked for and would lose the bar.
     let mut body: serde_json::Value = serde_json::from_str(&recorded_body(
         &dir,
         "yahoo-chart-WSU.DE-2023-08-04-to-2023-08-09.json",
     ))
     .expect("JSON");
     body["chart"]["result"][0]["timestamp"][0] =
-        serde_json::json!(utc("2023-08-04T22:30:00Z").timestamp());
+        serde_json::json!(utc("2023-08-03T22:30:00Z").timestamp());
     assert_eq!(body["chart"]["result"][0]["meta"]["gmtoffset"], 3600);
     let fetched =
         parse_body(&body.to_string(), "WSU.DE", d(2023, 8, 4), d(2023, 8, 9)).expect("parses");
-    assert_eq!(dates(&fetched.bars)[0], d(2023, 8, 5));
+    assert_eq!(dates(&fetched.bars)[0], d(2023, 8, 4));
 }
 
 #[test]
@@ -729,4 +730,54 @@ fn a_later_row_without_a_close_does_not_replace_the_session() {
     assert_eq!(fetched.bars.len(), 1);
     assert_eq!(fetched.bars[0].close(), 2467.7);
     assert!(fetched.dropped.is_empty(), "{:?}", fetched.dropped);
+}
+
+/// The QQQ recording (one bar, 2020-01-02) with its bar moved to `stamp` and its high set to
+/// `high`, parsed over 2019-12-30..=2020-01-06.
+fn qqq_with(stamp: &str, high: f64) -> Fetched {
+    let mut body: serde_json::Value = serde_json::from_str(&recorded_body(
+        &fixtures(),
+        "yahoo-chart-QQQ-2020-01-01-to-2020-01-03.json",
+    ))
+    .expect("JSON");
+    body["chart"]["result"][0]["timestamp"][0] = serde_json::json!(utc(stamp).timestamp());
+    body["chart"]["result"][0]["indicators"]["quote"][0]["high"][0] = serde_json::json!(high);
+    parse_body(&body.to_string(), "QQQ", d(2019, 12, 30), d(2020, 1, 6)).expect("parses")
+}
+
+#[test]
+fn a_bar_on_a_holiday_or_a_weekend_is_dropped_with_the_reason() {
+    for (stamp, reason) in [
+        (
+            "2020-01-01T14:30:00Z",
+            "date 2020-01-01 is New Year's Day, not an NYSE session",
+        ),
+        (
+            "2020-01-04T14:30:00Z",
+            "date 2020-01-04 is a Saturday, not an NYSE session",
+        ),
+    ] {
+        let fetched = qqq_with(stamp, 216.5);
+        assert!(fetched.bars.is_empty(), "{stamp}: {:?}", fetched.bars);
+        let dropped: Vec<&str> = fetched.dropped.iter().map(|d| d.reason.as_str()).collect();
+        assert_eq!(dropped, [reason]);
+    }
+    // The same bar on its real date is kept.
+    assert_eq!(
+        dates(&qqq_with("2020-01-02T14:30:00Z", 216.5).bars),
+        [d(2020, 1, 2)]
+    );
+}
+
+#[test]
+fn a_high_below_the_close_leaves_high_and_low_unknown_and_keeps_the_bar() {
+    // The recorded close is 216.16000366210938.
+    let fetched = qqq_with("2020-01-02T14:30:00Z", 216.0);
+    let bar = fetched.bars[0];
+    assert_eq!((bar.high(), bar.low()), (None, None));
+    assert_prices(
+        &[bar.open().unwrap_or(f64::NAN), bar.close()],
+        &[214.39999389648438, 216.16000366210938],
+    );
+    assert!(fetched.dropped.is_empty());
 }

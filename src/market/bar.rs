@@ -10,12 +10,16 @@ use chrono::NaiveDate;
 /// Why a bar was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BarError {
-    #[error("{field} {value} is not a price (above 0 and at most 1e15)")]
+    #[error("{field} {value} is out of range: a price must be between 1e-6 and 1e9")]
     BadPrice { field: &'static str, value: f64 },
     #[error("volume {0} is not a finite non-negative number")]
     BadVolume(f64),
     #[error("high {high} is below low {low}")]
     HighBelowLow { high: f64, low: f64 },
+    #[error("high {high} is below the close {close}")]
+    HighBelowClose { high: f64, close: f64 },
+    #[error("low {low} is above the close {close}")]
+    LowAboveClose { low: f64, close: f64 },
 }
 
 /// The prices of one session, in the instrument's quote currency (index points for indices).
@@ -30,12 +34,18 @@ pub struct Bar {
     volume: f64,
 }
 
-/// The highest price a bar may carry. Nothing trades anywhere near it; a bigger number is a
-/// corrupt cell or a unit error, and would overflow percentage arithmetic into infinities.
-pub const MAX_PRICE: f64 = 1e15;
+/// The highest price a bar may carry. Nothing trades anywhere near it (BRK-A is under 1e6); a
+/// bigger number is a corrupt cell or a unit error, and would overflow percentage arithmetic.
+pub const MAX_PRICE: f64 = 1e9;
+
+/// The lowest price a bar may carry: a millionth of the quote currency, below the smallest
+/// coins' prices; a smaller positive number is a corrupt cell, and a ratio of two of them can
+/// overflow into an infinite percentage.
+pub const MIN_PRICE: f64 = 1e-6;
 
 fn price(field: &'static str, value: f64) -> Result<f64, BarError> {
-    if value.is_finite() && value > 0.0 && value <= MAX_PRICE {
+    // Not NaN, finite and positive all follow from the range.
+    if (MIN_PRICE..=MAX_PRICE).contains(&value) {
         Ok(value)
     } else {
         Err(BarError::BadPrice { field, value })
@@ -63,7 +73,8 @@ impl Bar {
         })
     }
 
-    /// Adds the open, high and low (each may be missing). High must not be below low.
+    /// Adds the open, high and low (each may be missing). High must not be below low or the
+    /// close, and low must not be above the close.
     pub fn with_range(
         mut self,
         open: Option<f64>,
@@ -79,7 +90,38 @@ impl Bar {
                 low: self.low,
             });
         }
+        if self.high < self.close {
+            return Err(BarError::HighBelowClose {
+                high: self.high,
+                close: self.close,
+            });
+        }
+        if self.low > self.close {
+            return Err(BarError::LowAboveClose {
+                low: self.low,
+                close: self.close,
+            });
+        }
         Ok(self)
+    }
+
+    /// Adds what of the open, high and low is consistent, for data from a provider, where one
+    /// bad value must not cost the session its close: a high and low that contradict each
+    /// other or the close are both left out (the range cannot be trusted), and so is an open
+    /// that is not a price. Returns the bar and why something was left out.
+    pub fn with_range_or_less(
+        self,
+        open: Option<f64>,
+        high: Option<f64>,
+        low: Option<f64>,
+    ) -> (Self, Option<BarError>) {
+        match self.with_range(open, high, low) {
+            Ok(bar) => (bar, None),
+            Err(error) => {
+                let open_only = self.with_range(open, None, None).unwrap_or(self);
+                (open_only, Some(error))
+            }
+        }
     }
 
     /// Adds the traded volume (shares, contracts or coins; missing when not recorded).
@@ -146,8 +188,17 @@ mod tests {
     }
 
     #[test]
-    fn zero_negative_and_infinite_prices_are_rejected() {
-        for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+    fn prices_outside_1e_minus_6_to_1e9_are_rejected() {
+        for bad in [
+            0.0,
+            -1.0,
+            f64::INFINITY,
+            f64::NAN,
+            1e-300,
+            9.9e-7,
+            1.000001e9,
+            1e308,
+        ] {
             assert!(matches!(
                 Bar::new(day(), bad),
                 Err(BarError::BadPrice { field: "close", .. })
@@ -174,5 +225,40 @@ mod tests {
             .with_range(Some(10.0), Some(11.0), Some(9.5))
             .expect("valid");
         assert_eq!(ok.high(), Some(11.0));
+        for good in [MIN_PRICE, MAX_PRICE] {
+            assert_eq!(Bar::new(day(), good).map(|b| b.close()), Ok(good));
+        }
+    }
+
+    #[test]
+    fn a_high_below_the_close_or_a_low_above_it_is_rejected() {
+        let bar = Bar::new(day(), 2413.0).expect("valid");
+        assert_eq!(
+            bar.with_range(None, Some(2412.0), Some(2400.0)),
+            Err(BarError::HighBelowClose {
+                high: 2412.0,
+                close: 2413.0
+            })
+        );
+        assert_eq!(
+            bar.with_range(None, None, Some(2414.0))
+                .map_err(|e| e.to_string()),
+            Err("low 2414 is above the close 2413".to_owned())
+        );
+        // A high equal to the close is fine (the session closed at its high).
+        assert!(bar.with_range(None, Some(2413.0), None).is_ok());
+    }
+
+    #[test]
+    fn a_provider_bar_keeps_its_close_and_open_when_its_range_is_inconsistent() {
+        let bar = Bar::new(day(), 2413.0).expect("valid");
+        let (kept, why) = bar.with_range_or_less(Some(2405.0), Some(2412.0), Some(2400.0));
+        assert_eq!(
+            (kept.close(), kept.open(), kept.high(), kept.low()),
+            (2413.0, Some(2405.0), None, None)
+        );
+        assert!(matches!(why, Some(BarError::HighBelowClose { .. })));
+        let (whole, why) = bar.with_range_or_less(Some(2405.0), Some(2420.0), Some(2400.0));
+        assert_eq!((whole.high(), why), (Some(2420.0), None));
     }
 }

@@ -8,6 +8,7 @@
 
 mod bar;
 mod calendar;
+mod checks;
 pub(crate) mod decimal;
 pub mod gap;
 mod iso_date;
@@ -17,8 +18,9 @@ mod series;
 pub mod shown;
 mod symbol;
 
-pub use bar::{Bar, BarError, MAX_PRICE, parse_session_date};
+pub use bar::{Bar, BarError, MAX_PRICE, MIN_PRICE, parse_session_date};
 pub use calendar::Calendar;
+pub use checks::{DateError, FIRST_SESSION, check_session_date};
 pub use gap::{Gap, gap_between};
 pub use iso_date::{IsoDate, IsoMonth};
 pub use period::{PeriodBar, PeriodKey, Timeframe, resample};

@@ -40,7 +40,7 @@ use url::Url;
 
 use super::http::{HttpClient, redact};
 use super::source::{Dropped, Fetched, Provider, ProviderError, Quote};
-use crate::market::{AssetClass, Bar, Calendar, Symbol};
+use crate::market::{AssetClass, Bar, Calendar, Symbol, check_session_date};
 
 /// The provider's name in logs and errors.
 const NAME: &str = "binance";
@@ -331,6 +331,14 @@ pub fn parse_klines(body: &str, url: &str, now: DateTime<Utc>) -> Result<KlinePa
         })
         .collect::<Result<Vec<_>, _>>()?;
     klines.sort_by_key(|k| k.open_time);
+    // Two klines with the very same open time: the response contradicts itself, and picking
+    // either would be a guess.
+    if let Some(pair) = klines.windows(2).find(|w| w[0].open_time == w[1].open_time) {
+        return Err(malformed(
+            url,
+            format!("two klines with open time {}", pair[0].open_time),
+        ));
+    }
 
     let mut page = KlinePage {
         klines: klines.len(),
@@ -346,6 +354,11 @@ pub fn parse_klines(body: &str, url: &str, now: DateTime<Utc>) -> Result<KlinePa
                 format!("kline open time {} is out of range", kline.open_time),
             )
         })?;
+        // An open time before 1900 or after tomorrow is not a day of trading.
+        if let Err(why) = check_session_date(Calendar::Crypto, date, now.date_naive()) {
+            drop_kline(&mut page.dropped, date, why.to_string());
+            continue;
+        }
         if previous == Some(date) {
             drop_kline(
                 &mut page.dropped,
@@ -400,13 +413,10 @@ fn kline_bar(date: NaiveDate, kline: &RawKline<'_>) -> Result<Bar, String> {
         optional("high", kline.high),
         optional("low", kline.low),
     );
-    let bar = match bar.with_range(open, high, low) {
-        Ok(with_range) => with_range,
-        Err(error) => {
-            warn!(provider = NAME, %date, %error, "kline range is inconsistent; keeping the close only");
-            bar
-        }
-    };
+    let (bar, left_out) = bar.with_range_or_less(open, high, low);
+    if let Some(error) = left_out {
+        warn!(provider = NAME, %date, %error, "kline high and low left out; keeping the close");
+    }
     Ok(bar.with_volume(volume(kline.volume)).unwrap_or(bar))
 }
 
@@ -641,6 +651,22 @@ mod tests {
     }
 
     #[test]
+    fn two_klines_with_one_open_time_are_an_error_of_the_response() {
+        let text = body(&[
+            kline(1, "61130.99", "63114.23", "60777.00", "62387.90"),
+            kline(1, "61130.99", "63114.23", "60777.00", "99999.00"),
+        ]);
+        let error = parse_klines(&text, URL, at(10, 0)).expect_err("contradictory");
+        assert!(
+            error.to_string().contains(&format!(
+                "two klines with open time {}",
+                midnight_ms(day(1))
+            )),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn the_last_kline_is_in_progress_until_its_close_time() {
         let before = parse_klines(&week(), URL, at(3, 18)).expect("parses");
         assert_eq!(before.bars.len(), 2);
@@ -661,8 +687,9 @@ mod tests {
 
     #[test]
     fn only_the_last_kline_can_be_in_progress() {
-        // A clock running behind must not turn finished klines into open ones.
-        let page = parse_klines(&week(), URL, at(1, 12)).expect("parses");
+        // A clock running behind must not turn finished klines into open ones (by less than
+        // a day: a kline dated after the clock's tomorrow is refused).
+        let page = parse_klines(&week(), URL, at(2, 12)).expect("parses");
         assert_eq!(page.bars.len(), 2);
         assert_eq!(page.in_progress.map(|b| b.date()), Some(day(3)));
     }
@@ -728,19 +755,70 @@ mod tests {
             (one.open(), one.high(), one.close()),
             (None, Some(63114.23), 62387.90)
         );
-        // High below low: the range is dropped, the close is kept.
+        // High below low: high and low are dropped, the open and close are kept.
         assert_eq!(
             (two.open(), two.high(), two.low(), two.close()),
-            (None, None, None, 61987.28)
+            (Some(62387.90), None, None, 61987.28)
+        );
+    }
+
+    #[test]
+    fn a_kline_dated_before_1900_or_after_tomorrow_is_dropped_with_the_reason() {
+        let far_past =
+            r#"[-10000000000000,"1","2","0.5","1.5","1",-9999913600001,"1",1,"1","1","0"]"#;
+        let text = body(&[
+            far_past.to_owned(),
+            kline(1, "61130.99", "63114.23", "60777.00", "62387.90"),
+            kline(9, "61130.99", "63114.23", "60777.00", "62387.90"),
+        ]);
+        let page = parse_klines(&text, URL, at(2, 0)).expect("parses");
+        assert_eq!(
+            page.bars.iter().map(Bar::date).collect::<Vec<_>>(),
+            [day(1)]
+        );
+        let dropped: Vec<(String, String)> = page
+            .dropped
+            .iter()
+            .map(|d| (d.date.to_string(), d.reason.clone()))
+            .collect();
+        assert_eq!(
+            dropped,
+            [
+                (
+                    "1653-02-10".to_owned(),
+                    "date 1653-02-10 is before 1900-01-01".to_owned()
+                ),
+                (
+                    "2024-03-09".to_owned(),
+                    "date 2024-03-09 is in the future (after 2024-03-03)".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_high_below_the_close_leaves_high_and_low_unknown() {
+        let text = body(&[kline(1, "2400", "2412", "2390", "2413")]);
+        let page = parse_klines(&text, URL, at(10, 0)).expect("parses");
+        let bar = page.bars[0];
+        assert_eq!(
+            (bar.open(), bar.high(), bar.low(), bar.close()),
+            (Some(2400.0), None, None, 2413.0)
         );
     }
 
     #[test]
     fn klines_come_out_in_date_order_without_duplicates() {
+        // A second kline of the same day (opened an hour later) is dropped.
+        let later = kline(1, "61130.99", "63114.23", "60777.00", "99999.00").replacen(
+            &midnight_ms(day(1)).to_string(),
+            &(midnight_ms(day(1)) + 3_600_000).to_string(),
+            1,
+        );
         let text = body(&[
             kline(3, "61987.28", "63231.88", "61320.00", "63113.97"),
             kline(1, "61130.99", "63114.23", "60777.00", "62387.90"),
-            kline(1, "61130.99", "63114.23", "60777.00", "99999.00"),
+            later,
         ]);
         let page = parse_klines(&text, URL, at(10, 0)).expect("parses");
         let bars: Vec<_> = page.bars.iter().map(|b| (b.date(), b.close())).collect();

@@ -31,8 +31,8 @@ use chrono::NaiveDate;
 
 use crate::market::decimal::parse_plain_decimal;
 use crate::market::{
-    Bar, BarError, Catalog, MAX_PRICE, Series, SeriesError, Symbol, edit_distance,
-    parse_session_date, shown, shown_bytes,
+    Bar, BarError, Calendar, Catalog, DateError, MAX_PRICE, MIN_PRICE, Series, SeriesError, Symbol,
+    check_session_date, edit_distance, parse_session_date, shown, shown_bytes,
 };
 
 mod plain;
@@ -150,9 +150,12 @@ pub enum RowError {
     /// missing.
     #[error("{field} '{value}' is not a number")]
     NotANumber { field: &'static str, value: String },
-    /// A price that is not above 0 and at most [`MAX_PRICE`], named as written in the cell.
-    #[error("{field} '{value}' is out of range: a price must be above 0 and at most 1e15")]
+    /// A price outside [`MIN_PRICE`]..=[`MAX_PRICE`], named as written in the cell.
+    #[error("{field} '{value}' is out of range: a price must be between 1e-6 and 1e9")]
     OutOfRange { field: &'static str, value: String },
+    /// A date that cannot be a session of the symbol's history.
+    #[error(transparent)]
+    Date(#[from] DateError),
     #[error("{found} fields where the header has {expected}")]
     FieldCount { expected: u64, found: u64 },
     /// A price or volume out of range, or high below low.
@@ -429,7 +432,7 @@ fn number(field: &'static str, text: &[u8]) -> Result<Option<f64>, RowError> {
                 value: lossy(text),
             })?,
     };
-    if field != "volume" && !(value > 0.0 && value <= MAX_PRICE) {
+    if field != "volume" && !(MIN_PRICE..=MAX_PRICE).contains(&value) {
         return Err(RowError::OutOfRange {
             field,
             value: lossy(text),
@@ -488,6 +491,9 @@ impl<'a> LineCounter<'a> {
 /// downloads are, is read by the fast reader in `csv/plain.rs`; anything else, and every file with a
 /// problem, goes through the CSV reader, which has the full rules and says which line is wrong.
 pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError> {
+    // Session dates may run a day ahead of UTC (east of it), never further.
+    let today = chrono::Utc::now().date_naive();
+    let calendar = symbol.calendar();
     let bars = FILE_BYTES.with_borrow_mut(|bytes| {
         bytes.clear();
         fs::File::open(path)
@@ -502,8 +508,9 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
             .and_then(|columns| plain::plain_bars(&columns, header_end, bytes));
         let bars = match plain {
             Some(bars) => Ok(bars),
-            None => read_bars(path, bytes),
-        };
+            None => read_bars(path, bytes).map(|(bars, _)| bars),
+        }
+        .and_then(|bars| check_dates(path, bytes, bars, calendar, today));
         if bytes.capacity() > MAX_KEPT_FILE_BYTES {
             *bytes = Vec::new();
         }
@@ -522,9 +529,39 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
     Ok(series)
 }
 
+/// `bars` (read from `bytes`, in file order) if every date can be a session on `calendar`;
+/// else the first that cannot, as an error naming its line.
+fn check_dates(
+    path: &Path,
+    bytes: &[u8],
+    bars: Vec<Bar>,
+    calendar: Calendar,
+    today: NaiveDate,
+) -> Result<Vec<Bar>, CsvError> {
+    let Some((index, problem)) = bars.iter().enumerate().find_map(|(i, bar)| {
+        check_session_date(calendar, bar.date(), today)
+            .err()
+            .map(|e| (i, e))
+    }) else {
+        return Ok(bars);
+    };
+    // The fast reader keeps no line numbers: the CSV reader finds the same bars in the same
+    // order, with their lines (a rare, failing file is read twice).
+    let line = read_bars(path, bytes)
+        .ok()
+        .and_then(|(_, lines)| lines.get(index).copied())
+        .unwrap_or(0);
+    Err(CsvError::BadRow {
+        path: path.to_owned(),
+        line,
+        problem: RowError::Date(problem),
+    })
+}
+
 /// The bars of any history file, through the CSV reader: quoted cells, any line ends, rows in
-/// any order; the first problem is an error that names its line.
-fn read_bars(path: &Path, bytes: &[u8]) -> Result<Vec<Bar>, CsvError> {
+/// any order; the first problem is an error that names its line. Each bar comes with its
+/// 1-based line.
+fn read_bars(path: &Path, bytes: &[u8]) -> Result<(Vec<Bar>, Vec<u64>), CsvError> {
     let mut reader = ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -595,7 +632,7 @@ fn read_bars(path: &Path, bytes: &[u8]) -> Result<Vec<Bar>, CsvError> {
         });
     }
     check_duplicates(path, &bars, &bar_lines)?;
-    Ok(bars)
+    Ok((bars, bar_lines))
 }
 
 /// The first date (in date order) that two rows share, naming both rows' lines.
@@ -746,7 +783,7 @@ mod tests {
             (
                 "zero close",
                 "2025-09-18,1,1,1,0,1",
-                "close '0' is out of range: a price must be above 0 and at most 1e15",
+                "close '0' is out of range: a price must be between 1e-6 and 1e9",
             ),
             (
                 "negative close",
@@ -776,7 +813,7 @@ mod tests {
             (
                 "a close above 1e15",
                 "2025-09-18,1,1,1,1e16,1",
-                "close '1e16' is out of range: a price must be above 0 and at most 1e15",
+                "close '1e16' is out of range: a price must be between 1e-6 and 1e9",
             ),
             (
                 "a close that overflows to infinity",

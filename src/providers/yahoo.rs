@@ -44,7 +44,7 @@ use url::Url;
 
 use super::http::HttpClient;
 use super::source::{Dropped, Fetched, Provider, ProviderError, Quote, Split};
-use crate::market::{Bar, Calendar, Symbol};
+use crate::market::{Bar, Calendar, Symbol, check_session_date};
 
 /// The provider's name in logs and errors.
 const PROVIDER: &str = "yahoo";
@@ -412,7 +412,14 @@ pub fn parse_chart(
         splits,
         ..Fetched::default()
     };
+    let calendar = symbol.calendar();
     for (date, _, index) in unique {
+        // A bar on a day with no session (a weekend, a holiday), or dated absurdly, is not
+        // part of the history.
+        if let Err(why) = check_session_date(calendar, date, now.date_naive()) {
+            drop_bar(&mut fetched, symbol, date, why.to_string());
+            continue;
+        }
         let close = match at(Some(close), index).price() {
             Ok(close) => close,
             Err(why) => {
@@ -434,7 +441,10 @@ pub fn parse_chart(
             at(high, index),
             at(low, index),
         );
-        let bar = bar.with_range(open, high, low).unwrap_or(bar);
+        let (bar, left_out) = bar.with_range_or_less(open, high, low);
+        if let Some(why) = left_out {
+            warn!(symbol = %symbol.ticker(), %date, %why, "high and low left out; keeping the close");
+        }
         let bar = bar.with_volume(at(volume, index).volume()).unwrap_or(bar);
         fetched.bars.push(bar);
     }

@@ -115,8 +115,10 @@ fn bar_from(
     close: f64,
     volume: Option<f64>,
 ) -> Result<Bar, StoreError> {
+    // A range stored before the checks of today (a high below the close) costs the bar its
+    // high and low, not its close.
     Bar::new(date, close)
-        .and_then(|b| b.with_range(open, high, low))
+        .map(|b| b.with_range_or_less(open, high, low).0)
         .and_then(|b| b.with_volume(volume))
         .map_err(|e| StoreError::Corrupt {
             what: "bar",

@@ -170,7 +170,7 @@ mod tests {
     /// The CSV reader's bars for `text`, or its error message.
     fn reader(text: &[u8]) -> Result<Vec<Fields>, String> {
         read_bars(Path::new("T.csv"), text)
-            .map(fields)
+            .map(|(bars, _)| fields(bars))
             .map_err(|e| e.to_string())
     }
 
