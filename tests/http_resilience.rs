@@ -127,6 +127,15 @@ async fn a_retry_after_beyond_the_limit_is_returned_at_once_and_stays_retryable(
     );
     assert_eq!(error.retry_after(), Some(Duration::from_secs(120)));
     assert!(error.is_retryable());
+    // The final error says why, not only a warning in the log.
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "test: HTTP 429 from {}/v8/finance/chart/SPY (too many requests; the server asked \
+             to wait 120 s; longer than the 5 s highwater waits)",
+            server.uri()
+        )
+    );
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(requests(&server).await, 1);
 }

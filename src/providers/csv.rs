@@ -347,7 +347,7 @@ impl Columns {
             let mut matches = header
                 .iter()
                 .enumerate()
-                .filter(|(_, name)| name.trim_ascii().eq_ignore_ascii_case(column.as_bytes()));
+                .filter(|(_, name)| column_name(name).eq_ignore_ascii_case(column));
             let first = matches.next().map(|(i, _)| i);
             if matches.next().is_some() {
                 return Err(CsvError::DuplicateColumn {
@@ -363,7 +363,7 @@ impl Columns {
                 column,
                 found: header
                     .iter()
-                    .map(|name| shown_bytes(name.trim_ascii()))
+                    .map(|name| shown(&column_name(name)))
                     .collect(),
             })
         };
@@ -407,6 +407,14 @@ impl Columns {
             )?
             .with_volume(optional("volume", self.volume)?)?)
     }
+}
+
+/// A header cell as a column name: trimmed of any whitespace, Unicode's too (a no-break space
+/// from a spreadsheet), and of a byte-order mark.
+fn column_name(cell: &[u8]) -> String {
+    String::from_utf8_lossy(cell)
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .to_owned()
 }
 
 /// A cell as it may be shown in an error: escaped and cut (see [`shown_bytes`]).
@@ -858,6 +866,13 @@ mod tests {
             assert!(message.contains(" line 3: "), "{what}: {message}");
             assert!(message.contains(expected), "{what}: {message}");
         }
+    }
+
+    #[test]
+    fn column_names_are_trimmed_of_no_break_spaces_and_a_byte_order_mark() {
+        let series =
+            read("\u{feff}Date,\u{a0}Close\u{a0}\n2025-09-18,2467.7\n").expect("valid file");
+        assert_eq!(series.bars()[0].close(), 2467.7);
     }
 
     #[test]

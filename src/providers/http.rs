@@ -224,6 +224,17 @@ impl HttpClient {
                         max_retry_after_ms = millis(self.policy.max_retry_after),
                         "not waiting out a long Retry-After"
                     );
+                    // The final error says why highwater gave up, not only a warning does.
+                    let mut error = error;
+                    if let ProviderError::Status { body, .. } = &mut error {
+                        let limit = self.policy.max_retry_after.as_secs();
+                        let why = format!("longer than the {limit} s highwater waits");
+                        *body = if body.is_empty() {
+                            why
+                        } else {
+                            format!("{body}; {why}")
+                        };
+                    }
                     return Err(error);
                 }
                 Some(asked) => asked,

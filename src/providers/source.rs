@@ -66,7 +66,7 @@ pub enum ProviderError {
         provider: &'static str,
         symbol: String,
     },
-    #[error("{provider}: HTTP {status} from {url}{}", if body.is_empty() { String::new() } else { format!(" ({body})") })]
+    #[error("{provider}: HTTP {status} from {url}{}", status_detail(*status, *retry_after, body))]
     Status {
         provider: &'static str,
         status: u16,
@@ -143,6 +143,29 @@ impl ProviderError {
             ProviderError::Status { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+/// What a status error adds to "HTTP 429 from …": why (for 429 and 503), how long the server
+/// asked to wait, and the provider's own error text (`body`), in parentheses; nothing when
+/// there is nothing to add.
+fn status_detail(status: u16, retry_after: Option<Duration>, body: &str) -> String {
+    let mut parts = Vec::new();
+    match status {
+        429 => parts.push("too many requests".to_owned()),
+        503 => parts.push("service unavailable".to_owned()),
+        _ => {}
+    }
+    if let Some(wait) = retry_after {
+        parts.push(format!("the server asked to wait {} s", wait.as_secs()));
+    }
+    if !body.is_empty() {
+        parts.push(body.to_owned());
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join("; "))
     }
 }
 
