@@ -96,7 +96,7 @@ pub enum CsvError {
     },
     #[error("{} has no rows", path.display())]
     NoRows { path: PathBuf },
-    #[error("{} line 1: no {column} column (found {})", path.display(), found.join(", "))]
+    #[error("{} line 1: no {column} column (found {})", path.display(), shown(&found.join(", ")))]
     MissingColumn {
         path: PathBuf,
         column: &'static str,
@@ -510,20 +510,47 @@ pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError>
                 path: path.to_owned(),
                 error,
             })?;
-        let (header_end, header) = plain::header(bytes);
-        let plain = Columns::from_header(path, &ByteRecord::from(header))
-            .ok()
-            .and_then(|columns| plain::plain_bars(&columns, header_end, bytes));
-        let bars = match plain {
-            Some(bars) => Ok(bars),
-            None => read_bars(path, bytes).map(|(bars, _)| bars),
-        }
-        .and_then(|bars| check_dates(path, bytes, bars, calendar, today));
+        let bars = parse_bars(path, bytes, calendar, today);
         if bytes.capacity() > MAX_KEPT_FILE_BYTES {
             *bytes = Vec::new();
         }
         bars
     })?;
+    series_of(path, symbol, bars)
+}
+
+/// The series of `symbol` in the text of a history file, as [`read_series`] reads it from a
+/// file (`path` only names the file in errors), with dates checked as of `today`.
+pub fn parse_series(
+    path: &Path,
+    bytes: &[u8],
+    symbol: Arc<Symbol>,
+    today: NaiveDate,
+) -> Result<Series, CsvError> {
+    let bars = parse_bars(path, bytes, symbol.calendar(), today)?;
+    series_of(path, symbol, bars)
+}
+
+/// The bars of a history file's text: through the fast reader if the file is plain, else
+/// the CSV reader; then their dates checked.
+fn parse_bars(
+    path: &Path,
+    bytes: &[u8],
+    calendar: Calendar,
+    today: NaiveDate,
+) -> Result<Vec<Bar>, CsvError> {
+    let (header_end, header) = plain::header(bytes);
+    let plain = Columns::from_header(path, &ByteRecord::from(header))
+        .ok()
+        .and_then(|columns| plain::plain_bars(&columns, header_end, bytes));
+    let bars = match plain {
+        Some(bars) => bars,
+        None => read_bars(path, bytes)?.0,
+    };
+    check_dates(path, bytes, bars, calendar, today)
+}
+
+fn series_of(path: &Path, symbol: Arc<Symbol>, bars: Vec<Bar>) -> Result<Series, CsvError> {
     let series = Series::from_unsorted(symbol, bars).map_err(|error| CsvError::Series {
         path: path.to_owned(),
         error,

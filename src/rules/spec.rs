@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analytics::Direction;
-use crate::market::{AssetClass, Symbol, Timeframe};
+use crate::market::{AssetClass, Symbol, Timeframe, shown};
 
 /// What a record is measured on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -106,29 +106,32 @@ pub struct Rule {
 pub enum RuleError {
     #[error("{0}")]
     Syntax(String),
-    #[error("rule '{id}': unknown kind '{kind}' (expected one of: {})", KINDS.join(", "))]
+    #[error("rule '{}': unknown kind '{}' (expected one of: {})", shown(id), shown(kind), KINDS.join(", "))]
     UnknownKind { id: String, kind: String },
-    #[error("rule '{id}': parameter '{param}' does not apply to kind '{kind}'")]
+    #[error(
+        "rule '{}': parameter '{param}' does not apply to kind '{kind}'",
+        shown(id)
+    )]
     Inapplicable {
         id: String,
         param: &'static str,
         kind: &'static str,
     },
-    #[error("rule '{id}': missing parameter '{param}' for kind '{kind}'")]
+    #[error("rule '{}': missing parameter '{param}' for kind '{kind}'", shown(id))]
     Missing {
         id: String,
         param: &'static str,
         kind: &'static str,
     },
-    #[error("rule '{id}': {param} {problem}")]
+    #[error("rule '{}': {param} {}", shown(id), shown(problem))]
     BadValue {
         id: String,
         param: &'static str,
         problem: String,
     },
-    #[error("rule id '{0}' is used twice")]
+    #[error("rule id '{}' is used twice", shown(.0))]
     DuplicateId(String),
-    #[error("rule id '{0}' is invalid: use 1-64 letters, digits, '-' or '_'")]
+    #[error("rule id '{}' is invalid: use 1-64 letters, digits, '-' or '_'", shown(.0))]
     BadId(String),
 }
 
@@ -353,9 +356,13 @@ pub(crate) fn toml_error_line(text: &str, error: &toml::de::Error) -> String {
             let line_start = before.rfind('\n').map_or(0, |i| i + 1);
             let column = before.len() - line_start + 1;
             let source_line = text[line_start..].lines().next().unwrap_or("").trim();
-            format!("line {line}, column {column} (`{source_line}`): {message}")
+            format!(
+                "line {line}, column {column} (`{}`): {}",
+                shown(source_line),
+                shown(&message)
+            )
         }
-        None => message,
+        None => shown(&message),
     }
 }
 

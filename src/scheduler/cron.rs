@@ -34,6 +34,8 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
+use crate::market::shown;
+
 /// The longest gap a clock change can open in local time. The longest in the tz database is a
 /// whole day (Samoa skipped 2011-12-30 when it crossed the date line); 26 hours leaves room.
 const LONGEST_GAP: TimeDelta = TimeDelta::hours(26);
@@ -64,12 +66,14 @@ pub struct CronSchedule {
 pub enum ScheduleError {
     /// The `cron` crate rejected the expression; `reason` is its explanation on one line, with
     /// the column where it stopped reading.
-    #[error("invalid cron expression `{expression}`: {reason}")]
+    #[error("invalid cron expression `{}`: {}", shown(expression), shown(reason))]
     InvalidExpression { expression: String, reason: String },
     /// A classic five-field crontab line: this form needs a leading seconds field.
     #[error(
-        "invalid cron expression `{expression}`: it has 5 fields, but the form needs a leading \
-         seconds field (sec min hour day-of-month month day-of-week); did you mean `{suggestion}`?"
+        "invalid cron expression `{}`: it has 5 fields, but the form needs a leading \
+         seconds field (sec min hour day-of-month month day-of-week); did you mean `{}`?",
+        shown(expression),
+        shown(suggestion)
     )]
     MissingSeconds {
         expression: String,
@@ -77,7 +81,10 @@ pub enum ScheduleError {
         suggestion: String,
     },
     /// Not a timezone name chrono-tz knows.
-    #[error("unknown timezone `{timezone}`: it must be an IANA name like America/New_York or UTC")]
+    #[error(
+        "unknown timezone `{}`: it must be an IANA name like America/New_York or UTC",
+        shown(timezone)
+    )]
     UnknownTimezone { timezone: String },
 }
 
