@@ -6,6 +6,8 @@
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::market::shown;
+
 /// Minutes in a day.
 const DAY_MINUTES: i64 = 24 * 60;
 
@@ -35,13 +37,18 @@ impl QuietHours {
     /// From `HH:MM-HH:MM` (24-hour clock), e.g. `22:00-07:00`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let minute = |part: &str| -> Result<i64, String> {
-            let t = NaiveTime::parse_from_str(part.trim(), "%H:%M")
-                .map_err(|_| format!("quiet hours {text:?}: {part:?} is not a time like 22:00"))?;
+            let t = NaiveTime::parse_from_str(part.trim(), "%H:%M").map_err(|_| {
+                format!(
+                    "quiet hours '{}': '{}' is not a time like 22:00",
+                    shown(text),
+                    shown(part)
+                )
+            })?;
             Ok(i64::from(t.hour_minute().0) * 60 + i64::from(t.hour_minute().1))
         };
         let (start, end) = text
             .split_once('-')
-            .ok_or_else(|| format!("quiet hours {text:?} must look like 22:00-07:00"))?;
+            .ok_or_else(|| format!("quiet hours '{}' must look like 22:00-07:00", shown(text)))?;
         Self::from_minutes(minute(start)?, minute(end)?)
     }
 

@@ -8,7 +8,7 @@
 use poise::serenity_prelude as serenity;
 
 use super::data::{BotData, LookupError};
-use crate::market::Symbol;
+use crate::market::{Symbol, shown};
 use crate::pipeline::Loaded;
 
 mod query;
@@ -92,7 +92,7 @@ pub async fn public(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Err
 
 /// What an unknown symbol gets told.
 fn unknown_text(query: &str, suggestions: &[String]) -> String {
-    let query = query.replace('`', "'");
+    let query = shown(&query.replace('`', "'"));
     if suggestions.is_empty() {
         format!("I don't know the symbol `{query}`. Try a ticker like `RUT`, `SPX` or `BTC`.")
     } else {

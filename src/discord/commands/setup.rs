@@ -14,7 +14,7 @@ use super::{
     resolve,
 };
 use crate::alerts::{Mute, MuteTarget, QuietHours, headline};
-use crate::market::Timeframe;
+use crate::market::{Timeframe, shown};
 use crate::rules::spec::RawRule;
 use crate::rules::{Rule, RuleSet};
 use crate::service::{ReplayRange, replay_series};
@@ -497,31 +497,32 @@ async fn rules_preview(
     done(ctx, guild, text).await
 }
 
-/// Reads `30m`, `12h`, `3d`, `2w`.
+/// Reads `30m`, `12h`, `3d`, `2w`: from 1 minute to [`MAX_MUTE_DAYS`] days.
 fn parse_duration(text: &str) -> Result<Duration, String> {
+    let unreadable = || {
+        format!(
+            "`{}` is not a duration like 30m, 12h, 3d or 2w",
+            shown(&text.replace('`', "'"))
+        )
+    };
     let t = text.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let n: i64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 30m, 12h, 3d or 2w"))?;
+    let n: i64 = number.parse().map_err(|_| unreadable())?;
+    // `try_`: a number of weeks too big for a duration is out of range, not a panic.
     let duration = match unit.trim() {
-        "m" | "min" | "minutes" => Duration::minutes(n),
-        "h" | "hours" => Duration::hours(n),
-        "d" | "days" => Duration::days(n),
-        "w" | "weeks" => Duration::weeks(n),
-        _ => {
-            return Err(format!(
-                "`{text}` is not a duration like 30m, 12h, 3d or 2w"
-            ));
-        }
+        "m" | "min" | "minutes" => Duration::try_minutes(n),
+        "h" | "hours" => Duration::try_hours(n),
+        "d" | "days" => Duration::try_days(n),
+        "w" | "weeks" => Duration::try_weeks(n),
+        _ => return Err(unreadable()),
     };
-    if n <= 0 || duration > Duration::days(MAX_MUTE_DAYS) {
-        return Err(format!(
+    match duration {
+        Some(duration) if n > 0 && duration <= Duration::days(MAX_MUTE_DAYS) => Ok(duration),
+        _ => Err(format!(
             "a mute lasts from 1 minute to {MAX_MUTE_DAYS} days"
-        ));
+        )),
     }
-    Ok(duration)
 }
 
 /// Silence a symbol or a rule for a while: its alerts are dropped, not delayed.
@@ -589,7 +590,7 @@ pub async fn quiet_hours(
         settings.display_tz = name.trim().parse().map_err(|_| {
             UserError::boxed(format!(
                 "`{}` is not a timezone. Use an IANA name like America/New_York or Europe/London.",
-                name.replace('`', "'")
+                shown(&name.replace('`', "'"))
             ))
         })?;
     }
@@ -619,6 +620,8 @@ pub async fn quiet_hours(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -630,6 +633,136 @@ mod tests {
         assert!(parse_duration("forever").is_err());
         assert!(parse_duration("0h").is_err());
         assert!(parse_duration("91d").is_err());
+        // Too big for any duration: out of range, not a panic.
+        assert_eq!(
+            parse_duration("99999999999999999w"),
+            Err("a mute lasts from 1 minute to 90 days".to_owned())
+        );
+    }
+
+    /// What a reply may be: within Discord's 2,000 characters, on lines without control
+    /// characters (no terminal escapes, no smuggled line breaks).
+    fn a_fit_reply(text: &str) -> Result<(), TestCaseError> {
+        prop_assert!(
+            text.chars().count() <= 2_000,
+            "{} characters",
+            text.chars().count()
+        );
+        prop_assert!(!text.chars().any(char::is_control), "{text:?}");
+        Ok(())
+    }
+
+    /// Option values that have broken parsers before, and arbitrary text up to 6,000
+    /// characters (Discord allows 6,000 in a string option).
+    fn option_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "",
+                " ",
+                "0m",
+                "-5m",
+                "1m",
+                "90d",
+                "91d",
+                "99999999999999999w",
+                "9223372036854775807m",
+                "12h ",
+                "3 d",
+                "2W",
+                "1e3m",
+                "22:00-07:00",
+                "24:00-07:00",
+                "22:00-",
+                "-",
+                "22:00-22:00",
+                "\u{1b}[31m",
+                "`rm -rf`",
+                "RUT",
+                "^rut",
+                "Russell 2000",
+                "\u{a0}RUT",
+            ])
+            .prop_map(str::to_owned),
+            ".{0,80}",
+            prop::collection::vec(any::<char>(), 0..6_000).prop_map(|c| c.into_iter().collect()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// `/mute` durations: a duration in range or an error fit to show, never a panic.
+        #[test]
+        fn any_duration_text_is_a_mute_length_or_a_fit_error(text in option_text()) {
+            match parse_duration(&text) {
+                Ok(duration) => {
+                    prop_assert!(duration >= Duration::minutes(1));
+                    prop_assert!(duration <= Duration::days(MAX_MUTE_DAYS));
+                }
+                Err(message) => a_fit_reply(&message)?,
+            }
+        }
+
+        /// `/quiet-hours` windows.
+        #[test]
+        fn any_quiet_hours_text_is_a_window_or_a_fit_error(text in option_text()) {
+            match QuietHours::parse(&text) {
+                Ok(hours) => {
+                    prop_assert!((0..1440).contains(&hours.start_minute()));
+                    prop_assert!((0..1440).contains(&hours.end_minute()));
+                }
+                Err(message) => a_fit_reply(&message)?,
+            }
+        }
+
+        /// Symbol options: a symbol of the catalog, or "I don't know" with suggestions, fit to
+        /// show.
+        #[test]
+        fn any_symbol_text_resolves_or_gets_a_fit_answer(text in option_text()) {
+            let catalog = crate::market::Catalog::builtin();
+            if catalog.resolve(text.trim()).is_none() {
+                let suggestions = catalog.closest(&text, 3);
+                a_fit_reply(&super::super::unknown_text(&text, &suggestions))?;
+            }
+        }
+
+        /// `/rules add` options as Discord can send them (the numbers are only bounded where
+        /// the command declares `min`/`max`): a rule or an error, never a panic.
+        #[test]
+        fn any_rule_options_make_a_rule_or_a_fit_error(
+            kind in prop::sample::select(vec!["record_high", "period_high", "period_low", "streak", "big_move"]),
+            timeframe in prop::option::of(prop::sample::select(vec![Timeframe::Daily, Timeframe::Weekly, Timeframe::Monthly])),
+            min_length in prop::option::of(2u32..=1000),
+            on_pace in prop::option::of(any::<bool>()),
+            weeks in prop::option::of(1u32..=5218),
+            threshold_pct in prop::option::of(prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(-1.0), Just(1e300)]),
+        ) {
+            let mut raw = RawRule {
+                kind: kind.to_owned(),
+                symbols: vec!["^RUT".to_owned()],
+                timeframe,
+                min_length,
+                on_pace,
+                weeks,
+                threshold_pct,
+                ..RawRule::default()
+            };
+            raw.id = new_rule_id(&raw, "RUT", &BTreeSet::new());
+            match Rule::from_raw(raw.clone()) {
+                Ok(rule) => {
+                    if let Some(pct) = threshold_pct.filter(|_| kind == "big_move") {
+                        prop_assert!(pct.is_finite() && pct > 0.0, "threshold {pct} accepted");
+                    }
+                    prop_assert_eq!(rule.id(), raw.id.as_str());
+                    a_fit_reply(&describe(&raw))?;
+                }
+                Err(error) => a_fit_reply(&error.to_string())?,
+            }
+        }
     }
 
     #[test]
