@@ -10,8 +10,9 @@
 
 mod support;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use highwater::config::Config;
@@ -141,9 +142,16 @@ fn check_event(event: &Event) -> Result<(), TestCaseError> {
 // ---------------------------------------------------------------------------------------------
 // History files
 
-/// The first rows of a shipped history, as a starting point for mutations.
+/// The first rows of a shipped history, as a starting point for mutations (each file is read
+/// once per run).
 fn history_sample(file: &str, rows: usize) -> String {
-    let text = std::fs::read_to_string(support::data_dir().join(file)).expect("a shipped history");
+    static FILES: LazyLock<Mutex<HashMap<String, String>>> = LazyLock::new(Mutex::default);
+    let mut files = FILES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let text = files.entry(file.to_owned()).or_insert_with(|| {
+        std::fs::read_to_string(support::data_dir().join(file)).expect("a shipped history")
+    });
     text.split_inclusive('\n').take(rows + 1).collect()
 }
 
@@ -328,8 +336,14 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // Yahoo responses
 
-/// The recorded chart bodies (`response.bodyJson`) with the ticker each was asked for.
-fn yahoo_bodies() -> Vec<(String, Value)> {
+/// The recorded chart bodies (`response.bodyJson`) with the ticker each was asked for, read
+/// once per run.
+fn yahoo_bodies() -> &'static [(String, Value)] {
+    static BODIES: LazyLock<Vec<(String, Value)>> = LazyLock::new(read_yahoo_bodies);
+    &BODIES
+}
+
+fn read_yahoo_bodies() -> Vec<(String, Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/yahoo");
     let mut bodies = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
