@@ -401,6 +401,10 @@ pub fn quote_text(answer: &QuoteAnswer) -> String {
         SessionState::AroundTheClock => {
             "Trades around the clock; daily bars close at 00:00 UTC.".to_owned()
         }
+        SessionState::HoursUnknown => {
+            "Trading hours unknown to highwater: a day's bar counts as closed at 00:00 UTC."
+                .to_owned()
+        }
         SessionState::BeforeOpen { opens } => format!("Market opens at {}.", local(opens)),
         SessionState::Open { closes } => {
             let today = closes.with_timezone(&tz).date_naive();

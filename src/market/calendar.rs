@@ -61,6 +61,12 @@ pub enum Calendar {
     Nyse,
     /// Every UTC calendar day is a session.
     Crypto,
+    /// Monday to Friday, holidays unknown: a listing on an exchange highwater has no calendar
+    /// for (`SAP.DE`, `SHOP.TO`). Its session dates are the exchange's own (Yahoo dates bars in
+    /// the exchange's timezone); its close is taken as 00:00 UTC after the date, so a bar is
+    /// counted finished late rather than early, and its holidays show as short absences, not
+    /// gaps (see [`crate::market::gap`]).
+    Weekdays,
 }
 
 impl Calendar {
@@ -68,7 +74,7 @@ impl Calendar {
     pub fn timezone(self) -> Tz {
         match self {
             Calendar::Nyse => chrono_tz::America::New_York,
-            Calendar::Crypto => chrono_tz::UTC,
+            Calendar::Crypto | Calendar::Weekdays => chrono_tz::UTC,
         }
     }
 
@@ -77,6 +83,7 @@ impl Calendar {
     pub fn is_session(self, date: NaiveDate) -> bool {
         match self {
             Calendar::Crypto => true,
+            Calendar::Weekdays => date.weekday().number_from_monday() <= 5,
             Calendar::Nyse => match NyseTable::get().day(date) {
                 Some(day) => day.is_session(),
                 None => nyse::is_session(date),
@@ -122,6 +129,12 @@ impl Calendar {
         match (self, timeframe) {
             (_, Timeframe::Daily) => 0,
             (Calendar::Crypto, Timeframe::Weekly) => 6 - date.weekday().num_days_from_monday(),
+            (Calendar::Weekdays, Timeframe::Weekly) => {
+                4u32.saturating_sub(date.weekday().num_days_from_monday())
+            }
+            (Calendar::Weekdays, Timeframe::Monthly) => {
+                self.count_sessions_remaining(date, timeframe)
+            }
             (Calendar::Crypto, Timeframe::Monthly) => {
                 u32::from(date.num_days_in_month()) - date.day()
             }
@@ -164,9 +177,11 @@ impl Calendar {
                         .map_or(DateTime::<Utc>::MAX_UTC, |utc| utc.and_utc()),
                 }
             }
-            Calendar::Crypto => date.succ_opt().map_or(DateTime::<Utc>::MAX_UTC, |next| {
-                next.and_time(NaiveTime::MIN).and_utc()
-            }),
+            Calendar::Crypto | Calendar::Weekdays => {
+                date.succ_opt().map_or(DateTime::<Utc>::MAX_UTC, |next| {
+                    next.and_time(NaiveTime::MIN).and_utc()
+                })
+            }
         }
     }
 
@@ -178,7 +193,7 @@ impl Calendar {
     /// weekends and every crypto date.
     pub fn holiday_name(self, date: NaiveDate) -> Option<&'static str> {
         match self {
-            Calendar::Crypto => None,
+            Calendar::Crypto | Calendar::Weekdays => None,
             Calendar::Nyse if nyse::is_trading_weekday(date) => nyse::closure(date),
             Calendar::Nyse => None,
         }
@@ -599,6 +614,33 @@ mod tests {
         DateTime::parse_from_rfc3339(text)
             .expect("valid RFC 3339 instant")
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn an_exchange_with_unknown_holidays_trades_monday_to_friday() {
+        let weekdays = Calendar::Weekdays;
+        // Wednesday 2025-12-24: Thursday and Friday left in the week; December 2025 ends on a
+        // Wednesday, so five weekdays follow in the month (Dec 25, 26, 29, 30, 31).
+        assert!(weekdays.is_session(d(2025, 12, 24)) && weekdays.is_session(d(2025, 12, 25)));
+        assert!(!weekdays.is_session(d(2025, 12, 27)));
+        assert_eq!(
+            weekdays.sessions_remaining(d(2025, 12, 24), Timeframe::Weekly),
+            2
+        );
+        assert_eq!(
+            weekdays.sessions_remaining(d(2025, 12, 27), Timeframe::Weekly),
+            0
+        );
+        assert_eq!(
+            weekdays.sessions_remaining(d(2025, 12, 24), Timeframe::Monthly),
+            5
+        );
+        assert_eq!(weekdays.holiday_name(d(2025, 12, 25)), None);
+        assert_eq!(
+            weekdays.close_time(d(2025, 12, 24)),
+            utc("2025-12-25T00:00:00Z"),
+            "a bar counts as finished late, never early"
+        );
     }
 
     #[test]

@@ -24,9 +24,14 @@ pub enum DateError {
         date: NaiveDate,
         tomorrow: NaiveDate,
     },
-    /// `why` says what the day is: "a Sunday", "Christmas Day", "a closure".
-    #[error("date {date} is {why}, not an NYSE session")]
-    NotASession { date: NaiveDate, why: String },
+    /// `why` says what the day is: "a Sunday", "Christmas Day", "a closure"; `calendar`
+    /// which sessions it is not one of: "an NYSE session".
+    #[error("date {date} is {why}, not {calendar}")]
+    NotASession {
+        date: NaiveDate,
+        why: String,
+        calendar: &'static str,
+    },
 }
 
 /// Checks that `date` can be a session of a history on `calendar` as of `today` (the caller's
@@ -52,7 +57,15 @@ pub fn check_session_date(
         (None, Weekday::Sun) => "a Sunday".to_owned(),
         (None, _) => "a day the exchange was closed".to_owned(),
     };
-    Err(DateError::NotASession { date, why })
+    let calendar = match calendar {
+        Calendar::Nyse => "an NYSE session",
+        Calendar::Crypto | Calendar::Weekdays => "a session (Monday to Friday)",
+    };
+    Err(DateError::NotASession {
+        date,
+        why,
+        calendar,
+    })
 }
 
 #[cfg(test)]
@@ -88,6 +101,12 @@ mod tests {
         assert_eq!(message(Calendar::Nyse, day(1950, 7, 29)), None);
         // Every day is a crypto session.
         assert_eq!(message(Calendar::Crypto, day(2025, 12, 25)), None);
+        // An exchange with unknown holidays: weekends only.
+        assert_eq!(message(Calendar::Weekdays, day(2025, 12, 25)), None);
+        assert_eq!(
+            message(Calendar::Weekdays, day(2025, 9, 20)).as_deref(),
+            Some("date 2025-09-20 is a Saturday, not a session (Monday to Friday)")
+        );
     }
 
     #[test]

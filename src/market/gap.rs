@@ -9,8 +9,9 @@
 //! The NYSE calendar is exact from [`NYSE_EXACT_FROM`] on (checked against the S&P 500 daily
 //! history) and approximate before: it does not know the Saturday closings of the 1940s or a
 //! few one-off closures of up to eight sessions (1933's bank holiday). Before that date, up to
-//! [`APPROXIMATE_TOLERANCE`] missing sessions are therefore not a gap. The crypto calendar is
-//! exact: every UTC day is a session.
+//! [`APPROXIMATE_TOLERANCE`] missing sessions are therefore not a gap, and the same holds for
+//! [`Calendar::Weekdays`], whose holidays are unknown. The crypto calendar is exact: every UTC
+//! day is a session.
 
 use chrono::NaiveDate;
 
@@ -48,6 +49,7 @@ pub fn gap_between(calendar: Calendar, earlier: NaiveDate, later: NaiveDate) -> 
     let missing = calendar.sessions_between(earlier, later);
     let tolerance = match calendar {
         Calendar::Nyse if later < NYSE_EXACT_FROM => APPROXIMATE_TOLERANCE,
+        Calendar::Weekdays => APPROXIMATE_TOLERANCE,
         _ => 0,
     };
     (missing > tolerance).then_some(Gap {
@@ -112,5 +114,22 @@ mod tests {
         assert!(gap_between(Calendar::Nyse, day(1933, 3, 3), day(1933, 6, 15)).is_some());
         // From 1952-06-01 one missing session is a gap.
         assert!(gap_between(Calendar::Nyse, day(1952, 6, 2), day(1952, 6, 4)).is_some());
+    }
+
+    #[test]
+    fn an_exchange_with_unknown_holidays_has_gaps_only_beyond_ten_weekdays() {
+        // Frankfurt over Easter 2025: Thursday Apr 17 to Tuesday Apr 22 (Good Friday and Easter
+        // Monday closed), and Christmas 2025: Tuesday Dec 23 to Monday Dec 29.
+        let weekdays = Calendar::Weekdays;
+        assert_eq!(
+            gap_between(weekdays, day(2025, 4, 17), day(2025, 4, 22)),
+            None
+        );
+        assert_eq!(
+            gap_between(weekdays, day(2025, 12, 23), day(2025, 12, 29)),
+            None
+        );
+        let gap = gap_between(weekdays, day(2025, 1, 2), day(2025, 1, 20));
+        assert_eq!(gap.map(|g| g.missing), Some(11));
     }
 }

@@ -64,7 +64,9 @@ impl Symbol {
     }
 
     /// An instrument the catalog does not know: named by its ticker, assumed to be a US-listed
-    /// stock unless the ticker looks like a crypto pair (`XXX-USD`).
+    /// stock unless the ticker looks like a crypto pair (`XXX-USD`) or carries a foreign
+    /// exchange's suffix (`SAP.DE`, `SHOP.TO`: Yahoo's US tickers have none), which puts it on
+    /// the Monday-to-Friday calendar of an exchange highwater does not know.
     pub fn adhoc(ticker: &str) -> Self {
         let ticker = ticker.trim().to_ascii_uppercase();
         // Yahoo's crypto pairs are BASE-QUOTE with a currency or coin as the quote (BTC-EUR,
@@ -77,6 +79,12 @@ impl Symbol {
             .is_some_and(|(base, quote)| !base.is_empty() && QUOTES.contains(&quote));
         let (class, calendar) = if crypto {
             (AssetClass::Crypto, Calendar::Crypto)
+        } else if ticker.rsplit_once('.').is_some_and(|(base, suffix)| {
+            !base.is_empty()
+                && (1..=3).contains(&suffix.len())
+                && suffix.bytes().all(|b| b.is_ascii_uppercase())
+        }) {
+            (AssetClass::Stock, Calendar::Weekdays)
         } else if ticker.starts_with('^') {
             (AssetClass::Index, Calendar::Nyse)
         } else {
@@ -299,5 +307,14 @@ mod tests {
             Calendar::Nyse,
             "a share class, not a pair"
         );
+        // Listings abroad: an exchange suffix, Monday to Friday, holidays unknown.
+        for ticker in ["sap.de", "SHOP.TO", "VOD.L", "7203.T"] {
+            assert_eq!(
+                Symbol::adhoc(ticker).calendar(),
+                Calendar::Weekdays,
+                "{ticker}"
+            );
+        }
+        assert_eq!(Symbol::adhoc("^N225").calendar(), Calendar::Nyse);
     }
 }

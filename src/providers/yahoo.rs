@@ -517,11 +517,12 @@ pub fn parse_quote(
 
 /// Whether the regular session of `calendar` is open at `now`: crypto always; NYSE when today
 /// (in New York) is a session and `now` is between 09:30 and the close by
-/// [`Calendar::close_time`] (13:00 on an early close). Pre/post-market trading is not
-/// modelled.
+/// [`Calendar::close_time`] (13:00 on an early close); an exchange with unknown hours
+/// ([`Calendar::Weekdays`]) on any weekday (UTC). Pre/post-market trading is not modelled.
 pub fn session_open(calendar: Calendar, now: DateTime<Utc>) -> bool {
     match calendar {
         Calendar::Crypto => true,
+        Calendar::Weekdays => calendar.is_session(now.date_naive()),
         Calendar::Nyse => {
             let tz = calendar.timezone();
             let today = now.with_timezone(&tz).date_naive();

@@ -12,6 +12,8 @@ use crate::market::{Calendar, Series, Symbol};
 pub enum SessionState {
     /// Crypto: trading around the clock; the daily bar closes at 00:00 UTC.
     AroundTheClock,
+    /// A listing on an exchange whose hours highwater does not know.
+    HoursUnknown,
     /// A session day before the opening bell.
     BeforeOpen { opens: DateTime<Utc> },
     /// The session is under way.
@@ -52,8 +54,10 @@ const NYSE_OPEN: NaiveTime = match NaiveTime::from_hms_opt(9, 30, 0) {
 
 /// Where `calendar`'s market stands at `now`.
 pub fn session_state(calendar: Calendar, now: DateTime<Utc>) -> SessionState {
-    if calendar == Calendar::Crypto {
-        return SessionState::AroundTheClock;
+    match calendar {
+        Calendar::Crypto => return SessionState::AroundTheClock,
+        Calendar::Weekdays => return SessionState::HoursUnknown,
+        Calendar::Nyse => {}
     }
     let tz = calendar.timezone();
     let today = now.with_timezone(&tz).date_naive();
