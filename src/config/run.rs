@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::alerts::QuietHours;
-use crate::market::{Calendar, Catalog, Symbol};
+use crate::market::{Calendar, Catalog, Symbol, shown};
 use crate::notify::{ConsoleFormat, WebhookUrl};
 use crate::rules::RuleSet;
 use crate::scheduler::{CronSchedule, Job};
@@ -307,7 +307,7 @@ pub fn default_jobs() -> Vec<RawJob> {
 pub fn jobs(raw: &[RawJob]) -> Result<Vec<Job>, String> {
     let mut jobs: Vec<Job> = Vec::new();
     for (i, job) in raw.iter().enumerate() {
-        let at = format!("jobs[{i}] ({})", job.name);
+        let at = format!("jobs[{i}] ({})", shown(&job.name));
         if job.name.trim().is_empty() {
             return Err(format!("jobs[{i}]: name must not be empty"));
         }
@@ -342,7 +342,7 @@ pub fn subscriptions(
 ) -> Result<Vec<Subscription>, String> {
     let mut out: Vec<Subscription> = Vec::new();
     for (i, sub) in raw.iter().enumerate() {
-        let at = format!("subscriptions[{i}] ({})", sub.name);
+        let at = format!("subscriptions[{i}] ({})", shown(&sub.name));
         let name_ok = !sub.name.is_empty()
             && sub.name.len() <= 64
             && sub
@@ -351,8 +351,8 @@ pub fn subscriptions(
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !name_ok {
             return Err(format!(
-                "subscriptions[{i}]: name {:?} must be 1-64 letters, digits, - or _",
-                sub.name
+                "subscriptions[{i}]: name '{}' must be 1-64 letters, digits, - or _",
+                shown(&sub.name)
             ));
         }
         if out.iter().any(|s| s.name == sub.name) {

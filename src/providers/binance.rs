@@ -40,7 +40,7 @@ use url::Url;
 
 use super::http::{HttpClient, redact};
 use super::source::{Dropped, Fetched, Provider, ProviderError, Quote};
-use crate::market::{AssetClass, Bar, Calendar, Symbol, check_session_date};
+use crate::market::{AssetClass, Bar, Calendar, Symbol, check_session_date, shown};
 
 /// The provider's name in logs and errors.
 const NAME: &str = "binance";
@@ -95,9 +95,12 @@ impl<'a> RawKline<'a> {
     fn from_row(row: &'a [Value]) -> Result<Self, String> {
         const NULL: &Value = &Value::Null;
         let field = |i: usize| row.get(i).unwrap_or(NULL);
-        let open_time = field(0)
-            .as_i64()
-            .ok_or_else(|| format!("kline open time {} is not an integer", field(0)))?;
+        let open_time = field(0).as_i64().ok_or_else(|| {
+            format!(
+                "kline open time {} is not an integer",
+                shown(&field(0).to_string())
+            )
+        })?;
         Ok(Self {
             open_time,
             open: field(1),
@@ -229,7 +232,7 @@ fn price(value: &Value) -> Result<f64, String> {
     };
     match parsed {
         Some(p) if p.is_finite() && p > 0.0 => Ok(p),
-        _ => Err(value.to_string()),
+        _ => Err(shown(&value.to_string())),
     }
 }
 
