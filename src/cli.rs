@@ -402,7 +402,7 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
         }
         let start = buffer.len();
         if args.json {
-            alerts::write_event_json(&mut *buffer, event)?;
+            alerts::write_event_json(buffer, event);
         } else {
             write!(
                 buffer,

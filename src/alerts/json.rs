@@ -3,19 +3,17 @@
 //! Prices are rounded to 7 significant digits: the histories and Yahoo carry single-precision
 //! values (2467.699951 is 2467.70), and the extra digits are noise, not information.
 
-use std::fmt::{Display, Write as _};
-use std::io;
+use std::fmt::{self, Display, Write as _};
 
 use chrono::NaiveDate;
-use serde::{Serialize, Serializer};
+use serde_json::ser::{CompactFormatter, Formatter as _};
 use serde_json::{Value, json};
 
-use super::format::StackText;
 use super::text::Headline;
 use crate::analytics::Direction;
 use crate::market::decimal::scale_pow10;
 use crate::market::{IsoDate, Timeframe};
-use crate::rules::{DedupKeyText, Event, Fact};
+use crate::rules::{Event, Fact};
 
 /// A scaled value this close to halfway between two integers is not rounded by the fast path:
 /// the one rounding error of the scaling (below 1.2e-9 for values under 10^7) could flip it.
@@ -71,133 +69,229 @@ pub(crate) fn tidy_pct(value: f64) -> f64 {
     (value * 10_000.0).round() / 10_000.0
 }
 
-/// Room on the stack for a headline or a dedup key (headlines are 60-170 bytes).
-const TEXT_ROOM: usize = 512;
+/// Which bytes JSON strings escape, as serde_json does: the control characters, `"` and `\`.
+/// Everything else, `/` and all of UTF-8 included, is written as it is.
+fn needs_escape(byte: u8) -> bool {
+    byte < 0x20 || byte == b'"' || byte == b'\\'
+}
 
-/// A value serialised as the string its `Display` writes (dedup keys, period keys), without
-/// building the string first.
-struct Displayed<T>(T);
-
-impl<T: Display> Serialize for Displayed<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Built on the stack and escaped in one pass: escaping piece by piece, as `collect_str`
-        // does, costs per piece (a headline is a dozen). Longer texts take `collect_str`.
-        let mut text: StackText<TEXT_ROOM> = StackText::default();
-        match write!(text, "{}", self.0).and_then(|()| text.as_str()) {
-            Ok(text) => serializer.serialize_str(text),
-            Err(_) => serializer.collect_str(&self.0),
+/// Appends `text` to `out` as the body of a JSON string (no quotes), escaped exactly as
+/// serde_json escapes it: `\b \t \n \f \r` short, other control characters as `\u00XX` with
+/// lower-case hex, `\"` and `\\`.
+fn push_escaped(out: &mut Vec<u8>, text: &[u8]) {
+    let mut plain_from = 0;
+    for (i, &byte) in text.iter().enumerate() {
+        if !needs_escape(byte) {
+            continue;
         }
+        out.extend_from_slice(&text[plain_from..i]);
+        plain_from = i + 1;
+        let short = match byte {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x09 => b't',
+            0x0A => b'n',
+            0x0C => b'f',
+            0x0D => b'r',
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(byte >> 4)],
+                    HEX[usize::from(byte & 0xF)],
+                ]);
+                continue;
+            }
+        };
+        out.extend_from_slice(&[b'\\', short]);
+    }
+    out.extend_from_slice(&text[plain_from..]);
+}
+
+/// `fmt::Write` into a byte buffer, for `Display` values written straight into the output.
+struct Bytes<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for Bytes<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// A JSON object written field by field into a byte buffer, in the bytes serde_json writes
+/// (numbers through serde_json's own formatter, strings escaped as it escapes them), with no
+/// intermediate `Value` or `String`.
+struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> Object<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        Object { out, empty: true }
+    }
+
+    fn key(&mut self, name: &str) {
+        self.out.push(if self.empty { b'{' } else { b',' });
+        self.empty = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn str(&mut self, name: &str, value: &str) {
+        self.key(name);
+        self.out.push(b'"');
+        push_escaped(self.out, value.as_bytes());
+        self.out.push(b'"');
+    }
+
+    /// A string field holding what `value` displays: written in place, and escaped only when
+    /// it holds a byte that JSON escapes (headlines and keys almost never do).
+    fn display(&mut self, name: &str, value: impl Display) {
+        self.key(name);
+        self.out.push(b'"');
+        let start = self.out.len();
+        // Writing into a Vec cannot fail; a Display that reports an error leaves what it wrote.
+        let _ = write!(Bytes(self.out), "{value}");
+        if self.out[start..].iter().any(|&b| needs_escape(b)) {
+            let raw = self.out.split_off(start);
+            push_escaped(self.out, &raw);
+        }
+        self.out.push(b'"');
+    }
+
+    fn date(&mut self, name: &str, date: NaiveDate) {
+        match crate::market::iso_date::ymd(date) {
+            Some(bytes) => {
+                self.key(name);
+                self.out.push(b'"');
+                self.out.extend_from_slice(&bytes);
+                self.out.push(b'"');
+            }
+            None => self.display(name, IsoDate(date)),
+        }
+    }
+
+    fn null(&mut self, name: &str) {
+        self.key(name);
+        self.out.extend_from_slice(b"null");
+    }
+
+    /// A number as serde_json writes an `f64`: shortest round-trip digits; `null` when it is
+    /// not finite.
+    fn f64(&mut self, name: &str, value: f64) {
+        if !value.is_finite() {
+            return self.null(name);
+        }
+        self.key(name);
+        // Writing into a Vec cannot fail.
+        let _ = CompactFormatter.write_f64(self.out, value);
+    }
+
+    fn u32(&mut self, name: &str, value: u32) {
+        self.key(name);
+        let _ = CompactFormatter.write_u32(self.out, value);
+    }
+
+    fn bool(&mut self, name: &str, value: bool) {
+        self.key(name);
+        self.out
+            .extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    /// `value`'s field, or `null` when it is `None`.
+    fn nullable<T>(
+        &mut self,
+        name: &str,
+        value: Option<T>,
+        write: impl FnOnce(&mut Self, &str, T),
+    ) {
+        match value {
+            Some(value) => write(self, name, value),
+            None => self.null(name),
+        }
+    }
+
+    fn end(self) {
+        if self.empty {
+            self.out.push(b'{');
+        }
+        self.out.push(b'}');
     }
 }
 
 /// The one definition of an event's JSON shape.
 ///
-/// Fields are declared in alphabetical order because that is the order the stored `Value`
-/// form (a sorted map) prints them in, so a line written straight from this struct and the
-/// `Value` of [`event_json`] read the same, byte for byte. Fields that belong to some kinds
-/// only are `Option`s left out when `None`; those that are `null` when unknown are
-/// `Option<Option<_>>` (outer: the kind has the field; inner: `null`).
-#[derive(Serialize)]
+/// Fields are written in alphabetical order because that is the order a stored `Value` (a
+/// sorted map) prints them in, so a line written from this struct and the `Value` of
+/// [`event_json`] read the same, byte for byte. Fields that belong to some kinds only are
+/// `Option`s left out when `None`; those that are `null` when unknown are `Option<Option<_>>`
+/// (outer: the kind has the field; inner: `null`).
 struct EventJson<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    event: &'a Event,
     basis: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    biggest_since_date: Option<Option<IsoDate>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    biggest_since_date: Option<Option<NaiveDate>>,
     biggest_since_pct: Option<Option<f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     change_pct: Option<f64>,
     close: f64,
-    date: IsoDate,
-    dedup_key: Displayed<DedupKeyText<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     direction: Option<Option<Direction>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     drought_sessions: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     earlier_at_least: Option<u32>,
-    headline: Displayed<Headline<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     high: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     highest_since_close: Option<Option<f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    highest_since_date: Option<Option<IsoDate>>,
-    history_from: IsoDate,
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    highest_since_date: Option<Option<NaiveDate>>,
     length: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    longest_since_date: Option<Option<IsoDate>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    longest_since_date: Option<Option<NaiveDate>>,
     longest_since_length: Option<Option<u32>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     lowest_since_close: Option<Option<f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lowest_since_date: Option<Option<IsoDate>>,
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    lowest_since_date: Option<Option<NaiveDate>>,
     on_pace: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    period: Option<Displayed<crate::market::PeriodKey>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    period: Option<crate::market::PeriodKey>,
     previous_close: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     previous_record_close: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    previous_record_date: Option<IsoDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_record_date: Option<NaiveDate>,
     previous_record_high: Option<f64>,
-    rule: &'a str,
     session_change_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     sessions_remaining: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    start_date: Option<IsoDate>,
-    symbol: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    start_date: Option<NaiveDate>,
     timeframe: Option<Timeframe>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     weeks: Option<u32>,
 }
 
 impl<'a> EventJson<'a> {
     fn new(event: &'a Event) -> Self {
-        let date = |d: NaiveDate| IsoDate(d);
         let mut json = EventJson {
+            event,
             basis: None,
             biggest_since_date: None,
             biggest_since_pct: None,
             change_pct: None,
             close: tidy(event.close),
-            date: date(event.date),
-            dedup_key: Displayed(event.dedup_key_text()),
             direction: None,
             drought_sessions: None,
             earlier_at_least: None,
-            headline: Displayed(Headline(event)),
             high: None,
             highest_since_close: None,
             highest_since_date: None,
-            history_from: date(event.history_from),
-            kind: event.fact.kind(),
             length: None,
             longest_since_date: None,
             longest_since_length: None,
             lowest_since_close: None,
             lowest_since_date: None,
-            name: event.symbol.name(),
             on_pace: None,
             period: None,
             previous_close: None,
             previous_record_close: None,
             previous_record_date: None,
             previous_record_high: None,
-            rule: &event.rule_id,
             session_change_pct: event.session_change_pct.map(tidy_pct),
             sessions_remaining: None,
             start_date: None,
-            symbol: event.symbol.ticker(),
             timeframe: None,
             weeks: None,
         };
@@ -207,7 +301,7 @@ impl<'a> EventJson<'a> {
                 drought_sessions,
             } => {
                 json.basis = Some("close");
-                json.previous_record_date = Some(date(previous.date));
+                json.previous_record_date = Some(previous.date);
                 json.previous_record_close = Some(tidy(previous.value));
                 json.drought_sessions = Some(drought_sessions);
             }
@@ -218,7 +312,7 @@ impl<'a> EventJson<'a> {
             } => {
                 json.basis = Some("intraday");
                 json.high = Some(tidy(high));
-                json.previous_record_date = Some(date(previous.date));
+                json.previous_record_date = Some(previous.date);
                 json.previous_record_high = Some(tidy(previous.value));
                 json.drought_sessions = Some(drought_sessions);
             }
@@ -227,7 +321,7 @@ impl<'a> EventJson<'a> {
                 highest_since,
             } => {
                 json.weeks = Some(weeks);
-                json.highest_since_date = Some(highest_since.map(|(_, d)| date(d)));
+                json.highest_since_date = Some(highest_since.map(|(_, d)| d));
                 json.highest_since_close = Some(highest_since.map(|(c, _)| tidy(c)));
             }
             Fact::PeriodLow {
@@ -235,7 +329,7 @@ impl<'a> EventJson<'a> {
                 lowest_since,
             } => {
                 json.weeks = Some(weeks);
-                json.lowest_since_date = Some(lowest_since.map(|(_, d)| date(d)));
+                json.lowest_since_date = Some(lowest_since.map(|(_, d)| d));
                 json.lowest_since_close = Some(lowest_since.map(|(c, _)| tidy(c)));
             }
             Fact::Streak { timeframe, streak } => {
@@ -243,10 +337,10 @@ impl<'a> EventJson<'a> {
                 json.direction = Some(streak.direction);
                 json.length = Some(streak.length);
                 json.on_pace = Some(!streak.complete);
-                json.period = Some(Displayed(streak.period));
-                json.start_date = Some(date(streak.start_date));
+                json.period = Some(streak.period);
+                json.start_date = Some(streak.start_date);
                 json.change_pct = Some(tidy_pct(streak.change_pct));
-                json.longest_since_date = Some(streak.longest_since.map(|r| date(r.end_date)));
+                json.longest_since_date = Some(streak.longest_since.map(|r| r.end_date));
                 json.longest_since_length = Some(streak.longest_since.map(|r| r.length));
                 json.earlier_at_least = Some(streak.earlier_at_least);
                 json.sessions_remaining = Some(streak.sessions_remaining);
@@ -257,27 +351,122 @@ impl<'a> EventJson<'a> {
                 movement,
             } => {
                 json.timeframe = Some(timeframe);
-                json.period = Some(Displayed(period));
+                json.period = Some(period);
                 json.change_pct = Some(tidy_pct(movement.change_pct));
                 json.previous_close = Some(tidy(movement.previous_close));
-                json.biggest_since_date = Some(movement.biggest_since.map(|(d, _)| date(d)));
+                json.biggest_since_date = Some(movement.biggest_since.map(|(d, _)| d));
                 json.biggest_since_pct = Some(movement.biggest_since.map(|(_, p)| tidy_pct(p)));
             }
         }
         json
     }
+
+    /// Appends the object to `out`, its fields in alphabetical order.
+    fn write(&self, out: &mut Vec<u8>) {
+        let event = self.event;
+        let mut o = Object::new(out);
+        if let Some(basis) = self.basis {
+            o.str("basis", basis);
+        }
+        if let Some(date) = self.biggest_since_date {
+            o.nullable("biggest_since_date", date, Object::date);
+        }
+        if let Some(pct) = self.biggest_since_pct {
+            o.nullable("biggest_since_pct", pct, Object::f64);
+        }
+        if let Some(pct) = self.change_pct {
+            o.f64("change_pct", pct);
+        }
+        o.f64("close", self.close);
+        o.date("date", event.date);
+        o.display("dedup_key", event.dedup_key_text());
+        if let Some(direction) = self.direction {
+            o.nullable("direction", direction, |o, name, d| o.str(name, d.as_str()));
+        }
+        if let Some(sessions) = self.drought_sessions {
+            o.u32("drought_sessions", sessions);
+        }
+        if let Some(count) = self.earlier_at_least {
+            o.u32("earlier_at_least", count);
+        }
+        o.display("headline", Headline(event));
+        if let Some(high) = self.high {
+            o.f64("high", high);
+        }
+        if let Some(close) = self.highest_since_close {
+            o.nullable("highest_since_close", close, Object::f64);
+        }
+        if let Some(date) = self.highest_since_date {
+            o.nullable("highest_since_date", date, Object::date);
+        }
+        o.date("history_from", event.history_from);
+        o.str("kind", event.fact.kind());
+        if let Some(length) = self.length {
+            o.u32("length", length);
+        }
+        if let Some(date) = self.longest_since_date {
+            o.nullable("longest_since_date", date, Object::date);
+        }
+        if let Some(length) = self.longest_since_length {
+            o.nullable("longest_since_length", length, Object::u32);
+        }
+        if let Some(close) = self.lowest_since_close {
+            o.nullable("lowest_since_close", close, Object::f64);
+        }
+        if let Some(date) = self.lowest_since_date {
+            o.nullable("lowest_since_date", date, Object::date);
+        }
+        o.str("name", event.symbol.name());
+        if let Some(on_pace) = self.on_pace {
+            o.bool("on_pace", on_pace);
+        }
+        if let Some(period) = self.period {
+            o.display("period", period);
+        }
+        if let Some(close) = self.previous_close {
+            o.f64("previous_close", close);
+        }
+        if let Some(close) = self.previous_record_close {
+            o.f64("previous_record_close", close);
+        }
+        if let Some(date) = self.previous_record_date {
+            o.date("previous_record_date", date);
+        }
+        if let Some(high) = self.previous_record_high {
+            o.f64("previous_record_high", high);
+        }
+        o.str("rule", &event.rule_id);
+        o.nullable("session_change_pct", self.session_change_pct, Object::f64);
+        if let Some(sessions) = self.sessions_remaining {
+            o.u32("sessions_remaining", sessions);
+        }
+        if let Some(date) = self.start_date {
+            o.date("start_date", date);
+        }
+        o.str("symbol", event.symbol.ticker());
+        if let Some(timeframe) = self.timeframe {
+            o.str("timeframe", timeframe.as_str());
+        }
+        if let Some(weeks) = self.weeks {
+            o.u32("weeks", weeks);
+        }
+        o.end();
+    }
 }
 
-/// The event as a flat JSON object (what the outbox stores).
+/// The event as a flat JSON object (what the outbox stores): the line of
+/// [`write_event_json`], read back.
 pub fn event_json(event: &Event) -> Value {
-    serde_json::to_value(EventJson::new(event))
-        .expect("an event is strings, numbers and options, which always serialise")
+    let mut line = Vec::with_capacity(512);
+    write_event_json(&mut line, event);
+    serde_json::from_slice(&line)
+        .expect("the event writer writes valid JSON: see the tests that read every kind back")
 }
 
-/// Writes the event as one line of JSON (no newline), the same text as `event_json(event)`
-/// printed, without building the `Value`.
-pub fn write_event_json(out: &mut impl io::Write, event: &Event) -> io::Result<()> {
-    serde_json::to_writer(out, &EventJson::new(event)).map_err(io::Error::from)
+/// Appends the event to `out` as one line of JSON (no newline): the same text as
+/// `event_json(event)` printed, written straight into the buffer.
+pub fn write_event_json(out: &mut Vec<u8>, event: &Event) {
+    EventJson::new(event).write(out);
 }
 
 /// One bar as JSON (`highwater fetch --json`): prices as the provider sent them, tidied.
@@ -484,10 +673,87 @@ mod tests {
     fn the_written_line_is_the_stored_value_printed() {
         for event in events() {
             let mut line = Vec::new();
-            write_event_json(&mut line, &event).expect("write to memory");
+            write_event_json(&mut line, &event);
             let line = String::from_utf8(line).expect("utf-8");
-            assert_eq!(line, event_json(&event).to_string());
+            // serde_json reads the line and prints it again (keys sorted, its own escaping and
+            // number formatting): the same bytes.
+            let value: Value = serde_json::from_str(&line).expect("valid JSON");
+            assert_eq!(line, value.to_string());
+            assert_eq!(event_json(&event), value);
         }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut texts: Vec<String> = (0u8..0x80)
+            .map(|b| format!("a{}z", char::from(b)))
+            .collect();
+        texts.extend(
+            [
+                "",
+                "\\\"\"",
+                "Ünïcødé — “quotes” / \u{7f} \u{2028}",
+                "\u{1b}[31mred",
+            ]
+            .map(String::from),
+        );
+        for text in texts {
+            let mut ours = Vec::new();
+            let mut o = Object::new(&mut ours);
+            o.str("s", &text);
+            o.display("d", &text);
+            o.end();
+            let theirs = serde_json::json!({ "s": text, "d": text });
+            let expected = format!(
+                "{{\"s\":{0},\"d\":{0}}}",
+                serde_json::to_string(&theirs["s"]).expect("a string")
+            );
+            assert_eq!(
+                String::from_utf8(ours).expect("utf-8"),
+                expected,
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_symbol_name_with_quotes_and_control_characters_is_escaped_in_every_field() {
+        let mut event = events().remove(0);
+        event.symbol = Arc::new(Symbol::adhoc("^T\"E\\S\nT"));
+        let mut line = Vec::new();
+        write_event_json(&mut line, &event);
+        let line = String::from_utf8(line).expect("utf-8");
+        let value: Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(value["symbol"], "^T\"E\\S\nT");
+        assert!(
+            value["headline"]
+                .as_str()
+                .is_some_and(|h| h.starts_with("^T\"E\\S\nT closes"))
+        );
+        assert!(
+            value["dedup_key"]
+                .as_str()
+                .is_some_and(|k| k.contains("/^T\"E\\S\nT/"))
+        );
+        assert_eq!(line, value.to_string());
+    }
+
+    #[test]
+    fn numbers_that_are_not_finite_are_null() {
+        let mut ours = Vec::new();
+        let mut o = Object::new(&mut ours);
+        o.f64("a", f64::NAN);
+        o.f64("b", f64::INFINITY);
+        o.f64("c", -0.0);
+        o.f64("d", 1e-7);
+        o.f64("e", 2467.7);
+        o.u32("f", u32::MAX);
+        o.end();
+        assert_eq!(
+            String::from_utf8(ours).expect("utf-8"),
+            serde_json::json!({"a": f64::NAN, "b": f64::INFINITY, "c": -0.0, "d": 1e-7, "e": 2467.7, "f": u32::MAX})
+                .to_string()
+        );
     }
 
     #[test]

@@ -63,8 +63,21 @@ pub(crate) fn plain_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
 
 /// Appends the ASCII digits of `text` from `from` on to `mantissa`; returns it and where the
 /// digits end. More than 19 digits in all may wrap the mantissa: callers refuse those.
+///
+/// Eight bytes are looked at together ([`leading_digits`]) while eight remain; the last few
+/// one by one.
 fn digits(text: &[u8], from: usize, mut mantissa: u64) -> (u64, usize) {
     let mut end = from;
+    while let Some(&chunk) = text.get(end..).and_then(|rest| rest.first_chunk::<8>()) {
+        let (count, value) = leading_digits(u64::from_le_bytes(chunk));
+        mantissa = mantissa
+            .wrapping_mul(POWERS_OF_TEN[count])
+            .wrapping_add(value);
+        end += count;
+        if count < 8 {
+            return (mantissa, end);
+        }
+    }
     while let Some(&byte) = text.get(end) {
         let digit = byte.wrapping_sub(b'0');
         if digit > 9 {
@@ -74,6 +87,43 @@ fn digits(text: &[u8], from: usize, mut mantissa: u64) -> (u64, usize) {
         end += 1;
     }
     (mantissa, end)
+}
+
+/// 10^0 to 10^8, for appending up to eight digits to a mantissa.
+const POWERS_OF_TEN: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// Eight bytes read little-endian (the first byte lowest): how many of them, from the first,
+/// are ASCII digits, and the number those digits make.
+fn leading_digits(word: u64) -> (usize, u64) {
+    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+    const SIXES: u64 = u64::from_ne_bytes([6; 8]);
+    const HIGH_NIBBLES: u64 = u64::from_ne_bytes([0xF0; 8]);
+    // A digit byte becomes 0..=9, and 9 + 6 stays below 16: its high nibble stays clear in both
+    // terms. Any other byte sets a high nibble in one of them. A byte below `0` borrows from the
+    // bytes after it, which only spoils bytes after the first non-digit: those are not counted.
+    let values = word.wrapping_sub(ZEROS);
+    let not_digits = (values | values.wrapping_add(SIXES)) & HIGH_NIBBLES;
+    let count = (not_digits.trailing_zeros() / 8) as usize;
+    if count == 0 {
+        return (0, 0);
+    }
+    // Move the `count` digits to the top bytes (the bytes below become leading zeros), then add
+    // neighbours in pairs: 2 digits per 16 bits, 4 per 32, 8 per 64.
+    let mut v = values << (8 * (8 - count));
+    v = (v.wrapping_mul(10).wrapping_add(v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    v = (v.wrapping_mul(100).wrapping_add(v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    v = (v.wrapping_mul(10_000).wrapping_add(v >> 32)) & 0xFFFF_FFFF;
+    (count, v)
 }
 
 #[cfg(test)]
@@ -158,8 +208,60 @@ mod tests {
         assert_eq!(scale_pow10(1.5, -23), None);
     }
 
+    /// The digit reader's definition: one byte at a time.
+    fn digits_one_by_one(text: &[u8], from: usize) -> (u64, usize) {
+        let mut end = from;
+        let mut mantissa = 0u64;
+        while let Some(digit) = text.get(end).and_then(|b| (*b as char).to_digit(10)) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+            end += 1;
+        }
+        (mantissa, end)
+    }
+
+    #[test]
+    fn eight_bytes_at_a_time_read_every_run_of_digits_as_one_at_a_time() {
+        for text in [
+            &b"12345678"[..],
+            b"123456789",
+            b"1234567/",
+            b"1234567:",
+            b"0000000000000000",
+            b"99999999999999999999",
+            b"1\x00\x00\x00\x00\x00\x00\x00",
+            b"12.45678,",
+            b"/2345678",
+            b"",
+        ] {
+            for from in 0..text.len().max(1) {
+                assert_eq!(
+                    digits(text, from, 0),
+                    digits_one_by_one(text, from),
+                    "{text:?} {from}"
+                );
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// Digits and the bytes next to them (`/` and `:` border the digits; low bytes borrow).
+        #[test]
+        fn digits_read_as_one_at_a_time(
+            text in proptest::collection::vec(
+                prop_oneof![
+                    6 => (b'0'..=b'9'),
+                    1 => prop::sample::select(vec![b'/', b':', b'.', b',', 0, 0x29, 0x3A, 0x40, 0xFF, 0xB0]),
+                    1 => any::<u8>(),
+                ],
+                0..40,
+            ),
+            from in 0usize..8,
+        ) {
+            let from = from.min(text.len());
+            prop_assert_eq!(digits(&text, from, 0), digits_one_by_one(&text, from), "{:?}", text);
+        }
 
         /// Up to 15 digits: always below 2^53, so always read here.
         #[test]

@@ -20,7 +20,7 @@ pub struct IsoDate(pub NaiveDate);
 pub struct IsoMonth(pub NaiveDate);
 
 /// `YYYY-MM-DD` as ASCII bytes, when the year has four digits (0 to 9999).
-fn ymd(date: NaiveDate) -> Option<[u8; 10]> {
+pub(crate) fn ymd(date: NaiveDate) -> Option<[u8; 10]> {
     let year = u32::try_from(date.year()).ok().filter(|&y| y <= 9999)?;
     let digit = |n: u32| b'0' + (n % 10) as u8;
     let (month, day) = (date.month(), date.day());

@@ -11,7 +11,7 @@ mod calendar;
 mod checks;
 pub(crate) mod decimal;
 pub mod gap;
-mod iso_date;
+pub(crate) mod iso_date;
 mod period;
 pub mod sanity;
 mod series;

@@ -10,7 +10,8 @@
 //!
 //! - Rows end at `\n` or `\r` (so `\r\n` too), and the bytes `\r` and `\n` between rows are
 //!   skipped, as the CSV reader skips blank lines.
-//! - A file with a `"` anywhere is not plain (quoting rules).
+//! - A file with a `"` anywhere is not plain (quoting rules): the header is checked whole, and a
+//!   quote in a row ends its cell where no `,` or line end follows, or is found in an unread cell.
 //! - A cell is read by the same rules as the CSV reader's cells ([`super::parse_date`], and
 //!   [`parse_plain_decimal`](crate::market::decimal::parse_plain_decimal), which gives exactly
 //!   what `str::parse` gives). Padding, exponents and other spellings are not plain.
@@ -41,7 +42,9 @@ const VOLUME: usize = 4;
 /// The bars of `bytes`, when the file is plain and every row is a valid bar with a date after
 /// the previous row's; `None` otherwise.
 pub(super) fn plain_bars(columns: &Columns, header_end: usize, bytes: &[u8]) -> Option<Vec<Bar>> {
-    if bytes.contains(&b'"') {
+    // A quote in a row fails that row's cell (dates and numbers hold none, other cells are
+    // checked), so only the header is looked at here.
+    if bytes.get(..header_end).is_none_or(|h| h.contains(&b'"')) {
         return None;
     }
     let mut roles = vec![Role::Other; usize::try_from(columns.width).ok()?];
@@ -116,10 +119,16 @@ fn row(roles: &[Role], bytes: &[u8], mut at: usize) -> Option<(Bar, usize)> {
                     len
                 }
             },
-            Role::Other => rest
-                .iter()
-                .position(|&b| matches!(b, b',' | b'\n' | b'\r'))
-                .unwrap_or(rest.len()),
+            Role::Other => {
+                let len = rest
+                    .iter()
+                    .position(|&b| matches!(b, b',' | b'\n' | b'\r' | b'"'))
+                    .unwrap_or(rest.len());
+                if rest.get(len) == Some(&b'"') {
+                    return None;
+                }
+                len
+            }
         };
         at += len;
     }
