@@ -634,11 +634,12 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let now = utc(2025, 9, 18, 21, 0, 0);
     let server = ServerId::guild(GUILD);
-    let app_with = |store: Arc<dyn Store>| {
+    // Each "process" holds the database's lock while it lives, as `highwater run` does.
+    let app_with = |store: Arc<dyn Store>, lock| {
         let config = config(&fake);
         let data = s.data.clone();
         async move {
-            App::with_parts(
+            App::with_locked_parts(
                 config,
                 RunOptions {
                     data: Some(data),
@@ -646,6 +647,7 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
                     ..RunOptions::default()
                 },
                 store,
+                lock,
                 ManualClock::at(now),
             )
             .await
@@ -653,7 +655,8 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
         }
     };
     let first_id = {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
+        let (store, lock) = SqliteStore::open_locked(&s.db).await.expect("store opens");
+        let store: Arc<dyn Store> = Arc::new(store);
         store
             .upsert_server(&ServerSettings::new(server.clone()), now)
             .await
@@ -679,7 +682,7 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
             )
             .await
             .expect("rule");
-        let app = app_with(store.clone()).await;
+        let app = app_with(store.clone(), lock).await;
         assert_eq!(app.tick(None).await.expect("tick").messages, 1);
         // The first process claims the message and posts it, then dies before marking it.
         let claimed = store
@@ -704,8 +707,8 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
     assert_eq!(fake.messages(MARKETS).len(), 1);
 
     // The restarted process sends it again, with the same nonce: Discord shows no second one.
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
-    let app = app_with(store).await;
+    let (store, lock) = SqliteStore::open_locked(&s.db).await.expect("store opens");
+    let app = app_with(Arc::new(store), lock).await;
     let delivered = app.deliver_now().await.expect("delivery");
     assert_eq!(delivered.delivered, 1);
     assert_eq!(fake.messages(MARKETS).len(), 1, "no second visible message");

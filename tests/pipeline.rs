@@ -45,15 +45,18 @@ symbols = ["RUT"]
 
 use support::run_dir as setup;
 
+/// The app as `highwater run` builds it: it holds the database's lock (released when the app
+/// is dropped, as when a process ends).
 async fn app(config: Config, db: &Path, data: &Path, clock: Arc<ManualClock>) -> App {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).await.expect("store opens"));
-    App::with_parts(
+    let (store, lock) = SqliteStore::open_locked(db).await.expect("store opens");
+    App::with_locked_parts(
         config,
         RunOptions {
             data: Some(data.to_owned()),
             ..RunOptions::default()
         },
-        store,
+        Arc::new(store),
+        lock,
         clock,
     )
     .await

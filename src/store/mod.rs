@@ -23,8 +23,10 @@ use crate::notify::Outgoing;
 use crate::providers::market_data::Cached;
 use crate::rules::spec::RawRule;
 
+mod lock;
 mod sqlite;
 
+pub use lock::{DatabaseLock, LockError, lock_path};
 pub use sqlite::SqliteStore;
 
 /// Limits on what one server may configure.
@@ -51,6 +53,10 @@ pub enum StoreError {
     /// The database could not be opened or created; `reason` says what to fix.
     #[error("database {path}: {reason}")]
     Open { path: String, reason: String },
+    /// Another process holds the database (see [`DatabaseLock`]), or its lock file cannot be
+    /// made.
+    #[error(transparent)]
+    Locked(#[from] LockError),
     /// The schema could not be brought up to date.
     #[error("database {path}: migrating the schema failed: {reason}")]
     Migrate { path: String, reason: String },
@@ -441,6 +447,10 @@ pub trait Store: Send + Sync {
     async fn enqueue(&self, write: &TickWrite, now: DateTime<Utc>) -> Result<Enqueued, StoreError>;
     /// Marks messages whose attempt was in flight when the process stopped (state `sending`,
     /// lease expired or `all`) as pending and interrupted. Returns how many.
+    ///
+    /// Only the process that holds the database's [`DatabaseLock`] may call this with `all`:
+    /// any other could take a live process's post in flight for an interrupted one and send
+    /// it again.
     async fn recover_interrupted(&self, now: DateTime<Utc>, all: bool) -> Result<u64, StoreError>;
     /// Claims up to `limit` pending messages due at `now` for one attempt each (state
     /// `sending` until `lease_until`), oldest first — never one for a destination that already

@@ -2,8 +2,10 @@
 //!
 //! The schema lives in `migrations/sqlite/`, compiled into the binary; opening a database
 //! written by an older version applies the missing migrations (never wipes), and one written
-//! by a newer version is refused. One process per file: at start-up every attempt that was in
-//! flight is taken as interrupted (see [`Store::recover_interrupted`]).
+//! by a newer version is refused. One process per file: `highwater run` opens it with
+//! [`SqliteStore::open_locked`], which takes the file's [`DatabaseLock`] first, and only that
+//! holder takes every attempt still in flight as interrupted at start-up (see
+//! [`Store::recover_interrupted`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -21,8 +23,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    Claimed, Destination, Enqueued, MessageRecord, MessageState, Mute, MuteTarget, RuleAdded,
-    ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target, TickWrite,
+    Claimed, DatabaseLock, Destination, Enqueued, MessageRecord, MessageState, Mute, MuteTarget,
+    RuleAdded, ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target,
+    TickWrite,
 };
 use crate::alerts::QuietHours;
 use crate::market::Bar;
@@ -157,49 +160,76 @@ fn open_reason(error: &sqlx::Error) -> String {
     }
 }
 
+/// Refuses, with advice, a path SQLite would open and fail on only later (a read-only file:
+/// at the first write; as root perhaps never) or whose folder is missing.
+fn check_path(path: &Path) -> Result<(), StoreError> {
+    let open_error = |reason: String| StoreError::Open {
+        path: path.display().to_string(),
+        reason,
+    };
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return Err(open_error("is a directory, not a database file".into()));
+        }
+        if meta.permissions().readonly() {
+            return Err(open_error(
+                "the file is read-only; highwater must be able to write it".into(),
+            ));
+        }
+    } else if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(parent) {
+            Ok(meta) if meta.permissions().readonly() => {
+                return Err(open_error(format!(
+                    "its folder {} is read-only, so the database cannot be created",
+                    parent.display()
+                )));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                return Err(open_error(format!(
+                    "its folder {} does not exist",
+                    parent.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// This takes no lock: use [`open_locked`](Self::open_locked) for the process that owns
+    /// the database (`highwater run`).
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         Self::open_at_version(path, i64::MAX).await
+    }
+
+    /// Takes the database's exclusive lock ([`DatabaseLock`]), then opens it as
+    /// [`open`](Self::open) does. Fails at once, before the file is touched, when another
+    /// process holds the lock. The store works as long as the returned lock is kept.
+    pub async fn open_locked(path: &Path) -> Result<(Self, DatabaseLock), StoreError> {
+        check_path(path)?;
+        let lock = DatabaseLock::acquire(path)?;
+        let store = Self::connect(path, i64::MAX).await?;
+        Ok((store, lock))
     }
 
     /// Opens the database with the schema only up to migration `version` — how a test makes
     /// a database "written by an older version".
     #[doc(hidden)]
     pub async fn open_at_version(path: &Path, version: i64) -> Result<Self, StoreError> {
+        check_path(path)?;
+        Self::connect(path, version).await
+    }
+
+    /// Creates the file if needed, opens the pool and migrates up to `version`.
+    async fn connect(path: &Path, version: i64) -> Result<Self, StoreError> {
         let shown = path.display().to_string();
         let open_error = |reason: String| StoreError::Open {
             path: shown.clone(),
             reason,
         };
-        // Mode bits first: SQLite would open a read-only file and fail only at the first
-        // write, and as root it might not fail at all.
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.is_dir() {
-                return Err(open_error("is a directory, not a database file".into()));
-            }
-            if meta.permissions().readonly() {
-                return Err(open_error(
-                    "the file is read-only; highwater must be able to write it".into(),
-                ));
-            }
-        } else if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            match std::fs::metadata(parent) {
-                Ok(meta) if meta.permissions().readonly() => {
-                    return Err(open_error(format!(
-                        "its folder {} is read-only, so the database cannot be created",
-                        parent.display()
-                    )));
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    return Err(open_error(format!(
-                        "its folder {} does not exist",
-                        parent.display()
-                    )));
-                }
-            }
-        }
         // The database holds webhook URLs, whose tokens are secrets: a new file (and the WAL
         // files SQLite derives from it, which copy its mode) is readable by its owner only.
         #[cfg(unix)]
