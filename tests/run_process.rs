@@ -46,20 +46,9 @@ cron = "0 15 16 * * Mon-Fri"
 timezone = "America/New_York"
 calendar = "nyse"
 
-{rules}
-[[rules]]
-id = "daily-streak"
-kind = "streak"
-timeframe = "daily"
-min_length = 2
-
-[[rules]]
-id = "big-daily-move"
-kind = "big_move"
-timeframe = "daily"
-threshold_pct = 0.5
-"#,
-        rules = support::RECORD_AND_WEEKLY_RULES
+{rules}{daily}"#,
+        rules = support::RECORD_AND_WEEKLY_RULES,
+        daily = support::DAILY_STREAK_AND_MOVE_RULES
     );
     for id in 1..=WEBHOOKS {
         text.push_str(&format!(

@@ -24,9 +24,13 @@ use crate::providers::market_data::Cached;
 use crate::rules::spec::RawRule;
 
 mod lock;
+mod page_limit;
 mod sqlite;
+mod transaction;
 
 pub use lock::{DatabaseLock, LockError, lock_path};
+#[doc(hidden)]
+pub use page_limit::PageLimit;
 pub use sqlite::SqliteStore;
 
 /// Limits on what one server may configure.

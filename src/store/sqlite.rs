@@ -22,6 +22,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
+use super::page_limit::PageLimit;
+use super::transaction::{Begin, WriteTx};
 use super::{
     Claimed, DatabaseLock, Destination, Enqueued, MessageRecord, MessageState, Mute, MuteTarget,
     RuleAdded, ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target,
@@ -211,8 +213,16 @@ impl SqliteStore {
     pub async fn open_locked(path: &Path) -> Result<(Self, DatabaseLock), StoreError> {
         check_path(path)?;
         let lock = DatabaseLock::acquire(path)?;
-        let store = Self::connect(path, i64::MAX).await?;
+        let store = Self::connect(path, i64::MAX, None).await?;
         Ok((store, lock))
+    }
+
+    /// Opens the database as [`open`](Self::open) does, with every connection's size capped
+    /// as `limit` says — how a test fills the disk (see [`PageLimit`]).
+    #[doc(hidden)]
+    pub async fn open_with_page_limit(path: &Path, limit: PageLimit) -> Result<Self, StoreError> {
+        check_path(path)?;
+        Self::connect(path, i64::MAX, Some(limit)).await
     }
 
     /// Opens the database with the schema only up to migration `version` — how a test makes
@@ -220,11 +230,15 @@ impl SqliteStore {
     #[doc(hidden)]
     pub async fn open_at_version(path: &Path, version: i64) -> Result<Self, StoreError> {
         check_path(path)?;
-        Self::connect(path, version).await
+        Self::connect(path, version, None).await
     }
 
     /// Creates the file if needed, opens the pool and migrates up to `version`.
-    async fn connect(path: &Path, version: i64) -> Result<Self, StoreError> {
+    async fn connect(
+        path: &Path,
+        version: i64,
+        limit: Option<PageLimit>,
+    ) -> Result<Self, StoreError> {
         let shown = path.display().to_string();
         let open_error = |reason: String| StoreError::Open {
             path: shown.clone(),
@@ -252,8 +266,20 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+        let mut pool_options = SqlitePoolOptions::new().max_connections(4);
+        if let Some(limit) = limit {
+            let on_connect = limit.clone();
+            pool_options = pool_options
+                .after_connect(move |conn, _| {
+                    let pragma = on_connect.pragma();
+                    Box::pin(async move { sqlx::query(&pragma).execute(conn).await.map(drop) })
+                })
+                .before_acquire(move |conn, _| {
+                    let pragma = limit.pragma();
+                    Box::pin(async move { sqlx::query(&pragma).execute(conn).await.map(|_| true) })
+                });
+        }
+        let pool = pool_options
             .connect_with(options)
             .await
             .map_err(|e| open_error(open_reason(&e)))?;
@@ -570,14 +596,10 @@ impl Store for SqliteStore {
         const DOING: &str = "adding a rule";
         // IMMEDIATE takes the write lock before the read, so no other add can read the same
         // count between this one's check and its insert.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(query(DOING))?;
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Immediate).await?;
         let rows = sqlx::query("SELECT * FROM rules WHERE server = ?")
             .bind(server.as_str())
-            .fetch_all(&mut *tx)
+            .fetch_all(tx.conn())
             .await
             .map_err(query(DOING))?;
         let existing = rows
@@ -585,6 +607,7 @@ impl Store for SqliteStore {
             .map(Self::rule_from)
             .collect::<Result<Vec<_>, _>>()?;
         if existing.len() >= limits.max_rules {
+            tx.rollback().await?;
             return Ok(RuleAdded::TooManyRules {
                 have: existing.len(),
             });
@@ -595,6 +618,7 @@ impl Store for SqliteStore {
             .flat_map(|r| r.rule.symbols.iter().map(String::as_str))
             .collect();
         if symbols.len() > limits.max_symbols {
+            tx.rollback().await?;
             return Ok(RuleAdded::TooManySymbols {
                 limit: limits.max_symbols,
             });
@@ -602,8 +626,8 @@ impl Store for SqliteStore {
         let taken: BTreeSet<String> = existing.into_iter().map(|r| r.rule.id).collect();
         let mut stored = rule.clone();
         stored.rule.id = id_for(&taken);
-        Self::insert_rule(&mut tx, server, &stored, now).await?;
-        tx.commit().await.map_err(query(DOING))?;
+        Self::insert_rule(tx.conn(), server, &stored, now).await?;
+        tx.commit().await?;
         Ok(RuleAdded::Added { id: stored.rule.id })
     }
 
@@ -643,27 +667,23 @@ impl Store for SqliteStore {
         watchlist: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(query("replacing rules"))?;
+        let mut tx = WriteTx::begin(&self.pool, "replacing rules", Begin::Deferred).await?;
         sqlx::query("DELETE FROM rules WHERE server = ?")
             .bind(server.as_str())
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(query("replacing rules"))?;
         for rule in rules {
-            Self::insert_rule(&mut tx, server, rule, now).await?;
+            Self::insert_rule(tx.conn(), server, rule, now).await?;
         }
-        Self::insert_watchlist(&mut tx, server, watchlist).await?;
-        tx.commit().await.map_err(query("replacing rules"))
+        Self::insert_watchlist(tx.conn(), server, watchlist).await?;
+        tx.commit().await
     }
 
     async fn set_watchlist(&self, server: &ServerId, symbols: &[String]) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("replacing a watchlist"))?;
-        Self::insert_watchlist(&mut tx, server, symbols).await?;
-        tx.commit().await.map_err(query("replacing a watchlist"))
+        let mut tx = WriteTx::begin(&self.pool, "replacing a watchlist", Begin::Deferred).await?;
+        Self::insert_watchlist(tx.conn(), server, symbols).await?;
+        tx.commit().await
     }
 
     async fn watchlist(&self, server: &ServerId) -> Result<Vec<String>, StoreError> {
@@ -793,16 +813,13 @@ impl Store for SqliteStore {
         history: &Cached,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("saving the bar cache"))?;
+        const DOING: &str = "saving the bar cache";
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Deferred).await?;
         sqlx::query("DELETE FROM bars WHERE symbol = ?")
             .bind(ticker)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
-            .map_err(query("saving the bar cache"))?;
+            .map_err(query(DOING))?;
         for bar in &history.bars {
             sqlx::query(
                 "INSERT INTO bars (symbol, date, open, high, low, close, volume)
@@ -815,9 +832,9 @@ impl Store for SqliteStore {
             .bind(nan_to_null(bar.low()))
             .bind(bar.close())
             .bind(nan_to_null(bar.volume()))
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
-            .map_err(query("saving the bar cache"))?;
+            .map_err(query(DOING))?;
         }
         let held = history.held.as_ref();
         sqlx::query(
@@ -835,10 +852,10 @@ impl Store for SqliteStore {
         .bind(held.and_then(|h| h.bar.volume()))
         .bind(held.map(|h| h.jump_pct))
         .bind(ms(now))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
-        .map_err(query("saving the bar cache"))?;
-        tx.commit().await.map_err(query("saving the bar cache"))
+        .map_err(query(DOING))?;
+        tx.commit().await
     }
 
     async fn evaluated_through(
@@ -860,7 +877,7 @@ impl Store for SqliteStore {
 
     async fn enqueue(&self, write: &TickWrite, now: DateTime<Utc>) -> Result<Enqueued, StoreError> {
         const DOING: &str = "storing new alerts";
-        let mut tx = self.pool.begin().await.map_err(query(DOING))?;
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Deferred).await?;
         let mut done = Enqueued::default();
         for group in &write.groups {
             let session = date_text(group.session);
@@ -878,7 +895,7 @@ impl Store for SqliteStore {
                 .bind(&alert.period)
                 .bind(&session)
                 .bind(ms(now))
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await
                 .map_err(query(DOING))?;
                 if inserted.rows_affected() == 1 {
@@ -914,7 +931,7 @@ impl Store for SqliteStore {
             .bind(payload)
             .bind(ms(now))
             .bind(ms(now))
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn())
             .await
             .map_err(query(DOING))?;
             for alert in &fresh {
@@ -928,7 +945,7 @@ impl Store for SqliteStore {
                 .bind(&group.symbol)
                 .bind(&alert.kind)
                 .bind(&alert.period)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await
                 .map_err(query(DOING))?;
             }
@@ -943,11 +960,11 @@ impl Store for SqliteStore {
             .bind(server.as_str())
             .bind(symbol)
             .bind(date_text(*through))
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(query(DOING))?;
         }
-        tx.commit().await.map_err(query(DOING))?;
+        tx.commit().await?;
         Ok(done)
     }
 
@@ -972,7 +989,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
         const DOING: &str = "claiming due messages";
-        let mut tx = self.pool.begin().await.map_err(query(DOING))?;
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Deferred).await?;
         let rows = sqlx::query(
             "UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1,
                 last_attempt_at = ?
@@ -986,7 +1003,7 @@ impl Store for SqliteStore {
         .bind(ms(now))
         .bind(ms(now))
         .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
+        .fetch_all(tx.conn())
         .await
         .map_err(query(DOING))?;
         let mut claimed = Vec::with_capacity(rows.len());
@@ -995,14 +1012,14 @@ impl Store for SqliteStore {
             let destination_id: i64 = get(row, "destination")?;
             let destination = sqlx::query("SELECT * FROM destinations WHERE id = ?")
                 .bind(destination_id)
-                .fetch_one(&mut *tx)
+                .fetch_one(tx.conn())
                 .await
                 .map_err(query(DOING))?;
             let rules: Vec<String> = sqlx::query_scalar(
                 "SELECT DISTINCT rule_id FROM alert_log WHERE outbox_id = ? ORDER BY rule_id",
             )
             .bind(id)
-            .fetch_all(&mut *tx)
+            .fetch_all(tx.conn())
             .await
             .map_err(query(DOING))?;
             let session: String = get(row, "session")?;
@@ -1021,7 +1038,7 @@ impl Store for SqliteStore {
                 rules,
             });
         }
-        tx.commit().await.map_err(query(DOING))?;
+        tx.commit().await?;
         claimed.sort_by_key(|c| c.id);
         Ok(claimed)
     }
