@@ -12,7 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use highwater::config::Config;
 use highwater::pipeline::{App, RunOptions};
-use highwater::store::{ServerId, SqliteStore, Store};
+use highwater::store::{
+    DatabaseLock, ServerId, ServerSettings, SqliteStore, Store, StoredRule, Target,
+};
 use secrecy::SecretString;
 use support::discord::{ChannelAccess, FakeConfig, FakeDiscord, Interaction, Member};
 use tokio::task::JoinHandle;
@@ -623,66 +625,117 @@ async fn without_a_dev_guild_commands_are_registered_globally() {
     assert!(stopped.expect("joins").is_ok());
 }
 
+/// The app of one `highwater run` process with a bot token, holding its database's lock, with
+/// the clock stopped at `now`; the bot itself is not started: ticks and deliveries are driven
+/// by the test.
+async fn posting_app(
+    fake: &FakeDiscord,
+    store: Arc<dyn Store>,
+    lock: DatabaseLock,
+    data: &Path,
+    now: DateTime<Utc>,
+) -> App {
+    App::with_locked_parts(
+        config(fake),
+        RunOptions {
+            data: Some(data.to_owned()),
+            discord_token: Some(SecretString::from("test-token")),
+            ..RunOptions::default()
+        },
+        store,
+        lock,
+        ManualClock::at(now),
+    )
+    .await
+    .expect("the app starts")
+}
+
+/// The guild's record-close rule for `symbol`, posting to #markets: stored as `/rules add`
+/// would store it.
+async fn record_rule_for_markets(
+    store: &dyn Store,
+    rule_id: &str,
+    symbol: &str,
+    now: DateTime<Utc>,
+) {
+    let server = ServerId::guild(GUILD);
+    store
+        .upsert_server(&ServerSettings::new(server.clone()), now)
+        .await
+        .expect("server");
+    let destination = store
+        .destination_for(&server, &Target::Channel(MARKETS))
+        .await
+        .expect("destination");
+    store
+        .put_rule(
+            &server,
+            &StoredRule {
+                rule: highwater::rules::spec::RawRule {
+                    id: rule_id.into(),
+                    kind: "record_high".into(),
+                    symbols: vec![symbol.into()],
+                    ..Default::default()
+                },
+                destination: Some(destination),
+                mention_role: None,
+            },
+            now,
+        )
+        .await
+        .expect("rule");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_databases_with_one_bot_token_both_get_their_alerts_into_a_channel() {
+    // Production and a staging copy, one bot token, one channel. Each database's first message
+    // is its outbox row 1, and Discord drops a second message with a nonce it has seen.
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let data = support::data_dir();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let now = utc(2025, 9, 18, 21, 0, 0);
+    for (file, rule, symbol) in [
+        ("production.db", "rut-record-high", "^RUT"),
+        ("staging.db", "spx-record-high", "^GSPC"),
+    ] {
+        let (store, lock) = SqliteStore::open_locked(&dir.path().join(file))
+            .await
+            .expect("store opens");
+        let store: Arc<dyn Store> = Arc::new(store);
+        record_rule_for_markets(&*store, rule, symbol, now).await;
+        let app = posting_app(&fake, store, lock, &data, now).await;
+        let (ticked, delivered) = app.run_once().await.expect("a tick");
+        assert_eq!((ticked.messages, delivered.delivered), (1, 1), "{file}");
+        let messages = app.store().messages().await.expect("messages");
+        assert_eq!(messages[0].id, 1, "{file}");
+    }
+    let posted = fake.messages(MARKETS);
+    let titles: Vec<&str> = posted
+        .iter()
+        .map(|m| m["embeds"][0]["title"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        titles,
+        vec!["Russell 2000: record close", "S&P 500: record close"],
+        "both alerts are visible"
+    );
+    assert_ne!(posted[0]["nonce"], posted[1]["nonce"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channel() {
     use highwater::discord::limiter::RateLimiter;
     use highwater::discord::rest::{ChannelNotifier, DiscordRest};
     use highwater::notify::Notifier;
-    use highwater::store::{ServerSettings, StoredRule, Target};
 
     let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let now = utc(2025, 9, 18, 21, 0, 0);
-    let server = ServerId::guild(GUILD);
-    // Each "process" holds the database's lock while it lives, as `highwater run` does.
-    let app_with = |store: Arc<dyn Store>, lock| {
-        let config = config(&fake);
-        let data = s.data.clone();
-        async move {
-            App::with_locked_parts(
-                config,
-                RunOptions {
-                    data: Some(data),
-                    discord_token: Some(SecretString::from("test-token")),
-                    ..RunOptions::default()
-                },
-                store,
-                lock,
-                ManualClock::at(now),
-            )
-            .await
-            .expect("the app starts")
-        }
-    };
     let first_id = {
         let (store, lock) = SqliteStore::open_locked(&s.db).await.expect("store opens");
         let store: Arc<dyn Store> = Arc::new(store);
-        store
-            .upsert_server(&ServerSettings::new(server.clone()), now)
-            .await
-            .expect("server");
-        let destination = store
-            .destination_for(&server, &Target::Channel(MARKETS))
-            .await
-            .expect("destination");
-        store
-            .put_rule(
-                &server,
-                &StoredRule {
-                    rule: highwater::rules::spec::RawRule {
-                        id: "rut-record-high".into(),
-                        kind: "record_high".into(),
-                        symbols: vec!["^RUT".into()],
-                        ..Default::default()
-                    },
-                    destination: Some(destination),
-                    mention_role: None,
-                },
-                now,
-            )
-            .await
-            .expect("rule");
-        let app = app_with(store.clone(), lock).await;
+        record_rule_for_markets(&*store, "rut-record-high", "^RUT", now).await;
+        let app = posting_app(&fake, store.clone(), lock, &s.data, now).await;
         assert_eq!(app.tick(None).await.expect("tick").messages, 1);
         // The first process claims the message and posts it, then dies before marking it.
         let claimed = store
@@ -708,7 +761,7 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
 
     // The restarted process sends it again, with the same nonce: Discord shows no second one.
     let (store, lock) = SqliteStore::open_locked(&s.db).await.expect("store opens");
-    let app = app_with(Arc::new(store), lock).await;
+    let app = posting_app(&fake, Arc::new(store), lock, &s.data, now).await;
     let delivered = app.deliver_now().await.expect("delivery");
     assert_eq!(delivered.delivered, 1);
     assert_eq!(fake.messages(MARKETS).len(), 1, "no second visible message");

@@ -347,12 +347,15 @@ fn classify(status: StatusCode, channel_id: u64, reason: String) -> DeliveryErro
 
 /// A Discord channel the bot posts alerts to, as a [`Notifier`].
 ///
-/// **Deduplicates re-sends.** The body carries the outbox row's `nonce` with
+/// **Deduplicates re-sends.** The body carries the message's `nonce` with
 /// `enforce_nonce: true`, so when a send succeeded but was not recorded (a crash, a timeout
 /// after Discord accepted it), Discord answers the re-send with the message already posted
-/// instead of posting a second one. Discord keeps nonces for a few minutes only: a re-send
-/// later than that (a long outage) may still repeat, and a nonce over 25 characters is sent
-/// without (see [`discord_channel_message_json`]).
+/// instead of posting a second one. The nonce is derived from the message's identity (server,
+/// channel, the dedup keys of its alerts: [`crate::notify::message_nonce`]), not from a row id,
+/// so two databases used with this bot token (a staging copy, a restore) cannot make Discord
+/// take one alert for a repeat of another. Discord keeps nonces for a few minutes only: a
+/// re-send later than that (a long outage) may still repeat, and a nonce over 25 characters
+/// is sent without (see [`discord_channel_message_json`]).
 #[derive(Debug, Clone)]
 pub struct ChannelNotifier {
     rest: Arc<DiscordRest>,

@@ -31,7 +31,7 @@ use super::{
 };
 use crate::alerts::QuietHours;
 use crate::market::Bar;
-use crate::notify::Outgoing;
+use crate::notify::{Outgoing, legacy_nonce, message_nonce};
 use crate::providers::market_data::{Cached, Held};
 use crate::rules::spec::RawRule;
 
@@ -407,7 +407,11 @@ impl SqliteStore {
                 what: "outbox payload",
                 problem: format!("message {id}: {e}"),
             })?;
-        payload.nonce = nonce(id);
+        if payload.nonce.is_empty() {
+            // Stored by a highwater from before nonces named the message: keep the nonce it
+            // was (or will be) first sent with.
+            payload.nonce = legacy_nonce(id);
+        }
         Ok(payload)
     }
 
@@ -460,11 +464,6 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
-
-/// The nonce of an outbox message: stable for its whole life, at most 25 characters.
-fn nonce(id: i64) -> String {
-    format!("hw{id}")
 }
 
 #[async_trait]
@@ -907,8 +906,21 @@ impl Store for SqliteStore {
             if fresh.is_empty() {
                 continue;
             }
+            let destination = sqlx::query("SELECT kind, target FROM destinations WHERE id = ?")
+                .bind(group.destination)
+                .fetch_optional(tx.conn())
+                .await
+                .map_err(query(DOING))?
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!("no destination {}", group.destination))
+                })?;
+            let target = Target::from_stored(
+                &get::<String>(&destination, "kind")?,
+                get(&destination, "target")?,
+            )?;
+            let keys: Vec<String> = fresh.iter().map(|a| a.dedup_key(&group.symbol)).collect();
             let payload = Outgoing {
-                nonce: String::new(),
+                nonce: message_nonce(group.server.as_str(), &target.identity(), &keys),
                 content: group.mention_role.map(|role| format!("<@&{role}>")),
                 mention_role: group.mention_role,
                 embeds: fresh.iter().map(|a| a.embed.clone()).collect(),
