@@ -658,13 +658,24 @@ async fn record_rule_for_markets(
     symbol: &str,
     now: DateTime<Utc>,
 ) {
+    record_rule_for(store, MARKETS, rule_id, symbol, now).await;
+}
+
+/// The guild's record-close rule for `symbol`, posting to `channel`.
+async fn record_rule_for(
+    store: &dyn Store,
+    channel: u64,
+    rule_id: &str,
+    symbol: &str,
+    now: DateTime<Utc>,
+) {
     let server = ServerId::guild(GUILD);
     store
         .upsert_server(&ServerSettings::new(server.clone()), now)
         .await
         .expect("server");
     let destination = store
-        .destination_for(&server, &Target::Channel(MARKETS))
+        .destination_for(&server, &Target::Channel(channel))
         .await
         .expect("destination");
     store
@@ -837,4 +848,258 @@ async fn fifty_concurrent_rule_adds_store_exactly_the_limit() {
     let ids: std::collections::BTreeSet<&str> = stored.iter().map(|r| r.rule.id.as_str()).collect();
     assert_eq!(ids.len(), 25, "every stored rule has its own id");
     bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_bot_token_holds_every_channel_alert_and_leaves_channels_and_webhooks_alone() {
+    use highwater::pipeline::AUTH_FAILED_HOLD;
+    use highwater::store::MessageState;
+    use support::webhook::FakeWebhook;
+
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let hook = FakeWebhook::start().await;
+    let now = utc(2025, 9, 18, 21, 0, 0);
+    let config = config_with(
+        &fake,
+        &format!(
+            "[[subscriptions]]\nname = \"desk\"\nwebhook = \"{}\"\nsymbols = [\"RUT\"]\n",
+            hook.url(77)
+        ),
+    );
+    let (store, lock) = SqliteStore::open_locked(&s.db).await.expect("store opens");
+    let store: Arc<dyn Store> = Arc::new(store);
+    record_rule_for(&*store, MARKETS, "rut-record-high", "^RUT", now).await;
+    record_rule_for(&*store, GENERAL, "spx-record-high", "^GSPC", now).await;
+    let clock = ManualClock::at(now);
+    let app = App::with_locked_parts(
+        config.clone(),
+        RunOptions {
+            data: Some(s.data.clone()),
+            discord_token: Some(SecretString::from("revoked-token")),
+            ..RunOptions::default()
+        },
+        store.clone(),
+        lock,
+        clock.clone(),
+    )
+    .await
+    .expect("the app starts");
+
+    let (ticked, delivered) = app.run_once().await.expect("a tick");
+    assert_eq!(ticked.messages, 3, "two channels and the webhook");
+    assert_eq!(
+        (
+            delivered.delivered,
+            delivered.held,
+            delivered.dropped,
+            delivered.failed
+        ),
+        (1, 2, 0, 0),
+        "the webhook posts; both channel messages wait"
+    );
+    assert_eq!(hook.posts().len(), 1, "a bot 401 is no webhook's business");
+    let reason = app
+        .health()
+        .snapshot()
+        .discord_auth_failed
+        .expect("the health state says the token was refused");
+    assert!(
+        reason.contains("bot token is invalid") && reason.contains("401"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains("revoked-token"),
+        "the token is never shown: {reason}"
+    );
+    let refused = |fake: &FakeDiscord| {
+        fake.requests()
+            .iter()
+            .filter(|r| r.path.contains("/messages") && r.status == 401)
+            .count()
+    };
+    let refused_first = refused(&fake);
+    assert!(
+        (1..=2).contains(&refused_first),
+        "at most one try per channel: {refused_first}"
+    );
+
+    let check_waiting = |when: &str, messages: Vec<highwater::store::MessageRecord>| {
+        assert_eq!(messages.len(), 3, "{when}: {messages:?}");
+        let channel: Vec<_> = messages
+            .iter()
+            .filter(|m| m.state != MessageState::Delivered)
+            .collect();
+        assert_eq!(
+            channel.len(),
+            2,
+            "{when}: only the webhook's went: {messages:?}"
+        );
+        for m in channel {
+            assert_eq!(m.state, MessageState::Pending, "{when}: {m:?}");
+            assert_eq!(m.attempts, 0, "{when}: no attempt burned: {m:?}");
+            assert!(
+                m.note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("bot token is invalid")),
+                "{when}: {m:?}"
+            );
+        }
+    };
+    check_waiting("after the 401", store.messages().await.expect("messages"));
+    let destinations = store
+        .destinations(&ServerId::guild(GUILD))
+        .await
+        .expect("destinations");
+    assert_eq!(destinations.len(), 2);
+    assert!(
+        destinations
+            .iter()
+            .all(|d| d.enabled && d.disabled.is_none()),
+        "no channel is blamed: {destinations:?}"
+    );
+
+    // Due again: still waiting, and Discord is not asked again while the token is known bad.
+    clock.advance(AUTH_FAILED_HOLD + Duration::from_secs(1));
+    let again = app.deliver_now().await.expect("delivery");
+    assert_eq!((again.delivered, again.held), (0, 2));
+    assert_eq!(
+        refused(&fake),
+        refused_first,
+        "no request with a refused token"
+    );
+    check_waiting("due again", store.messages().await.expect("messages"));
+    drop(app);
+    drop(store);
+
+    // A restart with a valid token posts both.
+    clock.advance(AUTH_FAILED_HOLD + Duration::from_secs(1));
+    let (store, lock) = SqliteStore::open_locked(&s.db)
+        .await
+        .expect("store reopens");
+    let app = App::with_locked_parts(
+        config,
+        RunOptions {
+            data: Some(s.data.clone()),
+            discord_token: Some(SecretString::from("test-token")),
+            ..RunOptions::default()
+        },
+        Arc::new(store),
+        lock,
+        clock,
+    )
+    .await
+    .expect("the app restarts");
+    let delivered = app.deliver_now().await.expect("delivery");
+    assert_eq!(delivered.delivered, 2);
+    assert_eq!(fake.messages(MARKETS).len(), 1);
+    assert_eq!(fake.messages(GENERAL).len(), 1);
+    assert_eq!(
+        hook.posts().len(),
+        1,
+        "the webhook's alert is not sent twice"
+    );
+    assert_eq!(app.health().snapshot().discord_auth_failed, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bot_token_refused_at_start_up_stops_the_bot_but_not_the_process() {
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
+    let app = App::with_parts(
+        config(&fake),
+        RunOptions {
+            data: Some(s.data.clone()),
+            discord_token: Some(SecretString::from("revoked-token")),
+            ..RunOptions::default()
+        },
+        store,
+        ManualClock::at(utc(2025, 9, 19, 21, 0, 0)),
+    )
+    .await
+    .expect("the app starts");
+    let health = app.health();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let refused = fake
+        .wait_until(Duration::from_secs(20), |_| {
+            health.discord_auth_failed().is_some()
+        })
+        .await;
+    assert!(refused, "the refused token is recorded");
+    let reason = health.discord_auth_failed().unwrap_or_default();
+    assert!(reason.contains("401"), "{reason}");
+    // Retrying an invalid token only earns an IP ban: no second try.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let tries = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/gateway/bot"))
+        .count();
+    assert_eq!(tries, 1);
+    assert_eq!(fake.identifies(), 0);
+    assert!(!health.gateway_connected());
+    assert!(!task.is_finished(), "the scheduler and the deliverer go on");
+    shutdown.cancel();
+    let stopped = tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("stops");
+    assert!(stopped.expect("joins").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_discord_down_at_start_up_the_bot_connects_when_it_comes_up() {
+    let s = setup();
+    let port = FakeDiscord::free_port().await;
+    let config = Config::from_toml(
+        &format!("[discord]\napi_base = \"http://127.0.0.1:{port}\"\ndev_guild = {GUILD}\n"),
+        "down at start-up config",
+    )
+    .expect("valid config");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
+    let app = App::with_parts(
+        config,
+        RunOptions {
+            data: Some(s.data.clone()),
+            discord_token: Some(SecretString::from("test-token")),
+            ..RunOptions::default()
+        },
+        store,
+        ManualClock::at(utc(2025, 9, 19, 21, 0, 0)),
+    )
+    .await
+    .expect("the app starts");
+    let health = app.health();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    // A few failed starts (1 s, 2 s backoff) with nothing listening.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!health.gateway_connected());
+    assert!(!task.is_finished());
+
+    let fake = FakeDiscord::start_on(FakeConfig::default(), port).await;
+    let registered = fake
+        .wait_until(Duration::from_secs(30), |f| {
+            f.identifies() == 1 && f.command_names(Some(GUILD)).len() >= 7
+        })
+        .await;
+    assert!(registered, "the bot connected once Discord came up");
+    let reply = fake
+        .interact(Interaction::command("streak").option_str("symbol", "RUT"))
+        .await;
+    assert!(
+        reply
+            .content()
+            .is_some_and(|c| c.contains("7 straight weekly gains")),
+        "{:?}",
+        reply.content()
+    );
+    assert!(health.gateway_connected());
+    assert_eq!(health.discord_auth_failed(), None);
+    shutdown.cancel();
+    let stopped = tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("stops");
+    assert!(stopped.expect("joins").is_ok());
 }

@@ -130,8 +130,9 @@ impl DiscordRest {
     ///
     /// One outbox attempt: a 429 is learned by the limiter, waited out and retried here (up to
     /// [`RATE_LIMIT_RETRIES`] times, each wait at most [`MAX_INLINE_WAIT`]), then
-    /// `Retry { after }`. 5xx, timeouts and connection failures → `Retry`; 401 (bad token), 403
-    /// (no access or permissions) and 404 (unknown channel) → `Gone`; 400 and other statuses →
+    /// `Retry { after }`. 5xx, timeouts and connection failures → `Retry`; 401 (the bot token is
+    /// invalid or revoked: every channel alike) → `Unauthorized`; 403 (no access or
+    /// permissions) and 404 (unknown channel) → `Gone`; 400 and other statuses →
     /// `Rejected`, with Discord's field errors.
     #[tracing::instrument(skip_all, fields(channel_id = channel_id, nonce = %message.nonce))]
     pub async fn create_message(
@@ -225,7 +226,12 @@ impl DiscordRest {
             }
 
             let error = classify(status, channel_id, reason);
-            tracing::warn!(status = status.as_u16(), %error, "discord refused the message");
+            if matches!(error, DeliveryError::Unauthorized { .. }) {
+                // Bot-wide: the deliverer logs it once for all channels.
+                tracing::debug!(status = status.as_u16(), %error, "discord refused the bot token");
+            } else {
+                tracing::warn!(status = status.as_u16(), %error, "discord refused the message");
+            }
             return Err(error);
         }
     }
@@ -320,7 +326,7 @@ fn retry_after(seconds: f64) -> Option<Duration> {
 /// A non-2xx, non-429 answer as a [`DeliveryError`].
 fn classify(status: StatusCode, channel_id: u64, reason: String) -> DeliveryError {
     match status.as_u16() {
-        401 => DeliveryError::Gone {
+        401 => DeliveryError::Unauthorized {
             reason: format!(
                 "the bot token is invalid ({reason}): every channel of this bot fails until the \
                  token is replaced"
@@ -442,7 +448,7 @@ mod tests {
         );
         assert_eq!(
             error,
-            DeliveryError::Gone {
+            DeliveryError::Unauthorized {
                 reason: "the bot token is invalid (401 Unauthorized: 401: Unauthorized \
                          (code 0)): every channel of this bot fails until the token is replaced"
                     .to_owned()

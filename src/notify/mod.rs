@@ -65,10 +65,16 @@ pub enum DeliveryError {
         after: Option<Duration>,
         reason: String,
     },
-    /// The destination is gone or forbidden (404, 401, 403): retrying cannot help; the
-    /// subscription should be disabled and the reason recorded.
+    /// The destination is gone or forbidden (404, 403, a webhook's 401): retrying cannot help;
+    /// the subscription should be disabled and the reason recorded.
     #[error("destination gone: {reason}")]
     Gone { reason: String },
+    /// The sender's own credentials were refused (the bot token's 401): no destination is at
+    /// fault, and every destination reached with these credentials fails alike until they are
+    /// replaced (a restart with a valid token). The message should wait, not count an attempt,
+    /// and its destination stay enabled.
+    #[error("credentials refused: {reason}")]
+    Unauthorized { reason: String },
     /// The destination refused this message (400): retrying the same message cannot help, but
     /// the destination itself still works.
     #[error("message rejected: {reason}")]

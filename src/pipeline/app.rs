@@ -10,12 +10,13 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer};
+use super::health::Health;
 use super::histories::Histories;
 use super::tick::{TickLimits, TickReport, tick};
 use crate::config::{Config, SubscriptionTarget};
 use crate::discord::limiter::RateLimiter;
 use crate::discord::rest::DiscordRest;
-use crate::discord::{BotData, BotSettings, ServerLimits, run_bot};
+use crate::discord::{BotData, BotSettings, ReconnectPolicy, ServerLimits, run_bot_forever};
 use crate::market::{Calendar, Catalog};
 use crate::notify::{ConsoleFormat, ConsoleNotifier};
 use crate::providers::{CsvSource, live};
@@ -214,6 +215,7 @@ impl App {
                 .user_agent(concat!("highwater/", env!("CARGO_PKG_VERSION")))
                 .build()?,
             discord,
+            health: Health::new(),
         };
         let defaults = DeliveryPolicy::default();
         let delivery = &config.delivery;
@@ -276,6 +278,12 @@ impl App {
     /// The store (for tests and status).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The process's bot-wide health (a refused token, the gateway connection), shared with the
+    /// deliverer and the bot; read it for a status page or a readiness check.
+    pub fn health(&self) -> Arc<Health> {
+        self.notifiers.health.clone()
     }
 
     /// Stores the config file's `[[subscriptions]]` as servers with their rules, watchlist and
@@ -390,21 +398,24 @@ impl App {
     /// the delivery in flight are finished before this returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StoreError> {
         let bot = self.bot.clone().map(|settings| {
-            let data = BotData::new(
+            let (store, histories, clock) = (
                 self.store.clone(),
                 self.histories.clone(),
                 self.clock.clone(),
-                ServerLimits {
-                    max_rules: self.config.discord.max_rules(),
-                    max_symbols: self.config.discord.max_symbols(),
-                },
             );
-            let stop = shutdown.clone();
-            tokio::spawn(async move {
-                if let Err(error) = run_bot(data, settings, stop).await {
-                    tracing::error!(%error, "the Discord bot stopped");
-                }
-            })
+            let limits = ServerLimits {
+                max_rules: self.config.discord.max_rules(),
+                max_symbols: self.config.discord.max_symbols(),
+            };
+            let data =
+                move || BotData::new(store.clone(), histories.clone(), clock.clone(), limits);
+            tokio::spawn(run_bot_forever(
+                data,
+                settings,
+                ReconnectPolicy::default(),
+                self.health(),
+                shutdown.clone(),
+            ))
         });
         if bot.is_none() {
             tracing::info!("no Discord token: running without the bot");

@@ -213,6 +213,15 @@ pub async fn on_error(error: poise::FrameworkError<'_, BotData, Error>) {
                 tracing::warn!(error = %e, "could not send the error reply");
             }
         }
+        poise::FrameworkError::Setup {
+            error, framework, ..
+        } => {
+            // Without its data no command could answer: stop this client, and the bot's
+            // supervisor starts a new one after a backoff.
+            tracing::error!(error = %chain(&*error), "the bot's setup failed (command registration?); reconnecting");
+            let shards = framework.shard_manager().clone();
+            tokio::spawn(async move { shards.shutdown_all().await });
+        }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {
                 tracing::error!(error = %e, "error while handling an error");
