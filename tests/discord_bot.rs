@@ -1103,3 +1103,145 @@ async fn with_discord_down_at_start_up_the_bot_connects_when_it_comes_up() {
         .expect("stops");
     assert!(stopped.expect("joins").is_ok());
 }
+
+/// Every body of `reply` (the callback's message, edits, follow-ups) pings nobody:
+/// `allowed_mentions` is present and lists no kind, user or role.
+fn mentions_nobody(reply: &support::discord::Reply) {
+    let mut bodies = Vec::new();
+    if reply.kind() == 4 {
+        bodies.push(reply.callback["data"].clone());
+    }
+    bodies.extend(reply.edits.iter().cloned());
+    bodies.extend(reply.followups.iter().cloned());
+    assert!(!bodies.is_empty(), "{reply:?}");
+    for body in bodies {
+        let mentions = &body["allowed_mentions"];
+        assert!(mentions.is_object(), "no allowed_mentions in {body}");
+        for kind in ["parse", "users", "roles"] {
+            assert!(
+                mentions[kind].as_array().is_none_or(Vec::is_empty),
+                "{kind} may ping: {body}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_five_thousand_character_argument_gets_a_short_private_reply() {
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+
+    let registered = fake.registered_commands();
+    let streak = registered
+        .iter()
+        .find(|c| c["name"] == "streak")
+        .expect("/streak");
+    assert_eq!(streak["options"][0]["name"], "symbol");
+    assert_eq!(
+        streak["options"][0]["max_length"], 32,
+        "declared to Discord"
+    );
+
+    let long = "R".repeat(5_000);
+    for (interaction, option, limit) in [
+        (
+            Interaction::command("streak").option_str("symbol", &long),
+            "symbol",
+            32,
+        ),
+        (
+            Interaction::command("mute")
+                .option_str("target", "RUT")
+                .option_str("duration", &long)
+                .by(admin()),
+            "duration",
+            16,
+        ),
+        (
+            Interaction::command("rules")
+                .sub("remove")
+                .option_str("id", &long)
+                .by(admin()),
+            "id",
+            64,
+        ),
+    ] {
+        let reply = fake.interact(interaction).await;
+        assert!(reply.ephemeral(), "{option}: private");
+        let text = reply.content().expect("an answer");
+        assert_eq!(
+            text,
+            format!("`{option}` is too long (5000 characters); it takes at most {limit}.")
+        );
+        mentions_nobody(&reply);
+    }
+    // Exactly at the limit is not too long: an unknown symbol of 32 characters gets advice.
+    let reply = fake
+        .interact(Interaction::command("streak").option_str("symbol", &"Q".repeat(32)))
+        .await;
+    let text = reply.content().expect("advice");
+    assert!(text.contains("I don't know the symbol"), "{text}");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rules_list_with_twenty_five_long_named_rules_fits_discords_limit_in_pages() {
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let now = utc(2025, 9, 19, 21, 0, 0);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
+    let ids: Vec<String> = (0..25)
+        .map(|i| format!("{i:02}_{}", "long-rule-name_".repeat(5))[..64].to_owned())
+        .collect();
+    for id in &ids {
+        record_rule_for(&*store, MARKETS, id, "^RUT", now).await;
+    }
+    drop(store);
+    let bot = start(&fake, &s.db, &s.data, ManualClock::at(now)).await;
+
+    let list = |page: i64| {
+        Interaction::command("rules")
+            .sub("list")
+            .option_int("page", page)
+            .by(admin())
+    };
+    let first = fake.interact(list(1)).await;
+    let second = fake.interact(list(2)).await;
+    let mut seen = Vec::new();
+    for (number, reply) in [(1, &first), (2, &second)] {
+        assert!(reply.ephemeral());
+        mentions_nobody(reply);
+        let text = reply.content().expect("a page");
+        assert!(
+            text.chars().count() <= 2_000,
+            "page {number}: {}",
+            text.len()
+        );
+        assert!(
+            text.starts_with(&format!("25 of 25 rules (page {number} of 2")),
+            "{text}"
+        );
+        for id in &ids {
+            if text.contains(&format!("`{id}`")) {
+                seen.push(id.clone());
+            }
+        }
+    }
+    assert!(
+        first
+            .content()
+            .is_some_and(|t| t.contains("`/rules list page:2` shows more")),
+        "{:?}",
+        first.content()
+    );
+    seen.sort();
+    assert_eq!(seen, ids, "every rule on exactly one page");
+    let beyond = fake.interact(list(3)).await;
+    assert_eq!(
+        beyond.content().as_deref(),
+        Some("The list has 2 pages: ask for page 1 to 2.")
+    );
+    bot.stop().await;
+}

@@ -221,6 +221,7 @@ pub async fn run_bot(
         .options(poise::FrameworkOptions {
             commands: commands::all(),
             on_error: |error| Box::pin(on_error(error)),
+            command_check: Some(|ctx| Box::pin(commands::options_within_limits(ctx))),
             ..Default::default()
         })
         .setup(move |ctx, ready, framework| {

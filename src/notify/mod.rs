@@ -13,13 +13,15 @@ use serde::{Deserialize, Serialize};
 use crate::alerts::Embed;
 
 mod console;
+pub mod limits;
 mod nonce;
 mod payload;
 mod webhook;
 
 pub use console::{ConsoleFormat, ConsoleFormatError, ConsoleNotifier};
+pub use limits::DiscordLimits;
 pub use nonce::{legacy_nonce, message_nonce};
-pub use payload::{DiscordLimits, discord_channel_message_json, discord_message_json};
+pub use payload::{discord_channel_message_json, discord_message_json};
 /// A Discord error answer as one line with its field errors, shared with the bot's REST client.
 pub(crate) use webhook::describe as describe_discord_error;
 pub use webhook::{WebhookNotifier, WebhookUrl, WebhookUrlError};
