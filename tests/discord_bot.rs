@@ -1002,26 +1002,48 @@ async fn a_refused_bot_token_holds_every_channel_alert_and_leaves_channels_and_w
     assert_eq!(app.health().snapshot().discord_auth_failed, None);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_bot_token_refused_at_start_up_stops_the_bot_but_not_the_process() {
-    let s = setup();
-    let fake = FakeDiscord::start(FakeConfig::default()).await;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
+/// `highwater run` with the bot token `token`, started without waiting for the bot (it may not
+/// connect at all), with the clock stopped on 2025-09-19; and the process's health.
+async fn spawn_run(
+    config: Config,
+    token: &str,
+    db: &Path,
+    data: &Path,
+) -> (Running, Arc<highwater::pipeline::Health>) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).await.expect("store opens"));
     let app = App::with_parts(
-        config(&fake),
+        config,
         RunOptions {
-            data: Some(s.data.clone()),
-            discord_token: Some(SecretString::from("revoked-token")),
+            data: Some(data.to_owned()),
+            discord_token: Some(SecretString::from(token)),
             ..RunOptions::default()
         },
-        store,
+        store.clone(),
         ManualClock::at(utc(2025, 9, 19, 21, 0, 0)),
     )
     .await
     .expect("the app starts");
     let health = app.health();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        app.run_until_stopped(stop).await.expect("runs");
+    });
+    (
+        Running {
+            shutdown,
+            task,
+            store,
+        },
+        health,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bot_token_refused_at_start_up_stops_the_bot_but_not_the_process() {
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let (run, health) = spawn_run(config(&fake), "revoked-token", &s.db, &s.data).await;
     let refused = fake
         .wait_until(Duration::from_secs(20), |_| {
             health.discord_auth_failed().is_some()
@@ -1040,12 +1062,11 @@ async fn a_bot_token_refused_at_start_up_stops_the_bot_but_not_the_process() {
     assert_eq!(tries, 1);
     assert_eq!(fake.identifies(), 0);
     assert!(!health.gateway_connected());
-    assert!(!task.is_finished(), "the scheduler and the deliverer go on");
-    shutdown.cancel();
-    let stopped = tokio::time::timeout(Duration::from_secs(20), task)
-        .await
-        .expect("stops");
-    assert!(stopped.expect("joins").is_ok());
+    assert!(
+        !run.task.is_finished(),
+        "the scheduler and the deliverer go on"
+    );
+    run.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1057,26 +1078,11 @@ async fn with_discord_down_at_start_up_the_bot_connects_when_it_comes_up() {
         "down at start-up config",
     )
     .expect("valid config");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
-    let app = App::with_parts(
-        config,
-        RunOptions {
-            data: Some(s.data.clone()),
-            discord_token: Some(SecretString::from("test-token")),
-            ..RunOptions::default()
-        },
-        store,
-        ManualClock::at(utc(2025, 9, 19, 21, 0, 0)),
-    )
-    .await
-    .expect("the app starts");
-    let health = app.health();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let (run, health) = spawn_run(config, "test-token", &s.db, &s.data).await;
     // A few failed starts (1 s, 2 s backoff) with nothing listening.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(!health.gateway_connected());
-    assert!(!task.is_finished());
+    assert!(!run.task.is_finished());
 
     let fake = FakeDiscord::start_on(FakeConfig::default(), port).await;
     let registered = fake
@@ -1097,11 +1103,7 @@ async fn with_discord_down_at_start_up_the_bot_connects_when_it_comes_up() {
     );
     assert!(health.gateway_connected());
     assert_eq!(health.discord_auth_failed(), None);
-    shutdown.cancel();
-    let stopped = tokio::time::timeout(Duration::from_secs(20), task)
-        .await
-        .expect("stops");
-    assert!(stopped.expect("joins").is_ok());
+    run.stop().await;
 }
 
 /// Every body of `reply` (the callback's message, edits, follow-ups) pings nobody:
