@@ -15,12 +15,13 @@ use crate::alerts;
 use crate::config::Config;
 use crate::market::{Catalog, IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
-use crate::pipeline::{App, RunOptions};
+use crate::pipeline::{App, AppError, RunOptions};
 use crate::providers::csv::read_series;
 use crate::providers::market_data::{MarketData, Snapshot};
 use crate::providers::{CsvSource, live};
 use crate::rules::Event;
 use crate::service::{self, DataStatus, ReplayRange};
+use crate::store::{LockError, StoreError};
 
 /// The output buffer of `replay`: one write to stdout per this many bytes.
 const OUTPUT_BUFFER: usize = 64 * 1024;
@@ -231,9 +232,17 @@ fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
             console_format: args.format,
             discord_token: None,
         };
-        let app = App::build(config, options)
-            .await
-            .context("cannot start highwater run")?;
+        let app = match App::build(config, options).await {
+            Ok(app) => app,
+            // Said as it is, with no "cannot start" in front: the one line an operator who
+            // started a second `run` by mistake needs.
+            Err(AppError::Store(StoreError::Locked(held @ LockError::Held { .. }))) => {
+                return Err(held.into());
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context("cannot start highwater run"));
+            }
+        };
         if args.once {
             let (ticked, delivered) = app.run_once().await.context("the tick failed")?;
             eprintln!(

@@ -17,7 +17,8 @@
 //! - [`providers`]: market-data sources (CSV files, Yahoo Finance, Binance) behind a cache.
 //! - [`store`]: persistence (SQLite): servers, rules, the bar cache, the alert log and outbox.
 //! - [`scheduler`]: cron schedules in a market's timezone, and the loop that runs them.
-//! - [`pipeline`]: a tick (fetch, evaluate, store new alerts) and the deliverer; `App` wires it.
+//! - [`pipeline`]: a tick (fetch, evaluate, store new alerts) and the deliverer; `App` wires it;
+//!   `Health` holds bot-wide faults.
 //! - [`notify`]: where messages go: the console, Discord webhooks, Discord's message JSON.
 //! - [`discord`]: the bot — slash commands and per-server setup — and channel posting.
 //! - [`config`]: settings files, environment overrides and the built-in defaults.

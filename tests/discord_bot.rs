@@ -12,7 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use highwater::config::Config;
 use highwater::pipeline::{App, RunOptions};
-use highwater::store::{ServerId, SqliteStore, Store};
+use highwater::store::{
+    DatabaseLock, ServerId, ServerSettings, SqliteStore, Store, StoredRule, Target,
+};
 use secrecy::SecretString;
 use support::discord::{ChannelAccess, FakeConfig, FakeDiscord, Interaction, Member};
 use tokio::task::JoinHandle;
@@ -623,63 +625,128 @@ async fn without_a_dev_guild_commands_are_registered_globally() {
     assert!(stopped.expect("joins").is_ok());
 }
 
+/// The app of one `highwater run` process with a bot token, holding its database's lock, with
+/// the clock stopped at `now`; the bot itself is not started: ticks and deliveries are driven
+/// by the test.
+async fn posting_app(
+    fake: &FakeDiscord,
+    store: Arc<dyn Store>,
+    lock: DatabaseLock,
+    data: &Path,
+    now: DateTime<Utc>,
+) -> App {
+    App::with_locked_parts(
+        config(fake),
+        RunOptions {
+            data: Some(data.to_owned()),
+            discord_token: Some(SecretString::from("test-token")),
+            ..RunOptions::default()
+        },
+        store,
+        lock,
+        ManualClock::at(now),
+    )
+    .await
+    .expect("the app starts")
+}
+
+/// The guild's record-close rule for `symbol`, posting to #markets: stored as `/rules add`
+/// would store it.
+async fn record_rule_for_markets(
+    store: &dyn Store,
+    rule_id: &str,
+    symbol: &str,
+    now: DateTime<Utc>,
+) {
+    record_rule_for(store, MARKETS, rule_id, symbol, now).await;
+}
+
+/// The guild's record-close rule for `symbol`, posting to `channel`.
+async fn record_rule_for(
+    store: &dyn Store,
+    channel: u64,
+    rule_id: &str,
+    symbol: &str,
+    now: DateTime<Utc>,
+) {
+    let server = ServerId::guild(GUILD);
+    store
+        .upsert_server(&ServerSettings::new(server.clone()), now)
+        .await
+        .expect("server");
+    let destination = store
+        .destination_for(&server, &Target::Channel(channel))
+        .await
+        .expect("destination");
+    store
+        .put_rule(
+            &server,
+            &StoredRule {
+                rule: highwater::rules::spec::RawRule {
+                    id: rule_id.into(),
+                    kind: "record_high".into(),
+                    symbols: vec![symbol.into()],
+                    ..Default::default()
+                },
+                destination: Some(destination),
+                mention_role: None,
+            },
+            now,
+        )
+        .await
+        .expect("rule");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_databases_with_one_bot_token_both_get_their_alerts_into_a_channel() {
+    // Production and a staging copy, one bot token, one channel. Each database's first message
+    // is its outbox row 1, and Discord drops a second message with a nonce it has seen.
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let data = support::data_dir();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let now = utc(2025, 9, 18, 21, 0, 0);
+    for (file, rule, symbol) in [
+        ("production.db", "rut-record-high", "^RUT"),
+        ("staging.db", "spx-record-high", "^GSPC"),
+    ] {
+        let (store, lock) = SqliteStore::open_locked(&dir.path().join(file))
+            .await
+            .expect("store opens");
+        let store: Arc<dyn Store> = Arc::new(store);
+        record_rule_for_markets(&*store, rule, symbol, now).await;
+        let app = posting_app(&fake, store, lock, &data, now).await;
+        let (ticked, delivered) = app.run_once().await.expect("a tick");
+        assert_eq!((ticked.messages, delivered.delivered), (1, 1), "{file}");
+        let messages = app.store().messages().await.expect("messages");
+        assert_eq!(messages[0].id, 1, "{file}");
+    }
+    let posted = fake.messages(MARKETS);
+    let titles: Vec<&str> = posted
+        .iter()
+        .map(|m| m["embeds"][0]["title"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        titles,
+        vec!["Russell 2000: record close", "S&P 500: record close"],
+        "both alerts are visible"
+    );
+    assert_ne!(posted[0]["nonce"], posted[1]["nonce"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channel() {
     use highwater::discord::limiter::RateLimiter;
     use highwater::discord::rest::{ChannelNotifier, DiscordRest};
     use highwater::notify::Notifier;
-    use highwater::store::{ServerSettings, StoredRule, Target};
 
     let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let now = utc(2025, 9, 18, 21, 0, 0);
-    let server = ServerId::guild(GUILD);
-    let app_with = |store: Arc<dyn Store>| {
-        let config = config(&fake);
-        let data = s.data.clone();
-        async move {
-            App::with_parts(
-                config,
-                RunOptions {
-                    data: Some(data),
-                    discord_token: Some(SecretString::from("test-token")),
-                    ..RunOptions::default()
-                },
-                store,
-                ManualClock::at(now),
-            )
-            .await
-            .expect("the app starts")
-        }
-    };
     let first_id = {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
-        store
-            .upsert_server(&ServerSettings::new(server.clone()), now)
-            .await
-            .expect("server");
-        let destination = store
-            .destination_for(&server, &Target::Channel(MARKETS))
-            .await
-            .expect("destination");
-        store
-            .put_rule(
-                &server,
-                &StoredRule {
-                    rule: highwater::rules::spec::RawRule {
-                        id: "rut-record-high".into(),
-                        kind: "record_high".into(),
-                        symbols: vec!["^RUT".into()],
-                        ..Default::default()
-                    },
-                    destination: Some(destination),
-                    mention_role: None,
-                },
-                now,
-            )
-            .await
-            .expect("rule");
-        let app = app_with(store.clone()).await;
+        let (store, lock) = SqliteStore::open_locked(&s.db).await.expect("store opens");
+        let store: Arc<dyn Store> = Arc::new(store);
+        record_rule_for_markets(&*store, "rut-record-high", "^RUT", now).await;
+        let app = posting_app(&fake, store.clone(), lock, &s.data, now).await;
         assert_eq!(app.tick(None).await.expect("tick").messages, 1);
         // The first process claims the message and posts it, then dies before marking it.
         let claimed = store
@@ -704,8 +771,8 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
     assert_eq!(fake.messages(MARKETS).len(), 1);
 
     // The restarted process sends it again, with the same nonce: Discord shows no second one.
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
-    let app = app_with(store).await;
+    let (store, lock) = SqliteStore::open_locked(&s.db).await.expect("store opens");
+    let app = posting_app(&fake, Arc::new(store), lock, &s.data, now).await;
     let delivered = app.deliver_now().await.expect("delivery");
     assert_eq!(delivered.delivered, 1);
     assert_eq!(fake.messages(MARKETS).len(), 1, "no second visible message");
@@ -780,5 +847,403 @@ async fn fifty_concurrent_rule_adds_store_exactly_the_limit() {
     assert_eq!(stored.len(), 25);
     let ids: std::collections::BTreeSet<&str> = stored.iter().map(|r| r.rule.id.as_str()).collect();
     assert_eq!(ids.len(), 25, "every stored rule has its own id");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_bot_token_holds_every_channel_alert_and_leaves_channels_and_webhooks_alone() {
+    use highwater::pipeline::AUTH_FAILED_HOLD;
+    use highwater::store::MessageState;
+    use support::webhook::FakeWebhook;
+
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let hook = FakeWebhook::start().await;
+    let now = utc(2025, 9, 18, 21, 0, 0);
+    let config = config_with(
+        &fake,
+        &format!(
+            "[[subscriptions]]\nname = \"desk\"\nwebhook = \"{}\"\nsymbols = [\"RUT\"]\n",
+            hook.url(77)
+        ),
+    );
+    let (store, lock) = SqliteStore::open_locked(&s.db).await.expect("store opens");
+    let store: Arc<dyn Store> = Arc::new(store);
+    record_rule_for(&*store, MARKETS, "rut-record-high", "^RUT", now).await;
+    record_rule_for(&*store, GENERAL, "spx-record-high", "^GSPC", now).await;
+    let clock = ManualClock::at(now);
+    let app = App::with_locked_parts(
+        config.clone(),
+        RunOptions {
+            data: Some(s.data.clone()),
+            discord_token: Some(SecretString::from("revoked-token")),
+            ..RunOptions::default()
+        },
+        store.clone(),
+        lock,
+        clock.clone(),
+    )
+    .await
+    .expect("the app starts");
+
+    let (ticked, delivered) = app.run_once().await.expect("a tick");
+    assert_eq!(ticked.messages, 3, "two channels and the webhook");
+    assert_eq!(
+        (
+            delivered.delivered,
+            delivered.held,
+            delivered.dropped,
+            delivered.failed
+        ),
+        (1, 2, 0, 0),
+        "the webhook posts; both channel messages wait"
+    );
+    assert_eq!(hook.posts().len(), 1, "a bot 401 is no webhook's business");
+    let reason = app
+        .health()
+        .snapshot()
+        .discord_auth_failed
+        .expect("the health state says the token was refused");
+    assert!(
+        reason.contains("bot token is invalid") && reason.contains("401"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains("revoked-token"),
+        "the token is never shown: {reason}"
+    );
+    let refused = |fake: &FakeDiscord| {
+        fake.requests()
+            .iter()
+            .filter(|r| r.path.contains("/messages") && r.status == 401)
+            .count()
+    };
+    let refused_first = refused(&fake);
+    assert!(
+        (1..=2).contains(&refused_first),
+        "at most one try per channel: {refused_first}"
+    );
+
+    let check_waiting = |when: &str, messages: Vec<highwater::store::MessageRecord>| {
+        assert_eq!(messages.len(), 3, "{when}: {messages:?}");
+        let channel: Vec<_> = messages
+            .iter()
+            .filter(|m| m.state != MessageState::Delivered)
+            .collect();
+        assert_eq!(
+            channel.len(),
+            2,
+            "{when}: only the webhook's went: {messages:?}"
+        );
+        for m in channel {
+            assert_eq!(m.state, MessageState::Pending, "{when}: {m:?}");
+            assert_eq!(m.attempts, 0, "{when}: no attempt burned: {m:?}");
+            assert!(
+                m.note
+                    .as_deref()
+                    .is_some_and(|n| n.contains("bot token is invalid")),
+                "{when}: {m:?}"
+            );
+        }
+    };
+    check_waiting("after the 401", store.messages().await.expect("messages"));
+    let destinations = store
+        .destinations(&ServerId::guild(GUILD))
+        .await
+        .expect("destinations");
+    assert_eq!(destinations.len(), 2);
+    assert!(
+        destinations
+            .iter()
+            .all(|d| d.enabled && d.disabled.is_none()),
+        "no channel is blamed: {destinations:?}"
+    );
+
+    // Due again: still waiting, and Discord is not asked again while the token is known bad.
+    clock.advance(AUTH_FAILED_HOLD + Duration::from_secs(1));
+    let again = app.deliver_now().await.expect("delivery");
+    assert_eq!((again.delivered, again.held), (0, 2));
+    assert_eq!(
+        refused(&fake),
+        refused_first,
+        "no request with a refused token"
+    );
+    check_waiting("due again", store.messages().await.expect("messages"));
+    drop(app);
+    drop(store);
+
+    // A restart with a valid token posts both.
+    clock.advance(AUTH_FAILED_HOLD + Duration::from_secs(1));
+    let (store, lock) = SqliteStore::open_locked(&s.db)
+        .await
+        .expect("store reopens");
+    let app = App::with_locked_parts(
+        config,
+        RunOptions {
+            data: Some(s.data.clone()),
+            discord_token: Some(SecretString::from("test-token")),
+            ..RunOptions::default()
+        },
+        Arc::new(store),
+        lock,
+        clock,
+    )
+    .await
+    .expect("the app restarts");
+    let delivered = app.deliver_now().await.expect("delivery");
+    assert_eq!(delivered.delivered, 2);
+    assert_eq!(fake.messages(MARKETS).len(), 1);
+    assert_eq!(fake.messages(GENERAL).len(), 1);
+    assert_eq!(
+        hook.posts().len(),
+        1,
+        "the webhook's alert is not sent twice"
+    );
+    assert_eq!(app.health().snapshot().discord_auth_failed, None);
+}
+
+/// `highwater run` with the bot token `token`, started without waiting for the bot (it may not
+/// connect at all), with the clock stopped on 2025-09-19; and the process's health.
+async fn spawn_run(
+    config: Config,
+    token: &str,
+    db: &Path,
+    data: &Path,
+) -> (Running, Arc<highwater::pipeline::Health>) {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).await.expect("store opens"));
+    let app = App::with_parts(
+        config,
+        RunOptions {
+            data: Some(data.to_owned()),
+            discord_token: Some(SecretString::from(token)),
+            ..RunOptions::default()
+        },
+        store.clone(),
+        ManualClock::at(utc(2025, 9, 19, 21, 0, 0)),
+    )
+    .await
+    .expect("the app starts");
+    let health = app.health();
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        app.run_until_stopped(stop).await.expect("runs");
+    });
+    (
+        Running {
+            shutdown,
+            task,
+            store,
+        },
+        health,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bot_token_refused_at_start_up_stops_the_bot_but_not_the_process() {
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let (run, health) = spawn_run(config(&fake), "revoked-token", &s.db, &s.data).await;
+    let refused = fake
+        .wait_until(Duration::from_secs(20), |_| {
+            health.discord_auth_failed().is_some()
+        })
+        .await;
+    assert!(refused, "the refused token is recorded");
+    let reason = health.discord_auth_failed().unwrap_or_default();
+    assert!(reason.contains("401"), "{reason}");
+    // Retrying an invalid token only earns an IP ban: no second try.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let tries = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/gateway/bot"))
+        .count();
+    assert_eq!(tries, 1);
+    assert_eq!(fake.identifies(), 0);
+    assert!(!health.gateway_connected());
+    assert!(
+        !run.task.is_finished(),
+        "the scheduler and the deliverer go on"
+    );
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_discord_down_at_start_up_the_bot_connects_when_it_comes_up() {
+    let s = setup();
+    let port = FakeDiscord::free_port().await;
+    let config = Config::from_toml(
+        &format!("[discord]\napi_base = \"http://127.0.0.1:{port}\"\ndev_guild = {GUILD}\n"),
+        "down at start-up config",
+    )
+    .expect("valid config");
+    let (run, health) = spawn_run(config, "test-token", &s.db, &s.data).await;
+    // A few failed starts (1 s, 2 s backoff) with nothing listening.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!health.gateway_connected());
+    assert!(!run.task.is_finished());
+
+    let fake = FakeDiscord::start_on(FakeConfig::default(), port).await;
+    let registered = fake
+        .wait_until(Duration::from_secs(30), |f| {
+            f.identifies() == 1 && f.command_names(Some(GUILD)).len() >= 7
+        })
+        .await;
+    assert!(registered, "the bot connected once Discord came up");
+    let reply = fake
+        .interact(Interaction::command("streak").option_str("symbol", "RUT"))
+        .await;
+    assert!(
+        reply
+            .content()
+            .is_some_and(|c| c.contains("7 straight weekly gains")),
+        "{:?}",
+        reply.content()
+    );
+    assert!(health.gateway_connected());
+    assert_eq!(health.discord_auth_failed(), None);
+    run.stop().await;
+}
+
+/// Every body of `reply` (the callback's message, edits, follow-ups) pings nobody:
+/// `allowed_mentions` is present and lists no kind, user or role.
+fn mentions_nobody(reply: &support::discord::Reply) {
+    let mut bodies = Vec::new();
+    if reply.kind() == 4 {
+        bodies.push(reply.callback["data"].clone());
+    }
+    bodies.extend(reply.edits.iter().cloned());
+    bodies.extend(reply.followups.iter().cloned());
+    assert!(!bodies.is_empty(), "{reply:?}");
+    for body in bodies {
+        let mentions = &body["allowed_mentions"];
+        assert!(mentions.is_object(), "no allowed_mentions in {body}");
+        for kind in ["parse", "users", "roles"] {
+            assert!(
+                mentions[kind].as_array().is_none_or(Vec::is_empty),
+                "{kind} may ping: {body}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_five_thousand_character_argument_gets_a_short_private_reply() {
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+
+    let registered = fake.registered_commands();
+    let streak = registered
+        .iter()
+        .find(|c| c["name"] == "streak")
+        .expect("/streak");
+    assert_eq!(streak["options"][0]["name"], "symbol");
+    assert_eq!(
+        streak["options"][0]["max_length"], 32,
+        "declared to Discord"
+    );
+
+    let long = "R".repeat(5_000);
+    for (interaction, option, limit) in [
+        (
+            Interaction::command("streak").option_str("symbol", &long),
+            "symbol",
+            32,
+        ),
+        (
+            Interaction::command("mute")
+                .option_str("target", "RUT")
+                .option_str("duration", &long)
+                .by(admin()),
+            "duration",
+            16,
+        ),
+        (
+            Interaction::command("rules")
+                .sub("remove")
+                .option_str("id", &long)
+                .by(admin()),
+            "id",
+            64,
+        ),
+    ] {
+        let reply = fake.interact(interaction).await;
+        assert!(reply.ephemeral(), "{option}: private");
+        let text = reply.content().expect("an answer");
+        assert_eq!(
+            text,
+            format!("`{option}` is too long (5000 characters); it takes at most {limit}.")
+        );
+        mentions_nobody(&reply);
+    }
+    // Exactly at the limit is not too long: an unknown symbol of 32 characters gets advice.
+    let reply = fake
+        .interact(Interaction::command("streak").option_str("symbol", &"Q".repeat(32)))
+        .await;
+    let text = reply.content().expect("advice");
+    assert!(text.contains("I don't know the symbol"), "{text}");
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rules_list_with_twenty_five_long_named_rules_fits_discords_limit_in_pages() {
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let now = utc(2025, 9, 19, 21, 0, 0);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.db).await.expect("store opens"));
+    let ids: Vec<String> = (0..25)
+        .map(|i| format!("{i:02}_{}", "long-rule-name_".repeat(5))[..64].to_owned())
+        .collect();
+    for id in &ids {
+        record_rule_for(&*store, MARKETS, id, "^RUT", now).await;
+    }
+    drop(store);
+    let bot = start(&fake, &s.db, &s.data, ManualClock::at(now)).await;
+
+    let list = |page: i64| {
+        Interaction::command("rules")
+            .sub("list")
+            .option_int("page", page)
+            .by(admin())
+    };
+    let first = fake.interact(list(1)).await;
+    let second = fake.interact(list(2)).await;
+    let mut seen = Vec::new();
+    for (number, reply) in [(1, &first), (2, &second)] {
+        assert!(reply.ephemeral());
+        mentions_nobody(reply);
+        let text = reply.content().expect("a page");
+        assert!(
+            text.chars().count() <= 2_000,
+            "page {number}: {}",
+            text.len()
+        );
+        assert!(
+            text.starts_with(&format!("25 of 25 rules (page {number} of 2")),
+            "{text}"
+        );
+        for id in &ids {
+            if text.contains(&format!("`{id}`")) {
+                seen.push(id.clone());
+            }
+        }
+    }
+    assert!(
+        first
+            .content()
+            .is_some_and(|t| t.contains("`/rules list page:2` shows more")),
+        "{:?}",
+        first.content()
+    );
+    seen.sort();
+    assert_eq!(seen, ids, "every rule on exactly one page");
+    let beyond = fake.interact(list(3)).await;
+    assert_eq!(
+        beyond.content().as_deref(),
+        Some("The list has 2 pages: ask for page 1 to 2.")
+    );
     bot.stop().await;
 }

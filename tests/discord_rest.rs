@@ -86,6 +86,7 @@ fn reason(error: &DeliveryError) -> &str {
     match error {
         DeliveryError::Retry { reason, .. }
         | DeliveryError::Gone { reason }
+        | DeliveryError::Unauthorized { reason }
         | DeliveryError::Rejected { reason } => reason,
     }
 }
@@ -248,15 +249,15 @@ async fn missing_permissions_are_gone_and_say_what_the_bot_needs() {
 }
 
 #[tokio::test]
-async fn an_invalid_token_is_gone_and_says_every_channel_is_affected() {
+async fn an_invalid_token_is_unauthorized_and_says_every_channel_is_affected() {
     let error = send_answered_by(
         ResponseTemplate::new(401).set_body_json(discord_error("401: Unauthorized", 0)),
     )
     .await
-    .expect_err("gone");
+    .expect_err("unauthorized");
 
-    let DeliveryError::Gone { reason } = &error else {
-        panic!("expected gone, got {error:?}");
+    let DeliveryError::Unauthorized { reason } = &error else {
+        panic!("expected unauthorized (bot-wide, not this channel's fault), got {error:?}");
     };
     assert!(
         reason.starts_with("the bot token is invalid (401 Unauthorized"),

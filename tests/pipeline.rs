@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use highwater::alerts::{Mute, MuteTarget};
 use highwater::config::Config;
 use highwater::pipeline::{App, RunOptions};
-use highwater::store::{MessageState, ServerId, SqliteStore, Store};
+use highwater::store::{DatabaseLock, MessageState, PageLimit, ServerId, SqliteStore, Store};
 use serde_json::json;
 use support::webhook::{Answer, FakeWebhook};
 
@@ -45,15 +45,44 @@ symbols = ["RUT"]
 
 use support::run_dir as setup;
 
+/// The app as `highwater run` builds it: it holds the database's lock (released when the app
+/// is dropped, as when a process ends).
 async fn app(config: Config, db: &Path, data: &Path, clock: Arc<ManualClock>) -> App {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).await.expect("store opens"));
-    App::with_parts(
+    let (store, lock) = SqliteStore::open_locked(db).await.expect("store opens");
+    app_with(config, store, lock, Some(data), clock).await
+}
+
+/// The app on a disk the test can fill ([`PageLimit`]), holding the database's lock.
+async fn app_on_a_small_disk(
+    config: Config,
+    s: &support::RunDir,
+    data: Option<&Path>,
+    disk: PageLimit,
+    clock: Arc<ManualClock>,
+) -> App {
+    let lock = DatabaseLock::acquire(&s.db).expect("the database is free");
+    let store = SqliteStore::open_with_page_limit(&s.db, disk)
+        .await
+        .expect("store opens");
+    app_with(config, store, lock, data, clock).await
+}
+
+/// The app over `store` and its lock, reading CSV histories from `data` (live without).
+async fn app_with(
+    config: Config,
+    store: SqliteStore,
+    lock: DatabaseLock,
+    data: Option<&Path>,
+    clock: Arc<ManualClock>,
+) -> App {
+    App::with_locked_parts(
         config,
         RunOptions {
-            data: Some(data.to_owned()),
+            data: data.map(Path::to_owned),
             ..RunOptions::default()
         },
-        store,
+        Arc::new(store),
+        lock,
         clock,
     )
     .await
@@ -350,24 +379,29 @@ async fn serve_rut_through(yahoo: &wiremock::MockServer, data: &Path, day: u32) 
         .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_bar_cache_lives_in_the_database_so_a_restart_fetches_only_the_last_days() {
-    let s = setup();
-    let yahoo = wiremock::MockServer::start().await;
-    serve_rut_through(&yahoo, &s.data, 18).await;
-    let webhook = FakeWebhook::start().await;
+/// The RUT subscription on the live providers: the local Yahoo, no Binance.
+fn live_config(yahoo: &wiremock::MockServer, webhook: &FakeWebhook) -> Config {
     let text = format!(
         "[providers.yahoo]\nbase_url = \"{}\"\n[providers.binance]\nenabled = false\n",
         yahoo.uri()
     );
-    let cfg = Config::from_toml(
+    Config::from_toml(
         &format!(
             "{text}{RULES}\n[[subscriptions]]\nname = \"desk\"\nwebhook = \"{}\"\nsymbols = [\"RUT\"]\n",
             webhook.url(1)
         ),
         "live test config",
     )
-    .expect("valid");
+    .expect("valid")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bar_cache_lives_in_the_database_so_a_restart_fetches_only_the_last_days() {
+    let s = setup();
+    let yahoo = wiremock::MockServer::start().await;
+    serve_rut_through(&yahoo, &s.data, 18).await;
+    let webhook = FakeWebhook::start().await;
+    let cfg = live_config(&yahoo, &webhook);
     let live = |clock: Arc<ManualClock>, cfg: Config| {
         let db = s.db.clone();
         async move {
@@ -431,4 +465,146 @@ async fn the_bar_cache_lives_in_the_database_so_a_restart_fetches_only_the_last_
         cached.bars.last().map(|b| b.date()),
         chrono::NaiveDate::from_ymd_opt(2025, 9, 19)
     );
+}
+
+/// Four indices and four rules: on 2025-09-18 and again on 2025-09-19 they find nine alerts
+/// in four messages, more than the free room in the database's pages, so a tick on a full
+/// disk must grow the file.
+fn busy_config(webhook: &str) -> Config {
+    let text = format!(
+        r#"{RULES}{daily}
+[[subscriptions]]
+name = "desk"
+webhook = "{webhook}"
+symbols = ["RUT", "SPX", "NDX", "DJI"]
+"#,
+        daily = support::DAILY_STREAK_AND_MOVE_RULES
+    );
+    Config::from_toml(&text, "test config").expect("the test config is valid")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_ticks_loudly_and_afterwards_no_alert_is_lost_or_sent_twice() {
+    let s = setup();
+    let webhook = FakeWebhook::start().await;
+    let clock = ManualClock::at(evening(18));
+    let cfg = busy_config(&webhook.url(1));
+    let desk = ServerId::config("desk");
+    let disk = PageLimit::default();
+    {
+        let app =
+            app_on_a_small_disk(cfg.clone(), &s, Some(&s.data), disk.clone(), clock.clone()).await;
+        let (ticked, delivered) = app.run_once().await.expect("tick");
+        assert_eq!(
+            (ticked.alerts, ticked.messages, delivered.delivered),
+            (9, 4, 4),
+            "{ticked:?}"
+        );
+
+        // The disk fills before the next session's tick: each tick fails, and says why.
+        clock.set(evening(19));
+        disk.fill();
+        for attempt in 0..5 {
+            let error = app
+                .tick(None)
+                .await
+                .expect_err("a tick cannot store its alerts on a full disk");
+            assert!(
+                error.to_string().contains("database or disk is full"),
+                "attempt {attempt}: {error}"
+            );
+            let delivered = app.deliver_now().await.expect("a delivery pass");
+            assert_eq!(delivered.claimed, 0, "nothing stored, nothing to send");
+        }
+        assert_eq!(
+            webhook.requests(),
+            4,
+            "nothing is sent that is not recorded"
+        );
+        assert_eq!(
+            app.store()
+                .evaluated_through(&desk, "^RUT")
+                .await
+                .expect("reads work on a full disk"),
+            chrono::NaiveDate::from_ymd_opt(2025, 9, 18),
+            "the failed ticks moved no watermark"
+        );
+
+        // Space again: the next tick stores the session's alerts and they go out, once.
+        disk.free();
+        let (ticked, delivered) = app.run_once().await.expect("a normal tick");
+        assert_eq!(
+            (ticked.alerts, ticked.messages, delivered.delivered),
+            (9, 4, 4),
+            "{ticked:?}"
+        );
+        let (again, delivered) = app.run_once().await.expect("a normal tick");
+        assert_eq!((again.alerts, delivered.claimed), (0, 0));
+    }
+
+    // After a restart (a fresh process, the disk as it is now), nothing is sent again.
+    let app = app(cfg, &s.db, &s.data, clock.clone()).await;
+    let (ticked, delivered) = app.run_once().await.expect("tick after the restart");
+    assert_eq!((ticked.alerts, delivered.claimed), (0, 0), "{ticked:?}");
+    for ticker in ["^RUT", "^GSPC", "^NDX", "^DJI"] {
+        assert_eq!(
+            app.store()
+                .evaluated_through(&desk, ticker)
+                .await
+                .expect("read"),
+            chrono::NaiveDate::from_ymd_opt(2025, 9, 19),
+            "{ticker}"
+        );
+    }
+    let posts = webhook.posts();
+    assert_eq!(posts.len(), 8, "each message once");
+    let messages = app.store().messages().await.expect("messages");
+    assert_eq!(messages.len(), 8);
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.state == MessageState::Delivered && m.attempts == 1 && !m.interrupted),
+        "{messages:?}"
+    );
+    for message in &messages {
+        let body = highwater::notify::discord_message_json(&message.payload);
+        let arrived = posts.iter().filter(|p| p.body == body).count();
+        assert_eq!(arrived, 1, "message {} arrived {arrived} times", message.id);
+    }
+    let rut_19 = posts
+        .iter()
+        .filter(|p| titles(&p.body).contains(&"Russell 2000: 7th straight weekly gain".to_owned()))
+        .count();
+    assert_eq!(rut_19, 1, "the session after the fault was not lost");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bar_cache_that_cannot_be_saved_fails_the_tick_rather_than_skipping_the_symbol() {
+    let s = setup();
+    let yahoo = wiremock::MockServer::start().await;
+    serve_rut_through(&yahoo, &s.data, 18).await;
+    let webhook = FakeWebhook::start().await;
+    let disk = PageLimit::default();
+    let clock = ManualClock::at(evening(18));
+    let app =
+        app_on_a_small_disk(live_config(&yahoo, &webhook), &s, None, disk.clone(), clock).await;
+
+    // The first backfill of the Russell 2000 cannot be cached on a full disk.
+    disk.fill();
+    let error = app
+        .tick(None)
+        .await
+        .expect_err("the database failing is not a symbol without data");
+    let text = error.to_string();
+    assert!(
+        text.contains("saving the bar cache") && text.contains("database or disk is full"),
+        "{text}"
+    );
+    assert_eq!(webhook.requests(), 0);
+
+    disk.free();
+    let (ticked, delivered) = app.run_once().await.expect("a normal tick");
+    assert!(ticked.failed.is_empty(), "{ticked:?}");
+    assert_eq!((ticked.alerts, delivered.delivered), (2, 1), "{ticked:?}");
+    assert_eq!(webhook.posts().len(), 1);
 }

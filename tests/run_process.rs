@@ -1,16 +1,17 @@
 //! `highwater run` as a real process, against a local Yahoo chart server (the shared
 //! histories) and a local Discord webhook: killed with SIGKILL in the middle of delivering,
-//! restarted, and every alert arrives exactly once. Then SIGTERM stops it cleanly.
+//! restarted, and every alert arrives exactly once. Then SIGTERM stops it cleanly. A second
+//! `run` on a database in use stops at once and leaves the first's posts in flight alone.
 
 mod support;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use highwater::store::{MessageState, SqliteStore, Store};
-use support::webhook::FakeWebhook;
+use highwater::store::{MessageRecord, MessageState, SqliteStore, Store};
+use support::webhook::{FakeWebhook, Post};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -45,20 +46,9 @@ cron = "0 15 16 * * Mon-Fri"
 timezone = "America/New_York"
 calendar = "nyse"
 
-{rules}
-[[rules]]
-id = "daily-streak"
-kind = "streak"
-timeframe = "daily"
-min_length = 2
-
-[[rules]]
-id = "big-daily-move"
-kind = "big_move"
-timeframe = "daily"
-threshold_pct = 0.5
-"#,
-        rules = support::RECORD_AND_WEEKLY_RULES
+{rules}{daily}"#,
+        rules = support::RECORD_AND_WEEKLY_RULES,
+        daily = support::DAILY_STREAK_AND_MOVE_RULES
     );
     for id in 1..=WEBHOOKS {
         text.push_str(&format!(
@@ -89,8 +79,8 @@ fn log_of(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_mid_delivery_and_restarted_every_alert_arrives_exactly_once() {
+/// A local Yahoo serving the four indices' histories through Friday 2025-09-19.
+async fn local_yahoo() -> MockServer {
     let data = support::data_dir();
     let yahoo = MockServer::start().await;
     let through = chrono::NaiveDate::from_ymd_opt(2025, 9, 19);
@@ -102,6 +92,72 @@ async fn killed_mid_delivery_and_restarted_every_alert_arrives_exactly_once() {
             .mount(&yahoo)
             .await;
     }
+    yahoo
+}
+
+/// The outbox as stored now, read beside the running process.
+async fn stored_messages(db: &Path) -> Vec<MessageRecord> {
+    let store = SqliteStore::open(db).await.expect("the database opens");
+    let messages = store.messages().await.expect("messages");
+    store.close().await;
+    messages
+}
+
+/// Waits until `expected` posts have arrived, then a while longer, in which no more may come.
+async fn all_arrive(webhook: &FakeWebhook, expected: usize, log: &Path) {
+    let all_arrived = webhook
+        .wait_for(Duration::from_secs(60), |w| w.posts().len() >= expected)
+        .await;
+    assert!(
+        all_arrived,
+        "{} of {expected} arrived; log:\n{}",
+        webhook.posts().len(),
+        log_of(log)
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+/// Stops `child` with SIGTERM and checks that it ends cleanly.
+fn terminate(mut child: Child, log: &Path) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("the process ends");
+    assert!(
+        exit.success(),
+        "clean exit on SIGTERM: {exit:?}; log:\n{}",
+        log_of(log)
+    );
+}
+
+/// Each stored message reached its own webhook exactly once, with its own embeds.
+fn each_message_arrived_once(messages: &[MessageRecord], posts: &[Post]) {
+    for message in messages {
+        let matching = posts
+            .iter()
+            .filter(|p| {
+                p.path.ends_with(&format!("token-{}", message.destination))
+                    && p.body["embeds"]
+                        .as_array()
+                        .is_some_and(|e| e.len() == message.payload.embeds.len())
+                    && p.body["embeds"][0]["title"] == message.payload.embeds[0].title.as_str()
+                    && p.body["embeds"][0]["footer"]["text"]
+                        == message.payload.embeds[0].footer.as_str()
+            })
+            .count();
+        assert_eq!(
+            matching, 1,
+            "message {} arrived {matching} times",
+            message.id
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_delivery_and_restarted_every_alert_arrives_exactly_once() {
+    let yahoo = local_yahoo().await;
     let webhook = FakeWebhook::start().await;
     webhook.set_delay(Duration::from_millis(30));
     webhook.hold_after(5);
@@ -138,42 +194,17 @@ async fn killed_mid_delivery_and_restarted_every_alert_arrives_exactly_once() {
 
     // Restart after the tick's time: no new tick, only the deliveries left.
     let log2 = dir.path().join("second.log");
-    let mut second = start(&config, &db, "2025-09-19T20:16:00Z", &log2);
-    let expected = {
-        let store = SqliteStore::open(&db).await.expect("the database opens");
-        let count = store.messages().await.expect("messages").len();
-        store.close().await;
-        count
-    };
+    let second = start(&config, &db, "2025-09-19T20:16:00Z", &log2);
+    let expected = stored_messages(&db).await.len();
     eprintln!("{expected} messages; killed after {made} posts with {WEBHOOKS} more in flight");
     assert!(
         expected > 10,
         "enough messages that the kill landed mid-delivery: {expected}"
     );
-    let all_arrived = webhook
-        .wait_for(Duration::from_secs(60), |w| w.posts().len() >= expected)
-        .await;
-    assert!(
-        all_arrived,
-        "{} of {expected} arrived; log:\n{}",
-        webhook.posts().len(),
-        log_of(&log2)
-    );
-    // Nothing more comes.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    all_arrive(&webhook, expected, &log2).await;
 
     // SIGTERM: a graceful stop.
-    let status = Command::new("kill")
-        .args(["-TERM", &second.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let exit = second.wait().expect("the second process ends");
-    assert!(
-        exit.success(),
-        "clean exit on SIGTERM: {exit:?}; log:\n{}",
-        log_of(&log2)
-    );
+    terminate(second, &log2);
     assert!(
         log_of(&log2).contains("deliverer stopped"),
         "{}",
@@ -191,8 +222,7 @@ async fn killed_mid_delivery_and_restarted_every_alert_arrives_exactly_once() {
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "posted twice: {twice:?}");
 
-    let store = SqliteStore::open(&db).await.expect("the database opens");
-    let messages = store.messages().await.expect("messages");
+    let messages = stored_messages(&db).await;
     assert_eq!(
         messages.len(),
         expected,
@@ -208,24 +238,117 @@ async fn killed_mid_delivery_and_restarted_every_alert_arrives_exactly_once() {
         messages.iter().filter(|m| m.interrupted).count() as u64,
         WEBHOOKS
     );
-    // Each message reached its own webhook with its own embeds.
-    for message in &messages {
-        let matching = posts
+    each_message_arrived_once(&messages, &posts);
+}
+
+/// `highwater run --once` on `db` after the us-close tick, in `cwd`, as a person would start it
+/// by hand next to the service (off the async threads, which serve the local webhook).
+async fn run_once_beside(cwd: &Path, config: &Path, db: &Path) -> support::Outcome {
+    let cwd = cwd.to_owned();
+    let args = vec![
+        "run".to_owned(),
+        "--once".to_owned(),
+        "--config".to_owned(),
+        config.display().to_string(),
+        "--database".to_owned(),
+        db.display().to_string(),
+        "--now".to_owned(),
+        "2025-09-19T20:16:00Z".to_owned(),
+    ];
+    tokio::task::spawn_blocking(move || support::highwater_in(&cwd, args, &[]))
+        .await
+        .expect("the process ran")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_a_database_in_use_exits_at_once_and_resends_nothing() {
+    let yahoo = local_yahoo().await;
+    let webhook = FakeWebhook::start().await;
+    // The first posts go through; then every webhook's next post is held: in flight,
+    // `sending` in the database, until released.
+    webhook.hold_after(1);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("highwater.toml");
+    std::fs::write(&config, config_text(&yahoo.uri(), &webhook)).expect("config written");
+    let db = dir.path().join("highwater.db");
+    let log1 = dir.path().join("first.log");
+    let first = start(&config, &db, "2025-09-19T20:14:58Z", &log1);
+    let first_pid = first.id();
+    let in_flight = webhook
+        .wait_for(Duration::from_secs(60), |w| {
+            !w.posts().is_empty() && w.holding() as u64 == WEBHOOKS
+        })
+        .await;
+    assert!(
+        in_flight,
+        "posts made and one in flight per webhook; log:\n{}",
+        log_of(&log1)
+    );
+    let made = webhook.posts().len();
+    let sending = |messages: &[MessageRecord]| {
+        messages
             .iter()
-            .filter(|p| {
-                p.path.ends_with(&format!("token-{}", message.destination))
-                    && p.body["embeds"]
-                        .as_array()
-                        .is_some_and(|e| e.len() == message.payload.embeds.len())
-                    && p.body["embeds"][0]["title"] == message.payload.embeds[0].title.as_str()
-                    && p.body["embeds"][0]["footer"]["text"]
-                        == message.payload.embeds[0].footer.as_str()
-            })
-            .count();
-        assert_eq!(
-            matching, 1,
-            "message {} arrived {matching} times",
-            message.id
-        );
-    }
+            .filter(|m| m.state == MessageState::Sending)
+            .count() as u64
+    };
+    assert_eq!(
+        sending(&stored_messages(&db).await),
+        WEBHOOKS,
+        "the posts in flight"
+    );
+
+    // A second process on the same file: a manual `run --once` next to the service.
+    let cwd = tempfile::tempdir().expect("a working directory");
+    let began = Instant::now();
+    let (code, stdout, stderr) = run_once_beside(cwd.path(), &config, &db).await;
+    let took = began.elapsed();
+    assert_eq!(code, 1, "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: {} is in use by another highwater (pid {first_pid})\n",
+            db.display()
+        )
+    );
+    assert_eq!(stdout, "");
+    assert!(took < Duration::from_secs(5), "at once, not after {took:?}");
+
+    // It recovered nothing, so it re-sent nothing: the posts in flight are still the first's.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(webhook.posts().len(), made);
+    assert_eq!(webhook.holding() as u64, WEBHOOKS);
+    let messages = stored_messages(&db).await;
+    assert_eq!(sending(&messages), WEBHOOKS, "still in flight");
+    assert!(
+        messages.iter().all(|m| !m.interrupted),
+        "nothing was taken for interrupted"
+    );
+
+    // The first finishes its work: every alert once.
+    webhook.release();
+    let expected = stored_messages(&db).await.len();
+    assert!(expected > 2 * WEBHOOKS as usize, "{expected} messages");
+    all_arrive(&webhook, expected, &log1).await;
+    terminate(first, &log1);
+
+    let posts = webhook.posts();
+    assert_eq!(posts.len(), expected, "no alert twice");
+    let messages = stored_messages(&db).await;
+    assert_eq!(messages.len(), expected);
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.state == MessageState::Delivered && !m.interrupted && m.attempts == 1),
+        "{:?}",
+        messages
+            .iter()
+            .map(|m| (m.id, m.state, m.interrupted, m.attempts))
+            .collect::<Vec<_>>()
+    );
+    each_message_arrived_once(&messages, &posts);
+
+    // The lock went with the first process: the file is free again.
+    let (code, _, stderr) = run_once_beside(cwd.path(), &config, &db).await;
+    assert_eq!(code, 0, "{stderr}");
 }

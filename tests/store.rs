@@ -6,11 +6,12 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use highwater::alerts::{Embed, Mute, MuteTarget, QuietHours};
 use highwater::market::Bar;
+use highwater::notify::message_nonce;
 use highwater::providers::market_data::{Cached, Held};
 use highwater::rules::spec::RawRule;
 use highwater::store::{
-    AlertGroup, MessageState, NewAlert, ServerId, ServerSettings, SqliteStore, Store, StoredRule,
-    Target, TickWrite,
+    AlertGroup, MessageState, NewAlert, PageLimit, RuleAdded, ServerId, ServerLimits,
+    ServerSettings, SqliteStore, Store, StoredRule, Target, TickWrite,
 };
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -271,7 +272,7 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("h.db");
     let now = at(2025, 9, 18, 21);
-    {
+    let first_nonce = {
         let store = open(&path).await;
         let (server, destination) = server_with_destination(&store, "desk").await;
         let write = TickWrite {
@@ -301,7 +302,8 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
         );
         // The process dies here: claimed, maybe sent, never marked.
         store.close().await;
-    }
+        claimed[0].payload.nonce.clone()
+    };
     let store = open(&path).await;
     assert_eq!(
         store
@@ -317,7 +319,16 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].attempts, 2);
     assert!(claimed[0].interrupted);
-    assert_eq!(claimed[0].payload.nonce, format!("hw{}", claimed[0].id));
+    // The re-send carries the nonce of the first attempt: the message's own.
+    assert_eq!(claimed[0].payload.nonce, first_nonce);
+    assert_eq!(
+        first_nonce,
+        message_nonce(
+            "config:desk",
+            "console",
+            &["record-close/^RUT/record_high/2025-09-18".to_owned()]
+        )
+    );
     store
         .mark_delivered(claimed[0].id, Some("1099"), None, now)
         .await
@@ -509,4 +520,263 @@ async fn a_database_in_a_missing_folder_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let error = open_error(&dir.path().join("no-such-folder/h.db")).await;
     assert!(error.contains("does not exist"), "{error}");
+}
+
+/// An alert whose message needs pages of its own: a full disk refuses it.
+fn bulky_alert(rule_id: &str, period: &str) -> NewAlert {
+    let mut bulky = alert(rule_id, "record_high", period);
+    bulky.embed.description = "Russell 2000 closes at a record. ".repeat(600);
+    bulky
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_space() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    let disk = PageLimit::default();
+    let store = SqliteStore::open_with_page_limit(&path, disk.clone())
+        .await
+        .expect("the store opens");
+    let (server, destination) = server_with_destination(&store, "desk").await;
+    let write = |period: &str, through: NaiveDate| TickWrite {
+        groups: vec![group(
+            &server,
+            destination,
+            vec![bulky_alert("record-close", period)],
+        )],
+        evaluated: vec![(server.clone(), "^RUT".into(), through)],
+    };
+    let now = at(2025, 9, 18, 21);
+
+    // Watermarks for many symbols: rows of a table whose statements SQLite, on a full disk,
+    // answers by rolling back the whole transaction (as it does when a COMMIT finds the disk
+    // full), not just the statement.
+    let watermarks = TickWrite {
+        groups: Vec::new(),
+        evaluated: (0..2_000)
+            .map(|n| (server.clone(), format!("SYM{n}"), day(2025, 9, 18)))
+            .collect(),
+    };
+
+    disk.fill();
+    // Attempt after attempt fails the same way, whichever pooled connection it runs on.
+    for attempt in 0..8 {
+        let write = if attempt % 2 == 0 {
+            watermarks.clone()
+        } else {
+            write("2025-09-18", day(2025, 9, 18))
+        };
+        let error = store
+            .enqueue(&write, now)
+            .await
+            .expect_err("the disk is full");
+        assert!(
+            error.to_string().contains("database or disk is full"),
+            "attempt {attempt}: {error}"
+        );
+    }
+    // Nothing half-written, and reading still works.
+    assert!(store.messages().await.expect("reads work").is_empty());
+    assert_eq!(
+        store
+            .evaluated_through(&server, "^RUT")
+            .await
+            .expect("reads work"),
+        None
+    );
+
+    disk.free();
+    // A write that fails halfway for another reason (its destination does not exist), once
+    // per pooled connection: SQLite keeps a transaction open after such an error, so a
+    // connection that still believed itself inside the failed one would now keep this one
+    // open, holding the write lock, and later writes on it would never be committed.
+    for attempt in 0..6 {
+        let mut orphan = write("2025-09-18", day(2025, 9, 18));
+        orphan.groups[0].destination = destination + 1_000;
+        let error = store
+            .enqueue(&orphan, now)
+            .await
+            .expect_err("no such destination");
+        assert!(
+            error.to_string().contains("no destination"),
+            "attempt {attempt}: {error}"
+        );
+    }
+    // A transaction that must take the write lock at once works on every connection.
+    for n in 0..6 {
+        let added = store
+            .add_rule_within(
+                &server,
+                &StoredRule {
+                    rule: rule(&format!("rule-{n}")),
+                    destination: Some(destination),
+                    mention_role: None,
+                },
+                ServerLimits {
+                    max_rules: 25,
+                    max_symbols: 10,
+                },
+                &|_| format!("rule-{n}"),
+                now,
+            )
+            .await
+            .expect("an immediate transaction");
+        assert_eq!(
+            added,
+            RuleAdded::Added {
+                id: format!("rule-{n}")
+            }
+        );
+    }
+    // Several writes, some at once, so each pooled connection that met the faults is used
+    // again: none may still be inside a failed transaction.
+    let done = store
+        .enqueue(&write("2025-09-18", day(2025, 9, 18)), now)
+        .await
+        .expect("space again");
+    assert_eq!((done.alerts, done.duplicates, done.messages), (1, 0, 1));
+    let days = ["2025-09-19", "2025-09-22", "2025-09-23", "2025-09-24"];
+    let writes: Vec<_> = days
+        .iter()
+        .enumerate()
+        .map(|(i, period)| {
+            let store = store.clone();
+            let write = write(period, day(2025, 9, 19 + i as u32));
+            tokio::spawn(async move { store.enqueue(&write, now).await })
+        })
+        .collect();
+    for written in writes {
+        let done = written
+            .await
+            .expect("the task ran")
+            .expect("each write persists");
+        assert_eq!(done.messages, 1);
+    }
+    store.close().await;
+
+    // A restart sees every write since the fault, and only those.
+    let store = open(&path).await;
+    assert_eq!(store.rules(&server).await.expect("rules").len(), 6);
+    let messages = store.messages().await.expect("messages");
+    assert_eq!(messages.len(), 5);
+    assert!(messages.iter().all(|m| m.state == MessageState::Pending));
+    assert_eq!(
+        store
+            .evaluated_through(&server, "^RUT")
+            .await
+            .expect("read"),
+        Some(day(2025, 9, 22)),
+        "the latest watermark written"
+    );
+    let again = store
+        .enqueue(&write("2025-09-18", day(2025, 9, 18)), now)
+        .await
+        .expect("written");
+    assert_eq!((again.alerts, again.duplicates, again.messages), (0, 1, 0));
+}
+
+/// The first message of `alerts` for guild 1111's channel 2001 in the database at `path`, after
+/// `other_destinations` channels of that guild were stored before it (so its destination has
+/// a different row id).
+async fn first_channel_message(
+    path: &Path,
+    alerts: Vec<NewAlert>,
+    other_destinations: u64,
+) -> highwater::store::MessageRecord {
+    let store = open(path).await;
+    let server = ServerId::guild(1111);
+    store
+        .upsert_server(&ServerSettings::new(server.clone()), at(2025, 9, 1, 0))
+        .await
+        .expect("server stored");
+    for n in 0..other_destinations {
+        store
+            .destination_for(&server, &Target::Channel(3000 + n))
+            .await
+            .expect("destination stored");
+    }
+    let destination = store
+        .destination_for(&server, &Target::Channel(2001))
+        .await
+        .expect("destination stored");
+    let write = TickWrite {
+        groups: vec![group(&server, destination, alerts)],
+        evaluated: Vec::new(),
+    };
+    store
+        .enqueue(&write, at(2025, 9, 18, 21))
+        .await
+        .expect("enqueued");
+    let mut messages = store.messages().await.expect("messages");
+    store.close().await;
+    assert_eq!(messages.len(), 1);
+    messages.remove(0)
+}
+
+#[tokio::test]
+async fn two_databases_with_one_bot_cannot_give_different_alerts_the_same_nonce() {
+    // A staging copy and production, one bot token, one channel: each database's first
+    // message is outbox row 1, which once made both nonces "hw1".
+    let dir = tempfile::tempdir().expect("temp dir");
+    let staging = first_channel_message(
+        &dir.path().join("staging.db"),
+        vec![alert("record-close", "record_high", "2025-09-18")],
+        0,
+    )
+    .await;
+    let production = first_channel_message(
+        &dir.path().join("production.db"),
+        vec![alert("weekly-streak-up", "streak_on_pace", "2025-W38")],
+        0,
+    )
+    .await;
+    assert_eq!((staging.id, production.id), (1, 1));
+    assert_ne!(staging.payload.nonce, production.payload.nonce);
+    for message in [&staging, &production] {
+        assert_eq!(message.payload.nonce.chars().count(), 25);
+    }
+    assert_eq!(
+        staging.payload.nonce,
+        message_nonce(
+            "discord:1111",
+            "channel:2001",
+            &["record-close/^RUT/record_high/2025-09-18".to_owned()]
+        )
+    );
+
+    // The same alert in a third database (a restored backup), stored under other row ids, is
+    // the same message: Discord may and should take a repeat of it for a repeat.
+    let restored = first_channel_message(
+        &dir.path().join("restored.db"),
+        vec![alert("record-close", "record_high", "2025-09-18")],
+        3,
+    )
+    .await;
+    assert_ne!(restored.destination, staging.destination);
+    assert_eq!(restored.payload.nonce, staging.payload.nonce);
+}
+
+#[tokio::test]
+async fn a_message_stored_by_an_older_highwater_keeps_its_row_nonce() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.db");
+    let message = first_channel_message(
+        &path,
+        vec![alert("record-close", "record_high", "2025-09-18")],
+        0,
+    )
+    .await;
+    assert!(message.payload.nonce.starts_with("hw") && message.payload.nonce.len() == 25);
+    // Older versions stored the payload with an empty nonce and sent "hw<id>".
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("the file opens");
+    sqlx::query("UPDATE outbox SET payload = json_set(payload, '$.nonce', '')")
+        .execute(&pool)
+        .await
+        .expect("rewritten as an older version stored it");
+    pool.close().await;
+    let store = open(&path).await;
+    let messages = store.messages().await.expect("messages");
+    assert_eq!(messages[0].payload.nonce, format!("hw{}", messages[0].id));
 }

@@ -130,8 +130,9 @@ impl DiscordRest {
     ///
     /// One outbox attempt: a 429 is learned by the limiter, waited out and retried here (up to
     /// [`RATE_LIMIT_RETRIES`] times, each wait at most [`MAX_INLINE_WAIT`]), then
-    /// `Retry { after }`. 5xx, timeouts and connection failures → `Retry`; 401 (bad token), 403
-    /// (no access or permissions) and 404 (unknown channel) → `Gone`; 400 and other statuses →
+    /// `Retry { after }`. 5xx, timeouts and connection failures → `Retry`; 401 (the bot token is
+    /// invalid or revoked: every channel alike) → `Unauthorized`; 403 (no access or
+    /// permissions) and 404 (unknown channel) → `Gone`; 400 and other statuses →
     /// `Rejected`, with Discord's field errors.
     #[tracing::instrument(skip_all, fields(channel_id = channel_id, nonce = %message.nonce))]
     pub async fn create_message(
@@ -225,7 +226,12 @@ impl DiscordRest {
             }
 
             let error = classify(status, channel_id, reason);
-            tracing::warn!(status = status.as_u16(), %error, "discord refused the message");
+            if matches!(error, DeliveryError::Unauthorized { .. }) {
+                // Bot-wide: the deliverer logs it once for all channels.
+                tracing::debug!(status = status.as_u16(), %error, "discord refused the bot token");
+            } else {
+                tracing::warn!(status = status.as_u16(), %error, "discord refused the message");
+            }
             return Err(error);
         }
     }
@@ -320,7 +326,7 @@ fn retry_after(seconds: f64) -> Option<Duration> {
 /// A non-2xx, non-429 answer as a [`DeliveryError`].
 fn classify(status: StatusCode, channel_id: u64, reason: String) -> DeliveryError {
     match status.as_u16() {
-        401 => DeliveryError::Gone {
+        401 => DeliveryError::Unauthorized {
             reason: format!(
                 "the bot token is invalid ({reason}): every channel of this bot fails until the \
                  token is replaced"
@@ -347,12 +353,15 @@ fn classify(status: StatusCode, channel_id: u64, reason: String) -> DeliveryErro
 
 /// A Discord channel the bot posts alerts to, as a [`Notifier`].
 ///
-/// **Deduplicates re-sends.** The body carries the outbox row's `nonce` with
+/// **Deduplicates re-sends.** The body carries the message's `nonce` with
 /// `enforce_nonce: true`, so when a send succeeded but was not recorded (a crash, a timeout
 /// after Discord accepted it), Discord answers the re-send with the message already posted
-/// instead of posting a second one. Discord keeps nonces for a few minutes only: a re-send
-/// later than that (a long outage) may still repeat, and a nonce over 25 characters is sent
-/// without (see [`discord_channel_message_json`]).
+/// instead of posting a second one. The nonce is derived from the message's identity (server,
+/// channel, the dedup keys of its alerts: [`crate::notify::message_nonce`]), not from a row id,
+/// so two databases used with this bot token (a staging copy, a restore) cannot make Discord
+/// take one alert for a repeat of another. Discord keeps nonces for a few minutes only: a
+/// re-send later than that (a long outage) may still repeat, and a nonce over 25 characters
+/// is sent without (see [`discord_channel_message_json`]).
 #[derive(Debug, Clone)]
 pub struct ChannelNotifier {
     rest: Arc<DiscordRest>,
@@ -439,7 +448,7 @@ mod tests {
         );
         assert_eq!(
             error,
-            DeliveryError::Gone {
+            DeliveryError::Unauthorized {
                 reason: "the bot token is invalid (401 Unauthorized: 401: Unauthorized \
                          (code 0)): every channel of this bot fails until the token is replaced"
                     .to_owned()

@@ -13,11 +13,15 @@ use serde::{Deserialize, Serialize};
 use crate::alerts::Embed;
 
 mod console;
+pub mod limits;
+mod nonce;
 mod payload;
 mod webhook;
 
 pub use console::{ConsoleFormat, ConsoleFormatError, ConsoleNotifier};
-pub use payload::{DiscordLimits, discord_channel_message_json, discord_message_json};
+pub use limits::DiscordLimits;
+pub use nonce::{legacy_nonce, message_nonce};
+pub use payload::{discord_channel_message_json, discord_message_json};
 /// A Discord error answer as one line with its field errors, shared with the bot's REST client.
 pub(crate) use webhook::describe as describe_discord_error;
 pub use webhook::{WebhookNotifier, WebhookUrl, WebhookUrlError};
@@ -26,8 +30,12 @@ pub use webhook::{WebhookNotifier, WebhookUrl, WebhookUrlError};
 /// Stored as JSON in the outbox, so a re-send after a restart sends exactly the same thing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outgoing {
-    /// Stable for the life of the outbox row (at most 25 characters, Discord's nonce limit):
-    /// lets a destination that supports it recognise a re-send as the same message.
+    /// Names this message and no other (at most 25 characters, Discord's nonce limit): derived
+    /// from its server, destination and the dedup keys of its alerts ([`message_nonce`]), so it
+    /// is the same on every re-send and after every restart, and two databases used with one
+    /// bot token cannot give different messages the same one. Lets a destination that supports
+    /// it recognise a re-send as the same message. Chosen when the message is stored, and
+    /// stored with it.
     pub nonce: String,
     /// Text above the embeds: a role mention when the subscription asked for one, else `None`.
     pub content: Option<String>,
@@ -59,10 +67,16 @@ pub enum DeliveryError {
         after: Option<Duration>,
         reason: String,
     },
-    /// The destination is gone or forbidden (404, 401, 403): retrying cannot help; the
-    /// subscription should be disabled and the reason recorded.
+    /// The destination is gone or forbidden (404, 403, a webhook's 401): retrying cannot help;
+    /// the subscription should be disabled and the reason recorded.
     #[error("destination gone: {reason}")]
     Gone { reason: String },
+    /// The sender's own credentials were refused (the bot token's 401): no destination is at
+    /// fault, and every destination reached with these credentials fails alike until they are
+    /// replaced (a restart with a valid token). The message should wait, not count an attempt,
+    /// and its destination stay enabled.
+    #[error("credentials refused: {reason}")]
+    Unauthorized { reason: String },
     /// The destination refused this message (400): retrying the same message cannot help, but
     /// the destination itself still works.
     #[error("message rejected: {reason}")]

@@ -7,7 +7,11 @@
 //!   anyone; only the subscription's own [`Outgoing::mention_role`] is listed under `roles`.
 //! - **Discord's limits are enforced here**, not discovered as a 400: over-long text is cut on
 //!   a character boundary and ends in `…`; fields beyond 25 are dropped. Lengths are counted in
-//!   Unicode scalar values (`char`s), as Discord counts them.
+//!   Unicode scalar values (`char`s), as Discord counts them. The cutting itself lives in
+//!   [`super::limits`], shared with the bot's replies.
+//! - **Text is shown as written.** Titles, descriptions and fields carry names from outside
+//!   (a symbol's name, a data file's name): their markdown characters are escaped, so `_x_`
+//!   is not shown in italics and `||` hides nothing. Footers are never rendered as markdown.
 //! - **One message, never a split.** More than 10 embeds, or embeds whose text adds up to more
 //!   than 6000 characters, are not spread over several messages: the first embeds that fit are
 //!   kept, in order, and the rest dropped. A first embed too big on its own is shrunk (fields
@@ -21,42 +25,8 @@
 use serde_json::{Map, Value, json};
 
 use super::Outgoing;
+use super::limits::{DiscordLimits, cut, escape_markdown, truncate};
 use crate::alerts::{Embed, EmbedField};
-
-/// Discord's limits on a message, in characters (Unicode scalar values) unless said otherwise.
-///
-/// From Discord's "Embed Limits" and "Create Message" documentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DiscordLimits;
-
-impl DiscordLimits {
-    /// `content`, the text above the embeds.
-    pub const CONTENT: usize = 2000;
-    /// Embeds in one message.
-    pub const EMBEDS: usize = 10;
-    /// An embed's `title`.
-    pub const TITLE: usize = 256;
-    /// An embed's `description`.
-    pub const DESCRIPTION: usize = 4096;
-    /// Fields in one embed.
-    pub const FIELDS: usize = 25;
-    /// A field's `name`.
-    pub const FIELD_NAME: usize = 256;
-    /// A field's `value`.
-    pub const FIELD_VALUE: usize = 1024;
-    /// An embed's `footer.text`.
-    pub const FOOTER: usize = 2048;
-    /// Title, description, field names and values and footer texts of all the embeds of one
-    /// message, added up.
-    pub const EMBEDS_TOTAL: usize = 6000;
-    /// A message `nonce` (Create Message only).
-    pub const NONCE: usize = 25;
-    /// The largest embed `color` (`0xRRGGBB`).
-    pub const COLOR_MAX: u32 = 0xFF_FF_FF;
-}
-
-/// What a cut text ends with.
-const ELLIPSIS: char = '…';
 
 /// The body of a webhook execution (`POST /webhooks/{id}/{token}`) for `message`.
 ///
@@ -177,8 +147,16 @@ impl<'a> Fitted<'a> {
                      inline,
                  }| {
                     (
-                        truncate(name, DiscordLimits::FIELD_NAME, "field name"),
-                        truncate(value, DiscordLimits::FIELD_VALUE, "field value"),
+                        truncate(
+                            &escape_markdown(name),
+                            DiscordLimits::FIELD_NAME,
+                            "field name",
+                        ),
+                        truncate(
+                            &escape_markdown(value),
+                            DiscordLimits::FIELD_VALUE,
+                            "field value",
+                        ),
                         *inline,
                     )
                 },
@@ -186,9 +164,13 @@ impl<'a> Fitted<'a> {
             .collect();
         Fitted {
             embed,
-            title: truncate(&embed.title, DiscordLimits::TITLE, "title"),
+            title: truncate(
+                &escape_markdown(&embed.title),
+                DiscordLimits::TITLE,
+                "title",
+            ),
             description: truncate(
-                &embed.description,
+                &escape_markdown(&embed.description),
                 DiscordLimits::DESCRIPTION,
                 "description",
             ),
@@ -280,44 +262,32 @@ impl<'a> Fitted<'a> {
     }
 }
 
-/// `text` within `limit` characters, warning when it had to be cut.
-fn truncate(text: &str, limit: usize, what: &'static str) -> String {
-    let chars = text.chars().count();
-    if chars <= limit {
-        return text.to_owned();
-    }
-    tracing::warn!(
-        what,
-        chars,
-        limit,
-        "text longer than Discord allows: cutting it"
-    );
-    cut(text, limit)
-}
-
-/// The first `limit - 1` characters of `text` and an ellipsis: exactly `limit` characters, or
-/// `text` itself when it is short enough.
-fn cut(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_owned();
-    }
-    if limit == 0 {
-        return String::new();
-    }
-    let mut shortened: String = text.chars().take(limit - 1).collect();
-    shortened.push(ELLIPSIS);
-    shortened
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn cutting_counts_characters_not_bytes() {
-        assert_eq!(cut("ééééé", 3), "éé…");
-        assert_eq!(cut("ééé", 3), "ééé");
-        assert_eq!(cut("abc", 0), "");
+    fn names_in_embeds_are_shown_as_written() {
+        let embed = Embed {
+            title: "my_sym_bol: record close".to_owned(),
+            description: "**BIG** closes at a record > 1 @everyone".to_owned(),
+            fields: vec![EmbedField {
+                name: "Close".to_owned(),
+                value: "~~1~~ ||2||".to_owned(),
+                inline: true,
+            }],
+            colour: 0,
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            footer: "CSV · session 2025-09-18".to_owned(),
+        };
+        let json = Fitted::new(&embed, 0).into_json();
+        assert_eq!(json["title"], r"my\_sym\_bol: record close");
+        assert_eq!(
+            json["description"],
+            r"\*\*BIG\*\* closes at a record \> 1 @everyone"
+        );
+        assert_eq!(json["fields"][0]["value"], r"\~\~1\~\~ \|\|2\|\|");
+        assert_eq!(json["footer"]["text"], "CSV · session 2025-09-18");
     }
 
     #[test]

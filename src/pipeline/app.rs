@@ -10,17 +10,20 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer};
+use super::health::Health;
 use super::histories::Histories;
 use super::tick::{TickLimits, TickReport, tick};
 use crate::config::{Config, SubscriptionTarget};
 use crate::discord::limiter::RateLimiter;
 use crate::discord::rest::DiscordRest;
-use crate::discord::{BotData, BotSettings, ServerLimits, run_bot};
+use crate::discord::{BotData, BotSettings, ReconnectPolicy, ServerLimits, run_bot_forever};
 use crate::market::{Calendar, Catalog};
 use crate::notify::{ConsoleFormat, ConsoleNotifier};
 use crate::providers::{CsvSource, live};
 use crate::scheduler::{self, Clock, Due, Scheduler, SystemClock};
-use crate::store::{ServerId, ServerSettings, SqliteStore, Store, StoreError, StoredRule, Target};
+use crate::store::{
+    DatabaseLock, ServerId, ServerSettings, SqliteStore, Store, StoreError, StoredRule, Target,
+};
 use secrecy::SecretString;
 
 /// Why the application could not start or run.
@@ -113,12 +116,15 @@ pub struct App {
     limits: TickLimits,
     wake: Arc<Notify>,
     bot: Option<BotSettings>,
+    /// This process's hold on the database, kept for as long as the app lives: no other
+    /// `highwater run` can use the file meanwhile. `None` only for tests and benchmarks.
+    lock: Option<DatabaseLock>,
 }
 
 impl App {
-    /// Opens the database (creating and migrating it), sets up histories and notifiers, stores
-    /// the config's subscriptions, and takes note of deliveries a previous process left in
-    /// flight.
+    /// Takes the database's lock (an error at once if another process holds it), opens the
+    /// database (creating and migrating it), sets up histories and notifiers, stores the
+    /// config's subscriptions, and takes note of deliveries a previous process left in flight.
     pub async fn build(config: Config, mut options: RunOptions) -> Result<Self, AppError> {
         if options.discord_token.is_none() {
             options.discord_token = config
@@ -134,7 +140,8 @@ impl App {
             Some(path) => path,
             None => default_database()?,
         };
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await?);
+        let (store, lock) = SqliteStore::open_locked(&path).await?;
+        let store: Arc<dyn Store> = Arc::new(store);
         let clock: Arc<dyn Clock> = match options.now {
             Some(start) => Arc::new(OffsetClock {
                 start,
@@ -142,14 +149,40 @@ impl App {
             }),
             None => Arc::new(SystemClock),
         };
-        Self::with_parts(config, options, store, clock).await
+        Self::assemble(config, options, store, Some(lock), clock).await
     }
 
-    /// Like [`build`](Self::build), with the store and clock given (tests).
+    /// Like [`build`](Self::build), with the store, its lock and the clock given (tests).
+    /// `lock` must be the lock of the database `store` opened (see
+    /// [`SqliteStore::open_locked`]): holding it is what allows the app to take deliveries
+    /// left `sending` as interrupted and send them again.
+    pub async fn with_locked_parts(
+        config: Config,
+        options: RunOptions,
+        store: Arc<dyn Store>,
+        lock: DatabaseLock,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, AppError> {
+        Self::assemble(config, options, store, Some(lock), clock).await
+    }
+
+    /// Like [`build`](Self::build), with the store and clock given and no lock (tests and
+    /// benchmarks on a database of their own). Without the lock the app leaves deliveries
+    /// marked `sending` alone: they may be another process's posts in flight.
     pub async fn with_parts(
         config: Config,
         options: RunOptions,
         store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, AppError> {
+        Self::assemble(config, options, store, None, clock).await
+    }
+
+    async fn assemble(
+        config: Config,
+        options: RunOptions,
+        store: Arc<dyn Store>,
+        lock: Option<DatabaseLock>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AppError> {
         let histories = match &options.data {
@@ -182,6 +215,7 @@ impl App {
                 .user_agent(concat!("highwater/", env!("CARGO_PKG_VERSION")))
                 .build()?,
             discord,
+            health: Health::new(),
         };
         let defaults = DeliveryPolicy::default();
         let delivery = &config.delivery;
@@ -224,15 +258,19 @@ impl App {
             limits,
             wake: Arc::new(Notify::new()),
             bot,
+            lock,
         };
         app.sync_subscriptions().await?;
-        let now = app.clock.now();
-        let interrupted = app.store.recover_interrupted(now, true).await?;
-        if interrupted > 0 {
-            tracing::warn!(
-                interrupted,
-                "deliveries were in flight when the last process stopped; they will be sent again"
-            );
+        // Only the lock holder: no other process can have a delivery in flight on this
+        // database, so whatever is marked `sending` was left by one that stopped.
+        if app.lock.is_some() {
+            let interrupted = app.store.recover_interrupted(app.clock.now(), true).await?;
+            if interrupted > 0 {
+                tracing::warn!(
+                    interrupted,
+                    "deliveries were in flight when the last process stopped; they will be sent again"
+                );
+            }
         }
         Ok(app)
     }
@@ -240,6 +278,12 @@ impl App {
     /// The store (for tests and status).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The process's bot-wide health (a refused token, the gateway connection), shared with the
+    /// deliverer and the bot; read it for a status page or a readiness check.
+    pub fn health(&self) -> Arc<Health> {
+        self.notifiers.health.clone()
     }
 
     /// Stores the config file's `[[subscriptions]]` as servers with their rules, watchlist and
@@ -354,21 +398,24 @@ impl App {
     /// the delivery in flight are finished before this returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StoreError> {
         let bot = self.bot.clone().map(|settings| {
-            let data = BotData::new(
+            let (store, histories, clock) = (
                 self.store.clone(),
                 self.histories.clone(),
                 self.clock.clone(),
-                ServerLimits {
-                    max_rules: self.config.discord.max_rules(),
-                    max_symbols: self.config.discord.max_symbols(),
-                },
             );
-            let stop = shutdown.clone();
-            tokio::spawn(async move {
-                if let Err(error) = run_bot(data, settings, stop).await {
-                    tracing::error!(%error, "the Discord bot stopped");
-                }
-            })
+            let limits = ServerLimits {
+                max_rules: self.config.discord.max_rules(),
+                max_symbols: self.config.discord.max_symbols(),
+            };
+            let data =
+                move || BotData::new(store.clone(), histories.clone(), clock.clone(), limits);
+            tokio::spawn(run_bot_forever(
+                data,
+                settings,
+                ReconnectPolicy::default(),
+                self.health(),
+                shutdown.clone(),
+            ))
         });
         if bot.is_none() {
             tracing::info!("no Discord token: running without the bot");

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::health::Health;
 use crate::alerts::{Decision, decide};
 use crate::discord::rest::{ChannelNotifier, DiscordRest};
 use crate::notify::{
@@ -67,6 +68,11 @@ impl DeliveryPolicy {
     }
 }
 
+/// How long a channel message waits while Discord refuses the bot token, before the deliverer
+/// looks again. Only a restart can bring a new token, so this only bounds how soon after a
+/// restart with a valid token the waiting messages go out; the wait costs no attempt.
+pub const AUTH_FAILED_HOLD: Duration = Duration::from_secs(60);
+
 /// The notifiers for each kind of destination.
 #[derive(Clone)]
 pub struct Notifiers {
@@ -75,6 +81,8 @@ pub struct Notifiers {
     pub http: reqwest::Client,
     /// Channel messages through Discord's REST API, when the bot has a token.
     pub discord: Option<Arc<DiscordRest>>,
+    /// Bot-wide faults: a refused bot token holds every channel message (see the module docs).
+    pub health: Arc<Health>,
 }
 
 impl Notifiers {
@@ -94,9 +102,11 @@ impl Notifiers {
                 })?;
                 Ok(Arc::new(WebhookNotifier::new(url, self.http.clone())))
             }
-            Target::Channel(channel) => match &self.discord {
-                Some(rest) => Ok(Arc::new(ChannelNotifier::new(rest.clone(), *channel))),
-                None => Err(DeliveryError::Retry {
+            Target::Channel(channel) => match (&self.discord, self.health.discord_auth_failed()) {
+                // Known refused: the message waits without a request to Discord.
+                (Some(_), Some(reason)) => Err(DeliveryError::Unauthorized { reason }),
+                (Some(rest), None) => Ok(Arc::new(ChannelNotifier::new(rest.clone(), *channel))),
+                (None, _) => Err(DeliveryError::Retry {
                     after: Some(Duration::from_secs(300)),
                     reason: "no Discord bot token in this process".into(),
                 }),
@@ -262,6 +272,26 @@ async fn deliver_one(
                     MessageState::Dropped,
                     &format!("dropped: destination gone ({reason})"),
                     now,
+                )
+                .await
+        }
+        Err(DeliveryError::Unauthorized { reason }) => {
+            if notifiers.health.set_discord_auth_failed(&reason) {
+                tracing::error!(
+                    %reason,
+                    "Discord refused the bot token: no channel message is posted until highwater \
+                     restarts with a valid token; they wait in the outbox, channels stay \
+                     enabled, webhooks carry on"
+                );
+            }
+            tracing::debug!(id, %server, destination = %target, decision = "hold", "waiting for a valid bot token");
+            report.held += 1;
+            store
+                .retry_at(
+                    id,
+                    later(now, AUTH_FAILED_HOLD),
+                    &format!("waiting: {reason}"),
+                    false,
                 )
                 .await
         }

@@ -6,12 +6,15 @@
 
 mod app;
 mod deliver;
+mod health;
 mod histories;
 mod tick;
 
 pub use app::{App, AppError, RunOptions};
 pub use deliver::{
-    CONCURRENT_SENDS, DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer,
+    AUTH_FAILED_HOLD, CONCURRENT_SENDS, DeliveryPolicy, DeliveryReport, Notifiers, deliver_due,
+    run_deliverer,
 };
+pub use health::{Health, HealthSnapshot};
 pub use histories::{Histories, HistoryError, Loaded};
 pub use tick::{TickLimits, TickReport, new_events, tick};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::histories::Histories;
+use super::histories::{Histories, HistoryError};
 use crate::alerts::{event_json, headline, render_embed};
 use crate::market::{Calendar, Series, Symbol};
 use crate::providers::live;
@@ -169,6 +169,9 @@ pub async fn tick(
             Ok(loaded) => {
                 series.insert(ticker.clone(), (loaded.series, loaded.source));
             }
+            // The database failing (full, locked, an I/O error) while it keeps the bar cache is
+            // not missing data: the tick fails, loudly, rather than passing without the symbol.
+            Err(HistoryError::Store(error @ StoreError::Query { .. })) => return Err(error),
             Err(error) => {
                 tracing::warn!(symbol = %ticker, %error, "no history this tick");
                 report.failed.push(ticker.clone());

@@ -23,8 +23,14 @@ use crate::notify::Outgoing;
 use crate::providers::market_data::Cached;
 use crate::rules::spec::RawRule;
 
+mod lock;
+mod page_limit;
 mod sqlite;
+mod transaction;
 
+pub use lock::{DatabaseLock, LockError, lock_path};
+#[doc(hidden)]
+pub use page_limit::PageLimit;
 pub use sqlite::SqliteStore;
 
 /// Limits on what one server may configure.
@@ -51,6 +57,10 @@ pub enum StoreError {
     /// The database could not be opened or created; `reason` says what to fix.
     #[error("database {path}: {reason}")]
     Open { path: String, reason: String },
+    /// Another process holds the database (see [`DatabaseLock`]), or its lock file cannot be
+    /// made.
+    #[error(transparent)]
+    Locked(#[from] LockError),
     /// The schema could not be brought up to date.
     #[error("database {path}: migrating the schema failed: {reason}")]
     Migrate { path: String, reason: String },
@@ -155,6 +165,16 @@ impl Target {
         }
     }
 
+    /// The place itself, without a secret and without a row id of any database: the
+    /// destination part of a message's nonce (`channel:<id>`, `webhook:<id>`, `console`).
+    pub fn identity(&self) -> String {
+        match self {
+            Target::Console => "console".to_owned(),
+            Target::Webhook(url) => format!("webhook:{}", webhook_id(url)),
+            Target::Channel(id) => format!("channel:{id}"),
+        }
+    }
+
     fn stored(&self) -> String {
         match self {
             Target::Console => String::new(),
@@ -191,17 +211,18 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Console => f.write_str("console"),
-            Target::Webhook(url) => {
-                let id = url
-                    .split("/webhooks/")
-                    .nth(1)
-                    .and_then(|rest| rest.split('/').next())
-                    .unwrap_or("?");
-                write!(f, "webhook {id}")
-            }
+            Target::Webhook(url) => write!(f, "webhook {}", webhook_id(url)),
             Target::Channel(id) => write!(f, "channel {id}"),
         }
     }
+}
+
+/// The id part of a webhook URL (`…/webhooks/<id>/<token>`), never the token; `?` if none.
+fn webhook_id(url: &str) -> &str {
+    url.split("/webhooks/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("?")
 }
 
 /// A stored destination with its state.
@@ -236,6 +257,14 @@ pub struct NewAlert {
     pub embed: Embed,
     pub headline: String,
     pub event: serde_json::Value,
+}
+
+impl NewAlert {
+    /// The alert's dedup key as text, `rule/symbol/kind/period` (as `rules::DedupKey` writes
+    /// it), for the alert about `symbol`.
+    pub fn dedup_key(&self, symbol: &str) -> String {
+        format!("{}/{symbol}/{}/{}", self.rule_id, self.kind, self.period)
+    }
 }
 
 /// Alerts of one server for one destination, symbol and session: one message if any is new.
@@ -437,10 +466,15 @@ pub trait Store: Send + Sync {
         ticker: &str,
     ) -> Result<Option<NaiveDate>, StoreError>;
     /// Logs new alerts, creates their outbox messages and moves the watermarks, in one
-    /// transaction. An alert whose key is already logged is skipped.
+    /// transaction. An alert whose key is already logged is skipped. Each message gets its
+    /// nonce here, from its identity ([`crate::notify::message_nonce`]), and keeps it.
     async fn enqueue(&self, write: &TickWrite, now: DateTime<Utc>) -> Result<Enqueued, StoreError>;
     /// Marks messages whose attempt was in flight when the process stopped (state `sending`,
     /// lease expired or `all`) as pending and interrupted. Returns how many.
+    ///
+    /// Only the process that holds the database's [`DatabaseLock`] may call this with `all`:
+    /// any other could take a live process's post in flight for an interrupted one and send
+    /// it again.
     async fn recover_interrupted(&self, now: DateTime<Utc>, all: bool) -> Result<u64, StoreError>;
     /// Claims up to `limit` pending messages due at `now` for one attempt each (state
     /// `sending` until `lease_until`), oldest first — never one for a destination that already

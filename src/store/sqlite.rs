@@ -2,8 +2,10 @@
 //!
 //! The schema lives in `migrations/sqlite/`, compiled into the binary; opening a database
 //! written by an older version applies the missing migrations (never wipes), and one written
-//! by a newer version is refused. One process per file: at start-up every attempt that was in
-//! flight is taken as interrupted (see [`Store::recover_interrupted`]).
+//! by a newer version is refused. One process per file: `highwater run` opens it with
+//! [`SqliteStore::open_locked`], which takes the file's [`DatabaseLock`] first, and only that
+//! holder takes every attempt still in flight as interrupted at start-up (see
+//! [`Store::recover_interrupted`]).
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -20,13 +22,16 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
+use super::page_limit::PageLimit;
+use super::transaction::{Begin, WriteTx};
 use super::{
-    Claimed, Destination, Enqueued, MessageRecord, MessageState, Mute, MuteTarget, RuleAdded,
-    ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target, TickWrite,
+    Claimed, DatabaseLock, Destination, Enqueued, MessageRecord, MessageState, Mute, MuteTarget,
+    RuleAdded, ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target,
+    TickWrite,
 };
 use crate::alerts::QuietHours;
 use crate::market::Bar;
-use crate::notify::Outgoing;
+use crate::notify::{Outgoing, legacy_nonce, message_nonce};
 use crate::providers::market_data::{Cached, Held};
 use crate::rules::spec::RawRule;
 
@@ -157,49 +162,88 @@ fn open_reason(error: &sqlx::Error) -> String {
     }
 }
 
+/// Refuses, with advice, a path SQLite would open and fail on only later (a read-only file:
+/// at the first write; as root perhaps never) or whose folder is missing.
+fn check_path(path: &Path) -> Result<(), StoreError> {
+    let open_error = |reason: String| StoreError::Open {
+        path: path.display().to_string(),
+        reason,
+    };
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return Err(open_error("is a directory, not a database file".into()));
+        }
+        if meta.permissions().readonly() {
+            return Err(open_error(
+                "the file is read-only; highwater must be able to write it".into(),
+            ));
+        }
+    } else if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(parent) {
+            Ok(meta) if meta.permissions().readonly() => {
+                return Err(open_error(format!(
+                    "its folder {} is read-only, so the database cannot be created",
+                    parent.display()
+                )));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                return Err(open_error(format!(
+                    "its folder {} does not exist",
+                    parent.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// This takes no lock: use [`open_locked`](Self::open_locked) for the process that owns
+    /// the database (`highwater run`).
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         Self::open_at_version(path, i64::MAX).await
+    }
+
+    /// Takes the database's exclusive lock ([`DatabaseLock`]), then opens it as
+    /// [`open`](Self::open) does. Fails at once, before the file is touched, when another
+    /// process holds the lock. The store works as long as the returned lock is kept.
+    pub async fn open_locked(path: &Path) -> Result<(Self, DatabaseLock), StoreError> {
+        check_path(path)?;
+        let lock = DatabaseLock::acquire(path)?;
+        let store = Self::connect(path, i64::MAX, None).await?;
+        Ok((store, lock))
+    }
+
+    /// Opens the database as [`open`](Self::open) does, with every connection's size capped
+    /// as `limit` says — how a test fills the disk (see [`PageLimit`]).
+    #[doc(hidden)]
+    pub async fn open_with_page_limit(path: &Path, limit: PageLimit) -> Result<Self, StoreError> {
+        check_path(path)?;
+        Self::connect(path, i64::MAX, Some(limit)).await
     }
 
     /// Opens the database with the schema only up to migration `version` — how a test makes
     /// a database "written by an older version".
     #[doc(hidden)]
     pub async fn open_at_version(path: &Path, version: i64) -> Result<Self, StoreError> {
+        check_path(path)?;
+        Self::connect(path, version, None).await
+    }
+
+    /// Creates the file if needed, opens the pool and migrates up to `version`.
+    async fn connect(
+        path: &Path,
+        version: i64,
+        limit: Option<PageLimit>,
+    ) -> Result<Self, StoreError> {
         let shown = path.display().to_string();
         let open_error = |reason: String| StoreError::Open {
             path: shown.clone(),
             reason,
         };
-        // Mode bits first: SQLite would open a read-only file and fail only at the first
-        // write, and as root it might not fail at all.
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.is_dir() {
-                return Err(open_error("is a directory, not a database file".into()));
-            }
-            if meta.permissions().readonly() {
-                return Err(open_error(
-                    "the file is read-only; highwater must be able to write it".into(),
-                ));
-            }
-        } else if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            match std::fs::metadata(parent) {
-                Ok(meta) if meta.permissions().readonly() => {
-                    return Err(open_error(format!(
-                        "its folder {} is read-only, so the database cannot be created",
-                        parent.display()
-                    )));
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    return Err(open_error(format!(
-                        "its folder {} does not exist",
-                        parent.display()
-                    )));
-                }
-            }
-        }
         // The database holds webhook URLs, whose tokens are secrets: a new file (and the WAL
         // files SQLite derives from it, which copy its mode) is readable by its owner only.
         #[cfg(unix)]
@@ -222,8 +266,20 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+        let mut pool_options = SqlitePoolOptions::new().max_connections(4);
+        if let Some(limit) = limit {
+            let on_connect = limit.clone();
+            pool_options = pool_options
+                .after_connect(move |conn, _| {
+                    let pragma = on_connect.pragma();
+                    Box::pin(async move { sqlx::query(&pragma).execute(conn).await.map(drop) })
+                })
+                .before_acquire(move |conn, _| {
+                    let pragma = limit.pragma();
+                    Box::pin(async move { sqlx::query(&pragma).execute(conn).await.map(|_| true) })
+                });
+        }
+        let pool = pool_options
             .connect_with(options)
             .await
             .map_err(|e| open_error(open_reason(&e)))?;
@@ -351,7 +407,11 @@ impl SqliteStore {
                 what: "outbox payload",
                 problem: format!("message {id}: {e}"),
             })?;
-        payload.nonce = nonce(id);
+        if payload.nonce.is_empty() {
+            // Stored by a highwater from before nonces named the message: keep the nonce it
+            // was (or will be) first sent with.
+            payload.nonce = legacy_nonce(id);
+        }
         Ok(payload)
     }
 
@@ -404,11 +464,6 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
-
-/// The nonce of an outbox message: stable for its whole life, at most 25 characters.
-fn nonce(id: i64) -> String {
-    format!("hw{id}")
 }
 
 #[async_trait]
@@ -540,14 +595,10 @@ impl Store for SqliteStore {
         const DOING: &str = "adding a rule";
         // IMMEDIATE takes the write lock before the read, so no other add can read the same
         // count between this one's check and its insert.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(query(DOING))?;
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Immediate).await?;
         let rows = sqlx::query("SELECT * FROM rules WHERE server = ?")
             .bind(server.as_str())
-            .fetch_all(&mut *tx)
+            .fetch_all(tx.conn())
             .await
             .map_err(query(DOING))?;
         let existing = rows
@@ -555,6 +606,7 @@ impl Store for SqliteStore {
             .map(Self::rule_from)
             .collect::<Result<Vec<_>, _>>()?;
         if existing.len() >= limits.max_rules {
+            tx.rollback().await?;
             return Ok(RuleAdded::TooManyRules {
                 have: existing.len(),
             });
@@ -565,6 +617,7 @@ impl Store for SqliteStore {
             .flat_map(|r| r.rule.symbols.iter().map(String::as_str))
             .collect();
         if symbols.len() > limits.max_symbols {
+            tx.rollback().await?;
             return Ok(RuleAdded::TooManySymbols {
                 limit: limits.max_symbols,
             });
@@ -572,8 +625,8 @@ impl Store for SqliteStore {
         let taken: BTreeSet<String> = existing.into_iter().map(|r| r.rule.id).collect();
         let mut stored = rule.clone();
         stored.rule.id = id_for(&taken);
-        Self::insert_rule(&mut tx, server, &stored, now).await?;
-        tx.commit().await.map_err(query(DOING))?;
+        Self::insert_rule(tx.conn(), server, &stored, now).await?;
+        tx.commit().await?;
         Ok(RuleAdded::Added { id: stored.rule.id })
     }
 
@@ -613,27 +666,23 @@ impl Store for SqliteStore {
         watchlist: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(query("replacing rules"))?;
+        let mut tx = WriteTx::begin(&self.pool, "replacing rules", Begin::Deferred).await?;
         sqlx::query("DELETE FROM rules WHERE server = ?")
             .bind(server.as_str())
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(query("replacing rules"))?;
         for rule in rules {
-            Self::insert_rule(&mut tx, server, rule, now).await?;
+            Self::insert_rule(tx.conn(), server, rule, now).await?;
         }
-        Self::insert_watchlist(&mut tx, server, watchlist).await?;
-        tx.commit().await.map_err(query("replacing rules"))
+        Self::insert_watchlist(tx.conn(), server, watchlist).await?;
+        tx.commit().await
     }
 
     async fn set_watchlist(&self, server: &ServerId, symbols: &[String]) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("replacing a watchlist"))?;
-        Self::insert_watchlist(&mut tx, server, symbols).await?;
-        tx.commit().await.map_err(query("replacing a watchlist"))
+        let mut tx = WriteTx::begin(&self.pool, "replacing a watchlist", Begin::Deferred).await?;
+        Self::insert_watchlist(tx.conn(), server, symbols).await?;
+        tx.commit().await
     }
 
     async fn watchlist(&self, server: &ServerId) -> Result<Vec<String>, StoreError> {
@@ -763,16 +812,13 @@ impl Store for SqliteStore {
         history: &Cached,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("saving the bar cache"))?;
+        const DOING: &str = "saving the bar cache";
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Deferred).await?;
         sqlx::query("DELETE FROM bars WHERE symbol = ?")
             .bind(ticker)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
-            .map_err(query("saving the bar cache"))?;
+            .map_err(query(DOING))?;
         for bar in &history.bars {
             sqlx::query(
                 "INSERT INTO bars (symbol, date, open, high, low, close, volume)
@@ -785,9 +831,9 @@ impl Store for SqliteStore {
             .bind(nan_to_null(bar.low()))
             .bind(bar.close())
             .bind(nan_to_null(bar.volume()))
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
-            .map_err(query("saving the bar cache"))?;
+            .map_err(query(DOING))?;
         }
         let held = history.held.as_ref();
         sqlx::query(
@@ -805,10 +851,10 @@ impl Store for SqliteStore {
         .bind(held.and_then(|h| h.bar.volume()))
         .bind(held.map(|h| h.jump_pct))
         .bind(ms(now))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
-        .map_err(query("saving the bar cache"))?;
-        tx.commit().await.map_err(query("saving the bar cache"))
+        .map_err(query(DOING))?;
+        tx.commit().await
     }
 
     async fn evaluated_through(
@@ -830,7 +876,7 @@ impl Store for SqliteStore {
 
     async fn enqueue(&self, write: &TickWrite, now: DateTime<Utc>) -> Result<Enqueued, StoreError> {
         const DOING: &str = "storing new alerts";
-        let mut tx = self.pool.begin().await.map_err(query(DOING))?;
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Deferred).await?;
         let mut done = Enqueued::default();
         for group in &write.groups {
             let session = date_text(group.session);
@@ -848,7 +894,7 @@ impl Store for SqliteStore {
                 .bind(&alert.period)
                 .bind(&session)
                 .bind(ms(now))
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await
                 .map_err(query(DOING))?;
                 if inserted.rows_affected() == 1 {
@@ -860,8 +906,21 @@ impl Store for SqliteStore {
             if fresh.is_empty() {
                 continue;
             }
+            let destination = sqlx::query("SELECT kind, target FROM destinations WHERE id = ?")
+                .bind(group.destination)
+                .fetch_optional(tx.conn())
+                .await
+                .map_err(query(DOING))?
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!("no destination {}", group.destination))
+                })?;
+            let target = Target::from_stored(
+                &get::<String>(&destination, "kind")?,
+                get(&destination, "target")?,
+            )?;
+            let keys: Vec<String> = fresh.iter().map(|a| a.dedup_key(&group.symbol)).collect();
             let payload = Outgoing {
-                nonce: String::new(),
+                nonce: message_nonce(group.server.as_str(), &target.identity(), &keys),
                 content: group.mention_role.map(|role| format!("<@&{role}>")),
                 mention_role: group.mention_role,
                 embeds: fresh.iter().map(|a| a.embed.clone()).collect(),
@@ -884,7 +943,7 @@ impl Store for SqliteStore {
             .bind(payload)
             .bind(ms(now))
             .bind(ms(now))
-            .fetch_one(&mut *tx)
+            .fetch_one(tx.conn())
             .await
             .map_err(query(DOING))?;
             for alert in &fresh {
@@ -898,7 +957,7 @@ impl Store for SqliteStore {
                 .bind(&group.symbol)
                 .bind(&alert.kind)
                 .bind(&alert.period)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await
                 .map_err(query(DOING))?;
             }
@@ -913,11 +972,11 @@ impl Store for SqliteStore {
             .bind(server.as_str())
             .bind(symbol)
             .bind(date_text(*through))
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(query(DOING))?;
         }
-        tx.commit().await.map_err(query(DOING))?;
+        tx.commit().await?;
         Ok(done)
     }
 
@@ -942,7 +1001,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
         const DOING: &str = "claiming due messages";
-        let mut tx = self.pool.begin().await.map_err(query(DOING))?;
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Deferred).await?;
         let rows = sqlx::query(
             "UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1,
                 last_attempt_at = ?
@@ -956,7 +1015,7 @@ impl Store for SqliteStore {
         .bind(ms(now))
         .bind(ms(now))
         .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
+        .fetch_all(tx.conn())
         .await
         .map_err(query(DOING))?;
         let mut claimed = Vec::with_capacity(rows.len());
@@ -965,14 +1024,14 @@ impl Store for SqliteStore {
             let destination_id: i64 = get(row, "destination")?;
             let destination = sqlx::query("SELECT * FROM destinations WHERE id = ?")
                 .bind(destination_id)
-                .fetch_one(&mut *tx)
+                .fetch_one(tx.conn())
                 .await
                 .map_err(query(DOING))?;
             let rules: Vec<String> = sqlx::query_scalar(
                 "SELECT DISTINCT rule_id FROM alert_log WHERE outbox_id = ? ORDER BY rule_id",
             )
             .bind(id)
-            .fetch_all(&mut *tx)
+            .fetch_all(tx.conn())
             .await
             .map_err(query(DOING))?;
             let session: String = get(row, "session")?;
@@ -991,7 +1050,7 @@ impl Store for SqliteStore {
                 rules,
             });
         }
-        tx.commit().await.map_err(query(DOING))?;
+        tx.commit().await?;
         claimed.sort_by_key(|c| c.id);
         Ok(claimed)
     }

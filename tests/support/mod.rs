@@ -104,6 +104,22 @@ min_length = 5
 on_pace = true
 "#;
 
+/// Two daily rules as a config file's TOML: daily streaks from 2 sessions on, and daily moves
+/// of 0.5 % or more.
+pub const DAILY_STREAK_AND_MOVE_RULES: &str = r#"
+[[rules]]
+id = "daily-streak"
+kind = "streak"
+timeframe = "daily"
+min_length = 2
+
+[[rules]]
+id = "big-daily-move"
+kind = "big_move"
+timeframe = "daily"
+threshold_pct = 0.5
+"#;
+
 /// A clock the test sets: what highwater reads as "now".
 #[derive(Debug)]
 pub struct ManualClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);

@@ -4,11 +4,22 @@
 //! Commands are thin: parse the arguments, call the same services the CLI uses, render the
 //! reply. A mistake by the user gets a short ephemeral reply saying what to change; anything
 //! else is logged whole and the user gets a short apology.
+//!
+//! **Discord's size limits.** Every string option declares its `max_length` (poise takes only
+//! literals: a symbol 32, a rule id 64 like the ids themselves, a duration or a daily window
+//! 16, a timezone 64), and [`options_within_limits`] enforces the declared
+//! lengths again before any command runs, because a client can send longer values than the
+//! command declares: an over-long value gets a short private reply, not silence. Every reply
+//! goes through [`ephemeral`] or [`public`], which fit it to Discord's 2,000 characters
+//! ([`crate::notify::limits`]), never ping anyone (`allowed_mentions` empty), and names from
+//! outside are shown escaped ([`escape_markdown`]).
 
 use poise::serenity_prelude as serenity;
 
 use super::data::{BotData, LookupError};
 use crate::market::{Symbol, shown};
+pub use crate::notify::limits::escape_markdown;
+use crate::notify::limits::fit_content;
 use crate::pipeline::Loaded;
 
 mod query;
@@ -29,6 +40,9 @@ impl UserError {
         Box::new(UserError(text.into()))
     }
 }
+
+/// What Discord itself allows in a string option, for an option that declares nothing.
+const DISCORD_MAX_OPTION: usize = 6000;
 
 /// Discord's Manage Server permission (and Administrator, which implies it).
 const MANAGE: [serenity::Permissions; 2] = [
@@ -67,11 +81,57 @@ pub async fn require_manager(ctx: Context<'_>) -> Result<u64, Error> {
     Ok(guild.get())
 }
 
-/// Sends `text` to the user only.
+/// The `max_length` that `command` declares for its string option `name`, read back from its
+/// registration (poise keeps it only in the option builder).
+fn declared_max_length(command: &poise::Command<BotData, Error>, name: &str) -> Option<usize> {
+    let parameter = command.parameters.iter().find(|p| p.name == name)?;
+    let set = parameter.type_setter?;
+    let option = set(serenity::CreateCommandOption::new(
+        serenity::CommandOptionType::String,
+        name,
+        "-",
+    ));
+    let json = serde_json::to_value(option).ok()?;
+    json.get("max_length")?
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+}
+
+/// Every command's first check: each string option within the `max_length` its command
+/// declares (Discord's clients enforce it; other clients need not). `Err` with a short
+/// [`UserError`] for the first that is not, which [`on_error`] sends privately.
+pub async fn options_within_limits(ctx: Context<'_>) -> Result<bool, Error> {
+    let poise::Context::Application(app) = ctx else {
+        return Ok(true);
+    };
+    for option in app.args {
+        let serenity::ResolvedValue::String(value) = option.value else {
+            continue;
+        };
+        let limit = declared_max_length(ctx.command(), option.name).unwrap_or(DISCORD_MAX_OPTION);
+        let chars = value.chars().count();
+        if chars > limit {
+            tracing::info!(
+                command = %ctx.command().qualified_name,
+                option = option.name,
+                chars,
+                limit,
+                "refused: option too long"
+            );
+            return Err(UserError::boxed(format!(
+                "`{}` is too long ({chars} characters); it takes at most {limit}.",
+                option.name
+            )));
+        }
+    }
+    Ok(true)
+}
+
+/// Sends `text` to the user only, fitted to Discord's limit.
 pub async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
     ctx.send(
         poise::CreateReply::default()
-            .content(text)
+            .content(fit_content(&text.into()))
             .ephemeral(true)
             .allowed_mentions(serenity::CreateAllowedMentions::new()),
     )
@@ -79,11 +139,11 @@ pub async fn ephemeral(ctx: Context<'_>, text: impl Into<String>) -> Result<(), 
     Ok(())
 }
 
-/// Sends `text` to the channel, never pinging anyone.
+/// Sends `text` to the channel, fitted to Discord's limit, never pinging anyone.
 pub async fn public(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
     ctx.send(
         poise::CreateReply::default()
-            .content(text)
+            .content(fit_content(&text.into()))
             .allowed_mentions(serenity::CreateAllowedMentions::new()),
     )
     .await?;
@@ -202,16 +262,34 @@ pub async fn on_error(error: poise::FrameworkError<'_, BotData, Error>) {
                 tracing::warn!(error = %e, "could not send the error reply");
             }
         }
+        poise::FrameworkError::CommandCheckFailed {
+            error: Some(error),
+            ctx,
+            ..
+        } if error.is::<UserError>() => {
+            if let Err(e) = ephemeral(ctx, error.to_string()).await {
+                tracing::warn!(error = %e, "could not send the error reply");
+            }
+        }
         poise::FrameworkError::ArgumentParse {
             error, input, ctx, ..
         } => {
             let text = format!(
                 "I couldn't read `{}`: {error}",
-                input.unwrap_or_default().replace('`', "'")
+                shown(&input.unwrap_or_default().replace('`', "'"))
             );
             if let Err(e) = ephemeral(ctx, text).await {
                 tracing::warn!(error = %e, "could not send the error reply");
             }
+        }
+        poise::FrameworkError::Setup {
+            error, framework, ..
+        } => {
+            // Without its data no command could answer: stop this client, and the bot's
+            // supervisor starts a new one after a backoff.
+            tracing::error!(error = %chain(&*error), "the bot's setup failed (command registration?); reconnecting");
+            let shards = framework.shard_manager().clone();
+            tokio::spawn(async move { shards.shutdown_all().await });
         }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {
@@ -230,4 +308,73 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every string option of every command (and subcommand), as registered with Discord.
+    fn string_options() -> Vec<(String, serde_json::Value)> {
+        fn walk(
+            path: &str,
+            options: &serde_json::Value,
+            out: &mut Vec<(String, serde_json::Value)>,
+        ) {
+            for option in options.as_array().into_iter().flatten() {
+                let name = format!("{path} {}", option["name"].as_str().unwrap_or("?"));
+                match option["type"].as_u64() {
+                    // Subcommand and subcommand group.
+                    Some(1 | 2) => walk(&name, &option["options"], out),
+                    Some(3) => out.push((name, option.clone())),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for command in all() {
+            let Some(registered) = command.create_as_slash_command() else {
+                continue;
+            };
+            let json = serde_json::to_value(registered).expect("a command serialises");
+            walk(command.name.as_ref(), &json["options"], &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn every_string_option_declares_its_max_length() {
+        let options = string_options();
+        let declared: Vec<(String, u64)> = options
+            .iter()
+            .map(|(name, option)| (name.clone(), option["max_length"].as_u64().unwrap_or(0)))
+            .collect();
+        assert_eq!(
+            declared,
+            vec![
+                ("streak symbol".to_owned(), 32),
+                ("high symbol".to_owned(), 32),
+                ("quote symbol".to_owned(), 32),
+                ("rules add symbol".to_owned(), 32),
+                ("rules remove id".to_owned(), 64),
+                ("rules preview id".to_owned(), 64),
+                ("mute target".to_owned(), 64),
+                ("mute duration".to_owned(), 16),
+                ("quiet-hours hours".to_owned(), 16),
+                ("quiet-hours timezone".to_owned(), 64),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_enforced_limit_is_the_declared_one() {
+        let commands = all();
+        let streak = commands
+            .iter()
+            .find(|c| c.name == "streak")
+            .expect("/streak");
+        assert_eq!(declared_max_length(streak, "symbol"), Some(32));
+        assert_eq!(declared_max_length(streak, "timeframe"), None);
+        assert_eq!(declared_max_length(streak, "nope"), None);
+    }
 }

@@ -1,7 +1,7 @@
 //! Questions anyone may ask: `/streak`, `/high`, `/quote`. The answers are the CLI's answers
 //! (`highwater streak RUT` and `/streak RUT` say the same thing).
 
-use super::{Context, Error, autocomplete_symbol, load, public};
+use super::{Context, Error, autocomplete_symbol, escape_markdown, load, public};
 use crate::alerts;
 use crate::market::Timeframe;
 use crate::service;
@@ -27,11 +27,12 @@ impl From<TimeframeChoice> for Timeframe {
     }
 }
 
-/// The text of an answer and what to say about the data behind it.
+/// The text of an answer and what to say about the data behind it, shown as written: the
+/// answers use no markdown, and a symbol's name (a data file's name) may hold `_` or `*`.
 fn with_status(text: String, loaded: &crate::pipeline::Loaded) -> String {
     let mut lines = vec![text];
     lines.extend(alerts::data_status_lines(&loaded.status));
-    lines.join("\n")
+    escape_markdown(&lines.join("\n"))
 }
 
 /// A symbol's current winning or losing streak, and how long since one was as long.
@@ -40,6 +41,7 @@ pub async fn streak(
     ctx: Context<'_>,
     #[description = "Symbol or alias, e.g. RUT, SPX, BTC"]
     #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
     symbol: String,
     #[description = "Count days, weeks (default) or months"] timeframe: Option<TimeframeChoice>,
 ) -> Result<(), Error> {
@@ -55,6 +57,7 @@ pub async fn high(
     ctx: Context<'_>,
     #[description = "Symbol or alias, e.g. RUT, SPX, BTC"]
     #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
     symbol: String,
 ) -> Result<(), Error> {
     let loaded = load(ctx, &symbol).await?;
@@ -68,6 +71,7 @@ pub async fn quote(
     ctx: Context<'_>,
     #[description = "Symbol or alias, e.g. RUT, SPX, BTC"]
     #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
     symbol: String,
 ) -> Result<(), Error> {
     let loaded = load(ctx, &symbol).await?;

@@ -10,11 +10,12 @@ use poise::serenity_prelude as serenity;
 
 use super::query::TimeframeChoice;
 use super::{
-    Context, Error, UserError, autocomplete_symbol, ephemeral, load_private, require_manager,
-    resolve,
+    Context, Error, UserError, autocomplete_symbol, ephemeral, escape_markdown, load_private,
+    require_manager, resolve,
 };
 use crate::alerts::{Mute, MuteTarget, QuietHours, headline};
 use crate::market::{Timeframe, shown};
+use crate::notify::limits::paginate;
 use crate::rules::spec::RawRule;
 use crate::rules::{Rule, RuleSet};
 use crate::service::{ReplayRange, replay_series};
@@ -26,6 +27,9 @@ const MAX_MUTE_DAYS: i64 = 90;
 const MAX_PREVIEW_MONTHS: u32 = 24;
 /// Most events a preview lists.
 const PREVIEW_LINES: usize = 15;
+/// Characters of rule lines on one page of `/rules list`: Discord's 2,000 less room for the
+/// header and a warning about a paused channel.
+const RULES_PAGE_CHARS: usize = 1_500;
 
 /// The server's settings, created with defaults on first use.
 async fn settings(ctx: Context<'_>, guild: u64) -> Result<ServerSettings, Error> {
@@ -56,10 +60,11 @@ async fn notices(ctx: Context<'_>, guild: u64) -> Result<Vec<String>, Error> {
             (d.enabled, &d.target, &d.disabled)
         {
             out.push(format!(
-                "⚠️ Alerts to <#{channel}> are paused since {} UTC: {reason}. Give highwater \
+                "⚠️ Alerts to <#{channel}> are paused since {} UTC: {}. Give highwater \
                  access to that channel (View Channel, Send Messages, Embed Links), then run \
                  `/alerts channel` for it to resume.",
-                at.format("%Y-%m-%d %H:%M")
+                at.format("%Y-%m-%d %H:%M"),
+                escape_markdown(&crate::market::shown(reason))
             ));
         }
     }
@@ -204,6 +209,7 @@ async fn rules_add(
     #[description = "What to watch for"] kind: KindChoice,
     #[description = "Symbol or alias, e.g. RUT"]
     #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
     symbol: String,
     #[description = "Streaks and moves: count days, weeks or months"] timeframe: Option<
         TimeframeChoice,
@@ -303,10 +309,10 @@ async fn rules_add(
         ctx,
         guild,
         format!(
-            "Added rule `{}` ({}) for {}: alerts go to <#{channel}>{mention}.",
-            raw.id,
+            "Added rule {} ({}) for {}: alerts go to <#{channel}>{mention}.",
+            code(&raw.id),
             describe(&raw),
-            symbol.name()
+            escape_markdown(symbol.name())
         ),
     )
     .await
@@ -336,9 +342,15 @@ fn describe(raw: &RawRule) -> String {
     parts.join(", ")
 }
 
-/// List this server's rules.
+/// List this server's rules (a page at a time when they do not fit one message).
 #[poise::command(slash_command, guild_only, rename = "list")]
-async fn rules_list(ctx: Context<'_>) -> Result<(), Error> {
+async fn rules_list(
+    ctx: Context<'_>,
+    #[description = "Which page of the list (default 1)"]
+    #[min = 1]
+    #[max = 100]
+    page: Option<u32>,
+) -> Result<(), Error> {
     let guild = require_manager(ctx).await?;
     let server = ServerId::guild(guild);
     let store = &ctx.data().store;
@@ -351,18 +363,14 @@ async fn rules_list(ctx: Context<'_>) -> Result<(), Error> {
         )
         .await;
     }
-    let mut lines = vec![format!(
-        "{} of {} rules:",
-        rules.len(),
-        ctx.data().limits.max_rules
-    )];
+    let mut lines = Vec::new();
     for stored in &rules {
         let target = match stored.destination {
             Some(id) => match store.destination(id).await? {
                 Some(d) => match d.target {
                     Target::Channel(c) if d.enabled => format!("<#{c}>"),
                     Target::Channel(c) => format!("<#{c}> (paused)"),
-                    other => other.to_string(),
+                    other => escape_markdown(&other.to_string()),
                 },
                 None => "nowhere".into(),
             },
@@ -373,13 +381,44 @@ async fn rules_list(ctx: Context<'_>) -> Result<(), Error> {
             .map(|r| format!(", mentions <@&{r}>"))
             .unwrap_or_default();
         lines.push(format!(
-            "• `{}` — {} — {} → {target}{mention}",
-            stored.rule.id,
+            "• {} — {} — {} → {target}{mention}",
+            code(&stored.rule.id),
             describe(&stored.rule),
-            stored.rule.symbols.join(", ")
+            escape_markdown(&stored.rule.symbols.join(", "))
         ));
     }
-    done(ctx, guild, lines.join("\n")).await
+    let pages = paginate(&lines, RULES_PAGE_CHARS);
+    let count = pages.len();
+    let wanted = page.unwrap_or(1).max(1) as usize;
+    let Some(shown) = pages.get(wanted - 1) else {
+        return Err(UserError::boxed(format!(
+            "The list has {count} page{}: ask for page 1{}.",
+            if count == 1 { "" } else { "s" },
+            if count == 1 {
+                String::new()
+            } else {
+                format!(" to {count}")
+            }
+        )));
+    };
+    let mut header = format!("{} of {} rules", rules.len(), ctx.data().limits.max_rules);
+    if count > 1 {
+        header.push_str(&format!(" (page {wanted} of {count}"));
+        if wanted < count {
+            header.push_str(&format!("; `/rules list page:{}` shows more", wanted + 1));
+        }
+        header.push(')');
+    }
+    header.push(':');
+    let mut text = vec![header];
+    text.extend(shown.iter().cloned());
+    done(ctx, guild, text.join("\n")).await
+}
+
+/// `text` as a code span: shown as written, its backticks (which would end the span) swapped
+/// for `'`.
+fn code(text: &str) -> String {
+    format!("`{}`", text.replace('`', "'"))
 }
 
 async fn autocomplete_rule(
@@ -423,6 +462,7 @@ async fn rules_remove(
     ctx: Context<'_>,
     #[description = "The rule's id (see /rules list)"]
     #[autocomplete = "autocomplete_rule"]
+    #[max_length = 64]
     id: String,
 ) -> Result<(), Error> {
     let guild = require_manager(ctx).await?;
@@ -441,6 +481,7 @@ async fn rules_preview(
     ctx: Context<'_>,
     #[description = "The rule's id (see /rules list)"]
     #[autocomplete = "autocomplete_rule"]
+    #[max_length = 64]
     id: String,
     #[description = "How many months back (default 6)"]
     #[min = 1]
@@ -468,7 +509,7 @@ async fn rules_preview(
             lines.push(format!(
                 "{}  {}",
                 event.date.format("%Y-%m-%d"),
-                headline(event)
+                escape_markdown(&headline(event))
             ));
         }
     }
@@ -529,8 +570,12 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 #[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
 pub async fn mute(
     ctx: Context<'_>,
-    #[description = "A symbol (RUT) or one of this server's rule ids"] target: String,
-    #[description = "How long: 30m, 12h, 3d, 2w"] duration: String,
+    #[description = "A symbol (RUT) or one of this server's rule ids"]
+    #[max_length = 64]
+    target: String,
+    #[description = "How long: 30m, 12h, 3d, 2w"]
+    #[max_length = 16]
+    duration: String,
 ) -> Result<(), Error> {
     let guild = require_manager(ctx).await?;
     let server = ServerId::guild(guild);
@@ -545,7 +590,7 @@ pub async fn mute(
         let symbol = resolve(ctx, &target)?;
         (
             MuteTarget::Symbol(symbol.ticker().to_owned()),
-            symbol.name().to_owned(),
+            escape_markdown(symbol.name()),
         )
     };
     let until = ctx.data().clock.now() + duration;
@@ -580,8 +625,11 @@ pub async fn mute(
 )]
 pub async fn quiet_hours(
     ctx: Context<'_>,
-    #[description = "A daily window like 22:00-07:00, or off"] hours: String,
+    #[description = "A daily window like 22:00-07:00, or off"]
+    #[max_length = 16]
+    hours: String,
     #[description = "Timezone of the window (IANA, e.g. America/New_York; default UTC)"]
+    #[max_length = 64]
     timezone: Option<String>,
 ) -> Result<(), Error> {
     let guild = require_manager(ctx).await?;

@@ -143,6 +143,27 @@ impl FakeDiscord {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the fake Discord");
+        Self::serve(config, listener)
+    }
+
+    /// A 127.0.0.1 port where nothing listens (yet): bound and released at once, for a bot
+    /// pointed at a Discord that is down; [`start_on`](Self::start_on) brings it up there.
+    pub async fn free_port() -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        listener.local_addr().expect("its address").port()
+    }
+
+    /// Starts the fake on 127.0.0.1:`port` (see [`free_port`](Self::free_port)).
+    pub async fn start_on(config: FakeConfig, port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind the fake Discord on its port");
+        Self::serve(config, listener)
+    }
+
+    fn serve(config: FakeConfig, listener: tokio::net::TcpListener) -> Self {
         let addr = listener.local_addr().expect("the fake Discord's address");
         let shared = Arc::new(Shared::new(
             config,
