@@ -62,8 +62,10 @@ pub fn truncate(text: &str, limit: usize, what: &'static str) -> String {
     cut(text, limit)
 }
 
-/// The first `limit - 1` characters of `text` and an ellipsis: exactly `limit` characters, or
-/// `text` itself when it is short enough.
+/// The first `limit - 1` characters of `text` and an ellipsis: at most `limit` characters, or
+/// `text` itself when it is short enough. A cut that would separate a markdown escape from the
+/// character it escapes (text ending in an odd run of `\`) drops that backslash too, so the
+/// ellipsis is never escaped.
 pub fn cut(text: &str, limit: usize) -> String {
     if text.chars().count() <= limit {
         return text.to_owned();
@@ -72,6 +74,10 @@ pub fn cut(text: &str, limit: usize) -> String {
         return String::new();
     }
     let mut shortened: String = text.chars().take(limit - 1).collect();
+    let backslashes = shortened.len() - shortened.trim_end_matches('\\').len();
+    if backslashes % 2 == 1 {
+        shortened.pop();
+    }
     shortened.push(ELLIPSIS);
     shortened
 }
@@ -183,6 +189,30 @@ pub fn escape_markdown(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_never_leaves_an_escape_without_what_it_escapes() {
+        // `a_b_c` escaped is `a\_b\_c`; cut after the second backslash, the escape goes too.
+        let escaped = escape_markdown("a_b_c");
+        assert_eq!(escaped, "a\\_b\\_c");
+        assert_eq!(cut(&escaped, 5), "a\\_b…");
+        assert_eq!(
+            cut(&escaped, 6),
+            "a\\_b…",
+            "the lone backslash before the cut is dropped"
+        );
+        // An escaped backslash (`\\`) is a whole pair and stays.
+        let escaped = escape_markdown("x\\yz");
+        assert_eq!(escaped, "x\\\\yz");
+        assert_eq!(cut(&escaped, 4), "x\\\\…");
+        for limit in 1..12 {
+            let shortened = cut(&escape_markdown("a_b\\c*d"), limit);
+            assert!(shortened.chars().count() <= limit, "{shortened}");
+            let before = shortened.trim_end_matches('…');
+            let run = before.len() - before.trim_end_matches('\\').len();
+            assert_eq!(run % 2, 0, "{limit}: {shortened}");
+        }
+    }
 
     #[test]
     fn cutting_counts_characters_not_bytes() {
