@@ -5,14 +5,14 @@
 
 use std::fmt::{self, Display, Write as _};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::ser::{CompactFormatter, Formatter as _};
 use serde_json::{Value, json};
 
 use super::text::Headline;
 use crate::analytics::Direction;
 use crate::market::decimal::scale_pow10;
-use crate::market::{IsoDate, Timeframe};
+use crate::market::{IsoDate, PeriodKey, Timeframe, iso_date};
 use crate::rules::{Event, Fact};
 
 /// A scaled value this close to halfway between two integers is not rounded by the fast path:
@@ -79,6 +79,10 @@ fn needs_escape(byte: u8) -> bool {
 /// serde_json escapes it: `\b \t \n \f \r` short, other control characters as `\u00XX` with
 /// lower-case hex, `\"` and `\\`.
 fn push_escaped(out: &mut Vec<u8>, text: &[u8]) {
+    if !text.iter().any(|&b| needs_escape(b)) {
+        out.extend_from_slice(text);
+        return;
+    }
     let mut plain_from = 0;
     for (i, &byte) in text.iter().enumerate() {
         if !needs_escape(byte) {
@@ -122,6 +126,45 @@ impl fmt::Write for Bytes<'_> {
     }
 }
 
+/// Appends a period key's text, exactly as [`PeriodKey`] displays it (`2025-09-18`,
+/// `2025-W38`, `2025-09`), from bytes where the year has four digits.
+fn push_period(out: &mut Vec<u8>, period: PeriodKey) {
+    let first = period.first_day();
+    match (period.timeframe(), iso_date::ymd(first)) {
+        (Timeframe::Daily, Some(ymd)) => out.extend_from_slice(&ymd),
+        (Timeframe::Monthly, Some(ymd)) => out.extend_from_slice(&ymd[..7]),
+        (Timeframe::Weekly, _) if (1000..=9999).contains(&first.iso_week().year()) => {
+            let week = first.iso_week();
+            let digit = |n: u32| b'0' + (n % 10) as u8;
+            let year = week.year().unsigned_abs();
+            out.extend_from_slice(&[
+                digit(year / 1000),
+                digit(year / 100),
+                digit(year / 10),
+                digit(year),
+                b'-',
+                b'W',
+                digit(week.week() / 10),
+                digit(week.week()),
+            ]);
+        }
+        _ => {
+            let _ = write!(Bytes(out), "{period}");
+        }
+    }
+}
+
+/// Appends an event's dedup key, exactly as [`Event::dedup_key_text`] displays it.
+fn push_dedup_key(out: &mut Vec<u8>, event: &Event) {
+    out.extend_from_slice(event.rule_id.as_bytes());
+    out.push(b'/');
+    out.extend_from_slice(event.symbol.ticker().as_bytes());
+    out.push(b'/');
+    out.extend_from_slice(event.dedup_kind().as_bytes());
+    out.push(b'/');
+    push_period(out, event.period());
+}
+
 /// A JSON object written field by field into a byte buffer, in the bytes serde_json writes
 /// (numbers through serde_json's own formatter, strings escaped as it escapes them), with no
 /// intermediate `Value` or `String`.
@@ -150,19 +193,26 @@ impl<'a> Object<'a> {
         self.out.push(b'"');
     }
 
-    /// A string field holding what `value` displays: written in place, and escaped only when
-    /// it holds a byte that JSON escapes (headlines and keys almost never do).
-    fn display(&mut self, name: &str, value: impl Display) {
+    /// A string field whose text `write` appends to the buffer: written in place, and escaped
+    /// only when it holds a byte that JSON escapes (headlines and keys almost never do).
+    fn string_with(&mut self, name: &str, write: impl FnOnce(&mut Vec<u8>)) {
         self.key(name);
         self.out.push(b'"');
         let start = self.out.len();
-        // Writing into a Vec cannot fail; a Display that reports an error leaves what it wrote.
-        let _ = write!(Bytes(self.out), "{value}");
+        write(self.out);
         if self.out[start..].iter().any(|&b| needs_escape(b)) {
             let raw = self.out.split_off(start);
             push_escaped(self.out, &raw);
         }
         self.out.push(b'"');
+    }
+
+    /// A string field holding what `value` displays.
+    fn display(&mut self, name: &str, value: impl Display) {
+        // Writing into a Vec cannot fail; a Display that reports an error leaves what it wrote.
+        self.string_with(name, |out| {
+            let _ = write!(Bytes(out), "{value}");
+        });
     }
 
     fn date(&mut self, name: &str, date: NaiveDate) {
@@ -251,7 +301,7 @@ struct EventJson<'a> {
     lowest_since_close: Option<Option<f64>>,
     lowest_since_date: Option<Option<NaiveDate>>,
     on_pace: Option<bool>,
-    period: Option<crate::market::PeriodKey>,
+    period: Option<PeriodKey>,
     previous_close: Option<f64>,
     previous_record_close: Option<f64>,
     previous_record_date: Option<NaiveDate>,
@@ -379,7 +429,7 @@ impl<'a> EventJson<'a> {
         }
         o.f64("close", self.close);
         o.date("date", event.date);
-        o.display("dedup_key", event.dedup_key_text());
+        o.string_with("dedup_key", |out| push_dedup_key(out, event));
         if let Some(direction) = self.direction {
             o.nullable("direction", direction, |o, name, d| o.str(name, d.as_str()));
         }
@@ -421,7 +471,7 @@ impl<'a> EventJson<'a> {
             o.bool("on_pace", on_pace);
         }
         if let Some(period) = self.period {
-            o.display("period", period);
+            o.string_with("period", |out| push_period(out, period));
         }
         if let Some(close) = self.previous_close {
             o.f64("previous_close", close);
@@ -736,6 +786,30 @@ mod tests {
                 .is_some_and(|k| k.contains("/^T\"E\\S\nT/"))
         );
         assert_eq!(line, value.to_string());
+    }
+
+    #[test]
+    fn dedup_keys_and_periods_read_as_they_display() {
+        for event in events() {
+            let value = event_json(&event);
+            assert_eq!(value["dedup_key"], event.dedup_key_text().to_string());
+            if let Some(period) = value.get("period") {
+                assert_eq!(period, &event.period().to_string());
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5_000))]
+
+        #[test]
+        fn a_period_is_written_as_it_displays(days in -800_000i32..3_700_000, tf in 0usize..3) {
+            let date = NaiveDate::from_num_days_from_ce_opt(days).expect("a date");
+            let period = Timeframe::ALL[tf].key(date);
+            let mut ours = Vec::new();
+            push_period(&mut ours, period);
+            prop_assert_eq!(String::from_utf8(ours).expect("utf-8"), period.to_string());
+        }
     }
 
     #[test]
