@@ -22,6 +22,7 @@
 //! - [`notify`]: where messages go: the console, Discord webhooks, Discord's message JSON.
 //! - [`discord`]: the bot — slash commands and per-server setup — and channel posting.
 //! - [`config`]: settings files, environment overrides and the built-in defaults.
+//! - [`ops`]: what an operator sees: metrics, `/healthz`, `/readyz`, `highwater status`.
 //! - [`cli`]: the command line.
 pub mod alerts;
 pub mod analytics;
@@ -30,6 +31,7 @@ pub mod config;
 pub mod discord;
 pub mod market;
 pub mod notify;
+pub mod ops;
 pub mod pipeline;
 pub mod providers;
 pub mod rules;

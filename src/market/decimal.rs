@@ -251,7 +251,7 @@ mod tests {
         fn digits_read_as_one_at_a_time(
             text in proptest::collection::vec(
                 prop_oneof![
-                    6 => (b'0'..=b'9'),
+                    6 => b'0'..=b'9',
                     1 => prop::sample::select(vec![b'/', b':', b'.', b',', 0, 0x29, 0x3A, 0x40, 0xFF, 0xB0]),
                     1 => any::<u8>(),
                 ],
