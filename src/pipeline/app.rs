@@ -478,8 +478,11 @@ impl App {
                 max_rules: self.config.discord.max_rules(),
                 max_symbols: self.config.discord.max_symbols(),
             };
-            let data =
-                move || BotData::new(store.clone(), histories.clone(), clock.clone(), limits);
+            let metrics = self.metrics.clone();
+            let data = move || {
+                BotData::new(store.clone(), histories.clone(), clock.clone(), limits)
+                    .with_metrics(metrics.clone())
+            };
             tokio::spawn(run_bot_forever(
                 data,
                 settings,
