@@ -419,27 +419,39 @@ fn run_once_exits_1_with_one_clear_line_when_no_symbol_could_be_evaluated() {
     let config = console_config(cwd.path(), "");
     // A history directory without the Russell 2000.
     let data = support::temp_dir_with(&[("XYZ.csv", "Date,Close\n2025-09-18,10\n")]);
-    let (code, out, err) = support::highwater_in(
-        cwd.path(),
-        [
-            "run".as_ref(),
-            "--once".as_ref(),
-            "--config".as_ref(),
-            config.as_os_str(),
-            "--data".as_ref(),
-            data.path().as_os_str(),
-            "--database".as_ref(),
-            cwd.path().join("h.db").as_os_str(),
-            "--now".as_ref(),
-            "2025-09-18T21:00:00Z".as_ref(),
-        ],
-        &[("RUST_LOG", "off")],
-    );
+    let run = |env: &[(&str, &str)]| {
+        support::highwater_in(
+            cwd.path(),
+            [
+                "run".as_ref(),
+                "--once".as_ref(),
+                "--config".as_ref(),
+                config.as_os_str(),
+                "--data".as_ref(),
+                data.path().as_os_str(),
+                "--database".as_ref(),
+                cwd.path().join("h.db").as_os_str(),
+                "--now".as_ref(),
+                "2025-09-18T21:00:00Z".as_ref(),
+            ],
+            env,
+        )
+    };
+    let error = "error: no symbol could be evaluated: no history for ^RUT (the log says why)";
+    let (code, out, err) = run(&[("RUST_LOG", "off")]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(out, "");
-    assert_eq!(
-        err,
-        "error: no symbol could be evaluated: no history for ^RUT (the log says why)\n"
+    assert_eq!(err, format!("{error}\n"));
+    // By default the warning that says why comes first, and the error line last.
+    let (code, _, err) = run(&[]);
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.last(), Some(&error), "{err}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" WARN ") && l.contains("no history this tick")),
+        "{err}"
     );
 }
 
