@@ -50,12 +50,22 @@ symbols = ["RUT"]
 /// The app as `run` builds it, over the example histories, holding the database's lock; the
 /// store is also returned as itself, so a test can break it.
 async fn app(config: Config, db: &Path, clock: Arc<ManualClock>) -> (App, Arc<SqliteStore>) {
+    app_over(config, db, clock, &support::data_dir()).await
+}
+
+/// Like [`app`], over the histories in `data`.
+async fn app_over(
+    config: Config,
+    db: &Path,
+    clock: Arc<ManualClock>,
+    data: &Path,
+) -> (App, Arc<SqliteStore>) {
     let (store, lock) = SqliteStore::open_locked(db).await.expect("store opens");
     let store = Arc::new(store);
     let app = App::with_locked_parts(
         config,
         RunOptions {
-            data: Some(support::data_dir()),
+            data: Some(data.to_owned()),
             ..RunOptions::default()
         },
         store.clone(),
@@ -266,6 +276,44 @@ async fn a_failed_tick_and_an_unwritable_database_make_readyz_fail_and_say_why()
     assert!(
         why.starts_with("job us-close failed at 2025-09-18 21:00:00 UTC: "),
         "{why}"
+    );
+    let (_, _, metrics) = get(&format!("{base}/metrics")).await;
+    assert_eq!(
+        sample(
+            &metrics,
+            "highwater_ticks_total{job=\"us-close\",outcome=\"failed\"}"
+        ),
+        Some(1.0)
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_that_could_evaluate_no_symbol_fails_readyz() {
+    let s = support::run_dir();
+    let webhook = FakeWebhook::start().await;
+    let data = support::temp_dir_with(&[("XYZ.csv", "Date,Close\n2025-09-18,10\n")]);
+    let (app, _) = app_over(
+        config(&webhook.url(1), ""),
+        &s.db,
+        ManualClock::at(record_evening()),
+        data.path(),
+    )
+    .await;
+    let shutdown = CancellationToken::new();
+    let base = serve(&app, &shutdown).await;
+    let ticked = app
+        .run_job("us-close", None)
+        .await
+        .expect("the tick itself ran");
+    assert_eq!(ticked.failed, vec!["^RUT".to_owned()]);
+    let (status, _, body) = get(&format!("{base}/readyz")).await;
+    assert_eq!(status, 503);
+    let body: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        body["checks"][2],
+        json!({"name": "last_tick", "ok": false,
+               "why": "job us-close failed at 2025-09-18 21:00:00 UTC: no symbol could be evaluated: no history for ^RUT"})
     );
     let (_, _, metrics) = get(&format!("{base}/metrics")).await;
     assert_eq!(

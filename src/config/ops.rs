@@ -85,4 +85,25 @@ mod tests {
         let error = with("localhost").listen().expect_err("no port");
         assert!(error.contains("\"localhost\""), "{error}");
     }
+
+    #[test]
+    fn the_environment_sets_listen_and_the_log_format_like_any_key() {
+        let env = [
+            ("HIGHWATER__HTTP__LISTEN".to_owned(), "off".to_owned()),
+            ("HIGHWATER__LOG__FORMAT".to_owned(), "json".to_owned()),
+            (
+                "HIGHWATER__SANITY__STALE_SESSIONS".to_owned(),
+                "7".to_owned(),
+            ),
+        ];
+        let config =
+            crate::config::Config::from_toml_with_env("", "test", env).expect("a valid config");
+        assert_eq!(config.http.listen(), Ok(None));
+        assert_eq!(config.log.format(), LogFormat::Json);
+        assert_eq!(config.sanity.stale_sessions(), 7);
+        let bad = [("HIGHWATER__HTTP__LISTEN".to_owned(), "localhost".to_owned())];
+        let error = crate::config::Config::from_toml_with_env("", "test", bad)
+            .expect_err("a host without a port is not an address");
+        assert!(error.to_string().contains("http.listen"), "{error}");
+    }
 }

@@ -395,7 +395,9 @@ impl App {
     }
 
     /// One tick for `job` (its `calendar`'s symbols), timed, counted in the metrics and
-    /// recorded in the health state: how it ended, which histories are stale.
+    /// recorded in the health state: how it ended, which histories are stale. A tick that
+    /// needed symbols and could evaluate none of them counts as failed there, although it
+    /// returns its report.
     pub async fn run_job(
         &self,
         job: &str,
@@ -403,8 +405,20 @@ impl App {
     ) -> Result<TickReport, StoreError> {
         let started = std::time::Instant::now();
         let result = self.tick(calendar).await;
-        self.metrics
-            .record_tick(job, result.is_ok(), started.elapsed());
+        // A tick that could evaluate none of its symbols did not do its job either.
+        let nothing_evaluated = result.as_ref().ok().and_then(|report| {
+            (report.symbols > 0 && report.failed.len() == report.symbols).then(|| {
+                format!(
+                    "no symbol could be evaluated: no history for {}",
+                    report.failed.join(", ")
+                )
+            })
+        });
+        self.metrics.record_tick(
+            job,
+            result.is_ok() && nothing_evaluated.is_none(),
+            started.elapsed(),
+        );
         let at = self.clock.now();
         match &result {
             Ok(report) => {
@@ -421,7 +435,7 @@ impl App {
                 health.set_last_tick(LastTick {
                     job: job.to_owned(),
                     at,
-                    error: None,
+                    error: nothing_evaluated,
                 });
             }
             Err(error) => self.notifiers.health.set_last_tick(LastTick {
