@@ -18,7 +18,8 @@
 //! - [`store`]: persistence (SQLite): servers, rules, the bar cache, the alert log and outbox.
 //! - [`scheduler`]: cron schedules in a market's timezone, and the loop that runs them.
 //! - [`pipeline`]: a tick (fetch, evaluate, store new alerts) and the deliverer; `App` wires it;
-//!   `Health` holds bot-wide faults.
+//!   `Health` holds the process-wide state (a refused token, the gateway, the last tick,
+//!   stale histories).
 //! - [`notify`]: where messages go: the console, Discord webhooks, Discord's message JSON.
 //! - [`discord`]: the bot — slash commands and per-server setup — and channel posting.
 //! - [`config`]: settings files, environment overrides and the built-in defaults.
