@@ -63,6 +63,20 @@ pub enum Command {
     /// Print the effective configuration: the built-in defaults merged with the config file
     /// and the HIGHWATER__ environment overrides, secrets redacted.
     Config,
+    /// Show a database's state: servers, destinations, rules, the outbox, the last run of each
+    /// job and the lock holder. Reads only (safe beside a running `highwater run`).
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The SQLite database file (default: the config's store.path, else highwater.db in the
+    /// platform's data folder).
+    #[arg(long, value_name = "PATH")]
+    pub database: Option<PathBuf>,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl Command {
@@ -70,6 +84,18 @@ impl Command {
     /// answering once (where stderr is kept for the one error line).
     pub fn is_service(&self) -> bool {
         matches!(self, Command::Run(_))
+    }
+
+    /// The log filter without `-v` or `RUST_LOG`. A one-shot command keeps stderr for its one
+    /// error line; `run --once` prints its own one-line summary and logs warnings (a stale
+    /// history, a symbol without data, a failed delivery); `run` as a service logs its own
+    /// info too (the start-up summary, each tick, each delivery) and others' warnings.
+    pub fn default_log_level(&self) -> &'static str {
+        match self {
+            Command::Run(args) if args.once => "warn",
+            Command::Run(_) => "warn,highwater=info",
+            _ => "off",
+        }
     }
 }
 
@@ -204,6 +230,7 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
         Command::High(args) => high(&config, args, out),
         Command::Fetch(args) => fetch(&config, args, out),
         Command::Config => write!(out, "{}", config.effective_toml()).map_err(Into::into),
+        Command::Status(args) => status(&config, args, out),
     };
     // A reader that stopped reading (`highwater replay ... | head -1`) is not a failure: it
     // has had all it wanted. The command ends quietly and successfully.
@@ -245,6 +272,12 @@ fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
         };
         if args.once {
             let (ticked, delivered) = app.run_once().await.context("the tick failed")?;
+            if ticked.symbols > 0 && ticked.failed.len() == ticked.symbols {
+                bail!(
+                    "no symbol could be evaluated: no history for {} (the log says why)",
+                    ticked.failed.join(", ")
+                );
+            }
             eprintln!(
                 "tick: {}, {} in {} ({} already sent before){}; \
                  delivered {}, retrying {}, held {}, dropped {}, failed {}",
@@ -272,6 +305,29 @@ fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
             .await
             .context("highwater run stopped on an error")
     })
+}
+
+/// `highwater status`: the database read without its lock and without writing.
+fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let path = args
+        .database
+        .or_else(|| config.store.path())
+        .context("no database: name one with --database or [store] path")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let status = runtime
+        .block_on(crate::store::StoreStatus::read_only(&path))
+        .context("cannot read the database")?;
+    let holder = crate::store::holder(&path);
+    let shown = path.display().to_string();
+    if args.json {
+        writeln!(out, "{}", crate::ops::status::json(&shown, &status, holder))?;
+    } else {
+        write!(out, "{}", crate::ops::status::text(&shown, &status, holder))?;
+    }
+    Ok(())
 }
 
 /// "1 symbol", "2 symbols".

@@ -18,10 +18,12 @@
 //! - [`store`]: persistence (SQLite): servers, rules, the bar cache, the alert log and outbox.
 //! - [`scheduler`]: cron schedules in a market's timezone, and the loop that runs them.
 //! - [`pipeline`]: a tick (fetch, evaluate, store new alerts) and the deliverer; `App` wires it;
-//!   `Health` holds bot-wide faults.
+//!   `Health` holds the process-wide state (a refused token, the gateway, the last tick,
+//!   stale histories).
 //! - [`notify`]: where messages go: the console, Discord webhooks, Discord's message JSON.
 //! - [`discord`]: the bot — slash commands and per-server setup — and channel posting.
 //! - [`config`]: settings files, environment overrides and the built-in defaults.
+//! - [`ops`]: what an operator sees: metrics, `/healthz`, `/readyz`, `highwater status`.
 //! - [`cli`]: the command line.
 pub mod alerts;
 pub mod analytics;
@@ -30,6 +32,7 @@ pub mod config;
 pub mod discord;
 pub mod market;
 pub mod notify;
+pub mod ops;
 pub mod pipeline;
 pub mod providers;
 pub mod rules;

@@ -37,6 +37,8 @@ struct Running {
     shutdown: CancellationToken,
     task: JoinHandle<()>,
     store: Arc<dyn Store>,
+    /// The app's metrics registry.
+    metrics: Arc<highwater::ops::Metrics>,
 }
 
 impl Running {
@@ -92,6 +94,7 @@ async fn start_with(
     .expect("the app starts");
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
+    let metrics = app.metrics();
     let task = tokio::spawn(async move {
         app.run_until_stopped(stop).await.expect("runs");
     });
@@ -107,6 +110,7 @@ async fn start_with(
         shutdown,
         task,
         store,
+        metrics,
     }
 }
 
@@ -243,6 +247,17 @@ async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them(
         "{:?}",
         fake.unexpected_requests()
     );
+    // Each answered command is timed once in the app's own registry (the refused RUTT is an
+    // error reply, not an answered command).
+    let metrics = bot.metrics.encode();
+    for command in ["streak", "high", "quote"] {
+        let series =
+            format!("highwater_interaction_duration_seconds_count{{command=\"{command}\"}} 1");
+        assert!(
+            metrics.lines().any(|l| l == series),
+            "{series} in:\n{metrics}"
+        );
+    }
     bot.stop().await;
 }
 
@@ -1024,6 +1039,7 @@ async fn spawn_run(
     .await
     .expect("the app starts");
     let health = app.health();
+    let metrics = app.metrics();
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -1034,6 +1050,7 @@ async fn spawn_run(
             shutdown,
             task,
             store,
+            metrics,
         },
         health,
     )

@@ -148,7 +148,9 @@ async fn a_429_is_waited_out_and_retried_within_the_same_attempt() {
         .await;
 
     let started = std::time::Instant::now();
+    let metrics = Arc::new(highwater::ops::Metrics::new());
     let receipt = rest(&server)
+        .with_metrics(metrics.clone())
         .create_message(CHANNEL, &record_message())
         .await;
 
@@ -165,6 +167,13 @@ async fn a_429_is_waited_out_and_retried_within_the_same_attempt() {
     );
     let requests = server.received_requests().await.expect("recording is on");
     assert_eq!(requests.len(), 2);
+    let scraped = metrics.encode();
+    assert!(
+        scraped
+            .lines()
+            .any(|l| l == "highwater_discord_rate_limited_total{via=\"rest\",scope=\"user\"} 1"),
+        "one 429 counted, of the default scope:\n{scraped}"
+    );
 }
 
 #[tokio::test]

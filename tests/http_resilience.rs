@@ -70,13 +70,28 @@ async fn a_500_then_a_200_succeeds_on_the_second_request() {
         .mount(&server)
         .await;
 
+    let metrics = std::sync::Arc::new(highwater::ops::Metrics::new());
     let body: Value = client(fast_policy())
+        .with_metrics(metrics.clone())
         .get_json(&chart_url(&server))
         .await
         .expect("the retry succeeds");
 
     assert_eq!(body["chart"]["result"], json!([]));
     assert_eq!(requests(&server).await, 2);
+    // Each attempt counted and timed by outcome; the URL (with its key) is no label.
+    let scraped = metrics.encode();
+    for series in [
+        "highwater_provider_requests_total{provider=\"test\",outcome=\"server_error\"} 1",
+        "highwater_provider_requests_total{provider=\"test\",outcome=\"ok\"} 1",
+        "highwater_provider_request_duration_seconds_count{provider=\"test\",outcome=\"ok\"} 1",
+    ] {
+        assert!(
+            scraped.lines().any(|l| l == series),
+            "{series} in:\n{scraped}"
+        );
+    }
+    assert!(!scraped.contains("s3cret"));
 }
 
 #[tokio::test]

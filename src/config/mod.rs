@@ -21,7 +21,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+mod ops;
 mod run;
+
+pub use ops::{DEFAULT_LISTEN, HttpConfig, LogConfig, LogFormat};
 
 pub use run::{
     DEFAULT_DATABASE, DISCORD_API_BASE, DeliveryConfig, DiscordConfig, PipelineConfig, RawJob,
@@ -147,6 +150,16 @@ pub struct SanityConfig {
     /// held as unconfirmed.
     #[serde(default)]
     pub max_jump_pct: JumpThresholds,
+    /// A history whose latest bar is more than this many sessions behind its calendar's latest
+    /// closed session is stale: warned about each tick and shown in `/readyz` (default 3).
+    pub stale_sessions: Option<u32>,
+}
+
+impl SanityConfig {
+    /// The stale threshold, in sessions.
+    pub fn stale_sessions(&self) -> u32 {
+        self.stale_sessions.unwrap_or(3)
+    }
 }
 
 /// The file's shape.
@@ -170,6 +183,10 @@ struct ConfigFile {
     subscriptions: Vec<RawSubscription>,
     #[serde(default)]
     discord: DiscordConfig,
+    #[serde(default)]
+    http: HttpConfig,
+    #[serde(default)]
+    log: LogConfig,
 }
 
 /// Settings for a run.
@@ -188,6 +205,10 @@ pub struct Config {
     /// Alerts without the bot: `[[subscriptions]]` to a webhook or the console.
     pub subscriptions: Vec<Subscription>,
     pub discord: DiscordConfig,
+    /// `[http]`: the health, readiness and metrics endpoints of `run`.
+    pub http: HttpConfig,
+    /// `[log]`: how `run` writes logs.
+    pub log: LogConfig,
     /// The merged settings as TOML, secrets already redacted (see [`Config::effective_toml`]).
     effective: toml::Table,
     /// The `HIGHWATER__…` variables that were applied, by name.
@@ -431,6 +452,14 @@ impl Config {
         file.delivery.validate().map_err(setting)?;
         file.pipeline.validate().map_err(setting)?;
         file.discord.validate().map_err(setting)?;
+        file.http.validate().map_err(setting)?;
+        run::check_count(
+            "sanity.stale_sessions",
+            file.sanity.stale_sessions,
+            1,
+            1_000,
+        )
+        .map_err(setting)?;
         let jobs = run::jobs(&file.jobs.unwrap_or_else(run::default_jobs)).map_err(setting)?;
         let subscriptions = run::subscriptions(&file.subscriptions, &rules).map_err(setting)?;
         Ok(Self {
@@ -444,6 +473,8 @@ impl Config {
             pipeline: file.pipeline,
             subscriptions,
             discord: file.discord,
+            http: file.http,
+            log: file.log,
             effective: redacted(table),
             overrides: names,
             warnings,

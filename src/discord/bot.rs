@@ -202,6 +202,29 @@ impl serenity::EventHandler for GatewayWatch {
     }
 }
 
+/// When a command began, kept with its invocation for [`answered`].
+struct CommandStarted(std::time::Instant);
+
+/// Notes when a command begins.
+async fn started(ctx: commands::Context<'_>) {
+    ctx.set_invocation_data(CommandStarted(std::time::Instant::now()))
+        .await;
+}
+
+/// Records how long a command took, from dispatch to the end of its reply.
+async fn answered(ctx: commands::Context<'_>) {
+    let Some(metrics) = ctx.data().metrics() else {
+        return;
+    };
+    let took = ctx
+        .invocation_data::<CommandStarted>()
+        .await
+        .map(|started| started.0.elapsed());
+    if let Some(took) = took {
+        metrics.record_interaction(&ctx.command().qualified_name, took);
+    }
+}
+
 /// Intents: guild events only. highwater reads no message content and no member lists, so it
 /// needs no privileged intent.
 pub fn intents() -> serenity::GatewayIntents {
@@ -222,6 +245,8 @@ pub async fn run_bot(
             commands: commands::all(),
             on_error: |error| Box::pin(on_error(error)),
             command_check: Some(|ctx| Box::pin(commands::options_within_limits(ctx))),
+            pre_command: |ctx| Box::pin(started(ctx)),
+            post_command: |ctx| Box::pin(answered(ctx)),
             ..Default::default()
         })
         .setup(move |ctx, ready, framework| {

@@ -39,6 +39,8 @@ pub struct BotData {
     pub limits: ServerLimits,
     catalog: Catalog,
     cache: Mutex<HashMap<String, (Loaded, DateTime<Utc>)>>,
+    /// Where each command's latency is recorded, when the app observes the bot.
+    metrics: Option<Arc<crate::ops::Metrics>>,
 }
 
 impl BotData {
@@ -55,7 +57,19 @@ impl BotData {
             limits,
             catalog: Catalog::builtin(),
             cache: Mutex::new(HashMap::new()),
+            metrics: None,
         }
+    }
+
+    /// Records each command's latency in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::ops::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The metrics commands are timed in, if any.
+    pub fn metrics(&self) -> Option<&Arc<crate::ops::Metrics>> {
+        self.metrics.as_ref()
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -79,9 +79,17 @@ pub struct DiscordRest {
     /// The token, only to scrub it from failure reasons.
     token: SecretString,
     limiter: Arc<RateLimiter>,
+    /// Where 429s are counted (by Discord's scope), when the app observes this client.
+    metrics: Option<Arc<crate::ops::Metrics>>,
 }
 
 impl DiscordRest {
+    /// Counts this client's 429s in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::ops::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// A client for the API at `api_base` (e.g. [`DISCORD_API_BASE`], or
     /// `http://127.0.0.1:PORT` for a proxy or a local Discord), authenticated with the bot
     /// `token`, paced by `limiter` (share one per process), each attempt bounded by `timeout`
@@ -117,6 +125,7 @@ impl DiscordRest {
             client,
             token,
             limiter,
+            metrics: None,
         })
     }
 
@@ -202,6 +211,12 @@ impl DiscordRest {
 
             let reason = self.scrub(&describe_discord_error(status, json.as_ref(), &text));
             if status == StatusCode::TOO_MANY_REQUESTS {
+                if let Some(metrics) = &self.metrics {
+                    let scope = headers
+                        .get("x-ratelimit-scope")
+                        .and_then(|value| value.to_str().ok());
+                    metrics.record_rate_limited("rest", scope);
+                }
                 let after = body_retry_after
                     .or_else(|| {
                         headers

@@ -104,6 +104,18 @@ pub fn staleness(
     (latest_bar < cutoff).then_some(expected)
 }
 
+/// How many sessions of `calendar` a history ending with `latest_bar` is missing at `now`: the
+/// sessions after it up to and including the latest closed session (0 when it is current).
+pub fn sessions_behind(calendar: Calendar, latest_bar: NaiveDate, now: DateTime<Utc>) -> u32 {
+    let expected = latest_closed_session(calendar, now);
+    if latest_bar >= expected {
+        return 0;
+    }
+    calendar
+        .sessions_between(latest_bar, expected)
+        .saturating_add(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +126,16 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn sessions_behind_counts_missing_sessions_not_days() {
+        // Friday 2025-09-19 closed; on Tuesday 2025-09-23 after the close, a history ending on
+        // Thursday 09-18 misses Fri, Mon and Tue: 3 sessions, over a weekend.
+        let now = utc("2025-09-23T21:00:00Z");
+        assert_eq!(sessions_behind(Calendar::Nyse, d(2025, 9, 18), now), 3);
+        assert_eq!(sessions_behind(Calendar::Nyse, d(2025, 9, 23), now), 0);
+        assert_eq!(sessions_behind(Calendar::Crypto, d(2025, 9, 18), now), 4);
     }
 
     #[test]

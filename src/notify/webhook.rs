@@ -295,12 +295,24 @@ impl fmt::Debug for WebhookUrl {
 pub struct WebhookNotifier {
     url: WebhookUrl,
     client: reqwest::Client,
+    /// Where a 429 is counted (by Discord's scope), when the app observes this notifier.
+    metrics: Option<std::sync::Arc<crate::ops::Metrics>>,
 }
 
 impl WebhookNotifier {
     /// A notifier for `url`, sending through `client` (shared; its timeout bounds each attempt).
     pub fn new(url: WebhookUrl, client: reqwest::Client) -> Self {
-        WebhookNotifier { url, client }
+        WebhookNotifier {
+            url,
+            client,
+            metrics: None,
+        }
+    }
+
+    /// Counts this notifier's 429s in `metrics`.
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::ops::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// A client suitable for webhooks: `timeout` per attempt (connect to body read), a
@@ -387,6 +399,15 @@ impl Notifier for WebhookNotifier {
             .await
             .map_err(|error| self.request_failed(error))?;
         let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS
+            && let Some(metrics) = &self.metrics
+        {
+            let scope = response
+                .headers()
+                .get("x-ratelimit-scope")
+                .and_then(|value| value.to_str().ok());
+            metrics.record_rate_limited("webhook", scope);
+        }
         let retry_after_header = response
             .headers()
             .get(RETRY_AFTER)

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer};
-use super::health::Health;
+use super::health::{Health, LastTick};
 use super::histories::Histories;
 use super::tick::{TickLimits, TickReport, tick};
 use crate::config::{Config, SubscriptionTarget};
@@ -19,6 +19,7 @@ use crate::discord::rest::DiscordRest;
 use crate::discord::{BotData, BotSettings, ReconnectPolicy, ServerLimits, run_bot_forever};
 use crate::market::{Calendar, Catalog};
 use crate::notify::{ConsoleFormat, ConsoleNotifier};
+use crate::ops::{Metrics, OpsState};
 use crate::providers::{CsvSource, live};
 use crate::scheduler::{self, Clock, Due, Scheduler, SystemClock};
 use crate::store::{
@@ -43,6 +44,8 @@ pub enum AppError {
     Discord(String),
     #[error("{0}")]
     DataHome(String),
+    #[error("config {0}")]
+    Setting(String),
 }
 
 /// `highwater.db` in the platform's data directory, which is created (private to the user) if
@@ -119,6 +122,10 @@ pub struct App {
     /// This process's hold on the database, kept for as long as the app lives: no other
     /// `highwater run` can use the file meanwhile. `None` only for tests and benchmarks.
     lock: Option<DatabaseLock>,
+    /// The database file, when the app opened it itself (for the start-up summary).
+    database: Option<PathBuf>,
+    /// This process's metrics (see [`crate::ops::metrics`]): owned here, not global.
+    metrics: Arc<Metrics>,
 }
 
 impl App {
@@ -149,7 +156,9 @@ impl App {
             }),
             None => Arc::new(SystemClock),
         };
-        Self::assemble(config, options, store, Some(lock), clock).await
+        let mut app = Self::assemble(config, options, store, Some(lock), clock).await?;
+        app.database = Some(path);
+        Ok(app)
     }
 
     /// Like [`build`](Self::build), with the store, its lock and the clock given (tests).
@@ -185,12 +194,13 @@ impl App {
         lock: Option<DatabaseLock>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AppError> {
+        let metrics = Arc::new(Metrics::new());
         let histories = match &options.data {
             Some(dir) => Histories::Csv(
                 CsvSource::open(dir, Catalog::builtin())
                     .map_err(|source| AppError::Data { source })?,
             ),
-            None => Histories::Live(live::market_data(&config)?),
+            None => Histories::Live(live::market_data_observed(&config, Some(metrics.clone()))?),
         };
         let format = options
             .console_format
@@ -204,7 +214,8 @@ impl App {
                     Arc::new(RateLimiter::with_global_per_second(PACED_PER_SECOND)),
                     config.delivery.timeout(),
                 )
-                .map_err(|e| AppError::Discord(format!("discord.api_base: {e}")))?,
+                .map_err(|e| AppError::Discord(format!("discord.api_base: {e}")))?
+                .with_metrics(metrics.clone()),
             )),
             None => None,
         };
@@ -216,6 +227,7 @@ impl App {
                 .build()?,
             discord,
             health: Health::new(),
+            metrics: metrics.clone(),
         };
         let defaults = DeliveryPolicy::default();
         let delivery = &config.delivery;
@@ -241,6 +253,7 @@ impl App {
                 .pipeline
                 .max_catch_up_sessions
                 .map_or(limit_defaults.max_catch_up_sessions, |n| n as usize),
+            stale_sessions: config.sanity.stale_sessions(),
         };
         let bot = options.discord_token.clone().map(|token| BotSettings {
             token,
@@ -259,7 +272,10 @@ impl App {
             wake: Arc::new(Notify::new()),
             bot,
             lock,
+            database: None,
+            metrics,
         };
+        app.notifiers.health.set_bot_configured(app.bot.is_some());
         app.sync_subscriptions().await?;
         // Only the lock holder: no other process can have a delivery in flight on this
         // database, so whatever is marked `sending` was left by one that stopped.
@@ -284,6 +300,21 @@ impl App {
     /// deliverer and the bot; read it for a status page or a readiness check.
     pub fn health(&self) -> Arc<Health> {
         self.notifiers.health.clone()
+    }
+
+    /// This process's metrics registry.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
+    }
+
+    /// What the `/healthz`, `/readyz` and `/metrics` endpoints read (see [`crate::ops::serve`]).
+    pub fn ops_state(&self) -> OpsState {
+        OpsState {
+            health: self.health(),
+            metrics: self.metrics.clone(),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        }
     }
 
     /// Stores the config file's `[[subscriptions]]` as servers with their rules, watchlist and
@@ -363,6 +394,59 @@ impl App {
         Ok(report)
     }
 
+    /// One tick for `job` (its `calendar`'s symbols), timed, counted in the metrics and
+    /// recorded in the health state: how it ended, which histories are stale. A tick that
+    /// needed symbols and could evaluate none of them counts as failed there, although it
+    /// returns its report.
+    pub async fn run_job(
+        &self,
+        job: &str,
+        calendar: Option<Calendar>,
+    ) -> Result<TickReport, StoreError> {
+        let started = std::time::Instant::now();
+        let result = self.tick(calendar).await;
+        // A tick that could evaluate none of its symbols did not do its job either.
+        let nothing_evaluated = result.as_ref().ok().and_then(|report| {
+            (report.symbols > 0 && report.failed.len() == report.symbols).then(|| {
+                format!(
+                    "no symbol could be evaluated: no history for {}",
+                    report.failed.join(", ")
+                )
+            })
+        });
+        self.metrics.record_tick(
+            job,
+            result.is_ok() && nothing_evaluated.is_none(),
+            started.elapsed(),
+        );
+        let at = self.clock.now();
+        match &result {
+            Ok(report) => {
+                self.metrics
+                    .record_alerts(report.events, report.alerts, report.duplicates);
+                let health = &self.notifiers.health;
+                let checked: Vec<String> = report
+                    .loaded
+                    .iter()
+                    .chain(&report.failed)
+                    .cloned()
+                    .collect();
+                health.set_stale(&checked, report.stale.clone());
+                health.set_last_tick(LastTick {
+                    job: job.to_owned(),
+                    at,
+                    error: nothing_evaluated,
+                });
+            }
+            Err(error) => self.notifiers.health.set_last_tick(LastTick {
+                job: job.to_owned(),
+                at,
+                error: Some(error.to_string()),
+            }),
+        }
+        result
+    }
+
     /// Delivers everything due now, pass after pass, until nothing is left that is due.
     pub async fn deliver_now(&self) -> Result<DeliveryReport, StoreError> {
         let never = CancellationToken::new();
@@ -389,7 +473,7 @@ impl App {
 
     /// `run --once`: one tick over every symbol, then one delivery of what is due.
     pub async fn run_once(&self) -> Result<(TickReport, DeliveryReport), StoreError> {
-        let ticked = self.tick(None).await?;
+        let ticked = self.run_job("once", None).await?;
         let delivered = self.deliver_now().await?;
         Ok((ticked, delivered))
     }
@@ -397,6 +481,7 @@ impl App {
     /// `run`: the scheduler and the deliverer until `shutdown`; then the tick in progress and
     /// the delivery in flight are finished before this returns.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StoreError> {
+        let http = self.start_http(shutdown.clone()).await;
         let bot = self.bot.clone().map(|settings| {
             let (store, histories, clock) = (
                 self.store.clone(),
@@ -407,8 +492,11 @@ impl App {
                 max_rules: self.config.discord.max_rules(),
                 max_symbols: self.config.discord.max_symbols(),
             };
-            let data =
-                move || BotData::new(store.clone(), histories.clone(), clock.clone(), limits);
+            let metrics = self.metrics.clone();
+            let data = move || {
+                BotData::new(store.clone(), histories.clone(), clock.clone(), limits)
+                    .with_metrics(metrics.clone())
+            };
             tokio::spawn(run_bot_forever(
                 data,
                 settings,
@@ -435,6 +523,7 @@ impl App {
         ));
         let last_runs = self.store.job_runs().await?;
         let scheduler = Scheduler::new(self.config.jobs.clone(), last_runs, self.clock.now());
+        self.log_summary(&scheduler).await?;
         let calendars: std::collections::HashMap<String, Option<Calendar>> = self
             .config
             .jobs
@@ -445,8 +534,7 @@ impl App {
         scheduler::run(scheduler, &*self.clock, shutdown.clone(), |due: Due| {
             let calendar = calendars.get(&due.job).copied().flatten();
             async move {
-                tracing::info!(job = %due.job, scheduled = %due.scheduled, catch_up = due.catch_up, "job starts");
-                match app.tick(calendar).await {
+                match app.run_job(&due.job, calendar).await {
                     Ok(_) => {}
                     Err(error) => tracing::error!(job = %due.job, %error, "tick failed"),
                 }
@@ -467,6 +555,84 @@ impl App {
             && let Err(error) = bot.await
         {
             tracing::error!(%error, "the Discord bot task failed");
+        }
+        if let Some(http) = http
+            && let Err(error) = http.await
+        {
+            tracing::error!(%error, "the HTTP endpoint task failed");
+        }
+        Ok(())
+    }
+
+    /// Binds `[http] listen` and serves `/healthz`, `/readyz` and `/metrics` until
+    /// `shutdown`. An address that cannot be bound is logged as an error and the service goes
+    /// on without the endpoints: alerts matter more than their observation.
+    async fn start_http(&self, shutdown: CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
+        let address = match self.config.http.listen() {
+            Ok(Some(address)) => address,
+            Ok(None) => {
+                tracing::info!("http.listen = \"off\": no health or metrics endpoint");
+                return None;
+            }
+            Err(problem) => {
+                // Validated when the config was loaded; kept as a log line, never a panic.
+                tracing::error!(%problem, "no health or metrics endpoint");
+                return None;
+            }
+        };
+        let listener = match tokio::net::TcpListener::bind(address).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(%address, %error, "cannot serve /healthz, /readyz and /metrics: the address cannot be bound; running without them");
+                return None;
+            }
+        };
+        let bound = listener.local_addr().map_or(address, |a| a);
+        tracing::info!(address = %bound, "serving /healthz, /readyz and /metrics");
+        let state = self.ops_state();
+        Some(tokio::spawn(async move {
+            if let Err(error) = crate::ops::serve(listener, state, shutdown).await {
+                tracing::error!(%error, "the HTTP endpoint stopped");
+            }
+        }))
+    }
+
+    /// The start-up summary at info: the database, what is watched, and when each job fires
+    /// next (UTC, and the job's own zone).
+    async fn log_summary(&self, scheduler: &Scheduler) -> Result<(), StoreError> {
+        let servers = self.store.servers().await?;
+        let mut rules = 0;
+        let mut symbols = std::collections::BTreeSet::new();
+        for settings in &servers {
+            let stored = self.store.rules(&settings.server).await?;
+            rules += stored.len();
+            symbols.extend(stored.into_iter().flat_map(|r| r.rule.symbols));
+            symbols.extend(self.store.watchlist(&settings.server).await?);
+        }
+        let database = self
+            .database
+            .as_ref()
+            .map_or("(given)".to_owned(), |p| p.display().to_string());
+        tracing::info!(
+            %database,
+            servers = servers.len(),
+            rules,
+            symbols = %symbols.into_iter().collect::<Vec<_>>().join(","),
+            bot = self.bot.is_some(),
+            "highwater starts"
+        );
+        let now = self.clock.now();
+        for job in scheduler.jobs() {
+            let next = job.next_after(now).map_or("never".to_owned(), |t| {
+                t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+            });
+            tracing::info!(
+                job = %job.name,
+                cron = %job.schedule.expression(),
+                timezone = %job.schedule.timezone(),
+                next_fire = %next,
+                "job scheduled"
+            );
         }
         Ok(())
     }

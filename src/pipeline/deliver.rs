@@ -22,6 +22,7 @@ use crate::discord::rest::{ChannelNotifier, DiscordRest};
 use crate::notify::{
     ConsoleNotifier, DeliveryError, Notifier, Outgoing, WebhookNotifier, WebhookUrl,
 };
+use crate::ops::Metrics;
 use crate::scheduler::Clock;
 use crate::store::{Claimed, MessageState, Store, StoreError, Target};
 
@@ -83,6 +84,8 @@ pub struct Notifiers {
     pub discord: Option<Arc<DiscordRest>>,
     /// Bot-wide faults: a refused bot token holds every channel message (see the module docs).
     pub health: Arc<Health>,
+    /// Where delivery outcomes and webhook 429s are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Notifiers {
@@ -100,7 +103,9 @@ impl Notifiers {
                 let url = WebhookUrl::parse(url).map_err(|e| DeliveryError::Gone {
                     reason: format!("stored webhook URL is invalid: {e}"),
                 })?;
-                Ok(Arc::new(WebhookNotifier::new(url, self.http.clone())))
+                Ok(Arc::new(
+                    WebhookNotifier::new(url, self.http.clone()).with_metrics(self.metrics.clone()),
+                ))
             }
             Target::Channel(channel) => match (&self.discord, self.health.discord_auth_failed()) {
                 // Known refused: the message waits without a request to Discord.
@@ -127,6 +132,21 @@ pub struct DeliveryReport {
 }
 
 impl DeliveryReport {
+    /// Which count grew since `before` (one message handled): its outcome as a metric label.
+    fn outcome_since(&self, before: &DeliveryReport) -> &'static str {
+        if self.delivered > before.delivered {
+            "delivered"
+        } else if self.retried > before.retried {
+            "retried"
+        } else if self.held > before.held {
+            "held"
+        } else if self.dropped > before.dropped {
+            "dropped"
+        } else {
+            "failed"
+        }
+    }
+
     /// Adds another pass's counts to these.
     pub fn add(&mut self, other: DeliveryReport) {
         self.claimed += other.claimed;
@@ -344,7 +364,13 @@ pub async fn deliver_due(
                 break;
             };
             report.claimed += 1;
+            let kind = message.destination.target.kind();
+            let alerts = message.payload.events.len();
+            let before = report;
             deliver_one(store, notifiers, policy, message, now, &mut report).await?;
+            notifiers
+                .metrics
+                .record_delivery(kind, report.outcome_since(&before), alerts);
         }
         Ok::<_, StoreError>(report)
     };

@@ -1,17 +1,32 @@
-//! The process's health as the deliverer and the bot see it: one small shared state, written
-//! where a fault is found and read by whoever reports on the process (logs now, a `/readyz`
-//! endpoint later).
+//! The process's health as the deliverer, the bot and the scheduler see it: one small shared
+//! state, written where a fault is found and read by whoever reports on the process (the logs,
+//! `/readyz` and `/metrics`).
 //!
 //! Its edges:
-//! - Only **bot-wide** facts live here: whether Discord refused the bot token, whether the
-//!   gateway is connected. A single channel or webhook that fails is that destination's
+//! - Only **process-wide** facts live here: whether a bot is configured, whether Discord
+//!   refused the bot token, whether the gateway is connected, how the last tick ended and
+//!   which histories are stale. A single channel or webhook that fails is that destination's
 //!   business and is recorded with the destination in the store.
 //! - The state is in memory and per process. A refused token is only ever cleared by a restart
 //!   (the token is read once, at start-up), so nothing here un-sets it.
 //! - No secret is ever stored: a reason says what Discord answered, never the token.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+/// How the last tick ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastTick {
+    /// The job it ran for (`once` for `run --once`).
+    pub job: String,
+    /// When it ended (UTC).
+    pub at: DateTime<Utc>,
+    /// Why it failed; `None` when it succeeded.
+    pub error: Option<String>,
+}
 
 /// What [`Health::snapshot`] reports; plain data, for a status page or a test.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,6 +39,14 @@ pub struct HealthSnapshot {
     /// Whether the bot's gateway connection is up (identified or resumed) right now. `false`
     /// without a bot.
     pub gateway_connected: bool,
+    /// Whether this process runs the bot (it has a token). Without one, the gateway being down
+    /// is not a fault.
+    pub bot_configured: bool,
+    /// The last tick, once one has ended.
+    pub last_tick: Option<LastTick>,
+    /// Stale histories as of the last tick: ticker -> why (its latest bar, and how many
+    /// sessions behind the calendar's latest closed session it is).
+    pub stale: BTreeMap<String, String>,
 }
 
 /// The shared health state: cheap to read, written rarely. Share it as an `Arc<Health>`.
@@ -31,6 +54,14 @@ pub struct HealthSnapshot {
 pub struct Health {
     discord_auth_failed: Mutex<Option<String>>,
     gateway_connected: AtomicBool,
+    bot_configured: AtomicBool,
+    last_tick: Mutex<Option<LastTick>>,
+    stale: Mutex<BTreeMap<String, String>>,
+}
+
+/// A plain value behind a mutex: a writer that panicked cannot have left it half-set.
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Health {
@@ -44,7 +75,29 @@ impl Health {
         HealthSnapshot {
             discord_auth_failed: self.discord_auth_failed(),
             gateway_connected: self.gateway_connected(),
+            bot_configured: self.bot_configured.load(Ordering::Relaxed),
+            last_tick: locked(&self.last_tick).clone(),
+            stale: locked(&self.stale).clone(),
         }
+    }
+
+    /// Records that this process runs the bot.
+    pub fn set_bot_configured(&self, configured: bool) {
+        self.bot_configured.store(configured, Ordering::Relaxed);
+    }
+
+    /// Records how a tick ended.
+    pub fn set_last_tick(&self, tick: LastTick) {
+        *locked(&self.last_tick) = Some(tick);
+    }
+
+    /// Replaces the stale histories of the symbols a tick looked at: `checked` were looked
+    /// at, `stale` are those found stale (ticker -> why). Symbols the tick did not look at
+    /// (another job's calendar) keep what their own job found.
+    pub fn set_stale(&self, checked: &[String], stale: BTreeMap<String, String>) {
+        let mut current = locked(&self.stale);
+        current.retain(|ticker, _| !checked.contains(ticker));
+        current.extend(stale);
     }
 
     /// Why Discord refused the bot token, if it has.
@@ -74,10 +127,7 @@ impl Health {
     }
 
     fn auth(&self) -> std::sync::MutexGuard<'_, Option<String>> {
-        // The value is a plain Option: a writer that panicked cannot have left it half-set.
-        self.discord_auth_failed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        locked(&self.discord_auth_failed)
     }
 }
 
@@ -97,7 +147,28 @@ mod tests {
             HealthSnapshot {
                 discord_auth_failed: Some("401 Unauthorized".to_owned()),
                 gateway_connected: true,
+                ..HealthSnapshot::default()
             }
+        );
+    }
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use super::*;
+
+    #[test]
+    fn a_tick_replaces_only_the_staleness_of_the_symbols_it_looked_at() {
+        let health = Health::new();
+        let why = |s: &str| s.to_owned();
+        health.set_stale(
+            &["^RUT".into(), "BTC-USD".into()],
+            BTreeMap::from([("^RUT".into(), why("old")), ("BTC-USD".into(), why("old"))]),
+        );
+        health.set_stale(&["BTC-USD".into()], BTreeMap::new());
+        assert_eq!(
+            health.snapshot().stale,
+            BTreeMap::from([("^RUT".to_owned(), why("old"))])
         );
     }
 }

@@ -15,6 +15,6 @@ pub use deliver::{
     AUTH_FAILED_HOLD, CONCURRENT_SENDS, DeliveryPolicy, DeliveryReport, Notifiers, deliver_due,
     run_deliverer,
 };
-pub use health::{Health, HealthSnapshot};
+pub use health::{Health, HealthSnapshot, LastTick};
 pub use histories::{Histories, HistoryError, Loaded};
 pub use tick::{TickLimits, TickReport, new_events, tick};

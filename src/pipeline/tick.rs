@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::histories::{Histories, HistoryError};
 use crate::alerts::{event_json, headline, render_embed};
+use crate::market::sanity::sessions_behind;
 use crate::market::{Calendar, Series, Symbol};
 use crate::providers::live;
 use crate::rules::{Evaluator, Event, Rule, RuleSet};
@@ -28,6 +29,9 @@ pub struct TickLimits {
     /// At most this many unseen sessions are evaluated after a long outage; older ones are
     /// skipped (and logged) rather than posted as stale news.
     pub max_catch_up_sessions: usize,
+    /// A history more than this many sessions behind its calendar's latest closed session is
+    /// stale: warned about and reported in [`TickReport::stale`].
+    pub stale_sessions: u32,
 }
 
 impl Default for TickLimits {
@@ -35,6 +39,7 @@ impl Default for TickLimits {
         Self {
             first_run_sessions: 1,
             max_catch_up_sessions: 5,
+            stale_sessions: 3,
         }
     }
 }
@@ -49,6 +54,10 @@ pub struct TickReport {
     pub messages: usize,
     /// Symbols whose history could not be had this tick (they are retried next tick).
     pub failed: Vec<String>,
+    /// Symbols whose history was had, in ticker order.
+    pub loaded: Vec<String>,
+    /// Loaded histories that are stale: ticker -> why (its latest bar, sessions behind).
+    pub stale: BTreeMap<String, String>,
 }
 
 /// A server's rules ready to run, and where each rule's alerts go.
@@ -167,6 +176,17 @@ pub async fn tick(
     for (ticker, symbol) in &needed {
         match histories.history(store, symbol.clone(), now).await {
             Ok(loaded) => {
+                if let Some(last) = loaded.series.last_date() {
+                    let behind = sessions_behind(symbol.calendar(), last, now);
+                    if behind > limits.stale_sessions {
+                        let why = format!(
+                            "latest bar {last}, {behind} sessions behind the latest closed session"
+                        );
+                        tracing::warn!(symbol = %ticker, latest_bar = %last, sessions_behind = behind, limit = limits.stale_sessions, "stale history: the provider has not updated this symbol");
+                        report.stale.insert(ticker.clone(), why);
+                    }
+                }
+                report.loaded.push(ticker.clone());
                 series.insert(ticker.clone(), (loaded.series, loaded.source));
             }
             // The database failing (full, locked, an I/O error) while it keeps the bar cache is
@@ -247,6 +267,7 @@ pub async fn tick(
         duplicates = report.duplicates,
         messages = report.messages,
         failed = report.failed.len(),
+        stale = report.stale.len(),
         "tick done"
     );
     Ok(report)

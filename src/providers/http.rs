@@ -15,7 +15,7 @@
 //! business: this layer hands back the status and leaves the mapping to it. All waiting goes
 //! through `tokio::time`, so the breaker and the rate limit follow a paused test clock.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::source::ProviderError;
+use crate::ops::Metrics;
 
 /// What every request says it is.
 const USER_AGENT: &str = concat!("highwater/", env!("CARGO_PKG_VERSION"));
@@ -108,6 +109,8 @@ pub struct HttpClient {
     breaker: Mutex<Breaker>,
     /// `None` when the policy turns the rate limit off.
     bucket: Option<Mutex<TokenBucket>>,
+    /// Where each attempt is counted and timed, when the app observes this client.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl HttpClient {
@@ -133,7 +136,14 @@ impl HttpClient {
             policy,
             breaker: Mutex::new(Breaker::default()),
             bucket,
+            metrics: None,
         })
+    }
+
+    /// Counts and times every attempt in `metrics` (`provider_requests`, by outcome).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The policy this client follows.
@@ -207,7 +217,16 @@ impl HttpClient {
         let mut attempt = 1;
         loop {
             self.take_token().await;
-            let error = match self.attempt(url, parse).await {
+            let started = Instant::now();
+            let outcome = self.attempt(url, parse).await;
+            if let Some(metrics) = &self.metrics {
+                metrics.record_provider_request(
+                    self.provider,
+                    attempt_outcome(&outcome),
+                    started.elapsed(),
+                );
+            }
+            let error = match outcome {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
@@ -618,6 +637,19 @@ fn millis(duration: Duration) -> u64 {
 /// single assignment), so poisoning is ignored.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An attempt's outcome as a metric label (a fixed vocabulary; never the URL).
+fn attempt_outcome<T>(outcome: &Result<T, ProviderError>) -> &'static str {
+    match outcome {
+        Ok(_) => "ok",
+        Err(ProviderError::Status { status: 429, .. }) => "rate_limited",
+        Err(ProviderError::Status { status, .. }) if *status >= 500 => "server_error",
+        Err(ProviderError::Status { .. }) => "refused",
+        Err(ProviderError::Timeout { .. }) => "timeout",
+        Err(ProviderError::Connect { .. }) => "network",
+        Err(_) => "malformed",
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::yahoo::{self, YahooProvider};
 use super::{Provider, ProviderError};
 use crate::config::{Config, ProviderSettings};
 use crate::market::{Catalog, Symbol};
+use crate::ops::Metrics;
 
 /// Binance's public market-data API allows far more than Yahoo's; stay polite anyway.
 const BINANCE_REQUESTS_PER_SECOND: f64 = 5.0;
@@ -40,6 +41,18 @@ fn policy(settings: &ProviderSettings, requests_per_second: f64) -> HttpPolicy {
 
 /// The live providers the configuration asks for, behind a cache.
 pub fn market_data(config: &Config) -> Result<MarketData, LiveError> {
+    market_data_observed(config, None)
+}
+
+/// Like [`market_data`], with every provider request counted and timed in `metrics`.
+pub fn market_data_observed(
+    config: &Config,
+    metrics: Option<Arc<Metrics>>,
+) -> Result<MarketData, LiveError> {
+    let observed = |http: HttpClient| match &metrics {
+        Some(metrics) => http.with_metrics(metrics.clone()),
+        None => http,
+    };
     let yahoo_settings = &config.providers.yahoo;
     if !yahoo_settings.enabled() {
         return Err(LiveError::NoPrimary);
@@ -50,10 +63,10 @@ pub fn market_data(config: &Config) -> Result<MarketData, LiveError> {
             provider: "yahoo",
             problem,
         })?;
-    let http = HttpClient::new(
+    let http = observed(HttpClient::new(
         "yahoo",
         policy(yahoo_settings, HttpPolicy::default().requests_per_second),
-    )?;
+    )?);
     let primary: Arc<dyn Provider> = Arc::new(YahooProvider::new(base, Arc::new(http)));
 
     let binance_settings = &config.providers.binance;
@@ -64,10 +77,10 @@ pub fn market_data(config: &Config) -> Result<MarketData, LiveError> {
                 provider: "binance",
                 problem,
             })?;
-        let http = HttpClient::new(
+        let http = observed(HttpClient::new(
             "binance",
             policy(binance_settings, BINANCE_REQUESTS_PER_SECOND),
-        )?;
+        )?);
         Some(Arc::new(BinanceProvider::new(base, Arc::new(http))))
     } else {
         None

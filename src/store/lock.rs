@@ -107,6 +107,36 @@ impl Drop for DatabaseLock {
     }
 }
 
+/// Who holds a database's lock, as far as can be told without taking it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    /// No pid in the lock file: no `highwater run` holds the database.
+    None,
+    /// The pid in the lock file, of a process that is running.
+    Running(u32),
+    /// A pid left in the lock file by a process that is no longer running (killed before it
+    /// could empty the file); the lock itself was released by the kernel.
+    Gone(u32),
+}
+
+/// Who holds the lock of `database`, read from `<database>.lock` without locking anything
+/// (`highwater status` must never stand in the way of `run`). On Linux a pid is checked
+/// against `/proc`; elsewhere a pid in the file is taken as running.
+pub fn holder(database: &Path) -> Holder {
+    let Some(pid) = std::fs::read_to_string(lock_path(database))
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+    else {
+        return Holder::None;
+    };
+    let proc = Path::new("/proc");
+    if proc.join("self").exists() && !proc.join(pid.to_string()).exists() {
+        Holder::Gone(pid)
+    } else {
+        Holder::Running(pid)
+    }
+}
+
 fn write_pid(file: &mut File, pid: u32) -> io::Result<()> {
     file.set_len(0)?;
     file.seek(SeekFrom::Start(0))?;
@@ -204,6 +234,24 @@ mod tests {
         FileExt::try_lock(&holder).expect("locked by hand, no pid written");
         let error = DatabaseLock::acquire(&db).expect_err("refused");
         assert!(error.to_string().ends_with("(pid unknown)"), "{error}");
+    }
+
+    #[test]
+    fn the_holder_is_read_without_taking_the_lock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("highwater.db");
+        assert_eq!(holder(&db), Holder::None, "no lock file");
+        let lock = DatabaseLock::acquire(&db).expect("taken");
+        assert_eq!(holder(&db), Holder::Running(std::process::id()));
+        assert!(
+            DatabaseLock::acquire(&db).is_err(),
+            "reading the holder did not take or release the lock"
+        );
+        drop(lock);
+        assert_eq!(holder(&db), Holder::None, "emptied on release");
+        // A pid no process has (above Linux's pid_max), as a SIGKILLed holder leaves it.
+        std::fs::write(lock_path(&db), "4194305\n").expect("written");
+        assert_eq!(holder(&db), Holder::Gone(4_194_305));
     }
 
     #[test]

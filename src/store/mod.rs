@@ -26,12 +26,14 @@ use crate::rules::spec::RawRule;
 mod lock;
 mod page_limit;
 mod sqlite;
+mod status;
 mod transaction;
 
-pub use lock::{DatabaseLock, LockError, lock_path};
+pub use lock::{DatabaseLock, Holder, LockError, holder, lock_path};
 #[doc(hidden)]
 pub use page_limit::PageLimit;
 pub use sqlite::SqliteStore;
+pub use status::{OutboxSummary, StoreStatus};
 
 /// Limits on what one server may configure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +159,8 @@ pub enum Target {
 }
 
 impl Target {
-    fn kind(&self) -> &'static str {
+    /// `console`, `webhook` or `channel`: what a metric label or a log may say of it.
+    pub fn kind(&self) -> &'static str {
         match self {
             Target::Console => "console",
             Target::Webhook(_) => "webhook",
@@ -517,6 +520,10 @@ pub trait Store: Send + Sync {
 
     /// The scheduled fire time each job last ran for.
     async fn job_runs(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError>;
+    /// The outbox by state, and when its oldest waiting message was enqueued.
+    async fn outbox_summary(&self) -> Result<OutboxSummary, StoreError>;
+    /// Whether the database takes a write now (without writing anything).
+    async fn check_writable(&self) -> Result<(), StoreError>;
     async fn record_job_run(
         &self,
         job: &str,

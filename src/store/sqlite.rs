@@ -76,7 +76,7 @@ fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn from_ms(value: i64, what: &'static str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn from_ms(value: i64, what: &'static str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(value).ok_or_else(|| StoreError::Corrupt {
         what,
         problem: format!("{value} is not a time"),
@@ -94,11 +94,11 @@ fn parse_date(text: &str, what: &'static str) -> Result<NaiveDate, StoreError> {
     })
 }
 
-fn query(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+pub(super) fn query(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Query { doing, source }
 }
 
-fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
+pub(super) fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
@@ -361,7 +361,7 @@ impl SqliteStore {
         })
     }
 
-    fn destination_from(row: &SqliteRow) -> Result<Destination, StoreError> {
+    pub(super) fn destination_from(row: &SqliteRow) -> Result<Destination, StoreError> {
         let kind: String = get(row, "kind")?;
         let target = Target::from_stored(&kind, get(row, "target")?)?;
         let enabled: i64 = get(row, "enabled")?;
@@ -1172,6 +1172,14 @@ impl Store for SqliteStore {
                 ))
             })
             .collect()
+    }
+
+    async fn outbox_summary(&self) -> Result<super::OutboxSummary, StoreError> {
+        super::status::outbox_summary(&self.pool).await
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        super::status::check_writable(&self.pool).await
     }
 
     async fn record_job_run(

@@ -1,0 +1,160 @@
+//! `/readyz`: whether this process is doing its job, check by check, each with why.
+//!
+//! Ready means: the database takes writes, the bot is connected when it has a token and
+//! Discord has not refused that token, the last tick did not fail, and no history is stale.
+//! A process that has not ticked yet is ready (its first tick may be hours away).
+
+use serde_json::{Value, json};
+
+use crate::pipeline::HealthSnapshot;
+
+/// One check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// `database`, `discord`, `last_tick` or `histories`.
+    pub name: &'static str,
+    pub ok: bool,
+    /// What was found, in a few words an operator can act on.
+    pub why: String,
+}
+
+/// Every check, in a fixed order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    pub checks: Vec<Check>,
+}
+
+impl Readiness {
+    /// The checks, from whether the database took a write (`Err` says why not) and the
+    /// process's health.
+    pub fn assess(database: Result<(), String>, health: &HealthSnapshot) -> Self {
+        let database = match database {
+            Ok(()) => Check {
+                name: "database",
+                ok: true,
+                why: "writable".into(),
+            },
+            Err(why) => Check {
+                name: "database",
+                ok: false,
+                why,
+            },
+        };
+        let discord = match (&health.discord_auth_failed, health.bot_configured) {
+            (Some(reason), _) => Check {
+                name: "discord",
+                ok: false,
+                why: format!("Discord refused the bot token: {reason}"),
+            },
+            (None, false) => Check {
+                name: "discord",
+                ok: true,
+                why: "no bot token configured".into(),
+            },
+            (None, true) if health.gateway_connected => Check {
+                name: "discord",
+                ok: true,
+                why: "gateway connected".into(),
+            },
+            (None, true) => Check {
+                name: "discord",
+                ok: false,
+                why: "gateway not connected".into(),
+            },
+        };
+        let last_tick = match &health.last_tick {
+            None => Check {
+                name: "last_tick",
+                ok: true,
+                why: "no tick yet".into(),
+            },
+            Some(tick) => match &tick.error {
+                None => Check {
+                    name: "last_tick",
+                    ok: true,
+                    why: format!(
+                        "job {} succeeded at {} UTC",
+                        tick.job,
+                        tick.at.format("%Y-%m-%d %H:%M:%S")
+                    ),
+                },
+                Some(error) => Check {
+                    name: "last_tick",
+                    ok: false,
+                    why: format!(
+                        "job {} failed at {} UTC: {error}",
+                        tick.job,
+                        tick.at.format("%Y-%m-%d %H:%M:%S")
+                    ),
+                },
+            },
+        };
+        let histories = if health.stale.is_empty() {
+            Check {
+                name: "histories",
+                ok: true,
+                why: "none stale".into(),
+            }
+        } else {
+            Check {
+                name: "histories",
+                ok: false,
+                why: health
+                    .stale
+                    .iter()
+                    .map(|(ticker, why)| format!("{ticker} is stale: {why}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        };
+        Self {
+            checks: vec![database, discord, last_tick, histories],
+        }
+    }
+
+    /// Every check passed.
+    pub fn ready(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+
+    /// `{"ready": bool, "checks": [{"name", "ok", "why"}, ...]}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "ready": self.ready(),
+            "checks": self.checks.iter().map(|c| json!({
+                "name": c.name,
+                "ok": c.ok,
+                "why": c.why,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bot_without_a_connection_is_not_ready_but_no_bot_is_fine() {
+        let mut health = HealthSnapshot::default();
+        assert!(Readiness::assess(Ok(()), &health).ready());
+        health.bot_configured = true;
+        let readiness = Readiness::assess(Ok(()), &health);
+        assert!(!readiness.ready());
+        assert_eq!(
+            readiness.checks[1],
+            Check {
+                name: "discord",
+                ok: false,
+                why: "gateway not connected".into()
+            }
+        );
+        health.gateway_connected = true;
+        assert!(Readiness::assess(Ok(()), &health).ready());
+        let broken = Readiness::assess(Err("the database is read-only".into()), &health);
+        assert_eq!(
+            broken.to_json()["checks"][0],
+            json!({"name": "database", "ok": false, "why": "the database is read-only"})
+        );
+    }
+}

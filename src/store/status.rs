@@ -1,0 +1,171 @@
+//! What `highwater status` and `/metrics` read about a database: servers, destinations, rule
+//! counts, the outbox by state, and the last run of each job.
+//!
+//! [`StoreStatus::read_only`] opens the file with its own read-only connection: no lock, no
+//! migration, no write of any kind, so it is safe beside a running `highwater run` (SQLite's
+//! WAL lets a reader see the last committed state while the writer goes on). It never creates
+//! the file either: a missing database is an error naming it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+
+use super::sqlite::{from_ms, get, query};
+use super::{Destination, SqliteStore, StoreError};
+
+/// The outbox at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxSummary {
+    /// Messages by state (`pending`, `sending`, `delivered`, `dropped`, `failed`); states with
+    /// no message are absent.
+    pub by_state: BTreeMap<String, u64>,
+    /// When the oldest message still waiting (pending or sending) was enqueued (UTC).
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+impl OutboxSummary {
+    /// Messages still waiting: pending or sending.
+    pub fn waiting(&self) -> u64 {
+        ["pending", "sending"]
+            .iter()
+            .filter_map(|state| self.by_state.get(*state))
+            .sum()
+    }
+}
+
+/// A database's state for an operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreStatus {
+    /// Server ids, sorted.
+    pub servers: Vec<String>,
+    /// Every destination, by server then id.
+    pub destinations: Vec<Destination>,
+    /// Rules per server (servers without rules are absent).
+    pub rules: BTreeMap<String, u64>,
+    pub outbox: OutboxSummary,
+    /// Job name -> (the fire time it last ran for, when that run finished), both UTC.
+    pub job_runs: BTreeMap<String, (DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// The outbox by state and its oldest waiting message.
+pub(super) async fn outbox_summary(pool: &SqlitePool) -> Result<OutboxSummary, StoreError> {
+    let rows = sqlx::query(
+        "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox GROUP BY state",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(query("counting the outbox"))?;
+    let mut summary = OutboxSummary::default();
+    for row in &rows {
+        let state: String = get(row, "state")?;
+        let n: i64 = get(row, "n")?;
+        let oldest = from_ms(get(row, "oldest")?, "outbox created_at")?;
+        if state == "pending" || state == "sending" {
+            summary.oldest_pending = Some(summary.oldest_pending.map_or(oldest, |o| o.min(oldest)));
+        }
+        summary
+            .by_state
+            .insert(state, u64::try_from(n).unwrap_or_default());
+    }
+    Ok(summary)
+}
+
+/// Whether the database takes a write now: a write transaction begun (`BEGIN IMMEDIATE`, which
+/// takes SQLite's write lock) and rolled back. Fails on a read-only file or a database another
+/// writer keeps locked past the busy timeout.
+pub(super) async fn check_writable(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await.map_err(query(
+        "taking a connection to check the database is writable",
+    ))?;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .map_err(query("beginning a write to check the database is writable"))?;
+    sqlx::query("ROLLBACK")
+        .execute(&mut *conn)
+        .await
+        .map_err(query("rolling back the writability check"))?;
+    Ok(())
+}
+
+impl StoreStatus {
+    /// Reads the status of the database at `path`, read-only (see the module docs).
+    pub async fn read_only(path: &Path) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path: shown,
+                reason: "no such database file".into(),
+            });
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Open {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        let status = Self::read(&pool).await;
+        pool.close().await;
+        status
+    }
+
+    async fn read(pool: &SqlitePool) -> Result<Self, StoreError> {
+        let servers = sqlx::query("SELECT server FROM servers ORDER BY server")
+            .fetch_all(pool)
+            .await
+            .map_err(query("reading servers"))?
+            .iter()
+            .map(|row| get::<String>(row, "server"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let destinations = sqlx::query("SELECT * FROM destinations ORDER BY server, id")
+            .fetch_all(pool)
+            .await
+            .map_err(query("reading destinations"))?
+            .iter()
+            .map(SqliteStore::destination_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut rules = BTreeMap::new();
+        for row in sqlx::query("SELECT server, COUNT(*) AS n FROM rules GROUP BY server")
+            .fetch_all(pool)
+            .await
+            .map_err(query("counting rules"))?
+        {
+            let n: i64 = get(&row, "n")?;
+            rules.insert(get(&row, "server")?, u64::try_from(n).unwrap_or_default());
+        }
+        let mut job_runs = BTreeMap::new();
+        for row in sqlx::query("SELECT job, scheduled_at, finished_at FROM job_runs")
+            .fetch_all(pool)
+            .await
+            .map_err(query("reading job runs"))?
+        {
+            job_runs.insert(
+                row.try_get::<String, _>("job")
+                    .map_err(|e| StoreError::Corrupt {
+                        what: "job",
+                        problem: e.to_string(),
+                    })?,
+                (
+                    from_ms(get(&row, "scheduled_at")?, "job run")?,
+                    from_ms(get(&row, "finished_at")?, "job run")?,
+                ),
+            );
+        }
+        Ok(Self {
+            servers,
+            destinations,
+            rules,
+            outbox: outbox_summary(pool).await?,
+            job_runs,
+        })
+    }
+}
