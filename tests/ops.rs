@@ -77,6 +77,20 @@ async fn app_over(
     (app, store)
 }
 
+/// An app over the histories in `data`, sending to the local webhook `webhook`, with its
+/// endpoints served: the app, its store, the shutdown that stops the server, the base URL.
+async fn served(
+    webhook: &FakeWebhook,
+    db: &Path,
+    clock: Arc<ManualClock>,
+    data: &Path,
+) -> (App, Arc<SqliteStore>, CancellationToken, String) {
+    let (app, store) = app_over(config(&webhook.url(1), ""), db, clock, data).await;
+    let shutdown = CancellationToken::new();
+    let base = serve(&app, &shutdown).await;
+    (app, store, shutdown, base)
+}
+
 /// Serves the app's endpoints on a free loopback port; returns the base URL.
 async fn serve(app: &App, shutdown: &CancellationToken) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -201,14 +215,13 @@ async fn metrics_count_what_a_tick_and_its_deliveries_did_including_a_429() {
 async fn healthz_is_ok_and_readyz_names_a_refused_token() {
     let s = support::run_dir();
     let webhook = FakeWebhook::start().await;
-    let (app, _) = app(
-        config(&webhook.url(1), ""),
+    let (app, _, shutdown, base) = served(
+        &webhook,
         &s.db,
         ManualClock::at(record_evening()),
+        &support::data_dir(),
     )
     .await;
-    let shutdown = CancellationToken::new();
-    let base = serve(&app, &shutdown).await;
     assert_eq!(
         get(&format!("{base}/healthz")).await,
         (200, "text/plain; charset=utf-8".to_owned(), "ok".to_owned())
@@ -249,14 +262,13 @@ async fn healthz_is_ok_and_readyz_names_a_refused_token() {
 async fn a_failed_tick_and_an_unwritable_database_make_readyz_fail_and_say_why() {
     let s = support::run_dir();
     let webhook = FakeWebhook::start().await;
-    let (app, store) = app(
-        config(&webhook.url(1), ""),
+    let (app, store, shutdown, base) = served(
+        &webhook,
         &s.db,
         ManualClock::at(record_evening()),
+        &support::data_dir(),
     )
     .await;
-    let shutdown = CancellationToken::new();
-    let base = serve(&app, &shutdown).await;
     store.close().await;
     assert!(app.run_job("us-close", None).await.is_err());
     let (status, _, body) = get(&format!("{base}/readyz")).await;
@@ -293,15 +305,13 @@ async fn a_tick_that_could_evaluate_no_symbol_fails_readyz() {
     let s = support::run_dir();
     let webhook = FakeWebhook::start().await;
     let data = support::temp_dir_with(&[("XYZ.csv", "Date,Close\n2025-09-18,10\n")]);
-    let (app, _) = app_over(
-        config(&webhook.url(1), ""),
+    let (app, _, shutdown, base) = served(
+        &webhook,
         &s.db,
         ManualClock::at(record_evening()),
         data.path(),
     )
     .await;
-    let shutdown = CancellationToken::new();
-    let base = serve(&app, &shutdown).await;
     let ticked = app
         .run_job("us-close", None)
         .await
@@ -332,14 +342,13 @@ async fn a_history_weeks_behind_the_calendar_is_stale_in_readyz() {
     let webhook = FakeWebhook::start().await;
     // The example histories end on Friday 2026-08-21; a week later, after the close, the
     // Russell 2000 is five sessions behind (more than the default three).
-    let (app, _) = app(
-        config(&webhook.url(1), ""),
+    let (app, _, shutdown, base) = served(
+        &webhook,
         &s.db,
         ManualClock::at(at(2026, 8, 28, 21)),
+        &support::data_dir(),
     )
     .await;
-    let shutdown = CancellationToken::new();
-    let base = serve(&app, &shutdown).await;
     let ticked = app.run_job("us-close", None).await.expect("tick");
     assert_eq!(ticked.stale.len(), 1, "{ticked:?}");
     let (status, _, body) = get(&format!("{base}/readyz")).await;

@@ -2,6 +2,11 @@
 //!
 //! Prices are rounded to 7 significant digits: the histories and Yahoo carry single-precision
 //! values (2467.699951 is 2467.70), and the extra digits are noise, not information.
+//!
+//! A replay writes hundreds of thousands of these lines, so they are written field by field
+//! straight into a byte buffer ([`write_event_json`]) in exactly the bytes serde_json would
+//! print (its own number formatter, its escaping); the stored `Value` ([`event_json`]) is that
+//! line read back, so the two cannot drift apart.
 
 use std::fmt::{self, Display, Write as _};
 
