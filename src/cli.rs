@@ -367,7 +367,7 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 enum Histories {
     Csv(CsvSource),
     Live {
-        market: MarketData,
+        market: Box<MarketData>,
         runtime: tokio::runtime::Runtime,
     },
 }
@@ -387,7 +387,10 @@ impl Histories {
                     .context("cannot start the async runtime")?;
                 let market =
                     live::market_data(config).context("cannot set up the live providers")?;
-                Ok(Histories::Live { market, runtime })
+                Ok(Histories::Live {
+                    market: Box::new(market),
+                    runtime,
+                })
             }
         }
     }
@@ -409,7 +412,9 @@ impl Histories {
                     missing_session: snapshot.stale,
                     held: snapshot
                         .held
+                        .as_ref()
                         .map(|h| (h.bar.date(), h.bar.close(), h.jump_pct)),
+                    held_rejected: snapshot.held.as_ref().is_some_and(|h| h.rejected),
                 };
                 Ok((snapshot.series, status))
             }
@@ -428,12 +433,14 @@ fn report(snapshot: &Snapshot) {
             "history is stale: the latest close is missing"
         );
     }
-    if let Some(held) = snapshot.held {
+    if let Some(held) = &snapshot.held {
         tracing::warn!(
             symbol = ticker,
             date = %held.bar.date(),
             close = held.bar.close(),
             jump_pct = held.jump_pct,
+            rejected = held.rejected,
+            reason = %held.reason,
             "latest close held back until confirmed"
         );
     }

@@ -154,8 +154,12 @@ async fn a_tenfold_latest_close_is_held_and_the_answer_says_so() {
         answer["record_close"].as_f64().expect("record") < 10_000.0,
         "no x10 record"
     );
+    // The x10 close lies far above the session's own high: a bad tick, not merely unconfirmed.
+    assert_eq!(answer["held_rejected"], true, "{answer}");
     assert!(
-        text_run.1.contains("Not counted yet: the close of") && text_run.1.contains("Aug 21, 2026"),
+        text_run.1.contains(
+            "Not counted: the close of 30,178.70 on Aug 21, 2026 (+908.50%) looks like a bad tick"
+        ),
         "{}",
         text_run.1
     );

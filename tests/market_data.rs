@@ -4,7 +4,7 @@
 //! `yahoo_provider.rs`, `binance_provider.rs` and `http_resilience.rs`; here a fake provider
 //! answers from a script so each test can say exactly what each fetch returned.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -15,26 +15,45 @@ use highwater::providers::market_data::MarketData;
 use highwater::providers::{Fetched, Provider, ProviderError, Quote, Split};
 use highwater::rules::{Evaluator, Event, Fact, RuleSet};
 
+/// A provider answering from a script. The first symbol it is asked about is the one under
+/// test: its answers come from `answers`, in order. Any other symbol is a sibling asked about
+/// a suspect close: it is answered from `siblings` (the last answer repeats), and is unknown
+/// when it has none.
 #[derive(Debug, Default)]
 struct Scripted {
     name: &'static str,
     crypto_only: bool,
     answers: Mutex<VecDeque<Result<Fetched, ProviderError>>>,
     asked: Mutex<Vec<(NaiveDate, NaiveDate)>>,
+    main: Mutex<Option<String>>,
+    siblings: Mutex<HashMap<String, VecDeque<Vec<Bar>>>>,
+    sibling_asked: Mutex<Vec<(String, NaiveDate, NaiveDate)>>,
 }
 
 impl Scripted {
     fn new(name: &'static str, answers: Vec<Result<Fetched, ProviderError>>) -> Arc<Self> {
         Arc::new(Self {
             name,
-            crypto_only: false,
             answers: Mutex::new(answers.into()),
-            asked: Mutex::new(Vec::new()),
+            ..Self::default()
         })
+    }
+
+    /// Scripts what the provider says about `ticker` when asked as a sibling.
+    fn sibling(self: &Arc<Self>, ticker: &str, answers: Vec<Vec<Bar>>) -> Arc<Self> {
+        self.siblings
+            .lock()
+            .expect("lock")
+            .insert(ticker.to_owned(), answers.into());
+        self.clone()
     }
 
     fn asked(&self) -> Vec<(NaiveDate, NaiveDate)> {
         self.asked.lock().expect("lock").clone()
+    }
+
+    fn sibling_asked(&self) -> Vec<(String, NaiveDate, NaiveDate)> {
+        self.sibling_asked.lock().expect("lock").clone()
     }
 }
 
@@ -50,11 +69,38 @@ impl Provider for Scripted {
 
     async fn daily_bars(
         &self,
-        _symbol: &Symbol,
+        symbol: &Symbol,
         from: NaiveDate,
         to: NaiveDate,
         _now: DateTime<Utc>,
     ) -> Result<Fetched, ProviderError> {
+        let ticker = symbol.ticker().to_owned();
+        let is_main = self
+            .main
+            .lock()
+            .expect("lock")
+            .get_or_insert_with(|| ticker.clone())
+            == &ticker;
+        if !is_main {
+            self.sibling_asked
+                .lock()
+                .expect("lock")
+                .push((ticker.clone(), from, to));
+            let mut siblings = self.siblings.lock().expect("lock");
+            let Some(answers) = siblings.get_mut(&ticker) else {
+                return Err(ProviderError::UnknownSymbol {
+                    provider: self.name,
+                    symbol: ticker,
+                    detail: "not scripted".into(),
+                });
+            };
+            let bars = if answers.len() > 1 {
+                answers.pop_front().unwrap_or_default()
+            } else {
+                answers.front().cloned().unwrap_or_default()
+            };
+            return fetched(bars);
+        }
         self.asked.lock().expect("lock").push((from, to));
         self.answers
             .lock()
@@ -173,7 +219,7 @@ async fn the_first_refresh_backfills_and_later_ones_fetch_only_the_last_days() {
 }
 
 #[tokio::test]
-async fn a_tenfold_close_posts_no_record_until_the_next_fetch_confirms_it() {
+async fn a_tenfold_close_posts_no_record_until_a_second_source_confirms_it() {
     let history = bars(d(2025, 9, 2), &CLOSES);
     let mut with_spike = history.clone();
     with_spike.extend(bars(d(2025, 9, 16), &[1003.0]));
@@ -182,9 +228,19 @@ async fn a_tenfold_close_posts_no_record_until_the_next_fetch_confirms_it() {
         vec![
             fetched(with_spike.clone()),
             fetched(with_spike[7..].to_vec()),
+            fetched(with_spike[7..].to_vec()),
         ],
     );
-    let market = market(provider, None);
+    // Yahoo's other host: down, then without the session, then with the same close.
+    let other_host = Scripted::new(
+        "yahoo's other host",
+        vec![
+            unavailable("yahoo"),
+            fetched(Vec::new()),
+            fetched(bars(d(2025, 9, 16), &[1003.0])),
+        ],
+    );
+    let market = market(provider, None).with_second_host(other_host.clone());
 
     let first = market
         .refresh(rut(), utc("2025-09-16T21:00:00Z"))
@@ -193,6 +249,7 @@ async fn a_tenfold_close_posts_no_record_until_the_next_fetch_confirms_it() {
     let held = first.held.expect("the x10 close is held");
     assert_eq!(held.bar.date(), d(2025, 9, 16));
     assert!((held.jump_pct - 900.0).abs() < 1e-9, "{}", held.jump_pct);
+    assert!(!held.rejected, "nothing spoke against it: {}", held.reason);
     assert_eq!(
         first.series.last_date(),
         Some(d(2025, 9, 15)),
@@ -200,17 +257,29 @@ async fn a_tenfold_close_posts_no_record_until_the_next_fetch_confirms_it() {
     );
     assert!(!record_dates(&first.series).contains(&d(2025, 9, 16)));
 
-    // The next fetch returns the same close for the same session: a genuine move.
+    // Fetching the same close again from the same host proves nothing.
     let second = market
-        .refresh(rut(), utc("2025-09-16T22:00:00Z"))
+        .refresh(rut(), utc("2025-09-16T21:05:00Z"))
         .await
         .expect("fetch");
-    assert_eq!(second.held, None);
-    assert_eq!(second.series.last_date(), Some(d(2025, 9, 16)));
+    assert_eq!(second.held.map(|h| h.bar.date()), Some(d(2025, 9, 16)));
+
+    // The other host has the same close for the session: a genuine move.
+    let third = market
+        .refresh(rut(), utc("2025-09-16T21:10:00Z"))
+        .await
+        .expect("fetch");
+    assert_eq!(third.held, None);
+    assert_eq!(third.series.last_date(), Some(d(2025, 9, 16)));
     assert_eq!(
-        record_dates(&second.series).last(),
+        record_dates(&third.series).last(),
         Some(&d(2025, 9, 16)),
         "now the record is posted"
+    );
+    assert_eq!(
+        other_host.asked(),
+        vec![(d(2025, 9, 16), d(2025, 9, 16)); 3],
+        "the other host is asked for the held session only"
     );
 }
 
@@ -411,12 +480,14 @@ async fn a_real_crash_with_a_partial_rebound_is_kept() {
 #[tokio::test]
 async fn a_confirmed_close_stays_confirmed_on_later_refreshes() {
     let mut closes = CLOSES.to_vec();
-    closes.push(85.0); // -15%: held, then confirmed by the same close on the next fetch
+    closes.push(85.0); // -15%: held, then confirmed by IWM once it has the session
     let all = bars(d(2025, 9, 2), &closes);
     let answers = (0..4).map(|_| fetched(all[5..].to_vec()));
     let mut script = vec![fetched(all.clone())];
     script.extend(answers);
-    let provider = Scripted::new("yahoo", script);
+    let iwm_before = bars(d(2025, 9, 15), &[240.0]);
+    let iwm_after = bars(d(2025, 9, 15), &[240.0, 205.0]);
+    let provider = Scripted::new("yahoo", script).sibling("IWM", vec![iwm_before, iwm_after]);
     let market = market(provider, None);
     let now = utc("2025-09-16T21:00:00Z");
     let lengths: Vec<usize> = {
@@ -503,7 +574,11 @@ async fn an_empty_answer_keeps_a_held_close_held() {
             fetched(all[5..].to_vec()),
         ],
     );
-    let market = market(provider, None);
+    let other_host = Scripted::new(
+        "yahoo's other host",
+        vec![fetched(Vec::new()), fetched(all[10..].to_vec())],
+    );
+    let market = market(provider, None).with_second_host(other_host);
     let now = utc("2025-09-16T21:00:00Z");
     let first = market.refresh(rut(), now).await.expect("fetch");
     assert!(first.held.is_some());
@@ -511,6 +586,233 @@ async fn an_empty_answer_keeps_a_held_close_held() {
     assert_eq!(second.held.map(|h| h.bar.date()), Some(d(2025, 9, 16)));
     assert_eq!(second.stale, None, "a held session is not a missing one");
     let third = market.refresh(rut(), now).await.expect("again");
-    assert_eq!(third.held, None, "the second sighting confirms it");
+    assert_eq!(third.held, None, "the other host has the same close");
     assert_eq!(third.series.len(), 11);
+}
+
+/// The bundled daily history of `name` (`data/<name>.csv`).
+fn bundled(name: &str) -> highwater::market::Series {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    highwater::providers::CsvSource::open(dir, Catalog::builtin())
+        .expect("data/ opens")
+        .load(name)
+        .unwrap_or_else(|e| panic!("data/{name}.csv: {e}"))
+}
+
+/// `series` through `date`.
+fn through(series: &highwater::market::Series, date: NaiveDate) -> Vec<Bar> {
+    series.up_to(date).to_vec()
+}
+
+#[tokio::test]
+async fn the_russell_crash_of_2020_03_16_is_confirmed_at_once_by_its_siblings() {
+    let rut_bars = through(&bundled("RUT"), d(2020, 3, 16));
+    let provider = Scripted::new("yahoo", vec![fetched(rut_bars)])
+        .sibling("IWM", vec![through(&bundled("IWM"), d(2020, 3, 16))])
+        .sibling("^GSPC", vec![through(&bundled("GSPC"), d(2020, 3, 16))]);
+    let market = market(provider.clone(), None).with_history_start(d(1987, 1, 1));
+    let snapshot = market
+        .refresh(rut(), utc("2020-03-16T21:30:00Z"))
+        .await
+        .expect("fetch");
+    assert_eq!(snapshot.held, None, "confirmed on the day");
+    assert_eq!(snapshot.series.last_date(), Some(d(2020, 3, 16)));
+    assert_eq!(
+        snapshot.series.bars().last().map(Bar::close),
+        Some(1037.420044)
+    );
+    assert_eq!(
+        provider.sibling_asked(),
+        vec![
+            ("IWM".to_owned(), d(2020, 3, 13), d(2020, 3, 16)),
+            ("^GSPC".to_owned(), d(2020, 3, 13), d(2020, 3, 16)),
+        ],
+        "the siblings are asked for the suspect's span only"
+    );
+}
+
+#[tokio::test]
+async fn a_close_its_siblings_contradict_stays_held_however_often_it_is_fetched() {
+    // The Russell 2000 through 2025-09-18 with that close times 0.6; IWM rose 2.5% that day.
+    let real = through(&bundled("RUT"), d(2025, 9, 19));
+    let mut bad = real[..real.len() - 1].to_vec();
+    let last = bad.pop().expect("09-18");
+    assert_eq!(last.date(), d(2025, 9, 18));
+    bad.push(Bar::new(last.date(), last.close() * 0.6).expect("bar"));
+    let recent = bad[bad.len() - 5..].to_vec();
+    let iwm = through(&bundled("IWM"), d(2025, 9, 18));
+    let provider = Scripted::new(
+        "yahoo",
+        vec![
+            fetched(bad.clone()),
+            fetched(recent.clone()),
+            fetched(recent.clone()),
+            // The next session, at the real level: it undoes the bad close.
+            fetched(vec![recent[3], recent[4], real[real.len() - 1]]),
+        ],
+    )
+    // IWM answers the first time, then cannot be had.
+    .sibling("IWM", vec![iwm, Vec::new()]);
+    // The other host repeats the bad close every time.
+    let repeated = Bar::new(last.date(), last.close() * 0.6).expect("bar");
+    let other_host = Scripted::new(
+        "yahoo's other host",
+        (0..4).map(|_| fetched(vec![repeated])).collect(),
+    );
+    let market = market(provider, None)
+        .with_history_start(d(1987, 1, 1))
+        .with_second_host(other_host.clone());
+
+    let now = utc("2025-09-18T21:30:00Z");
+    for attempt in 1..=3 {
+        let snapshot = market.refresh(rut(), now).await.expect("fetch");
+        let held = snapshot.held.expect("held");
+        assert!(held.rejected, "attempt {attempt}: {}", held.reason);
+        assert_eq!(held.bar.date(), d(2025, 9, 18));
+        assert_eq!(snapshot.series.last_date(), Some(d(2025, 9, 17)));
+        if attempt == 1 {
+            assert_eq!(
+                held.reason, "-38.5% while IWM +2.5% the same session",
+                "^GSPC is not scripted: unknown, so it says nothing"
+            );
+        }
+    }
+    assert!(
+        other_host.asked().is_empty(),
+        "a rejected close is not put to a second source"
+    );
+    // Friday's fetch brings Friday's close at the real level: Thursday's bad close is dropped.
+    let friday = market
+        .refresh(rut(), utc("2025-09-19T21:30:00Z"))
+        .await
+        .expect("fetch");
+    assert_eq!(friday.held, None);
+    assert_eq!(friday.series.last_date(), Some(d(2025, 9, 19)));
+    assert!(
+        friday
+            .series
+            .bars()
+            .iter()
+            .all(|b| b.date() != d(2025, 9, 18)),
+        "the bad close never became history"
+    );
+    assert_eq!(friday.dropped.len(), 1, "{:?}", friday.dropped);
+    assert_eq!(friday.dropped[0].date, d(2025, 9, 18));
+}
+
+#[tokio::test]
+async fn a_close_outside_its_own_range_is_rejected() {
+    let mut closes = CLOSES.to_vec();
+    closes.push(1003.0);
+    let all = bars(d(2025, 9, 2), &closes);
+    let answer = Fetched {
+        bars: all,
+        ranges_left_out: vec![highwater::providers::Dropped {
+            date: d(2025, 9, 16),
+            reason: "high 101.2 is below the close 1003".into(),
+        }],
+        ..Fetched::default()
+    };
+    let provider = Scripted::new("yahoo", vec![Ok(answer)]);
+    let market = market(provider, None);
+    let snapshot = market
+        .refresh(rut(), utc("2025-09-16T21:00:00Z"))
+        .await
+        .expect("fetch");
+    let held = snapshot.held.expect("held");
+    assert!(held.rejected);
+    assert!(held.reason.contains("range contradicts"), "{}", held.reason);
+}
+
+/// Item 4 of the corroboration work: the default thresholds against the largest daily moves of
+/// every bundled index and ETF. Each move beyond its threshold must be confirmed on the day by
+/// the bundled histories of its siblings, or (where no sibling history reaches back that far)
+/// be undecided on siblings and confirmed by a second source with the same close.
+#[test]
+fn every_historic_day_of_the_bundled_indices_is_under_the_threshold_or_confirmed_on_the_day() {
+    use highwater::market::sanity::{
+        self, Evidence, SiblingMove, Suspect, Verdict, corroborate, implausible_jump,
+    };
+    let thresholds = JumpThresholds::default();
+    let files = ["GSPC", "DJI", "IXIC", "NDX", "RUT", "IWM"];
+    let histories: HashMap<String, highwater::market::Series> = files
+        .iter()
+        .map(|f| {
+            let series = bundled(f);
+            (series.symbol().ticker().to_owned(), series)
+        })
+        .collect();
+    let mut found = Vec::new();
+    for name in files {
+        let series = bundled(name);
+        let symbol = series.symbol().clone();
+        let threshold = thresholds.for_class(symbol.asset_class());
+        for pair in series.bars().windows(2) {
+            let (previous, bar) = (pair[0], pair[1]);
+            if implausible_jump(previous.close(), bar.close(), threshold).is_none() {
+                continue;
+            }
+            let suspect = Suspect {
+                previous,
+                bar,
+                next_close: None, // on the day: the next session is not known yet
+                range_contradiction: None,
+                rejected_before: false,
+            };
+            let siblings: Vec<SiblingMove> = sanity::siblings(symbol.ticker())
+                .iter()
+                .filter_map(|t| histories.get(*t).map(|s| (*t, s)))
+                .filter_map(|(t, s)| SiblingMove::between(t, s.bars(), previous.date(), bar.date()))
+                .collect();
+            let evidence = Evidence {
+                siblings,
+                second_source: None,
+            };
+            let how = match corroborate(&suspect, &evidence) {
+                Verdict::Confirmed(_) => "siblings",
+                Verdict::Undecided(_) if evidence.siblings.is_empty() => {
+                    let second = Evidence {
+                        second_source: Some(("a second source".into(), bar.close())),
+                        ..evidence
+                    };
+                    assert!(
+                        matches!(corroborate(&suspect, &second), Verdict::Confirmed(_)),
+                        "{name} {}",
+                        bar.date()
+                    );
+                    "second source"
+                }
+                other => panic!("{name} {}: {other:?}", bar.date()),
+            };
+            found.push(format!("{name} {} {how}", bar.date()));
+        }
+    }
+    assert_eq!(
+        found,
+        [
+            // Before 1971 no other bundled index exists; the Dow's history starts in 1992.
+            "GSPC 1929-10-28 second source",
+            "GSPC 1929-10-30 second source",
+            "GSPC 1931-10-06 second source",
+            "GSPC 1933-03-15 second source",
+            "GSPC 1987-10-19 siblings",
+            "GSPC 2020-03-16 siblings",
+            "DJI 2020-03-16 siblings",
+            "IXIC 1987-10-19 siblings",
+            "IXIC 2001-01-03 siblings",
+            "IXIC 2020-03-16 siblings",
+            "IXIC 2025-04-09 siblings",
+            "NDX 1987-10-19 siblings",
+            "NDX 1987-10-26 siblings",
+            "NDX 2001-01-03 siblings",
+            "NDX 2008-10-13 siblings",
+            "NDX 2020-03-16 siblings",
+            "NDX 2025-04-09 siblings",
+            "RUT 1987-10-19 siblings",
+            "RUT 2008-12-01 siblings",
+            "RUT 2020-03-12 siblings",
+            "RUT 2020-03-16 siblings",
+            "IWM 2020-03-16 siblings",
+        ]
+    );
 }

@@ -247,6 +247,7 @@ async fn healthz_is_ok_and_readyz_names_a_refused_token() {
              "why": "Discord refused the bot token: 401 Unauthorized: 401: Unauthorized"},
             {"name": "last_tick", "ok": true, "why": "no tick yet"},
             {"name": "histories", "ok": true, "why": "none stale"},
+            {"name": "held_closes", "ok": true, "why": "none held"},
         ])
     );
     let (_, _, metrics) = get(&format!("{base}/metrics")).await;

@@ -352,3 +352,204 @@ async fn a_second_run_on_a_database_in_use_exits_at_once_and_resends_nothing() {
     let (code, _, stderr) = run_once_beside(cwd.path(), &config, &db).await;
     assert_eq!(code, 0, "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Historic days told on the day: a suspect close is confirmed (or rejected) in the run that
+// finds it, through a local Yahoo serving the bundled histories cut at the day.
+// ---------------------------------------------------------------------------------------------
+
+/// The Yahoo path segment of `symbol` (`^RUT` -> `%5ERUT`).
+fn segment(symbol: &str) -> String {
+    symbol.replace('^', "%5E")
+}
+
+/// The bundled history of `file` as Yahoo's chart for `symbol`, through `through`.
+fn chart(file: &str, symbol: &str, through: &str) -> serde_json::Value {
+    let through = through.parse().expect("a date");
+    support::yahoo::chart_from_csv(&support::data_dir().join(file), symbol, Some(through))
+}
+
+async fn serve(yahoo: &MockServer, symbol: &str, chart: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("/v8/finance/chart/{}", segment(symbol))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(chart))
+        .mount(yahoo)
+        .await;
+}
+
+/// `run --once` at `now` with the default rules and one console subscription to `symbols`;
+/// held closes are checked again within `confirm_within_secs`. Returns (exit code, stdout,
+/// stderr) and how long the run took.
+async fn run_once_against(
+    yahoo: &MockServer,
+    now: &str,
+    symbols: &[&str],
+    confirm_within_secs: u64,
+) -> (i32, String, String, Duration) {
+    let listed: Vec<String> = symbols.iter().map(|s| format!("{s:?}")).collect();
+    let config = format!(
+        r#"
+[providers.yahoo]
+base_url = "{}"
+max_attempts = 1
+[providers.binance]
+enabled = false
+[sanity]
+confirm_within_secs = {confirm_within_secs}
+[http]
+listen = "off"
+
+[[subscriptions]]
+name = "desk"
+console = true
+symbols = [{}]
+"#,
+        yahoo.uri(),
+        listed.join(", ")
+    );
+    let dir = support::temp_dir_with(&[("highwater.toml", &config)]);
+    let now = now.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let output = Command::new(env!("CARGO_BIN_EXE_highwater"))
+            .args(["run", "--once", "--config"])
+            .arg(dir.path().join("highwater.toml"))
+            .arg("--database")
+            .arg(dir.path().join("highwater.db"))
+            .args(["--now", &now])
+            .env_remove("HIGHWATER_CONFIG")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("highwater runs");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+            started.elapsed(),
+        )
+    })
+    .await
+    .expect("the run ends")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crash_of_2020_03_16_is_posted_on_the_evening_itself() {
+    let yahoo = MockServer::start().await;
+    for (file, symbol) in [
+        ("NDX.csv", "^NDX"),
+        ("IXIC.csv", "^IXIC"),
+        ("RUT.csv", "^RUT"),
+        ("IWM.csv", "IWM"),
+        ("GSPC.csv", "^GSPC"),
+    ] {
+        serve(&yahoo, symbol, chart(file, symbol, "2020-03-16")).await;
+    }
+    let (code, stdout, stderr, _) =
+        run_once_against(&yahoo, "2020-03-16T21:30:00Z", &["NDX", "RUT"], 5).await;
+    assert_eq!(code, 0, "{stderr}");
+    for (name, pct) in [("Nasdaq-100", "12.19%"), ("Russell 2000", "14.27%")] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains("2020-03-16") && l.contains(name) && l.contains(pct)),
+            "no move alert for the {name} on the day:\n{stdout}\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("holding"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nasdaq_100_rally_of_2025_04_09_is_posted_on_the_evening_itself() {
+    let yahoo = MockServer::start().await;
+    for (file, symbol) in [("NDX.csv", "^NDX"), ("IXIC.csv", "^IXIC")] {
+        serve(&yahoo, symbol, chart(file, symbol, "2025-04-09")).await;
+    }
+    let (code, stdout, stderr, _) =
+        run_once_against(&yahoo, "2025-04-09T21:30:00Z", &["NDX"], 5).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("2025-04-09") && l.contains("Nasdaq-100") && l.contains("12.02%")),
+        "{stdout}\n{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_waiting_for_its_sibling_is_confirmed_within_the_run() {
+    // IWM publishes the day late: the first answer ends on Friday 2020-03-13, later ones
+    // include Monday's close. No other sibling is served, and the base URL is not one of
+    // Yahoo's hosts, so no other host is asked: only the re-check can confirm the fall.
+    let yahoo = MockServer::start().await;
+    serve(&yahoo, "^RUT", chart("RUT.csv", "^RUT", "2020-03-16")).await;
+    Mock::given(method("GET"))
+        .and(path("/v8/finance/chart/IWM"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(chart(
+            "IWM.csv",
+            "IWM",
+            "2020-03-13",
+        )))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&yahoo)
+        .await;
+    serve(&yahoo, "IWM", chart("IWM.csv", "IWM", "2020-03-16")).await;
+
+    let (code, stdout, stderr, took) =
+        run_once_against(&yahoo, "2020-03-16T21:30:00Z", &["RUT"], 20).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.lines().any(|l| l.contains("2020-03-16")
+            && l.contains("Russell 2000")
+            && l.contains("14.27%")),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "confirmed at the first re-check, not at the end of the window: {took:?}"
+    );
+    let iwm_requests = yahoo
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/IWM"))
+        .count();
+    assert_eq!(
+        iwm_requests, 2,
+        "asked once, then once more at the re-check"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_russell_close_cut_to_six_tenths_with_iwm_unchanged_posts_nothing() {
+    let yahoo = MockServer::start().await;
+    let mut rut = chart("RUT.csv", "^RUT", "2025-09-18");
+    let quote = &mut rut["chart"]["result"][0]["indicators"]["quote"][0];
+    for column in ["open", "high", "low", "close"] {
+        // The whole bar is wrong, so its own range does not give it away: the siblings must.
+        let values = quote[column].as_array_mut().expect("a column");
+        let last = values.len() - 1;
+        let real = values[last].as_f64().expect("a price");
+        values[last] = serde_json::json!(real * 0.6);
+    }
+    serve(&yahoo, "^RUT", rut).await;
+    serve(&yahoo, "IWM", chart("IWM.csv", "IWM", "2025-09-18")).await;
+    serve(&yahoo, "^GSPC", chart("GSPC.csv", "^GSPC", "2025-09-18")).await;
+
+    let (code, stdout, stderr, took) =
+        run_once_against(&yahoo, "2025-09-18T21:30:00Z", &["RUT"], 60).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        !stdout.contains("2025-09-18"),
+        "an alert about the bad close:\n{stdout}"
+    );
+    assert!(
+        stderr.contains("holding a close the evidence rejects"),
+        "{stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(30),
+        "a rejected close is not waited for: {took:?}"
+    );
+}

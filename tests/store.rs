@@ -360,6 +360,8 @@ async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar() {
     let held = Held {
         bar: Bar::new(day(2025, 9, 19), 24_000.0).expect("bar"),
         jump_pct: 872.5,
+        rejected: true,
+        reason: "+872.5% while IWM +0.3% the same session".into(),
     };
     let cached = Cached {
         bars,
@@ -385,7 +387,14 @@ async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar() {
     assert_eq!(loaded.bars[0].open(), None, "a missing open stays missing");
     assert_eq!(loaded.bars[1].high(), Some(2470.5));
     assert_eq!(loaded.bars[1].volume(), Some(1.5e9));
-    assert_eq!(loaded.held.map(|h| h.bar.close()), Some(24_000.0));
+    let held = loaded.held.expect("the held bar");
+    assert_eq!(
+        (held.bar.date(), held.bar.close()),
+        (day(2025, 9, 19), 24_000.0)
+    );
+    assert_eq!(held.jump_pct, 872.5);
+    assert!(held.rejected, "the verdict is kept with the held bar");
+    assert_eq!(held.reason, "+872.5% while IWM +0.3% the same session");
     assert_eq!(loaded.last_split, Some(day(2020, 8, 31)));
 }
 
@@ -445,7 +454,7 @@ async fn a_database_from_an_older_version_is_migrated_not_wiped() {
         old.close().await;
     }
     let store = open(&path).await;
-    assert_eq!(store.schema_version().await.expect("version"), 2);
+    assert_eq!(store.schema_version().await.expect("version"), 3);
     let rules = store.rules(&server).await.expect("rules");
     assert_eq!(rules.len(), 1, "the old data is still there");
     assert_eq!(rules[0].rule.id, "kept");

@@ -326,12 +326,21 @@ pub fn high_json_answer(answer: &HighAnswer) -> Value {
 pub fn data_status_lines(status: &DataStatus) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some((date, close, jump)) = status.held {
-        lines.push(format!(
-            "Not counted yet: the close of {} on {} ({}) is held back until a second source confirms it.",
-            price(close),
-            short_date(date),
-            percent(jump)
-        ));
+        lines.push(if status.held_rejected {
+            format!(
+                "Not counted: the close of {} on {} ({}) looks like a bad tick; it is held out unless the instruments that move with it confirm it.",
+                price(close),
+                short_date(date),
+                percent(jump)
+            )
+        } else {
+            format!(
+                "Not counted yet: the close of {} on {} ({}) is held back until the instruments that move with it or a second source confirm it.",
+                price(close),
+                short_date(date),
+                percent(jump)
+            )
+        });
     }
     if let Some(session) = status.missing_session {
         lines.push(format!(
@@ -343,7 +352,7 @@ pub fn data_status_lines(status: &DataStatus) -> Vec<String> {
 }
 
 /// Adds the data status to an answer's JSON object (`missing_session`, `held_date`,
-/// `held_close`, `held_jump_pct`; null when there is nothing to say).
+/// `held_close`, `held_jump_pct`, `held_rejected`; null when there is nothing to say).
 pub fn with_data_status(mut value: Value, status: &DataStatus) -> Value {
     if let Value::Object(map) = &mut value {
         let date = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
@@ -362,6 +371,10 @@ pub fn with_data_status(mut value: Value, status: &DataStatus) -> Value {
         map.insert(
             "held_jump_pct".into(),
             json!(status.held.map(|(_, _, j)| tidy_pct(j))),
+        );
+        map.insert(
+            "held_rejected".into(),
+            json!(status.held.map(|_| status.held_rejected)),
         );
     }
     value

@@ -78,6 +78,10 @@ pub struct ProviderSettings {
     pub requests_per_second: Option<f64>,
     /// `false` turns the provider off.
     pub enabled: Option<bool>,
+    /// Yahoo only: another host of the same API, asked to confirm a held close that nothing
+    /// else decides. Default: Yahoo's other host (query1 for query2 and the reverse) when
+    /// `base_url` is one of them; none for any other `base_url`.
+    pub second_base_url: Option<Url>,
 }
 
 impl ProviderSettings {
@@ -98,15 +102,25 @@ impl ProviderSettings {
     }
 
     fn validate(&self, name: &str) -> Result<(), String> {
-        if let Some(url) = &self.base_url
-            && !matches!(url.scheme(), "http" | "https")
-        {
-            let mut shown = url.clone();
-            // Never echo credentials from a URL.
-            let _ = shown.set_password(None);
-            let _ = shown.set_username("");
+        for (key, url) in [
+            ("base_url", &self.base_url),
+            ("second_base_url", &self.second_base_url),
+        ] {
+            if let Some(url) = url
+                && !matches!(url.scheme(), "http" | "https")
+            {
+                let mut shown = url.clone();
+                // Never echo credentials from a URL.
+                let _ = shown.set_password(None);
+                let _ = shown.set_username("");
+                return Err(format!(
+                    "providers.{name}.{key} {shown} must be an http or https URL"
+                ));
+            }
+        }
+        if name != "yahoo" && self.second_base_url.is_some() {
             return Err(format!(
-                "providers.{name}.base_url {shown} must be an http or https URL"
+                "providers.{name}.second_base_url is for Yahoo only; {name} has no second host"
             ));
         }
         run::check_secs(
@@ -153,12 +167,33 @@ pub struct SanityConfig {
     /// A history whose latest bar is more than this many sessions behind its calendar's latest
     /// closed session is stale: warned about each tick and shown in `/readyz` (default 3).
     pub stale_sessions: Option<u32>,
+    /// How long a tick keeps re-checking a held close that the evidence has not decided yet,
+    /// seconds (default 900; 0 = wait for the next job).
+    pub confirm_within_secs: Option<u64>,
 }
+
+/// The longest `confirm_within_secs` accepted: a day.
+const MAX_CONFIRM_WITHIN_SECS: u64 = 86_400;
 
 impl SanityConfig {
     /// The stale threshold, in sessions.
     pub fn stale_sessions(&self) -> u32 {
         self.stale_sessions.unwrap_or(3)
+    }
+
+    /// How long a held close is re-checked inside the tick that found it.
+    pub fn confirm_within(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.confirm_within_secs.unwrap_or(900))
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.max_jump_pct.validate()?;
+        match self.confirm_within_secs {
+            Some(secs) if secs > MAX_CONFIRM_WITHIN_SECS => Err(format!(
+                "sanity.confirm_within_secs = {secs} must be at most {MAX_CONFIRM_WITHIN_SECS} (a day)"
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -448,7 +483,7 @@ impl Config {
             .binance
             .validate("binance")
             .map_err(setting)?;
-        file.sanity.max_jump_pct.validate().map_err(setting)?;
+        file.sanity.validate().map_err(setting)?;
         file.delivery.validate().map_err(setting)?;
         file.pipeline.validate().map_err(setting)?;
         file.discord.validate().map_err(setting)?;
@@ -675,6 +710,19 @@ mod tests {
             (
                 "[sanity.max_jump_pct]\nindex = -1",
                 "sanity.max_jump_pct.index",
+            ),
+            (
+                "[sanity]\nconfirm_within_secs = 90000",
+                "sanity.confirm_within_secs = 90000 must be at most 86400 (a day)",
+            ),
+            ("[sanity]\nconfirm_within_secs = -1", "confirm_within_secs"),
+            (
+                "[providers.binance]\nsecond_base_url = \"https://x/\"",
+                "providers.binance.second_base_url is for Yahoo only",
+            ),
+            (
+                "[providers.yahoo]\nsecond_base_url = \"ftp://x/\"",
+                "providers.yahoo.second_base_url ftp://x/ must be an http or https URL",
             ),
         ] {
             let err = Config::from_toml(body, "t.toml").expect_err(body);

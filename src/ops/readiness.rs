@@ -107,8 +107,23 @@ impl Readiness {
                     .join("; "),
             }
         };
+        // A held close is the sanity checks doing their job, not a fault: shown, never failing.
+        let held = Check {
+            name: "held_closes",
+            ok: true,
+            why: if health.held.is_empty() {
+                "none held".into()
+            } else {
+                health
+                    .held
+                    .iter()
+                    .map(|(ticker, why)| format!("{ticker}: {why}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+        };
         Self {
-            checks: vec![database, discord, last_tick, histories],
+            checks: vec![database, discord, last_tick, histories, held],
         }
     }
 
@@ -155,6 +170,22 @@ mod tests {
         assert_eq!(
             broken.to_json()["checks"][0],
             json!({"name": "database", "ok": false, "why": "the database is read-only"})
+        );
+    }
+
+    #[test]
+    fn held_closes_are_shown_without_failing_readiness() {
+        let mut health = HealthSnapshot::default();
+        health.held.insert(
+            "^RUT".into(),
+            "close 1480.62 of 2025-09-18 (-38.5%) held, rejected as a bad tick: -38.5% while IWM +2.5% the same session".into(),
+        );
+        let readiness = Readiness::assess(Ok(()), &health);
+        assert!(readiness.ready());
+        assert_eq!(
+            readiness.to_json()["checks"][4],
+            json!({"name": "held_closes", "ok": true,
+                   "why": "^RUT: close 1480.62 of 2025-09-18 (-38.5%) held, rejected as a bad tick: -38.5% while IWM +2.5% the same session"})
         );
     }
 }

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer};
 use super::health::{Health, LastTick};
 use super::histories::Histories;
-use super::tick::{TickLimits, TickReport, tick};
+use super::tick::{TickLimits, TickReport, tick, tick_symbols};
 use crate::config::{Config, SubscriptionTarget};
 use crate::discord::limiter::RateLimiter;
 use crate::discord::rest::DiscordRest;
@@ -126,6 +126,9 @@ pub struct App {
     database: Option<PathBuf>,
     /// This process's metrics (see [`crate::ops::metrics`]): owned here, not global.
     metrics: Arc<Metrics>,
+    /// Cancelled when `run` is asked to stop: a job waiting to re-check a held close stops
+    /// waiting.
+    stop: CancellationToken,
 }
 
 impl App {
@@ -254,6 +257,7 @@ impl App {
                 .max_catch_up_sessions
                 .map_or(limit_defaults.max_catch_up_sessions, |n| n as usize),
             stale_sessions: config.sanity.stale_sessions(),
+            confirm_within: config.sanity.confirm_within(),
         };
         let bot = options.discord_token.clone().map(|token| BotSettings {
             token,
@@ -274,6 +278,7 @@ impl App {
             lock,
             database: None,
             metrics,
+            stop: CancellationToken::new(),
         };
         app.notifiers.health.set_bot_configured(app.bot.is_some());
         app.sync_subscriptions().await?;
@@ -394,17 +399,76 @@ impl App {
         Ok(report)
     }
 
-    /// One tick for `job` (its `calendar`'s symbols), timed, counted in the metrics and
-    /// recorded in the health state: how it ended, which histories are stale. A tick that
-    /// needed symbols and could evaluate none of them counts as failed there, although it
-    /// returns its report.
+    /// Checks again, every little while, the symbols whose latest close `report` holds
+    /// without a verdict, until each is decided or `confirm_within` has passed since the
+    /// first check (or `run` is asked to stop). Each re-check is a tick of those symbols
+    /// alone, so a close confirmed here produces its alerts at once, under the dedup keys it
+    /// would always have had; what it finds is added to `report`.
+    async fn confirm_held(&self, calendar: Option<Calendar>, report: &mut TickReport) {
+        let within = self.limits.confirm_within;
+        if within.is_zero() {
+            return;
+        }
+        let step = (within / 5).clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(60),
+        );
+        let began = tokio::time::Instant::now();
+        loop {
+            let waiting = report.undecided();
+            if waiting.is_empty() {
+                return;
+            }
+            let elapsed = began.elapsed();
+            if elapsed >= within {
+                tracing::warn!(symbols = ?waiting, within_secs = within.as_secs(), "held closes still undecided; the next job checks them again");
+                return;
+            }
+            let wait = step.min(within - elapsed);
+            tracing::info!(symbols = ?waiting, wait_secs = wait.as_secs_f64(), "checking held closes again shortly");
+            tokio::select! {
+                _ = self.stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            match tick_symbols(
+                &*self.store,
+                &self.histories,
+                self.limits,
+                calendar,
+                Some(&waiting),
+                self.clock.now(),
+            )
+            .await
+            {
+                Ok(recheck) => {
+                    if recheck.messages > 0 {
+                        self.wake.notify_one();
+                    }
+                    report.absorb(recheck);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "re-checking held closes failed; the next job checks them again");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One tick for `job` (its `calendar`'s symbols) and its re-checks of held closes
+    /// (`[sanity] confirm_within_secs`), timed together, counted in the metrics and recorded
+    /// in the health state: how it ended, which histories are stale, which closes are held. A
+    /// tick that needed symbols and could evaluate none of them counts as failed there,
+    /// although it returns its report.
     pub async fn run_job(
         &self,
         job: &str,
         calendar: Option<Calendar>,
     ) -> Result<TickReport, StoreError> {
         let started = std::time::Instant::now();
-        let result = self.tick(calendar).await;
+        let mut result = self.tick(calendar).await;
+        if let Ok(report) = &mut result {
+            self.confirm_held(calendar, report).await;
+        }
         // A tick that could evaluate none of its symbols did not do its job either.
         let nothing_evaluated = result.as_ref().ok().and_then(|report| {
             (report.symbols > 0 && report.failed.len() == report.symbols).then(|| {
@@ -432,6 +496,14 @@ impl App {
                     .cloned()
                     .collect();
                 health.set_stale(&checked, report.stale.clone());
+                health.set_held(
+                    &checked,
+                    report
+                        .held
+                        .iter()
+                        .map(|(ticker, held)| (ticker.clone(), held_line(held)))
+                        .collect(),
+                );
                 health.set_last_tick(LastTick {
                     job: job.to_owned(),
                     at,
@@ -480,7 +552,11 @@ impl App {
 
     /// `run`: the scheduler and the deliverer until `shutdown`; then the tick in progress and
     /// the delivery in flight are finished before this returns.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StoreError> {
+    pub async fn run_until_stopped(
+        mut self,
+        shutdown: CancellationToken,
+    ) -> Result<(), StoreError> {
+        self.stop = shutdown.clone();
         let http = self.start_http(shutdown.clone()).await;
         let bot = self.bot.clone().map(|settings| {
             let (store, histories, clock) = (
@@ -636,4 +712,20 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// A held close as `/readyz` and the logs state it: its session, close, move and verdict.
+fn held_line(held: &crate::providers::market_data::Held) -> String {
+    format!(
+        "close {} of {} ({:+.1}%) held, {}: {}",
+        held.bar.close(),
+        held.bar.date(),
+        held.jump_pct,
+        if held.rejected {
+            "rejected as a bad tick"
+        } else {
+            "waiting for evidence"
+        },
+        held.reason
+    )
 }

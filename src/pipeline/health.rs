@@ -47,6 +47,8 @@ pub struct HealthSnapshot {
     /// Stale histories as of the last tick: ticker -> why (its latest bar, and how many
     /// sessions behind the calendar's latest closed session it is).
     pub stale: BTreeMap<String, String>,
+    /// Latest closes held back as of the last tick: ticker -> the close and the verdict.
+    pub held: BTreeMap<String, String>,
 }
 
 /// The shared health state: cheap to read, written rarely. Share it as an `Arc<Health>`.
@@ -57,6 +59,7 @@ pub struct Health {
     bot_configured: AtomicBool,
     last_tick: Mutex<Option<LastTick>>,
     stale: Mutex<BTreeMap<String, String>>,
+    held: Mutex<BTreeMap<String, String>>,
 }
 
 /// A plain value behind a mutex: a writer that panicked cannot have left it half-set.
@@ -78,6 +81,7 @@ impl Health {
             bot_configured: self.bot_configured.load(Ordering::Relaxed),
             last_tick: locked(&self.last_tick).clone(),
             stale: locked(&self.stale).clone(),
+            held: locked(&self.held).clone(),
         }
     }
 
@@ -98,6 +102,14 @@ impl Health {
         let mut current = locked(&self.stale);
         current.retain(|ticker, _| !checked.contains(ticker));
         current.extend(stale);
+    }
+
+    /// Replaces the held closes of the symbols a tick looked at, as [`Self::set_stale`] does
+    /// for stale histories.
+    pub fn set_held(&self, checked: &[String], held: BTreeMap<String, String>) {
+        let mut current = locked(&self.held);
+        current.retain(|ticker, _| !checked.contains(ticker));
+        current.extend(held);
     }
 
     /// Why Discord refused the bot token, if it has.

@@ -9,7 +9,7 @@ use crate::market::sanity::latest_closed_session;
 use crate::market::{Series, Symbol};
 use crate::providers::CsvSource;
 use crate::providers::csv::CsvError;
-use crate::providers::market_data::{MarketData, MarketError};
+use crate::providers::market_data::{Held, MarketData, MarketError};
 use crate::service::DataStatus;
 use crate::store::{Store, StoreError};
 
@@ -44,6 +44,8 @@ pub struct Loaded {
     pub source: &'static str,
     /// What an answer should say about the data (stale, a held close).
     pub status: DataStatus,
+    /// The latest close, when it is held back, and what the evidence said about it.
+    pub held: Option<Held>,
 }
 
 /// How a provider is named in an alert's footer.
@@ -78,6 +80,7 @@ impl Histories {
                     series,
                     source: "CSV",
                     status: DataStatus::default(),
+                    held: None,
                 })
             }
             Histories::Live(market) => {
@@ -96,8 +99,8 @@ impl Histories {
                 {
                     store.save_history(&ticker, &after, now).await?;
                 }
-                if let Some(held) = snapshot.held {
-                    tracing::warn!(symbol = %ticker, date = %held.bar.date(), close = held.bar.close(), jump_pct = held.jump_pct, "latest close held until confirmed; no alert from it yet");
+                if let Some(held) = &snapshot.held {
+                    tracing::debug!(symbol = %ticker, date = %held.bar.date(), close = held.bar.close(), jump_pct = held.jump_pct, rejected = held.rejected, reason = %held.reason, "latest close held until confirmed; no alert from it yet");
                 }
                 if let Some(expected) = snapshot.stale {
                     tracing::warn!(symbol = %ticker, %expected, "history is stale");
@@ -107,10 +110,13 @@ impl Histories {
                         missing_session: snapshot.stale,
                         held: snapshot
                             .held
+                            .as_ref()
                             .map(|h| (h.bar.date(), h.bar.close(), h.jump_pct)),
+                        held_rejected: snapshot.held.as_ref().is_some_and(|h| h.rejected),
                     },
                     source: display_name(snapshot.source),
                     series: snapshot.series,
+                    held: snapshot.held,
                 })
             }
         }

@@ -15,6 +15,7 @@ use crate::alerts::{event_json, headline, render_embed};
 use crate::market::sanity::sessions_behind;
 use crate::market::{Calendar, Series, Symbol};
 use crate::providers::live;
+use crate::providers::market_data::Held;
 use crate::rules::{Evaluator, Event, Rule, RuleSet};
 use crate::store::{
     AlertGroup, NewAlert, ServerId, ServerSettings, Store, StoreError, StoredRule, TickWrite,
@@ -32,6 +33,9 @@ pub struct TickLimits {
     /// A history more than this many sessions behind its calendar's latest closed session is
     /// stale: warned about and reported in [`TickReport::stale`].
     pub stale_sessions: u32,
+    /// How long a job keeps re-checking a held close the evidence has not decided
+    /// (`[sanity] confirm_within_secs`); zero leaves it to the next job.
+    pub confirm_within: std::time::Duration,
 }
 
 impl Default for TickLimits {
@@ -40,12 +44,13 @@ impl Default for TickLimits {
             first_run_sessions: 1,
             max_catch_up_sessions: 5,
             stale_sessions: 3,
+            confirm_within: std::time::Duration::from_secs(900),
         }
     }
 }
 
 /// What a tick did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TickReport {
     pub symbols: usize,
     pub events: usize,
@@ -58,6 +63,36 @@ pub struct TickReport {
     pub loaded: Vec<String>,
     /// Loaded histories that are stale: ticker -> why (its latest bar, sessions behind).
     pub stale: BTreeMap<String, String>,
+    /// Loaded histories whose latest close is held back: ticker -> the held close and what
+    /// the evidence said.
+    pub held: BTreeMap<String, Held>,
+}
+
+impl TickReport {
+    /// The tickers whose held close waits for evidence (not rejected): worth checking again
+    /// soon.
+    pub fn undecided(&self) -> BTreeSet<String> {
+        self.held
+            .iter()
+            .filter(|(_, h)| !h.rejected)
+            .map(|(ticker, _)| ticker.clone())
+            .collect()
+    }
+
+    /// Adds a re-check of some symbols to this report: its counts add up, and what it found
+    /// about the symbols it loaded replaces what this report said about them.
+    pub fn absorb(&mut self, recheck: TickReport) {
+        self.events += recheck.events;
+        self.alerts += recheck.alerts;
+        self.duplicates += recheck.duplicates;
+        self.messages += recheck.messages;
+        for ticker in recheck.loaded.iter().chain(&recheck.failed) {
+            self.held.remove(ticker);
+            self.stale.remove(ticker);
+        }
+        self.held.extend(recheck.held);
+        self.stale.extend(recheck.stale);
+    }
 }
 
 /// A server's rules ready to run, and where each rule's alerts go.
@@ -150,12 +185,25 @@ pub fn new_events(
 }
 
 /// Runs one tick at `now` for the symbols of `calendar` (all symbols when `None`).
-#[tracing::instrument(skip_all, fields(calendar = ?calendar))]
 pub async fn tick(
     store: &dyn Store,
     histories: &Histories,
     limits: TickLimits,
     calendar: Option<Calendar>,
+    now: DateTime<Utc>,
+) -> Result<TickReport, StoreError> {
+    tick_symbols(store, histories, limits, calendar, None, now).await
+}
+
+/// Runs one tick at `now` for the symbols of `calendar` (all when `None`), and of those only
+/// the tickers in `only` when given (a re-check of held closes).
+#[tracing::instrument(skip_all, fields(calendar = ?calendar))]
+pub async fn tick_symbols(
+    store: &dyn Store,
+    histories: &Histories,
+    limits: TickLimits,
+    calendar: Option<Calendar>,
+    only: Option<&BTreeSet<String>>,
     now: DateTime<Utc>,
 ) -> Result<TickReport, StoreError> {
     let mut plans = Vec::new();
@@ -166,6 +214,7 @@ pub async fn tick(
         .iter()
         .flat_map(|p| p.symbols.iter())
         .filter(|s| calendar.is_none_or(|c| s.calendar() == c))
+        .filter(|s| only.is_none_or(|only| only.contains(s.ticker())))
         .map(|s| (s.ticker().to_owned(), s.clone()))
         .collect();
     let mut report = TickReport {
@@ -185,6 +234,9 @@ pub async fn tick(
                         tracing::warn!(symbol = %ticker, latest_bar = %last, sessions_behind = behind, limit = limits.stale_sessions, "stale history: the provider has not updated this symbol");
                         report.stale.insert(ticker.clone(), why);
                     }
+                }
+                if let Some(held) = loaded.held {
+                    report.held.insert(ticker.clone(), held);
                 }
                 report.loaded.push(ticker.clone());
                 series.insert(ticker.clone(), (loaded.series, loaded.source));

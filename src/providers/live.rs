@@ -67,7 +67,14 @@ pub fn market_data_observed(
         "yahoo",
         policy(yahoo_settings, HttpPolicy::default().requests_per_second),
     )?);
-    let primary: Arc<dyn Provider> = Arc::new(YahooProvider::new(base, Arc::new(http)));
+    let second_base = match &yahoo_settings.second_base_url {
+        Some(url) => Some(url.clone()),
+        None => yahoo::other_host(&base),
+    };
+    let http = Arc::new(http);
+    let second_host: Option<Arc<dyn Provider>> = second_base
+        .map(|url| Arc::new(YahooProvider::second_host(url, http.clone())) as Arc<dyn Provider>);
+    let primary: Arc<dyn Provider> = Arc::new(YahooProvider::new(base, http));
 
     let binance_settings = &config.providers.binance;
     let secondary: Option<Arc<dyn Provider>> = if binance_settings.enabled() {
@@ -85,11 +92,11 @@ pub fn market_data_observed(
     } else {
         None
     };
-    Ok(MarketData::new(
-        primary,
-        secondary,
-        config.sanity.max_jump_pct,
-    ))
+    let market = MarketData::new(primary, secondary, config.sanity.max_jump_pct);
+    Ok(match second_host {
+        Some(host) => market.with_second_host(host),
+        None => market,
+    })
 }
 
 /// The symbol a user's text names: a catalog entry by any alias, or any other ticker as is

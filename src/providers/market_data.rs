@@ -8,11 +8,15 @@
 //!   exactly as it was.
 //! - **Failover.** When the primary provider fails (after its own retries, or with its circuit
 //!   open) and the secondary covers the symbol, the secondary answers.
-//! - **Sanity.** A close that jumps implausibly against the previous confirmed close is not
-//!   history yet. Inside a fetch, a jump that the next bar undoes (returning to within a fifth
-//!   of the move) is a bad tick and is dropped; a jump that the next bar keeps is a real move. A jump on the latest bar is *held*: it enters
-//!   the history only when the next refresh returns the same close again, or the secondary
-//!   provider agrees. Until then no alert can be computed from it.
+//! - **Sanity.** A close that jumps implausibly against the previous confirmed close is a
+//!   suspect. This module gathers the evidence about it — the instruments that move with it
+//!   ([`sanity::siblings`], fetched for the same sessions), the provider's word on the bar's
+//!   own range, the next session when the fetch has one, and a second source (another host
+//!   of the primary, or the secondary provider) — and [`sanity::corroborate`] decides.
+//!   Confirmed, it is history; rejected inside a fetch, it is dropped; on the latest bar,
+//!   rejected or undecided, it is *held*: no alert can be computed from it. A held close is
+//!   checked again on every refresh; one rejected once can afterwards be confirmed only by its
+//!   siblings, however often the same close is fetched again.
 //! - **Staleness.** A history whose latest bar is older than the calendar's latest closed
 //!   session is reported as stale, for callers to report rather than evaluate as news.
 
@@ -23,30 +27,24 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use tokio::sync::Mutex;
 
 use super::source::{Dropped, Fetched, Provider, ProviderError};
-use crate::market::sanity::{JumpThresholds, confirms, implausible_jump, staleness};
-use crate::market::{Bar, Series, SeriesError, Symbol};
+use crate::market::sanity::{
+    self, Evidence, JumpThresholds, SAME_CLOSE_TOLERANCE_PCT, SiblingMove, Suspect, Verdict,
+    confirms, corroborate, implausible_jump, staleness,
+};
+use crate::market::{Bar, Catalog, Series, SeriesError, Symbol};
 
-/// Two closes of one session within this many percent confirm each other.
-const CONFIRM_TOLERANCE_PCT: f64 = 0.5;
-
-/// Share of a jump (in log terms) that may remain on the next session for the jump to count as
-/// undone: a ×10 tick followed by the old level leaves ~0%; a real crash keeps most of its move
-/// (2020-03-16: the Russell 2000 fell 14.3% and the next close kept 65% of that fall).
-const UNDONE_REMAINDER: f64 = 0.2;
-
-/// Whether `next` returned (nearly) to `previous` after `jumped`.
-fn undone(previous: f64, jumped: f64, next: f64) -> bool {
-    let jump = (jumped / previous).ln();
-    let remains = (next / previous).ln();
-    remains.abs() <= UNDONE_REMAINDER * jump.abs()
-}
-
-/// A latest bar held back because its close jumped implausibly.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A latest bar held back because its close jumped implausibly and the evidence did not
+/// confirm it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Held {
     pub bar: Bar,
     /// Its move against the previous confirmed close, percent.
     pub jump_pct: f64,
+    /// Whether the evidence said it is a bad tick (then only its siblings can confirm it
+    /// later); `false` while it waits for evidence.
+    pub rejected: bool,
+    /// What the evidence said, in words.
+    pub reason: String,
 }
 
 /// A symbol's history as of a refresh.
@@ -109,6 +107,9 @@ pub struct Cached {
 pub struct MarketData {
     primary: Arc<dyn Provider>,
     secondary: Option<Arc<dyn Provider>>,
+    /// Another way to the primary's data (Yahoo's other host), asked only to confirm a held
+    /// close.
+    second_host: Option<Arc<dyn Provider>>,
     thresholds: JumpThresholds,
     /// Where a full backfill starts.
     history_start: NaiveDate,
@@ -126,12 +127,20 @@ impl MarketData {
         Self {
             primary,
             secondary,
+            second_host: None,
             thresholds,
             // Before any history a provider has (Yahoo's S&P 500 starts in 1927).
             history_start: NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN),
             overlap_days: 7,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Asks `provider` (another host of the primary's data) for the session of a close that
+    /// neither its siblings nor the next session decide.
+    pub fn with_second_host(mut self, provider: Arc<dyn Provider>) -> Self {
+        self.second_host = Some(provider);
+        self
     }
 
     /// Starts full backfills at `date` instead of 1900-01-01.
@@ -205,23 +214,99 @@ impl MarketData {
         }
     }
 
-    /// Whether the secondary provider has `bar`'s session at (about) the same close.
-    async fn secondary_confirms(&self, symbol: &Symbol, bar: &Bar, now: DateTime<Utc>) -> bool {
-        let Some(secondary) = self.secondary.as_ref().filter(|s| s.covers(symbol)) else {
-            return false;
-        };
-        match secondary
-            .daily_bars(symbol, bar.date(), bar.date(), now)
-            .await
-        {
-            Ok(fetched) => fetched.bars.iter().any(|b| {
-                b.date() == bar.date() && confirms(b.close(), bar.close(), CONFIRM_TOLERANCE_PCT)
-            }),
-            Err(error) => {
-                tracing::warn!(symbol = %symbol.ticker(), %error, "secondary provider could not confirm a held bar");
-                false
+    /// How the siblings of `symbol` moved from session `from` to session `to`, for those the
+    /// primary provider has both sessions of. A sibling that cannot be fetched says nothing.
+    async fn sibling_moves(
+        &self,
+        symbol: &Symbol,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Vec<SiblingMove> {
+        let catalog = Catalog::builtin();
+        let mut moves = Vec::new();
+        for &ticker in sanity::siblings(symbol.ticker()) {
+            let sibling = catalog
+                .resolve(ticker)
+                .unwrap_or_else(|| Arc::new(Symbol::adhoc(ticker)));
+            match self.primary.daily_bars(&sibling, from, to, now).await {
+                Ok(fetched) => match SiblingMove::between(ticker, &fetched.bars, from, to) {
+                    Some(moved) => moves.push(moved),
+                    None => {
+                        tracing::info!(symbol = %symbol.ticker(), sibling = ticker, %from, %to, "sibling lacks one of the sessions")
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(symbol = %symbol.ticker(), sibling = ticker, %error, "sibling could not be fetched to check a suspect close")
+                }
             }
         }
+        moves
+    }
+
+    /// The second sources for `symbol`'s closes: another host of the primary, and the
+    /// secondary provider where it covers the symbol (not when it answered this refresh).
+    fn second_sources(&self, symbol: &Symbol, from_secondary: bool) -> Vec<Arc<dyn Provider>> {
+        let secondary = self
+            .secondary
+            .iter()
+            .filter(|s| !from_secondary && s.covers(symbol));
+        self.second_host
+            .iter()
+            .filter(|s| !from_secondary && s.covers(symbol))
+            .chain(secondary)
+            .cloned()
+            .collect()
+    }
+
+    /// The verdict on `suspect`, a latest close or one inside this fetch: siblings are asked
+    /// when `ask_siblings`, second sources when the next session does not decide.
+    async fn judge(
+        &self,
+        symbol: &Symbol,
+        mut suspect: Suspect,
+        ask_siblings: bool,
+        previous_held: Option<&Held>,
+        from_secondary: bool,
+        now: DateTime<Utc>,
+    ) -> Verdict {
+        let bar = suspect.bar;
+        let mut evidence = Evidence::default();
+        if ask_siblings {
+            evidence.siblings = self
+                .sibling_moves(symbol, suspect.previous.date(), bar.date(), now)
+                .await;
+        }
+        suspect.rejected_before = previous_held.is_some_and(|h| {
+            h.rejected
+                && h.bar.date() == bar.date()
+                && confirms(h.bar.close(), bar.close(), SAME_CLOSE_TOLERANCE_PCT)
+        });
+        let mut verdict = corroborate(&suspect, &evidence);
+        if !matches!(verdict, Verdict::Undecided(_)) {
+            return verdict;
+        }
+        for provider in self.second_sources(symbol, from_secondary) {
+            match provider
+                .daily_bars(symbol, bar.date(), bar.date(), now)
+                .await
+            {
+                Ok(fetched) => {
+                    let Some(other) = fetched.bars.iter().find(|b| b.date() == bar.date()) else {
+                        continue;
+                    };
+                    evidence.second_source = Some((provider.name().to_owned(), other.close()));
+                    verdict = corroborate(&suspect, &evidence);
+                    if !matches!(verdict, Verdict::Undecided(_)) {
+                        return verdict;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(symbol = %symbol.ticker(), source = provider.name(), %error, "second source could not be asked about a held close")
+                }
+            }
+        }
+        verdict
     }
 
     /// The confirmed history of `symbol` as of `now`, refreshed from the providers.
@@ -299,48 +384,73 @@ impl MarketData {
             }
         }
 
-        // New sessions are checked against the previous confirmed close.
+        // New sessions are checked against the previous confirmed close; a suspect is judged
+        // on the evidence. Siblings are asked about the latest bar and about new sessions of an
+        // incremental refresh, not about every jump of a decades-long backfill.
         let previous_held = entry.held.take();
+        let incremental = last_cached.is_some();
         for (i, bar) in fresh.iter().enumerate() {
-            let jump = accepted
-                .last()
-                .and_then(|prev| implausible_jump(prev.close(), bar.close(), threshold));
-            let Some(jump_pct) = jump else {
+            let Some(previous) = accepted.last().copied() else {
                 accepted.push(*bar);
                 continue;
             };
-            if let Some(next) = fresh.get(i + 1) {
-                let prev = accepted.last().map_or(bar.close(), Bar::close);
-                if undone(prev, bar.close(), next.close()) {
-                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "dropping a bad tick the next session undoes");
-                    dropped.push(Dropped {
-                        date: bar.date(),
-                        reason: format!(
-                            "close {} jumps {jump_pct:+.1}% and the next session undoes it",
-                            bar.close()
-                        ),
-                    });
-                } else {
+            let Some(jump_pct) = implausible_jump(previous.close(), bar.close(), threshold) else {
+                accepted.push(*bar);
+                continue;
+            };
+            let next_close = fresh.get(i + 1).map(Bar::close);
+            let latest = next_close.is_none();
+            let suspect = Suspect {
+                previous,
+                bar: *bar,
+                next_close,
+                range_contradiction: fetched
+                    .ranges_left_out
+                    .iter()
+                    .find(|d| d.date == bar.date())
+                    .map(|d| d.reason.clone()),
+                rejected_before: false,
+            };
+            let verdict = self
+                .judge(
+                    &symbol,
+                    suspect,
+                    latest || incremental,
+                    previous_held.as_ref(),
+                    from_secondary,
+                    now,
+                )
+                .await;
+            match verdict {
+                Verdict::Confirmed(why) => {
+                    tracing::info!(date = %bar.date(), jump_pct, %why, "large move confirmed");
                     accepted.push(*bar);
                 }
-                continue;
-            }
-            let seen_before = previous_held.is_some_and(|h| {
-                h.bar.date() == bar.date()
-                    && confirms(h.bar.close(), bar.close(), CONFIRM_TOLERANCE_PCT)
-            });
-            // The secondary cannot confirm what it supplied itself.
-            let confirmed = seen_before
-                || (!from_secondary && self.secondary_confirms(&symbol, bar, now).await);
-            if confirmed {
-                tracing::info!(date = %bar.date(), jump_pct, "large move confirmed");
-                accepted.push(*bar);
-            } else {
-                tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, "holding an implausible close until it is confirmed");
-                entry.held = Some(Held {
-                    bar: *bar,
-                    jump_pct,
-                });
+                Verdict::Rejected(why) | Verdict::Undecided(why) if !latest => {
+                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, %why, "dropping a bad tick");
+                    dropped.push(Dropped {
+                        date: bar.date(),
+                        reason: format!("close {}: {why}", bar.close()),
+                    });
+                }
+                Verdict::Rejected(why) => {
+                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, %why, "holding a close the evidence rejects");
+                    entry.held = Some(Held {
+                        bar: *bar,
+                        jump_pct,
+                        rejected: true,
+                        reason: why,
+                    });
+                }
+                Verdict::Undecided(why) => {
+                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, %why, "holding an implausible close until it is confirmed");
+                    entry.held = Some(Held {
+                        bar: *bar,
+                        jump_pct,
+                        rejected: false,
+                        reason: why,
+                    });
+                }
             }
         }
         // A fetch that did not mention the held session leaves it held.
@@ -358,11 +468,15 @@ impl MarketData {
                 error,
             })?;
         // Held is not stale: the session is there, only not confirmed yet.
-        let latest = entry.held.map(|h| h.bar.date()).max(series.last_date());
+        let latest = entry
+            .held
+            .as_ref()
+            .map(|h| h.bar.date())
+            .max(series.last_date());
         let stale = latest.and_then(|last| staleness(symbol.calendar(), last, now, 0));
         let snapshot = Snapshot {
             series,
-            held: entry.held,
+            held: entry.held.clone(),
             in_progress: fetched.in_progress,
             stale,
             source,

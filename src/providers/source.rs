@@ -40,6 +40,9 @@ pub struct Fetched {
     pub splits: Vec<Split>,
     /// Bars dropped at the boundary (no close, a non-finite price, high below low).
     pub dropped: Vec<Dropped>,
+    /// Sessions kept with their close alone because their high and low contradicted it (the
+    /// sanity checks weigh this against a suspect close).
+    pub ranges_left_out: Vec<Dropped>,
 }
 
 /// The latest price.

@@ -444,6 +444,10 @@ pub fn parse_chart(
         let (bar, left_out) = bar.with_range_or_less(open, high, low);
         if let Some(why) = left_out {
             warn!(symbol = %symbol.ticker(), %date, %why, "high and low left out; keeping the close");
+            fetched.ranges_left_out.push(Dropped {
+                date,
+                reason: why.to_string(),
+            });
         }
         let bar = bar.with_volume(at(volume, index).volume()).unwrap_or(bar);
         fetched.bars.push(bar);
@@ -768,11 +772,43 @@ pub struct YahooProvider {
     /// Scheme, host and optional path prefix of the chart API ([`DEFAULT_BASE_URL`]).
     base: Url,
     http: Arc<HttpClient>,
+    /// How logs and verdicts name it: [`PROVIDER`], or [`SECOND_HOST_NAME`].
+    name: &'static str,
+}
+
+/// The name of Yahoo's other host when it is asked to confirm a held close.
+pub const SECOND_HOST_NAME: &str = "yahoo's other host";
+
+/// Yahoo's other chart host for `base` (query1 for query2 and the reverse, same scheme and
+/// path), or `None` when `base` is not one of Yahoo's hosts.
+pub fn other_host(base: &Url) -> Option<Url> {
+    let other = match base.host_str()? {
+        "query1.finance.yahoo.com" => "query2.finance.yahoo.com",
+        "query2.finance.yahoo.com" => "query1.finance.yahoo.com",
+        _ => return None,
+    };
+    let mut url = base.clone();
+    url.set_host(Some(other)).ok()?;
+    Some(url)
 }
 
 impl YahooProvider {
     pub fn new(base: Url, http: Arc<HttpClient>) -> Self {
-        Self { base, http }
+        Self {
+            base,
+            http,
+            name: PROVIDER,
+        }
+    }
+
+    /// The same API at another host, named [`SECOND_HOST_NAME`]: a second source for a held
+    /// close.
+    pub fn second_host(base: Url, http: Arc<HttpClient>) -> Self {
+        Self {
+            base,
+            http,
+            name: SECOND_HOST_NAME,
+        }
     }
 
     /// GET the chart body. HTTP 404 with Yahoo's `chart.error` body (how the live server
@@ -828,7 +864,7 @@ fn shown(url: &Url) -> String {
 #[async_trait]
 impl Provider for YahooProvider {
     fn name(&self) -> &'static str {
-        PROVIDER
+        self.name
     }
 
     /// Yahoo has indices, ETFs, stocks and crypto pairs: every symbol is worth asking for.
@@ -874,6 +910,21 @@ impl Provider for YahooProvider {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_other_host_of_query1_is_query2_and_back_and_other_hosts_have_none() {
+        let url = |text: &str| Url::parse(text).expect("a URL");
+        assert_eq!(
+            other_host(&url("https://query2.finance.yahoo.com")),
+            Some(url("https://query1.finance.yahoo.com"))
+        );
+        assert_eq!(
+            other_host(&url("https://query1.finance.yahoo.com/prefix/")),
+            Some(url("https://query2.finance.yahoo.com/prefix/"))
+        );
+        assert_eq!(other_host(&url("http://127.0.0.1:8080")), None);
+    }
+
     use super::*;
     use crate::market::AssetClass;
 

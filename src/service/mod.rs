@@ -15,6 +15,8 @@ pub struct DataStatus {
     pub missing_session: Option<NaiveDate>,
     /// A latest close held back as implausible until confirmed: (session, close, move in %).
     pub held: Option<(NaiveDate, f64, f64)>,
+    /// Whether the held close was judged a bad tick (not merely waiting for evidence).
+    pub held_rejected: bool,
 }
 
 impl DataStatus {

@@ -36,7 +36,7 @@ use crate::providers::market_data::{Cached, Held};
 use crate::rules::spec::RawRule;
 
 /// The schema, in order. Never edit a released migration: add a new one.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "servers rules bars",
@@ -46,6 +46,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "alert pipeline",
         include_str!("../../migrations/sqlite/0002_alert_pipeline.sql"),
+    ),
+    (
+        3,
+        "held verdict",
+        include_str!("../../migrations/sqlite/0003_held_verdict.sql"),
     ),
 ];
 
@@ -790,9 +795,13 @@ impl Store for SqliteStore {
                     close.unwrap_or(f64::NAN),
                     get(&meta, "held_volume")?,
                 )?;
+                let rejected: Option<bool> = get(&meta, "held_rejected")?;
+                let reason: Option<String> = get(&meta, "held_reason")?;
                 Some(Held {
                     bar,
                     jump_pct: jump.unwrap_or(f64::NAN),
+                    rejected: rejected.unwrap_or(false),
+                    reason: reason.unwrap_or_default(),
                 })
             }
             None => None,
@@ -838,8 +847,9 @@ impl Store for SqliteStore {
         let held = history.held.as_ref();
         sqlx::query(
             "INSERT OR REPLACE INTO bar_meta (symbol, last_split, held_date, held_open, held_high,
-                 held_low, held_close, held_volume, held_jump_pct, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 held_low, held_close, held_volume, held_jump_pct, held_rejected, held_reason,
+                 updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(ticker)
         .bind(history.last_split.map(date_text))
@@ -850,6 +860,8 @@ impl Store for SqliteStore {
         .bind(held.map(|h| h.bar.close()))
         .bind(held.and_then(|h| h.bar.volume()))
         .bind(held.map(|h| h.jump_pct))
+        .bind(held.map(|h| h.rejected))
+        .bind(held.map(|h| h.reason.as_str()))
         .bind(ms(now))
         .execute(tx.conn())
         .await
