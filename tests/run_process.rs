@@ -553,3 +553,71 @@ async fn a_russell_close_cut_to_six_tenths_with_iwm_unchanged_posts_nothing() {
         "a rejected close is not waited for: {took:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_wait_for_a_held_close_at_once() {
+    // IWM never publishes the day, so the Russell 2000's fall stays undecided and the job
+    // waits to check it again (every minute of a ten-minute window).
+    let yahoo = MockServer::start().await;
+    serve(&yahoo, "^RUT", chart("RUT.csv", "^RUT", "2020-03-16")).await;
+    serve(&yahoo, "IWM", chart("IWM.csv", "IWM", "2020-03-13")).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("highwater.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[providers.yahoo]
+base_url = "{}"
+max_attempts = 1
+[providers.binance]
+enabled = false
+[sanity]
+confirm_within_secs = 600
+[http]
+listen = "off"
+
+[[jobs]]
+name = "us-close"
+cron = "0 15 16 * * Mon-Fri"
+timezone = "America/New_York"
+calendar = "nyse"
+
+[[subscriptions]]
+name = "desk"
+console = true
+symbols = ["RUT"]
+"#,
+            yahoo.uri()
+        ),
+    )
+    .expect("config written");
+    let log = dir.path().join("run.log");
+    // Two seconds before the job fires at 16:15 New York time (EDT).
+    let child = start(
+        &config,
+        &dir.path().join("highwater.db"),
+        "2020-03-16T20:14:58Z",
+        &log,
+    );
+    let waiting = {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if log_of(&log).contains("checking held closes again shortly") {
+                break true;
+            }
+            if Instant::now() > deadline {
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    assert!(waiting, "the job never waited:\n{}", log_of(&log));
+    let asked = Instant::now();
+    terminate(child, &log);
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "SIGTERM waited for the re-check: {:?}",
+        asked.elapsed()
+    );
+}
