@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
+use highwater::app::{App, RunOptions};
 use highwater::config::Config;
-use highwater::pipeline::{App, RunOptions};
 use highwater::store::{SqliteStore, Store};
 use secrecy::SecretString;
 use support::discord::{FakeConfig, FakeDiscord, Interaction};

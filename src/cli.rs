@@ -12,10 +12,10 @@ use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts;
+use crate::app::{App, AppError, RunOptions};
 use crate::config::Config;
 use crate::market::{Catalog, IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
-use crate::pipeline::{App, AppError, RunOptions};
 use crate::providers::csv::read_series;
 use crate::providers::market_data::{MarketData, Snapshot};
 use crate::providers::{CsvSource, live};

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use highwater::app::{App, RunOptions};
 use highwater::config::Config;
-use highwater::pipeline::{App, RunOptions};
 use highwater::store::{
     DatabaseLock, ServerId, ServerSettings, SqliteStore, Store, StoredRule, Target,
 };
@@ -38,7 +38,7 @@ struct Running {
     task: JoinHandle<()>,
     store: Arc<dyn Store>,
     /// The app's metrics registry.
-    metrics: Arc<highwater::ops::Metrics>,
+    metrics: Arc<highwater::telemetry::Metrics>,
 }
 
 impl Running {
@@ -750,9 +750,9 @@ async fn two_databases_with_one_bot_token_both_get_their_alerts_into_a_channel()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channel() {
-    use highwater::discord::limiter::RateLimiter;
-    use highwater::discord::rest::{ChannelNotifier, DiscordRest};
     use highwater::notify::Notifier;
+    use highwater::notify::limiter::RateLimiter;
+    use highwater::notify::rest::{ChannelNotifier, DiscordRest};
 
     let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
@@ -1024,7 +1024,7 @@ async fn spawn_run(
     token: &str,
     db: &Path,
     data: &Path,
-) -> (Running, Arc<highwater::pipeline::Health>) {
+) -> (Running, Arc<highwater::telemetry::Health>) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).await.expect("store opens"));
     let app = App::with_parts(
         config,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
+use highwater::app::{App, RunOptions};
 use highwater::config::Config;
-use highwater::pipeline::{App, RunOptions};
 use highwater::rules::spec::RawRule;
 use highwater::store::{ServerId, ServerSettings, SqliteStore, Store, StoredRule, Target};
 use secrecy::SecretString;

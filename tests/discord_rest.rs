@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use highwater::alerts::{Embed, EmbedField};
-use highwater::discord::limiter::{DISCORD_GLOBAL_PER_SECOND, RateLimiter, RouteKey};
-use highwater::discord::rest::{ChannelNotifier, DiscordRest, DiscordRestError};
+use highwater::notify::limiter::{DISCORD_GLOBAL_PER_SECOND, RateLimiter, RouteKey};
+use highwater::notify::rest::{ChannelNotifier, DiscordRest, DiscordRestError};
 use highwater::notify::{DeliveryError, Notifier, Outgoing, Receipt};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -148,7 +148,7 @@ async fn a_429_is_waited_out_and_retried_within_the_same_attempt() {
         .await;
 
     let started = std::time::Instant::now();
-    let metrics = Arc::new(highwater::ops::Metrics::new());
+    let metrics = Arc::new(highwater::telemetry::Metrics::new());
     let receipt = rest(&server)
         .with_metrics(metrics.clone())
         .create_message(CHANNEL, &record_message())

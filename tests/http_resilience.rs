@@ -70,7 +70,7 @@ async fn a_500_then_a_200_succeeds_on_the_second_request() {
         .mount(&server)
         .await;
 
-    let metrics = std::sync::Arc::new(highwater::ops::Metrics::new());
+    let metrics = std::sync::Arc::new(highwater::telemetry::Metrics::new());
     let body: Value = client(fast_policy())
         .with_metrics(metrics.clone())
         .get_json(&chart_url(&server))

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use highwater::app::{App, RunOptions};
 use highwater::config::Config;
-use highwater::pipeline::{App, RunOptions};
 use highwater::store::{DatabaseLock, SqliteStore};
 use serde_json::{Value, json};
 use support::ManualClock;

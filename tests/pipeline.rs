@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use highwater::alerts::{Mute, MuteTarget};
+use highwater::app::{App, RunOptions};
 use highwater::config::Config;
-use highwater::pipeline::{App, RunOptions};
 use highwater::store::{DatabaseLock, MessageState, PageLimit, ServerId, SqliteStore, Store};
 use serde_json::json;
 use support::webhook::{Answer, FakeWebhook};

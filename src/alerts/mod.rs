@@ -1,7 +1,8 @@
 //! Rendering events for people: the market-desk sentence, a structured embed, and JSON.
 //!
 //! Pure: takes events and answers, returns text and data. Posting them is the job of the
-//! notifiers at the edge.
+//! notifiers at the edge. `decide.rs` says whether a message goes now, waits for the
+//! end of a server's quiet hours, or is dropped because its rule or symbol is muted.
 
 mod answers;
 mod decide;

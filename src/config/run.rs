@@ -212,7 +212,7 @@ pub struct DiscordConfig {
     pub max_symbols_per_server: Option<u32>,
 }
 
-pub use crate::discord::rest::DISCORD_API_BASE;
+pub use crate::notify::rest::DISCORD_API_BASE;
 
 impl DiscordConfig {
     /// The REST base URL.

@@ -32,7 +32,7 @@ use url::Url;
 
 use super::commands::{self, on_error};
 use super::data::BotData;
-use crate::pipeline::Health;
+use crate::telemetry::Health;
 
 /// How to connect.
 #[derive(Debug, Clone)]

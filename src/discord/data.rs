@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Mutex;
 
 use crate::market::{Catalog, Symbol};
-use crate::pipeline::{Histories, HistoryError, Loaded};
+use crate::providers::{Histories, HistoryError, Loaded};
 use crate::providers::{ProviderError, live};
 use crate::scheduler::Clock;
 use crate::store::Store;
@@ -40,7 +40,7 @@ pub struct BotData {
     catalog: Catalog,
     cache: Mutex<HashMap<String, (Loaded, DateTime<Utc>)>>,
     /// Where each command's latency is recorded, when the app observes the bot.
-    metrics: Option<Arc<crate::ops::Metrics>>,
+    metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
 impl BotData {
@@ -62,13 +62,13 @@ impl BotData {
     }
 
     /// Records each command's latency in `metrics`.
-    pub fn with_metrics(mut self, metrics: Arc<crate::ops::Metrics>) -> Self {
+    pub fn with_metrics(mut self, metrics: Arc<crate::telemetry::Metrics>) -> Self {
         self.metrics = Some(metrics);
         self
     }
 
     /// The metrics commands are timed in, if any.
-    pub fn metrics(&self) -> Option<&Arc<crate::ops::Metrics>> {
+    pub fn metrics(&self) -> Option<&Arc<crate::telemetry::Metrics>> {
         self.metrics.as_ref()
     }
 

@@ -1,5 +1,5 @@
 //! Discord's size limits and the one place text is fitted to them: alert embeds
-//! ([`super::payload`]) and the bot's command replies both cut here.
+//! (`payload.rs`) and the bot's command replies both cut here.
 //!
 //! Its edges:
 //! - Lengths are Unicode scalar values (`char`s), as Discord counts them — never bytes — and a

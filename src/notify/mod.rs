@@ -1,5 +1,6 @@
-//! Notifiers: where a finished alert message goes — the console or a Discord webhook (the bot's
-//! own channel messages arrive with the Discord client).
+//! Notifiers: where a finished alert message goes — the console, a Discord webhook, or a
+//! channel through Discord's REST API ([`rest`], paced by [`limiter`]). All outbound Discord
+//! posting lives here: the payloads, the error wording, the client and its rate limits.
 //!
 //! A notifier makes **one attempt** per call and classifies the outcome; retrying, backoff and
 //! disabling a destination are the deliverer's decisions, persisted in the outbox so they survive
@@ -13,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::alerts::Embed;
 
 mod console;
+pub mod limiter;
 pub mod limits;
 mod nonce;
 mod payload;
+pub mod rest;
 mod webhook;
 
 pub use console::{ConsoleFormat, ConsoleFormatError, ConsoleNotifier};

@@ -1,5 +1,5 @@
 //! The JSON body of a Discord message for an [`Outgoing`]: the same shape serves a webhook
-//! execution now and the bot's own channel messages later.
+//! execution and the bot's own channel messages.
 //!
 //! Its edges:
 //! - **Mentions are locked down.** Every body carries `allowed_mentions` with an empty `parse`

@@ -19,7 +19,7 @@ use url::{Host, Url};
 
 use super::payload::discord_message_json;
 use super::{DeliveryError, Notifier, Outgoing, Receipt};
-use crate::providers::http::error_chain;
+use crate::shared::error_chain;
 
 /// The hosts Discord serves webhooks from.
 const DISCORD_HOSTS: [&str; 4] = [
@@ -296,7 +296,7 @@ pub struct WebhookNotifier {
     url: WebhookUrl,
     client: reqwest::Client,
     /// Where a 429 is counted (by Discord's scope), when the app observes this notifier.
-    metrics: Option<std::sync::Arc<crate::ops::Metrics>>,
+    metrics: Option<std::sync::Arc<crate::telemetry::Metrics>>,
 }
 
 impl WebhookNotifier {
@@ -310,7 +310,7 @@ impl WebhookNotifier {
     }
 
     /// Counts this notifier's 429s in `metrics`.
-    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::ops::Metrics>) -> Self {
+    pub fn with_metrics(mut self, metrics: std::sync::Arc<crate::telemetry::Metrics>) -> Self {
         self.metrics = Some(metrics);
         self
     }

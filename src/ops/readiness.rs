@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::pipeline::HealthSnapshot;
+use crate::telemetry::HealthSnapshot;
 
 /// One check.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,11 +20,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use super::metrics::{CONTENT_TYPE, Metrics};
 use super::readiness::Readiness;
-use crate::pipeline::Health;
 use crate::scheduler::Clock;
 use crate::store::Store;
+use crate::telemetry::Health;
+use crate::telemetry::metrics::{CONTENT_TYPE, Metrics};
 
 /// How long `/readyz` waits for the database to take a write before it reports it as not
 /// writable (a database locked by a long write, a hung disk).

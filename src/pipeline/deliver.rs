@@ -16,15 +16,14 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::health::Health;
 use crate::alerts::{Decision, decide};
-use crate::discord::rest::{ChannelNotifier, DiscordRest};
+use crate::notify::rest::{ChannelNotifier, DiscordRest};
 use crate::notify::{
     ConsoleNotifier, DeliveryError, Notifier, Outgoing, WebhookNotifier, WebhookUrl,
 };
-use crate::ops::Metrics;
 use crate::scheduler::Clock;
 use crate::store::{Claimed, MessageState, Store, StoreError, Target};
+use crate::telemetry::{Health, Metrics};
 
 /// How the deliverer retries.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,19 +2,14 @@
 //! → new alerts into the outbox (one transaction, duplicates are no-ops) → the deliverer sends
 //! them through each destination's notifier, retrying with backoff, and records the outcome.
 //!
-//! [`App`] wires it from the configuration; `highwater run` and `run --once` call it.
+//! [`App`](crate::app::App) wires it from the configuration; `highwater run` and `run --once`
+//! call it.
 
-mod app;
 mod deliver;
-mod health;
-mod histories;
 mod tick;
 
-pub use app::{App, AppError, RunOptions};
 pub use deliver::{
     AUTH_FAILED_HOLD, CONCURRENT_SENDS, DeliveryPolicy, DeliveryReport, Notifiers, deliver_due,
     run_deliverer,
 };
-pub use health::{Health, HealthSnapshot, LastTick};
-pub use histories::{Histories, HistoryError, Loaded};
-pub use tick::{TickLimits, TickReport, new_events, tick};
+pub use tick::{TickLimits, TickReport, new_events, tick, tick_symbols};

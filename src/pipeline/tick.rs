@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::histories::{Histories, HistoryError};
 use crate::alerts::{event_json, headline, render_embed};
 use crate::market::sanity::sessions_behind;
 use crate::market::{Calendar, Series, Symbol};
 use crate::providers::live;
 use crate::providers::market_data::Held;
+use crate::providers::{Histories, HistoryError};
 use crate::rules::{Evaluator, Event, Rule, RuleSet};
 use crate::store::{
     AlertGroup, NewAlert, ServerId, ServerSettings, Store, StoreError, StoredRule, TickWrite,
@@ -243,7 +243,17 @@ pub async fn tick_symbols(
             }
             // The database failing (full, locked, an I/O error) while it keeps the bar cache is
             // not missing data: the tick fails, loudly, rather than passing without the symbol.
-            Err(HistoryError::Store(error @ StoreError::Query { .. })) => return Err(error),
+            Err(HistoryError::Cache(error)) => match error.downcast::<StoreError>() {
+                Ok(error @ StoreError::Query { .. }) => return Err(error),
+                Ok(error) => {
+                    tracing::warn!(symbol = %ticker, %error, "no history this tick: the bar cache");
+                    report.failed.push(ticker.clone());
+                }
+                Err(error) => {
+                    tracing::warn!(symbol = %ticker, %error, "no history this tick: the bar cache");
+                    report.failed.push(ticker.clone());
+                }
+            },
             Err(error) => {
                 tracing::warn!(symbol = %ticker, %error, "no history this tick");
                 report.failed.push(ticker.clone());

@@ -38,9 +38,10 @@ use serde_json::Value;
 use tracing::{debug, instrument, warn};
 use url::Url;
 
-use super::http::{HttpClient, redact};
+use super::http::HttpClient;
 use super::source::{Dropped, Fetched, Provider, ProviderError, Quote};
 use crate::market::{AssetClass, Bar, Calendar, Symbol, check_session_date, shown};
+use crate::shared::redact;
 
 /// The provider's name in logs and errors.
 const NAME: &str = "binance";

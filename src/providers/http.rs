@@ -27,7 +27,8 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::source::ProviderError;
-use crate::ops::Metrics;
+use crate::shared::{error_chain, redact};
+use crate::telemetry::Metrics;
 
 /// What every request says it is.
 const USER_AGENT: &str = concat!("highwater/", env!("CARGO_PKG_VERSION"));
@@ -577,8 +578,6 @@ fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
         .map(|naive| naive.and_utc())
 }
 
-/// `url` as it may appear in errors and logs: scheme, host, port and path, without the query
-/// string (API keys, signatures), the fragment or any credentials.
 /// Longest part of a 4xx body kept in an error.
 const ERROR_BODY_CHARS: usize = 300;
 
@@ -586,16 +585,6 @@ const ERROR_BODY_CHARS: usize = 300;
 fn error_body(text: String) -> String {
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     collapsed.chars().take(ERROR_BODY_CHARS).collect()
-}
-
-pub(crate) fn redact(url: &Url) -> String {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    shown.set_fragment(None);
-    // Both fail only for URLs that cannot have credentials, which then have none to remove.
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.into()
 }
 
 /// Whether a body starts like a JSON object or array.
@@ -611,21 +600,6 @@ fn snippet(body: &str) -> String {
         .collect::<String>()
         .trim_end()
         .to_owned()
-}
-
-/// A reqwest error and its causes, without the URL (which would carry the query string, or a
-/// webhook's token).
-pub(crate) fn error_chain(error: reqwest::Error) -> String {
-    use std::error::Error as _;
-    let error = error.without_url();
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 /// Milliseconds for log fields.
@@ -684,13 +658,6 @@ mod tests {
         for (value, expected) in cases {
             assert_eq!(parse_retry_after(value, now), expected, "{value:?}");
         }
-    }
-
-    #[test]
-    fn redacted_urls_keep_the_path_and_lose_query_and_credentials() {
-        let url = Url::parse("https://user:pw@example.com:8443/v8/chart/%5ERUT?apikey=s3cret#x")
-            .expect("a valid test URL");
-        assert_eq!(redact(&url), "https://example.com:8443/v8/chart/%5ERUT");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::yahoo::{self, YahooProvider};
 use super::{Provider, ProviderError};
 use crate::config::{Config, ProviderSettings};
 use crate::market::{Catalog, Symbol};
-use crate::ops::Metrics;
+use crate::telemetry::Metrics;
 
 /// Binance's public market-data API allows far more than Yahoo's; stay polite anyway.
 const BINANCE_REQUESTS_PER_SECOND: f64 = 5.0;

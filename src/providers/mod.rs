@@ -15,6 +15,7 @@
 
 pub mod binance;
 pub mod csv;
+pub mod histories;
 pub mod http;
 pub mod live;
 pub mod market_data;
@@ -22,4 +23,5 @@ pub mod source;
 pub mod yahoo;
 
 pub use self::csv::{CsvError, CsvSource};
+pub use self::histories::{BarCache, CacheError, Histories, HistoryError, Loaded};
 pub use self::source::{Dropped, Fetched, Provider, ProviderError, Quote, Split};

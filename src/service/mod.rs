@@ -1,6 +1,6 @@
-//! Services: the operations both doors of highwater share — the CLI today, Discord commands
-//! and the scheduler later. Each takes series and rules and returns facts or events; none of
-//! them knows where the bars came from or where the answer goes.
+//! Services: the operations both doors of highwater share — the command line, the bot's
+//! commands and the scheduler's tick. Each takes series and rules and returns facts or events;
+//! none of them knows where the bars came from or where the answer goes.
 
 pub mod query;
 pub mod quote;

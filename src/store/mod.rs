@@ -21,6 +21,7 @@ use crate::alerts::{Embed, QuietHours};
 pub use crate::alerts::{Mute, MuteTarget};
 use crate::notify::Outgoing;
 use crate::providers::market_data::Cached;
+use crate::providers::{BarCache, CacheError};
 use crate::rules::spec::RawRule;
 
 mod lock;
@@ -530,4 +531,23 @@ pub trait Store: Send + Sync {
         scheduled: DateTime<Utc>,
         finished: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+}
+
+/// Every store keeps the live path's bar cache.
+#[async_trait]
+impl<S: Store + ?Sized> BarCache for S {
+    async fn load_bars(&self, ticker: &str) -> Result<Option<Cached>, CacheError> {
+        self.load_history(ticker).await.map_err(CacheError::new)
+    }
+
+    async fn save_bars(
+        &self,
+        ticker: &str,
+        history: &Cached,
+        now: DateTime<Utc>,
+    ) -> Result<(), CacheError> {
+        self.save_history(ticker, history, now)
+            .await
+            .map_err(CacheError::new)
+    }
 }

@@ -20,7 +20,7 @@ use super::data::{BotData, LookupError};
 use crate::market::{Symbol, shown};
 pub use crate::notify::limits::escape_markdown;
 use crate::notify::limits::fit_content;
-use crate::pipeline::Loaded;
+use crate::providers::Loaded;
 
 mod query;
 mod setup;

@@ -29,7 +29,7 @@ impl From<TimeframeChoice> for Timeframe {
 
 /// The text of an answer and what to say about the data behind it, shown as written: the
 /// answers use no markdown, and a symbol's name (a data file's name) may hold `_` or `*`.
-fn with_status(text: String, loaded: &crate::pipeline::Loaded) -> String {
+fn with_status(text: String, loaded: &crate::providers::Loaded) -> String {
     let mut lines = vec![text];
     lines.extend(alerts::data_status_lines(&loaded.status));
     escape_markdown(&lines.join("\n"))

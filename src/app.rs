@@ -9,22 +9,24 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::deliver::{DeliveryPolicy, DeliveryReport, Notifiers, deliver_due, run_deliverer};
-use super::health::{Health, LastTick};
-use super::histories::Histories;
-use super::tick::{TickLimits, TickReport, tick, tick_symbols};
 use crate::config::{Config, SubscriptionTarget};
-use crate::discord::limiter::RateLimiter;
-use crate::discord::rest::DiscordRest;
 use crate::discord::{BotData, BotSettings, ReconnectPolicy, ServerLimits, run_bot_forever};
 use crate::market::{Calendar, Catalog};
+use crate::notify::limiter::RateLimiter;
+use crate::notify::rest::DiscordRest;
 use crate::notify::{ConsoleFormat, ConsoleNotifier};
-use crate::ops::{Metrics, OpsState};
+use crate::ops::OpsState;
+use crate::pipeline::{
+    DeliveryPolicy, DeliveryReport, Notifiers, TickLimits, TickReport, deliver_due, run_deliverer,
+    tick, tick_symbols,
+};
+use crate::providers::Histories;
 use crate::providers::{CsvSource, live};
 use crate::scheduler::{self, Clock, Due, Scheduler, SystemClock};
 use crate::store::{
     DatabaseLock, ServerId, ServerSettings, SqliteStore, Store, StoreError, StoredRule, Target,
 };
+use crate::telemetry::{Health, LastTick, Metrics};
 use secrecy::SecretString;
 
 /// Why the application could not start or run.
@@ -124,7 +126,7 @@ pub struct App {
     lock: Option<DatabaseLock>,
     /// The database file, when the app opened it itself (for the start-up summary).
     database: Option<PathBuf>,
-    /// This process's metrics (see [`crate::ops::metrics`]): owned here, not global.
+    /// This process's metrics (see [`crate::telemetry::metrics`]): owned here, not global.
     metrics: Arc<Metrics>,
     /// Cancelled when `run` is asked to stop: a job waiting to re-check a held close stops
     /// waiting.

@@ -33,7 +33,7 @@ use crate::notify::{
     DeliveryError, Notifier, Outgoing, Receipt, describe_discord_error,
     discord_channel_message_json,
 };
-use crate::providers::http::error_chain;
+use crate::shared::error_chain;
 
 /// Where Discord's API lives; requests go to `{DISCORD_API_BASE}/api/v10/...`.
 pub const DISCORD_API_BASE: &str = "https://discord.com";
@@ -80,12 +80,12 @@ pub struct DiscordRest {
     token: SecretString,
     limiter: Arc<RateLimiter>,
     /// Where 429s are counted (by Discord's scope), when the app observes this client.
-    metrics: Option<Arc<crate::ops::Metrics>>,
+    metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
 impl DiscordRest {
     /// Counts this client's 429s in `metrics`.
-    pub fn with_metrics(mut self, metrics: Arc<crate::ops::Metrics>) -> Self {
+    pub fn with_metrics(mut self, metrics: Arc<crate::telemetry::Metrics>) -> Self {
         self.metrics = Some(metrics);
         self
     }
@@ -291,7 +291,7 @@ impl fmt::Debug for DiscordRest {
 /// `{api_base}/api/v10/` for an `http(s)` base with a host and nothing else attached.
 fn api_root(base: &Url) -> Result<Url, DiscordRestError> {
     let refuse = |problem| DiscordRestError::ApiBase {
-        base: crate::providers::http::redact(base),
+        base: crate::shared::redact(base),
         problem,
     };
     match base.scheme() {
@@ -305,7 +305,7 @@ fn api_root(base: &Url) -> Result<Url, DiscordRestError> {
             };
             if !loopback {
                 tracing::warn!(
-                    base = %crate::providers::http::redact(base),
+                    base = %crate::shared::redact(base),
                     "discord api base uses http: the bot token travels unencrypted"
                 );
             }

@@ -2,7 +2,7 @@
 //!
 //! Why `prometheus-client` rather than the `metrics` facade: the facade records into one
 //! global recorder, so two apps in one test binary (or two tests) would add into the same
-//! counters, and a test could not assert exact counts. Here every [`App`](crate::pipeline::App)
+//! counters, and a test could not assert exact counts. Here every [`App`](crate::app::App)
 //! owns its [`Metrics`]; the counters live in it and `/metrics` encodes its registry. The crate
 //! is the Prometheus project's own Rust client and writes the OpenMetrics text format.
 //!
@@ -307,7 +307,7 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// Bot-wide state mirrored from [`Health`](crate::pipeline::Health) before a scrape.
+    /// Bot-wide state mirrored from [`Health`](crate::telemetry::Health) before a scrape.
     pub fn set_bot(&self, gateway_connected: bool, token_refused: bool) {
         self.gateway_connected.set(i64::from(gateway_connected));
         self.discord_token_refused.set(i64::from(token_refused));

@@ -1,17 +1,52 @@
-//! Where a tick gets its histories: the live providers behind the store's bar cache, or a
-//! directory of CSV files (`--data`), cut at the latest session closed at `now`.
+//! Where a tick and the bot's commands get their histories: the live providers behind a
+//! persistent bar cache, or a directory of CSV files (`--data`), cut at the latest session
+//! closed at `now`.
+//!
+//! The bar cache is a [`BarCache`]: defined here, implemented by the store, so this module
+//! never needs the store.
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::CsvSource;
+use super::csv::CsvError;
+use super::market_data::{Cached, Held, MarketData, MarketError};
 use crate::market::sanity::latest_closed_session;
 use crate::market::{Series, Symbol};
-use crate::providers::CsvSource;
-use crate::providers::csv::CsvError;
-use crate::providers::market_data::{Held, MarketData, MarketError};
 use crate::service::DataStatus;
-use crate::store::{Store, StoreError};
+
+/// Why the bar cache could not be read or written: the implementation's own error, kept whole
+/// so a caller that knows the implementation can look inside ([`CacheError::downcast`]).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct CacheError(Box<dyn std::error::Error + Send + Sync>);
+
+impl CacheError {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(error))
+    }
+
+    /// The implementation's error as `E`, or this error back when it is something else.
+    pub fn downcast<E: std::error::Error + 'static>(self) -> Result<E, Self> {
+        self.0.downcast::<E>().map(|e| *e).map_err(Self)
+    }
+}
+
+/// Where the live path keeps each symbol's confirmed bars (and a held close) between runs.
+#[async_trait]
+pub trait BarCache: Send + Sync {
+    /// The cached history of `ticker`, if any.
+    async fn load_bars(&self, ticker: &str) -> Result<Option<Cached>, CacheError>;
+    /// Replaces the cached history of `ticker`.
+    async fn save_bars(
+        &self,
+        ticker: &str,
+        history: &Cached,
+        now: DateTime<Utc>,
+    ) -> Result<(), CacheError>;
+}
 
 /// Why a history could not be had this tick.
 #[derive(Debug, thiserror::Error)]
@@ -20,8 +55,8 @@ pub enum HistoryError {
     Csv(#[from] CsvError),
     #[error(transparent)]
     Market(#[from] MarketError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    #[error("the bar cache: {0}")]
+    Cache(#[from] CacheError),
     #[error("{0}: the history ends before its first closed session")]
     Empty(String),
 }
@@ -60,9 +95,9 @@ fn display_name(provider: &str) -> &'static str {
 impl Histories {
     /// The confirmed history of `symbol` through the latest session closed at `now`, with the
     /// name of its source and what to say about it.
-    pub async fn history(
+    pub async fn history<C: BarCache + ?Sized>(
         &self,
-        store: &dyn Store,
+        cache: &C,
         symbol: Arc<Symbol>,
         now: DateTime<Utc>,
     ) -> Result<Loaded, HistoryError> {
@@ -86,7 +121,7 @@ impl Histories {
             Histories::Live(market) => {
                 let ticker = symbol.ticker().to_owned();
                 if !market.has_cached(&ticker).await
-                    && let Some(cached) = store.load_history(&ticker).await?
+                    && let Some(cached) = cache.load_bars(&ticker).await?
                 {
                     tracing::debug!(symbol = %ticker, bars = cached.bars.len(), "bar cache loaded from the store");
                     market.seed(&ticker, cached).await;
@@ -97,7 +132,7 @@ impl Histories {
                 if let Some(after) = after
                     && before.as_ref() != Some(&after)
                 {
-                    store.save_history(&ticker, &after, now).await?;
+                    cache.save_bars(&ticker, &after, now).await?;
                 }
                 if let Some(held) = &snapshot.held {
                     tracing::debug!(symbol = %ticker, date = %held.bar.date(), close = held.bar.close(), jump_pct = held.jump_pct, rejected = held.rejected, reason = %held.reason, "latest close held until confirmed; no alert from it yet");

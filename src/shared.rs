@@ -1,0 +1,44 @@
+//! Small helpers shared across the layers: how an HTTP error and a URL may be shown in errors
+//! and logs without leaking a secret. A leaf: it imports nothing from the crate, so any module
+//! may use it.
+
+use url::Url;
+
+/// `url` as it may appear in errors and logs: scheme, host, port and path, without the query
+/// string (API keys, signatures), the fragment or any credentials.
+pub(crate) fn redact(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    // Both fail only for URLs that cannot have credentials, which then have none to remove.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.into()
+}
+
+/// A reqwest error and its causes, without the URL (which would carry the query string, or a
+/// webhook's token).
+pub(crate) fn error_chain(error: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let error = error.without_url();
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacted_urls_keep_the_path_and_lose_query_and_credentials() {
+        let url = Url::parse("https://user:pw@example.com:8443/v8/chart/%5ERUT?apikey=s3cret#x")
+            .expect("a valid test URL");
+        assert_eq!(redact(&url), "https://example.com:8443/v8/chart/%5ERUT");
+    }
+}
