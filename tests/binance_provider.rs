@@ -427,30 +427,3 @@ async fn only_dollar_crypto_is_covered_and_nothing_else_is_asked_for() {
     ));
     assert!(requests(&server).await.is_empty());
 }
-
-#[tokio::test]
-async fn a_quote_is_the_ticker_price_now_and_the_market_is_always_open() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v3/ticker/price"))
-        .and(query_param("symbol", "ETHUSDT"))
-        .respond_with(json_body(
-            json!({"symbol": "ETHUSDT", "price": "3412.57000000"}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-
-    let now = at(5, 14);
-    let quote = provider(&server)
-        .quote(&Symbol::adhoc("ETH-USD"), now)
-        .await
-        .expect("a quote");
-
-    assert_eq!(quote.price, 3412.57);
-    assert_eq!(
-        quote.time, None,
-        "binance does not say when the price was set"
-    );
-    assert!(quote.session_open);
-}

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use highwater::market::sanity::JumpThresholds;
 use highwater::market::{Calendar, Catalog, Symbol};
 use highwater::providers::http::{HttpClient, HttpPolicy};
-use highwater::providers::market_data::MarketData;
+use highwater::providers::market_data::{MarketData, MarketError};
 use highwater::providers::yahoo::YahooProvider;
 use highwater::providers::{Provider, ProviderError};
 use serde_json::{Value, json};
@@ -211,7 +211,7 @@ async fn a_timeout_is_an_error_and_the_cache_is_untouched() {
         ),
         "{err}"
     );
-    assert!(err.is_retryable());
+    assert!(matches!(&err, MarketError::Provider(e) if e.is_retryable()));
     cache_survived(&server, &market).await;
 }
 
@@ -259,7 +259,10 @@ async fn an_html_page_is_not_data_and_the_cache_is_untouched() {
         .await
         .expect_err("html");
     assert!(err.to_string().contains("not JSON"), "{err}");
-    assert!(!err.is_retryable());
+    assert!(
+        matches!(&err, MarketError::Provider(e) if !e.is_retryable()),
+        "{err}"
+    );
     cache_survived(&server, &market).await;
 }
 

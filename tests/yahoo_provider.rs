@@ -669,29 +669,6 @@ async fn a_recorded_response_through_http_gives_what_parsing_gives() {
 }
 
 #[tokio::test]
-async fn a_quote_is_the_regular_market_price() {
-    let server = MockServer::start().await;
-    serve(&server, 200, rut_body("2400.9")).await;
-    let yahoo = provider(&server).await;
-    assert_eq!(yahoo.name(), "yahoo");
-    assert!(yahoo.covers(&rut()) && yahoo.covers(&Symbol::adhoc("BTC-USD")));
-    // Thursday 2025-09-18, 15:00 EDT.
-    let quote = yahoo
-        .quote(&rut(), utc("2025-09-18T19:00:00Z"))
-        .await
-        .expect("a quote");
-    assert_eq!(quote.price, 2467.7);
-    assert_eq!(quote.time, Some(utc("2025-09-18T20:00:00Z")));
-    assert!(quote.session_open);
-    // Saturday.
-    let weekend = yahoo
-        .quote(&rut(), utc("2025-09-20T15:00:00Z"))
-        .await
-        .expect("a quote");
-    assert!(!weekend.session_open);
-}
-
-#[tokio::test]
 async fn a_bare_infinity_token_over_http_drops_one_bar_not_the_response() {
     let server = MockServer::start().await;
     serve(&server, 200, rut_body("Infinity")).await;

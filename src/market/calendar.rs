@@ -155,6 +155,42 @@ impl Calendar {
         self == Calendar::Nyse && nyse::is_early_close(date) && self.is_session(date)
     }
 
+    /// When the session of `date` opens, as a UTC instant: NYSE 09:30 America/New_York (EDT or
+    /// EST as of that date), crypto and unknown hours 00:00 UTC of that day. `date` is not
+    /// checked to be a session.
+    pub fn open_time(self, date: NaiveDate) -> DateTime<Utc> {
+        match self {
+            Calendar::Nyse => {
+                let local = date.and_time(NYSE_OPEN);
+                match self.timezone().from_local_datetime(&local).earliest() {
+                    Some(open) => open.with_timezone(&Utc),
+                    // 09:30 is never inside a DST gap; fall back to standard time regardless.
+                    None => local
+                        .checked_add_signed(TimeDelta::hours(5))
+                        .map_or(DateTime::<Utc>::MIN_UTC, |utc| utc.and_utc()),
+                }
+            }
+            Calendar::Crypto | Calendar::Weekdays => date.and_time(NaiveTime::MIN).and_utc(),
+        }
+    }
+
+    /// Whether the regular session is under way at `now`: crypto always; the NYSE on a session
+    /// day from [`Self::open_time`] until [`Self::close_time`] (13:00 on an early close); an
+    /// exchange whose hours are unknown on any weekday (UTC). Pre- and post-market trading are
+    /// not modelled.
+    pub fn is_open(self, now: DateTime<Utc>) -> bool {
+        match self {
+            Calendar::Crypto => true,
+            Calendar::Weekdays => self.is_session(now.date_naive()),
+            Calendar::Nyse => {
+                let today = now.with_timezone(&self.timezone()).date_naive();
+                self.is_session(today)
+                    && self.open_time(today) <= now
+                    && now < self.close_time(today)
+            }
+        }
+    }
+
     /// When the session of `date` closes, as a UTC instant: NYSE 16:00 America/New_York (EDT
     /// or EST as of that date; 13:00 on an early close), crypto 00:00 UTC of the next day.
     ///
@@ -239,6 +275,12 @@ impl Calendar {
 }
 
 /// The regular NYSE close, America/New_York wall-clock time.
+/// The NYSE's opening bell, New York time.
+const NYSE_OPEN: NaiveTime = match NaiveTime::from_hms_opt(9, 30, 0) {
+    Some(time) => time,
+    None => panic!("09:30:00 is a valid time"),
+};
+
 const NYSE_CLOSE: NaiveTime = match NaiveTime::from_hms_opt(16, 0, 0) {
     Some(time) => time,
     None => panic!("16:00:00 is a valid time"),
@@ -601,6 +643,31 @@ mod tests {
 
     const NYSE: Calendar = Calendar::Nyse;
     const CRYPTO: Calendar = Calendar::Crypto;
+
+    #[test]
+    fn the_nyse_session_is_open_from_half_past_nine_to_the_close_on_sessions() {
+        let utc = |text: &str| text.parse::<DateTime<Utc>>().expect("RFC 3339");
+        let cases = [
+            ("2025-09-18T13:29:59Z", false), // 09:29:59 EDT
+            ("2025-09-18T13:30:00Z", true),  // 09:30 EDT
+            ("2025-09-18T19:59:59Z", true),
+            ("2025-09-18T20:00:00Z", false), // 16:00 EDT
+            ("2025-12-18T14:29:00Z", false), // 09:29 EST
+            ("2025-12-18T20:30:00Z", true),  // 15:30 EST
+            ("2025-12-18T21:00:00Z", false), // 16:00 EST
+            ("2025-11-28T18:30:00Z", false), // 13:30 EST on the day after Thanksgiving
+            ("2025-09-20T15:00:00Z", false), // a Saturday
+            ("2025-12-25T15:00:00Z", false), // Christmas
+        ];
+        for (now, open) in cases {
+            assert_eq!(NYSE.is_open(utc(now)), open, "{now}");
+        }
+        assert_eq!(
+            NYSE.open_time(NaiveDate::from_ymd_opt(2025, 9, 18).expect("date")),
+            utc("2025-09-18T13:30:00Z")
+        );
+        assert!(CRYPTO.is_open(utc("2025-09-20T03:00:00Z")));
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("valid date")

@@ -129,11 +129,6 @@ impl DiscordRest {
         })
     }
 
-    /// The limiter this client waits on.
-    pub fn limiter(&self) -> &Arc<RateLimiter> {
-        &self.limiter
-    }
-
     /// Posts `message` to channel `channel_id` (`POST /channels/{id}/messages`, with `nonce`
     /// and `enforce_nonce`) and returns the posted message's id.
     ///
@@ -387,11 +382,6 @@ impl ChannelNotifier {
     /// A notifier for channel `channel_id`, through the shared `rest` client.
     pub fn new(rest: Arc<DiscordRest>, channel_id: u64) -> Self {
         ChannelNotifier { rest, channel_id }
-    }
-
-    /// The channel this notifier posts to.
-    pub fn channel_id(&self) -> u64 {
-        self.channel_id
     }
 }
 

@@ -11,7 +11,6 @@
 //!   ([`klines_url`]). Binance returns at most [`MAX_PAGE_LIMIT`] klines a request, so a longer
 //!   range is fetched page by page, each page starting the day after the last kline of the one
 //!   before, until the range is covered or a page comes back short.
-//! - Quotes: `GET {base}/api/v3/ticker/price?symbol=BTCUSDT` ([`ticker_url`]).
 //!
 //! The default base, [`BinanceProvider::DEFAULT_BASE`], is Binance's public market-data host,
 //! which is not geo-blocked the way `api.binance.com` is.
@@ -39,7 +38,7 @@ use tracing::{debug, instrument, warn};
 use url::Url;
 
 use super::http::HttpClient;
-use super::source::{Dropped, Fetched, Provider, ProviderError, Quote};
+use super::source::{Dropped, Fetched, Provider, ProviderError};
 use crate::market::{AssetClass, Bar, Calendar, Symbol, check_session_date, shown};
 use crate::shared::redact;
 
@@ -126,16 +125,6 @@ struct RawError {
     msg: String,
 }
 
-/// The latest price of a pair:
-///
-/// ```json
-/// {"symbol":"BTCUSDT","price":"67000.12000000"}
-/// ```
-#[derive(Debug, Deserialize)]
-struct RawTicker {
-    price: Value,
-}
-
 /// One response of the klines endpoint, normalised.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KlinePage {
@@ -192,13 +181,6 @@ fn page_url(base: &Url, pair: &str, start: NaiveDate, end: NaiveDate, limit: u32
         .append_pair("startTime", &start_ms.to_string())
         .append_pair("endTime", &end_ms.to_string())
         .append_pair("limit", &limit.to_string());
-    url
-}
-
-/// The latest-price request for `pair`.
-pub fn ticker_url(base: &Url, pair: &str) -> Url {
-    let mut url = endpoint(base, &["api", "v3", "ticker", "price"]);
-    url.query_pairs_mut().clear().append_pair("symbol", pair);
     url
 }
 
@@ -555,31 +537,6 @@ impl Provider for BinanceProvider {
         }
         Ok(normalise(fetched, from, to))
     }
-
-    #[instrument(skip_all, fields(provider = NAME, symbol = %symbol.ticker()))]
-    async fn quote(&self, symbol: &Symbol, _now: DateTime<Utc>) -> Result<Quote, ProviderError> {
-        let pair = self.pair(symbol)?;
-        let url = ticker_url(&self.base, &pair);
-        let body = self.fetch(&url, symbol).await?;
-        let ticker: RawTicker = serde_json::from_str(&body).map_err(|error| {
-            malformed(
-                &redact(&url),
-                format!("not a ticker price ({error}; begins {:?})", snippet(&body)),
-            )
-        })?;
-        let price = price(&ticker.price).map_err(|raw| {
-            malformed(
-                &redact(&url),
-                format!("price {raw} is not a positive finite price"),
-            )
-        })?;
-        Ok(Quote {
-            price,
-            time: None,
-            // Crypto trades around the clock.
-            session_open: true,
-        })
-    }
 }
 
 /// Keeps what lies in `from..=to`, in strictly increasing date order (pages never overlap,
@@ -903,10 +860,6 @@ mod tests {
             assert_eq!(
                 klines_url(&base, "ETHUSDT", day(1), day(1)).path(),
                 "/proxy/api/v3/klines"
-            );
-            assert_eq!(
-                ticker_url(&base, "ETHUSDT").as_str(),
-                "http://127.0.0.1:9/proxy/api/v3/ticker/price?symbol=ETHUSDT"
             );
         }
     }

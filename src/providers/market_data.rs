@@ -78,19 +78,6 @@ pub enum MarketError {
     Series { symbol: String, error: SeriesError },
 }
 
-impl MarketError {
-    /// Whether a later refresh could succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            MarketError::Provider(e) => e.is_retryable(),
-            MarketError::Failover {
-                primary, secondary, ..
-            } => primary.is_retryable() || secondary.is_retryable(),
-            MarketError::Series { .. } => false,
-        }
-    }
-}
-
 /// What the cache keeps per symbol; the store persists it between runs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cached {

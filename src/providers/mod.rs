@@ -24,4 +24,4 @@ pub mod yahoo;
 
 pub use self::csv::{CsvError, CsvSource};
 pub use self::histories::{BarCache, CacheError, Histories, HistoryError, Loaded};
-pub use self::source::{Dropped, Fetched, Provider, ProviderError, Quote, Split};
+pub use self::source::{Dropped, Fetched, Provider, ProviderError, Split};

@@ -45,16 +45,6 @@ pub struct Fetched {
     pub ranges_left_out: Vec<Dropped>,
 }
 
-/// The latest price.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Quote {
-    pub price: f64,
-    /// When the price was set (UTC); `None` when the provider does not say (Binance's ticker).
-    pub time: Option<DateTime<Utc>>,
-    /// Whether the session was open at the time of the request.
-    pub session_open: bool,
-}
-
 /// Why a provider could not answer. Messages name the provider and what was asked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProviderError {
@@ -172,7 +162,7 @@ fn status_detail(status: u16, retry_after: Option<Duration>, body: &str) -> Stri
     }
 }
 
-/// A live source of daily bars and quotes.
+/// A live source of daily bars.
 #[async_trait]
 pub trait Provider: Send + Sync + fmt::Debug {
     /// Short name for logs and errors: "yahoo", "binance".
@@ -191,7 +181,4 @@ pub trait Provider: Send + Sync + fmt::Debug {
         to: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<Fetched, ProviderError>;
-
-    /// The latest price.
-    async fn quote(&self, symbol: &Symbol, now: DateTime<Utc>) -> Result<Quote, ProviderError>;
 }

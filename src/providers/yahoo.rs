@@ -35,7 +35,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -43,23 +43,15 @@ use tracing::{debug, instrument, warn};
 use url::Url;
 
 use super::http::HttpClient;
-use super::source::{Dropped, Fetched, Provider, ProviderError, Quote, Split};
-use crate::market::{Bar, Calendar, Symbol, check_session_date};
+use super::source::{Dropped, Fetched, Provider, ProviderError, Split};
+use crate::market::{Bar, Symbol, check_session_date};
 
 /// The provider's name in logs and errors.
 const PROVIDER: &str = "yahoo";
 /// The public endpoint; configurable so tests and mirrors can stand in for it.
 pub const DEFAULT_BASE_URL: &str = "https://query2.finance.yahoo.com";
-/// How many calendar days back [`YahooProvider::quote`] asks for: enough to span a long weekend,
-/// short enough to be a small response.
-const QUOTE_LOOKBACK_DAYS: u64 = 5;
 /// The `chart.error.code` Yahoo uses for a symbol it does not know.
 const NOT_FOUND_CODE: &str = "Not Found";
-/// The NYSE regular session opens at 09:30 America/New_York.
-const NYSE_OPEN: NaiveTime = match NaiveTime::from_hms_opt(9, 30, 0) {
-    Some(time) => time,
-    None => NaiveTime::MIN,
-};
 
 // ---------------------------------------------------------------------------------------------
 // The raw payload. A trimmed daily response (AAPL, 2020-08-31..2020-11-07):
@@ -127,11 +119,6 @@ struct Meta {
     /// IANA name of the exchange's timezone: the only field that dates bars.
     #[serde(default)]
     exchange_timezone_name: Option<String>,
-    #[serde(default)]
-    regular_market_price: Option<Cell>,
-    /// Unix seconds of `regular_market_price`.
-    #[serde(default)]
-    regular_market_time: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -488,59 +475,6 @@ fn at(values: Option<&[Cell]>, index: usize) -> &Cell {
     values.and_then(|v| v.get(index)).unwrap_or(&NULL)
 }
 
-/// Reads the latest price from a chart API body: `meta.regularMarketPrice` at
-/// `meta.regularMarketTime`, with [`Quote::session_open`] from [`session_open`] at `now`.
-pub fn parse_quote(
-    body: &str,
-    symbol: &Symbol,
-    now: DateTime<Utc>,
-    url: &str,
-) -> Result<Quote, ProviderError> {
-    let meta = decode(body, symbol, url)?.meta;
-    let price = meta
-        .regular_market_price
-        .as_ref()
-        .ok_or_else(|| "is absent".to_owned())
-        .and_then(Cell::price)
-        .map_err(|why| malformed(url, format!("meta.regularMarketPrice {why}")))?;
-    let time = meta
-        .regular_market_time
-        .and_then(|stamp| DateTime::from_timestamp(stamp, 0))
-        .ok_or_else(|| {
-            malformed(
-                url,
-                "meta.regularMarketTime is absent or out of range".into(),
-            )
-        })?;
-    Ok(Quote {
-        price,
-        time: Some(time),
-        session_open: session_open(symbol.calendar(), now),
-    })
-}
-
-/// Whether the regular session of `calendar` is open at `now`: crypto always; NYSE when today
-/// (in New York) is a session and `now` is between 09:30 and the close by
-/// [`Calendar::close_time`] (13:00 on an early close); an exchange with unknown hours
-/// ([`Calendar::Weekdays`]) on any weekday (UTC). Pre/post-market trading is not modelled.
-pub fn session_open(calendar: Calendar, now: DateTime<Utc>) -> bool {
-    match calendar {
-        Calendar::Crypto => true,
-        Calendar::Weekdays => calendar.is_session(now.date_naive()),
-        Calendar::Nyse => {
-            let tz = calendar.timezone();
-            let today = now.with_timezone(&tz).date_naive();
-            let opens = tz
-                .from_local_datetime(&today.and_time(NYSE_OPEN))
-                .earliest()
-                .map(|open| open.with_timezone(&Utc));
-            calendar.is_session(today)
-                && opens.is_some_and(|open| now >= open)
-                && now < calendar.close_time(today)
-        }
-    }
-}
-
 /// The one result of a chart body, or the error it reports.
 fn decode(body: &str, symbol: &Symbol, url: &str) -> Result<ChartResult, ProviderError> {
     let body = sanitise_non_finite(body);
@@ -892,41 +826,13 @@ impl Provider for YahooProvider {
         );
         Ok(fetched)
     }
-
-    /// Asks for the last few days of the chart and reads the price from its `meta`.
-    #[instrument(skip_all, fields(symbol = %symbol.ticker()))]
-    async fn quote(&self, symbol: &Symbol, now: DateTime<Utc>) -> Result<Quote, ProviderError> {
-        let today = now
-            .with_timezone(&symbol.calendar().timezone())
-            .date_naive();
-        let from = today
-            .checked_sub_days(Days::new(QUOTE_LOOKBACK_DAYS))
-            .unwrap_or(today);
-        let url = chart_url(&self.base, symbol, from, today);
-        let body = self.fetch(symbol, &url).await?;
-        parse_quote(&body, symbol, now, &shown(&url))
-    }
 }
 
 #[cfg(test)]
 mod tests {
 
-    #[test]
-    fn the_other_host_of_query1_is_query2_and_back_and_other_hosts_have_none() {
-        let url = |text: &str| Url::parse(text).expect("a URL");
-        assert_eq!(
-            other_host(&url("https://query2.finance.yahoo.com")),
-            Some(url("https://query1.finance.yahoo.com"))
-        );
-        assert_eq!(
-            other_host(&url("https://query1.finance.yahoo.com/prefix/")),
-            Some(url("https://query2.finance.yahoo.com/prefix/"))
-        );
-        assert_eq!(other_host(&url("http://127.0.0.1:8080")), None);
-    }
-
     use super::*;
-    use crate::market::AssetClass;
+    use crate::market::{AssetClass, Calendar};
 
     const URL: &str = "http://yahoo.test/v8/finance/chart/X";
 
@@ -1385,39 +1291,16 @@ mod tests {
     }
 
     #[test]
-    fn a_quote_is_the_regular_market_price_and_time() {
-        let body = body("America/New_York", &[row("2025-09-18T13:30:00Z", "100")]);
-        let quote = parse_quote(&body, &rut(), utc("2025-09-18T15:00:00Z"), URL).expect("a quote");
+    fn the_other_host_of_query1_is_query2_and_back_and_other_hosts_have_none() {
+        let url = |text: &str| Url::parse(text).expect("a URL");
         assert_eq!(
-            quote,
-            Quote {
-                price: 101.5,
-                time: Some(utc("2025-09-18T20:00:00Z")),
-                session_open: true,
-            }
+            other_host(&url("https://query2.finance.yahoo.com")),
+            Some(url("https://query1.finance.yahoo.com"))
         );
-        let bad = r#"{"chart":{"result":[{"meta":{"regularMarketPrice":"NaN",
-            "regularMarketTime":1758225600}}]}}"#;
-        let error = parse_quote(bad, &rut(), later(), URL).expect_err("no price");
-        assert!(error.to_string().contains("regularMarketPrice"), "{error}");
-    }
-
-    #[test]
-    fn the_nyse_session_is_open_from_half_past_nine_to_four_on_sessions() {
-        let cases = [
-            ("2025-09-18T13:29:59Z", false), // 09:29:59 EDT
-            ("2025-09-18T13:30:00Z", true),  // 09:30 EDT
-            ("2025-09-18T19:59:59Z", true),
-            ("2025-09-18T20:00:00Z", false), // 16:00 EDT
-            ("2025-12-18T14:29:00Z", false), // 09:29 EST
-            ("2025-12-18T20:30:00Z", true),  // 15:30 EST
-            ("2025-12-18T21:00:00Z", false), // 16:00 EST
-            ("2025-09-20T15:00:00Z", false), // a Saturday
-            ("2025-12-25T15:00:00Z", false), // Christmas
-        ];
-        for (now, open) in cases {
-            assert_eq!(session_open(Calendar::Nyse, utc(now)), open, "{now}");
-        }
-        assert!(session_open(Calendar::Crypto, utc("2025-09-20T03:00:00Z")));
+        assert_eq!(
+            other_host(&url("https://query1.finance.yahoo.com/prefix/")),
+            Some(url("https://query2.finance.yahoo.com/prefix/"))
+        );
+        assert_eq!(other_host(&url("http://127.0.0.1:8080")), None);
     }
 }

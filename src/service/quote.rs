@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::QueryError;
 use crate::market::{Calendar, Series, Symbol};
@@ -46,12 +46,6 @@ impl QuoteAnswer {
     }
 }
 
-/// NYSE's opening bell, New York time.
-const NYSE_OPEN: NaiveTime = match NaiveTime::from_hms_opt(9, 30, 0) {
-    Some(t) => t,
-    None => NaiveTime::MIN,
-};
-
 /// Where `calendar`'s market stands at `now`.
 pub fn session_state(calendar: Calendar, now: DateTime<Utc>) -> SessionState {
     match calendar {
@@ -59,18 +53,14 @@ pub fn session_state(calendar: Calendar, now: DateTime<Utc>) -> SessionState {
         Calendar::Weekdays => return SessionState::HoursUnknown,
         Calendar::Nyse => {}
     }
-    let tz = calendar.timezone();
-    let today = now.with_timezone(&tz).date_naive();
+    let today = now.with_timezone(&calendar.timezone()).date_naive();
     if !calendar.is_session(today) {
         return SessionState::NoSession {
             holiday: calendar.holiday_name(today),
             next: calendar.next_session_after(today),
         };
     }
-    let opens = tz
-        .from_local_datetime(&today.and_time(NYSE_OPEN))
-        .earliest()
-        .map_or(now, |t| t.with_timezone(&Utc));
+    let opens = calendar.open_time(today);
     let closes = calendar.close_time(today);
     if now < opens {
         SessionState::BeforeOpen { opens }

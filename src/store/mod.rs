@@ -439,7 +439,6 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    async fn set_watchlist(&self, server: &ServerId, symbols: &[String]) -> Result<(), StoreError>;
     async fn watchlist(&self, server: &ServerId) -> Result<Vec<String>, StoreError>;
 
     async fn mute(&self, server: &ServerId, mute: &Mute) -> Result<(), StoreError>;

@@ -317,14 +317,6 @@ impl SqliteStore {
         &self.path
     }
 
-    /// The schema version applied (the last migration).
-    pub async fn schema_version(&self) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(query("reading the schema version"))
-    }
-
     /// Closes the pool (all connections), e.g. before the file is inspected or replaced.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -681,12 +673,6 @@ impl Store for SqliteStore {
             Self::insert_rule(tx.conn(), server, rule, now).await?;
         }
         Self::insert_watchlist(tx.conn(), server, watchlist).await?;
-        tx.commit().await
-    }
-
-    async fn set_watchlist(&self, server: &ServerId, symbols: &[String]) -> Result<(), StoreError> {
-        let mut tx = WriteTx::begin(&self.pool, "replacing a watchlist", Begin::Deferred).await?;
-        Self::insert_watchlist(tx.conn(), server, symbols).await?;
         tx.commit().await
     }
 
