@@ -18,7 +18,7 @@ use crate::market::{Catalog, IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
 use crate::providers::csv::read_series;
 use crate::providers::market_data::{MarketData, Snapshot};
-use crate::providers::{CsvSource, live};
+use crate::providers::{self, CsvSource, live};
 use crate::rules::Event;
 use crate::service::{self, DataStatus, ReplayRange};
 use crate::store::{LockError, StoreError};
@@ -168,6 +168,10 @@ pub struct StreakArgs {
     /// Answer as of this date (YYYY-MM-DD; default: the latest bar).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
+    /// Answer as if it were this UTC instant (RFC 3339, e.g. 2025-09-19T15:00:00Z; default:
+    /// now): the history is cut at the latest session closed then, as the bot cuts it.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
     #[command(flatten)]
     pub data: DataArgs,
     /// One JSON object instead of text.
@@ -182,6 +186,10 @@ pub struct HighArgs {
     /// Answer as of this date (YYYY-MM-DD; default: the latest bar).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
+    /// Answer as if it were this UTC instant (RFC 3339, e.g. 2025-09-19T15:00:00Z; default:
+    /// now): the history is cut at the latest session closed then, as the bot cuts it.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
     #[command(flatten)]
     pub data: DataArgs,
     /// One JSON object instead of text.
@@ -567,37 +575,74 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let data = args.data.data.as_deref();
-    answer(config, data, &args.symbol, args.json, out, |series| {
-        let answer = service::streak(series, args.timeframe, args.as_of)?;
-        Ok((
-            alerts::streak_json_answer(&answer),
-            alerts::streak_text(&answer),
-        ))
-    })
+    answer(
+        config,
+        data,
+        &args.symbol,
+        args.now,
+        args.json,
+        out,
+        |series| {
+            let answer = service::streak(series, args.timeframe, args.as_of)?;
+            Ok((
+                alerts::streak_json_answer(&answer),
+                alerts::streak_text(&answer),
+            ))
+        },
+    )
 }
 
 fn high(config: &Config, args: HighArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let data = args.data.data.as_deref();
-    answer(config, data, &args.symbol, args.json, out, |series| {
-        let answer = service::high(series, args.as_of)?;
-        Ok((
-            alerts::high_json_answer(&answer),
-            alerts::high_text(&answer),
-        ))
-    })
+    answer(
+        config,
+        data,
+        &args.symbol,
+        args.now,
+        args.json,
+        out,
+        |series| {
+            let answer = service::high(series, args.as_of)?;
+            Ok((
+                alerts::high_json_answer(&answer),
+                alerts::high_text(&answer),
+            ))
+        },
+    )
 }
 
-/// Loads one symbol's history, asks `render` for the answer (JSON and text), and prints it
-/// with what should be said about the data behind it.
+/// Looks up one symbol's history as the bot's commands do (the same [`providers::Histories`],
+/// cut at the latest session closed at `now`; a one-shot command keeps no bar cache), asks
+/// `render` for the answer (JSON and text), and prints it with what should be said about the
+/// data behind it.
 fn answer(
     config: &Config,
     data: Option<&Path>,
-    symbol: &str,
+    query: &str,
+    now: Option<DateTime<Utc>>,
     json: bool,
     out: &mut impl Write,
     render: impl FnOnce(&Series) -> anyhow::Result<(serde_json::Value, String)>,
 ) -> anyhow::Result<()> {
-    let (series, status) = Histories::open(config, data)?.load_with_status(symbol)?;
+    let histories = match data {
+        Some(dir) => providers::Histories::Csv(
+            CsvSource::open(dir, Catalog::builtin()).map_err(|e| anyhow::anyhow!("--data {e}"))?,
+        ),
+        None => providers::Histories::Live(
+            live::market_data(config).context("cannot set up the live providers")?,
+        ),
+    };
+    let symbol = histories.resolve(query)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let loaded = runtime.block_on(histories.history(
+        &providers::NoBarCache,
+        symbol,
+        now.unwrap_or_else(Utc::now),
+    ))?;
+    let (series, status) = (loaded.series, loaded.status);
     let (value, text) = render(&series)?;
     if json {
         writeln!(out, "{}", alerts::with_data_status(value, &status))?;

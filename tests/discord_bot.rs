@@ -261,6 +261,37 @@ async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them(
     bot.stop().await;
 }
 
+/// During a session the history ends with a bar that is not a close yet (the CSV has Friday
+/// 2025-09-19; at 11:00 New York time that session is open). `/streak` and `/high` and the CLI
+/// at the same instant use the one history lookup, cut at Thursday's close: the answers are
+/// byte-identical, and neither counts Friday.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn during_a_session_the_bot_and_the_cli_answer_from_the_same_closes() {
+    let s = setup();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = ManualClock::at(utc(2025, 9, 19, 15, 0, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+    for command in ["streak", "high"] {
+        let reply = fake
+            .interact(Interaction::command(command).option_str("symbol", "RUT"))
+            .await;
+        let content = reply.content().expect("an answer");
+        let (code, cli, stderr) = support::highwater([
+            command,
+            "RUT",
+            "--data",
+            s.data.to_str().expect("UTF-8"),
+            "--now",
+            "2025-09-19T15:00:00Z",
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(content, cli.trim_end(), "/{command} RUT and the CLI");
+        assert!(content.contains("Sep 18, 2025"), "{content}");
+        assert!(!content.contains("Sep 19, 2025"), "{content}");
+    }
+    bot.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_managers_change_rules_and_rules_survive_a_restart() {
     let s = setup();

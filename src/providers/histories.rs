@@ -48,6 +48,26 @@ pub trait BarCache: Send + Sync {
     ) -> Result<(), CacheError>;
 }
 
+/// A bar cache that keeps nothing: for one-shot commands, which fetch afresh each time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoBarCache;
+
+#[async_trait]
+impl BarCache for NoBarCache {
+    async fn load_bars(&self, _ticker: &str) -> Result<Option<Cached>, CacheError> {
+        Ok(None)
+    }
+
+    async fn save_bars(
+        &self,
+        _ticker: &str,
+        _history: &Cached,
+        _now: DateTime<Utc>,
+    ) -> Result<(), CacheError> {
+        Ok(())
+    }
+}
+
 /// Why a history could not be had this tick.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
@@ -93,6 +113,20 @@ fn display_name(provider: &str) -> &'static str {
 }
 
 impl Histories {
+    /// The symbol `query` names: for CSV files, the one a file holds (the catalog's by any
+    /// alias, or the ticker of a file's name); live, the catalog's or any other ticker as is.
+    pub fn resolve(&self, query: &str) -> Result<Arc<Symbol>, Box<HistoryError>> {
+        match self {
+            Histories::Csv(source) => source
+                .resolve(query)
+                .map(|(symbol, _)| symbol)
+                .map_err(|e| Box::new(e.into())),
+            Histories::Live(_) => {
+                super::live::resolve(query).map_err(|e| Box::new(HistoryError::Market(e.into())))
+            }
+        }
+    }
+
     /// The confirmed history of `symbol` through the latest session closed at `now`, with the
     /// name of its source and what to say about it.
     pub async fn history<C: BarCache + ?Sized>(

@@ -23,5 +23,5 @@ pub mod source;
 pub mod yahoo;
 
 pub use self::csv::{CsvError, CsvSource};
-pub use self::histories::{BarCache, CacheError, Histories, HistoryError, Loaded};
+pub use self::histories::{BarCache, CacheError, Histories, HistoryError, Loaded, NoBarCache};
 pub use self::source::{Dropped, Fetched, Provider, ProviderError, Split};
