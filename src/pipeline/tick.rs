@@ -16,7 +16,8 @@ use crate::market::{Calendar, Series, Symbol};
 use crate::providers::live;
 use crate::providers::market_data::Held;
 use crate::providers::{Histories, HistoryError};
-use crate::rules::{Evaluator, Event, Rule, RuleSet};
+use crate::rules::{Event, Rule, RuleSet};
+use crate::service::{ReplayRange, replay_series};
 use crate::store::{
     AlertGroup, NewAlert, ServerId, ServerSettings, Store, StoreError, StoredRule, TickWrite,
 };
@@ -151,7 +152,8 @@ async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, Stor
 }
 
 /// The events of the sessions after `through` (at most `limits` of them), and the last session
-/// looked at.
+/// looked at. The evaluation is replay's ([`replay_series`]) from the first unseen session; an
+/// evaluation that fails is logged and looks at nothing, so those sessions are tried again.
 pub fn new_events(
     series: &Series,
     rules: &RuleSet,
@@ -170,18 +172,20 @@ pub fn new_events(
     if evaluate < unseen {
         tracing::warn!(symbol = %series.symbol().ticker(), skipped = unseen - evaluate, "too many unseen sessions; only the latest are evaluated");
     }
-    let start = bars.len() - evaluate;
-    let mut evaluator = Evaluator::new(series.symbol().clone(), rules);
-    let mut events = Vec::new();
-    if evaluator.warm_all(&bars[..start]).is_err() {
-        return (Vec::new(), Some(last));
-    }
-    for bar in &bars[start..] {
-        if evaluator.step(bar, &mut events).is_err() {
-            break;
+    let Some(first) = bars.get(bars.len() - evaluate) else {
+        return (Vec::new(), Some(last)); // nothing unseen
+    };
+    let range = ReplayRange {
+        from: first.date(),
+        to: None,
+    };
+    match replay_series(series, rules, range) {
+        Ok(events) => (events, Some(last)),
+        Err(error) => {
+            tracing::error!(symbol = %series.symbol().ticker(), %error, "the rules could not be evaluated on this history; it is tried again next tick");
+            (Vec::new(), through)
         }
     }
-    (events, Some(last))
 }
 
 /// Runs one tick at `now` for the symbols of `calendar` (all symbols when `None`).
