@@ -297,15 +297,20 @@ pub fn parse_klines(body: &str, url: &str, now: DateTime<Utc>) -> Result<KlinePa
                     ),
                 ));
             }
-            let problem = if error.is_eof() {
-                format!("truncated body ({error})")
-            } else {
+            if error.is_eof() {
+                return Err(ProviderError::Truncated {
+                    provider: NAME,
+                    url: url.to_owned(),
+                    problem: error.to_string(),
+                });
+            }
+            return Err(malformed(
+                url,
                 format!(
                     "not an array of klines ({error}; begins {:?})",
                     snippet(body)
-                )
-            };
-            return Err(malformed(url, problem));
+                ),
+            ));
         }
     };
 
@@ -799,7 +804,6 @@ mod tests {
         let cases = [
             (r#"{"code":-1121,"msg":"Invalid symbol."}"#, "-1121"),
             ("<html>blocked</html>", "not an array"),
-            (r#"[[1709251200000,"1","2""#, "truncated"),
             (r#"[["yesterday","1","2","0.5","1"]]"#, "open time"),
         ];
         for (text, expected) in cases {
@@ -812,6 +816,10 @@ mod tests {
             }
         }
         let truncated = parse_klines(r#"[[1709251200000,"1""#, URL, at(10, 0));
+        assert!(
+            matches!(&truncated, Err(ProviderError::Truncated { url, .. }) if url == URL),
+            "{truncated:?}"
+        );
         assert!(
             truncated.is_err_and(|e| e.is_retryable()),
             "a cut-short body may be retried"

@@ -183,9 +183,9 @@ impl HttpClient {
 
     /// Same, then `serde_json::from_str` into `T`.
     ///
-    /// A body that does not parse is [`ProviderError::Malformed`]; when it ends early (a
-    /// truncated transfer) the problem says "truncated", which makes it retryable, and it is
-    /// retried like a 5xx. A body that parses but does not fit `T` is not retried.
+    /// A body that does not parse is [`ProviderError::Malformed`]; one that ends early (a
+    /// truncated transfer) is [`ProviderError::Truncated`], retryable, and retried like a 5xx.
+    /// A body that parses but does not fit `T` is not retried.
     #[tracing::instrument(skip_all, fields(provider = self.provider, url = %redact(url)))]
     pub async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, ProviderError> {
         self.request(url, |body| serde_json::from_str::<T>(&body))
@@ -318,10 +318,10 @@ impl HttpClient {
                 self.transport_error(url, error)
             } else {
                 // The headers arrived but the body did not, all of it: a dropped connection.
-                ProviderError::Malformed {
+                ProviderError::Truncated {
                     provider: self.provider,
                     url: redact(url),
-                    problem: format!("truncated body: {}", error_chain(error)),
+                    problem: error_chain(error),
                 }
             }
         })?;
@@ -338,12 +338,16 @@ impl HttpClient {
             });
         }
 
-        parse(body).map_err(|error| ProviderError::Malformed {
-            provider: self.provider,
-            url: redact(url),
-            problem: match error.classify() {
-                Category::Eof => format!("truncated: {error}"),
-                _ => error.to_string(),
+        parse(body).map_err(|error| match error.classify() {
+            Category::Eof => ProviderError::Truncated {
+                provider: self.provider,
+                url: redact(url),
+                problem: error.to_string(),
+            },
+            _ => ProviderError::Malformed {
+                provider: self.provider,
+                url: redact(url),
+                problem: error.to_string(),
             },
         })
     }

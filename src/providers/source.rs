@@ -105,6 +105,13 @@ pub enum ProviderError {
         url: String,
         problem: String,
     },
+    /// The body ended early (a dropped connection, a cut transfer): worth asking again.
+    #[error("{provider}: truncated response from {url}: {problem}")]
+    Truncated {
+        provider: &'static str,
+        url: String,
+        problem: String,
+    },
     #[error("{provider}: {failures} failures in a row, not asking again for {cooldown:?}")]
     CircuitOpen {
         provider: &'static str,
@@ -120,9 +127,11 @@ impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ProviderError::Status { status, .. } => *status == 429 || *status >= 500,
-            ProviderError::Timeout { .. } | ProviderError::Connect { .. } => true,
-            ProviderError::Malformed { problem, .. } => problem.contains("truncated"),
-            ProviderError::UnknownSymbol { .. }
+            ProviderError::Timeout { .. }
+            | ProviderError::Connect { .. }
+            | ProviderError::Truncated { .. } => true,
+            ProviderError::Malformed { .. }
+            | ProviderError::UnknownSymbol { .. }
             | ProviderError::NotCovered { .. }
             | ProviderError::NotJson { .. }
             | ProviderError::NotTheApi { .. }

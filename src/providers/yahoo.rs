@@ -478,14 +478,18 @@ fn at(values: Option<&[Cell]>, index: usize) -> &Cell {
 /// The one result of a chart body, or the error it reports.
 fn decode(body: &str, symbol: &Symbol, url: &str) -> Result<ChartResult, ProviderError> {
     let body = sanitise_non_finite(body);
-    let envelope: Envelope = serde_json::from_str(&body).map_err(|error| {
-        let problem = match error.classify() {
-            serde_json::error::Category::Eof => format!("truncated: {error}"),
-            serde_json::error::Category::Data => format!("unexpected shape: {error}"),
-            _ => format!("not valid JSON: {error}"),
-        };
-        malformed(url, problem)
-    })?;
+    let envelope: Envelope =
+        serde_json::from_str(&body).map_err(|error| match error.classify() {
+            serde_json::error::Category::Eof => ProviderError::Truncated {
+                provider: PROVIDER,
+                url: url.to_owned(),
+                problem: error.to_string(),
+            },
+            serde_json::error::Category::Data => {
+                malformed(url, format!("unexpected shape: {error}"))
+            }
+            _ => malformed(url, format!("not valid JSON: {error}")),
+        })?;
     let chart = envelope.chart;
     if let Some(error) = chart.error {
         return Err(chart_error(error, symbol, url));
@@ -1203,7 +1207,6 @@ mod tests {
     fn unexpected_shapes_are_malformed_and_name_the_problem() {
         let cases = [
             ("<html>consent</html>", "not valid JSON"),
-            (r#"{"chart":{"result":[{"meta":{}"#, "truncated"),
             (r#"{"charts":{}}"#, "unexpected shape"),
             (
                 r#"{"chart":{"result":null,"error":null}}"#,
@@ -1243,6 +1246,10 @@ mod tests {
             }
         }
         let truncated = parse(r#"{"chart":{"#, d(2025, 9, 1), d(2025, 9, 30)).expect_err("error");
+        assert!(
+            matches!(&truncated, ProviderError::Truncated { url, .. } if url == URL),
+            "{truncated:?}"
+        );
         assert!(
             truncated.is_retryable(),
             "a body cut short may come whole next time"
