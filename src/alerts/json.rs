@@ -102,11 +102,19 @@ fn any_needs_escape(text: &[u8]) -> bool {
 /// Appends `text` to `out` as the body of a JSON string (no quotes), escaped exactly as
 /// serde_json escapes it: `\b \t \n \f \r` short, other control characters as `\u00XX` with
 /// lower-case hex, `\"` and `\\`.
+#[inline(always)]
 fn push_escaped(out: &mut Vec<u8>, text: &[u8]) {
-    if !any_needs_escape(text) {
+    if any_needs_escape(text) {
+        push_escaping(out, text);
+    } else {
         out.extend_from_slice(text);
-        return;
     }
+}
+
+/// [`push_escaped`] for a text with a byte to escape (rare: names and ids almost never have one).
+#[cold]
+#[inline(never)]
+fn push_escaping(out: &mut Vec<u8>, text: &[u8]) {
     let mut plain_from = 0;
     for (i, &byte) in text.iter().enumerate() {
         if !needs_escape(byte) {
@@ -202,7 +210,7 @@ impl<'a> Object<'a> {
         Object { out, empty: true }
     }
 
-    #[inline]
+    #[inline(always)]
     fn key(&mut self, name: &str) {
         self.out.push(if self.empty { b'{' } else { b',' });
         self.empty = false;
@@ -211,7 +219,7 @@ impl<'a> Object<'a> {
         self.out.extend_from_slice(b"\":");
     }
 
-    #[inline]
+    #[inline(always)]
     fn str(&mut self, name: &str, value: &str) {
         self.key(name);
         self.out.push(b'"');
@@ -221,7 +229,7 @@ impl<'a> Object<'a> {
 
     /// A string field holding one of highwater's own names (`close`, `record_close`,
     /// `weekly`): plain ASCII letters and `_`, which JSON never escapes.
-    #[inline]
+    #[inline(always)]
     fn name(&mut self, name: &str, value: &'static str) {
         debug_assert!(!value.bytes().any(needs_escape), "{value}");
         self.key(name);
@@ -253,7 +261,7 @@ impl<'a> Object<'a> {
         });
     }
 
-    #[inline]
+    #[inline(always)]
     fn date(&mut self, name: &str, date: NaiveDate) {
         match crate::market::iso_date::ymd(date) {
             Some(bytes) => {
@@ -266,7 +274,7 @@ impl<'a> Object<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn null(&mut self, name: &str) {
         self.key(name);
         self.out.extend_from_slice(b"null");
@@ -274,7 +282,7 @@ impl<'a> Object<'a> {
 
     /// A number as serde_json writes an `f64`: shortest round-trip digits; `null` when it is
     /// not finite.
-    #[inline]
+    #[inline(always)]
     fn f64(&mut self, name: &str, value: f64) {
         if !value.is_finite() {
             return self.null(name);
@@ -284,13 +292,13 @@ impl<'a> Object<'a> {
         let _ = CompactFormatter.write_f64(self.out, value);
     }
 
-    #[inline]
+    #[inline(always)]
     fn u32(&mut self, name: &str, value: u32) {
         self.key(name);
         let _ = CompactFormatter.write_u32(self.out, value);
     }
 
-    #[inline]
+    #[inline(always)]
     fn bool(&mut self, name: &str, value: bool) {
         self.key(name);
         self.out
