@@ -484,12 +484,12 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
         if args.json {
             alerts::write_event_json(buffer, event);
         } else {
-            write!(
-                buffer,
-                "{}  {}",
-                IsoDate(event.date),
-                alerts::Headline(event)
-            )?;
+            match crate::market::iso_date::ymd(event.date) {
+                Some(date) => buffer.extend_from_slice(&date),
+                None => write!(buffer, "{}", IsoDate(event.date))?,
+            }
+            buffer.extend_from_slice(b"  ");
+            alerts::push_headline(buffer, event);
         }
         buffer.push(b'\n');
         Ok(start..buffer.len())

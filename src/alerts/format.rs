@@ -1,6 +1,6 @@
 //! Number and date formatting in the house style: `2,467.70`, `+0.98%`, `Nov 8, 2021`, `7th`.
 
-use std::fmt::{self, Display, Write};
+use std::fmt::{self, Write};
 
 use chrono::{Datelike, NaiveDate};
 
@@ -11,34 +11,142 @@ const MONTHS: [&str; 12] = [
 
 /// A price with thousands separators: two decimals from 10 up, four below (small coins).
 pub fn price(value: f64) -> String {
-    Price(value).to_string()
+    let mut out = Vec::with_capacity(24);
+    push_price(&mut out, value);
+    into_string(out)
 }
 
-/// [`price`] as a `Display`, to write into a longer text without a string of its own.
-pub(crate) struct Price(pub f64);
-
-impl Display for Price {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = self.0;
-        let decimals = if value.abs() >= 10.0 { 2 } else { 4 };
-        let negative = value < 0.0;
-        // On the stack, and handed on in one piece: `f` may be escaping into a JSON string,
-        // which costs per call. A price too long for the stack (above 10^40) takes strings.
-        let mut digits: StackText = StackText::default();
-        let mut grouped: StackText = StackText::default();
-        if write!(digits, "{:.*}", decimals, value.abs()).is_ok()
-            && write_grouped(&mut grouped, negative, digits.as_str()?).is_ok()
-        {
-            return f.write_str(grouped.as_str()?);
+/// Appends [`price`]`(value)` to `out`.
+pub(crate) fn push_price(out: &mut Vec<u8>, value: f64) {
+    let decimals = if value.abs() >= 10.0 { 2 } else { 4 };
+    match fixed_parts(value.abs(), decimals) {
+        Some((whole, fraction)) => {
+            if value < 0.0 {
+                out.push(b'-');
+            }
+            push_grouped(out, whole);
+            out.push(b'.');
+            push_padded(out, fraction, decimals);
         }
-        let mut text = String::new();
-        write_grouped(
-            &mut text,
-            negative,
-            &format!("{:.*}", decimals, value.abs()),
-        )?;
-        f.write_str(&text)
+        None => {
+            // Too large, or next to a rounding tie: the formatter decides.
+            let mut text = String::new();
+            let _ = write_grouped(
+                &mut text,
+                value < 0.0,
+                &format!("{:.*}", decimals as usize, value.abs()),
+            );
+            out.extend_from_slice(text.as_bytes());
+        }
     }
+}
+
+/// Appends `format!("{:.*}", decimals, value)`, exactly (see [`fixed_parts`]).
+pub(crate) fn push_fixed(out: &mut Vec<u8>, value: f64, decimals: u32) {
+    match fixed_parts(value, decimals) {
+        Some((whole, fraction)) => {
+            push_u64(out, whole);
+            if decimals > 0 {
+                out.push(b'.');
+                push_padded(out, fraction, decimals);
+            }
+        }
+        None => {
+            let _ = std::io::Write::write_fmt(out, format_args!("{:.*}", decimals as usize, value));
+        }
+    }
+}
+
+/// A value that is scaled by 10^decimals below this is within 2^-11 of the exact product, so a
+/// margin of 10^-3 around a half keeps the rounding decision exact.
+const MAX_FIXED_SCALED: f64 = (1u64 << 43) as f64;
+
+/// How far from a half the scaled value must be for the fast rounding to be trusted.
+const FIXED_TIE_MARGIN: f64 = 1e-3;
+
+/// The whole part and the `decimals` digits of `{:.decimals$}` (Rust's exact formatting:
+/// the binary value's decimal expansion rounded to nearest) of a non-negative `value`, as two
+/// integers; `None` when the text must come from the formatter: negative (or `-0.0`), not
+/// finite, too large, or within [`FIXED_TIE_MARGIN`] of a rounding tie.
+///
+/// `value × 10^decimals` is rounded once, so below [`MAX_FIXED_SCALED`] it is within 2^-11 of
+/// the exact product; away from a half, the nearest integer to it is the nearest integer to
+/// the exact product (near a whole number both round to it, from either side).
+pub(crate) fn fixed_parts(value: f64, decimals: u32) -> Option<(u64, u64)> {
+    if value.is_sign_negative() || decimals > 8 {
+        return None;
+    }
+    let power = 10u64.pow(decimals);
+    let scaled = value * power as f64;
+    if scaled.is_nan() || scaled >= MAX_FIXED_SCALED {
+        return None;
+    }
+    let floor = scaled.floor();
+    let fraction = scaled - floor;
+    if (fraction - 0.5).abs() < FIXED_TIE_MARGIN {
+        return None;
+    }
+    // Below 2^43: exact as an integer.
+    let rounded = floor as u64 + u64::from(fraction > 0.5);
+    Some((rounded / power, rounded % power))
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(decimal(&mut [0; 20], n));
+}
+
+/// `n` in decimal, written at the end of `digits`.
+fn decimal(digits: &mut [u8; 20], mut n: u64) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[at..]
+}
+
+/// Appends `n` in decimal with a `,` between groups of three digits.
+fn push_grouped(out: &mut Vec<u8>, mut n: u64) {
+    // 20 digits and 6 separators at most.
+    let mut digits = [0u8; 26];
+    let mut at = digits.len();
+    let mut in_group = 0;
+    loop {
+        if in_group == 3 {
+            at -= 1;
+            digits[at] = b',';
+            in_group = 0;
+        }
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        in_group += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Appends the last `width` decimal digits of `n`, with leading zeros.
+fn push_padded(out: &mut Vec<u8>, mut n: u64, width: u32) {
+    let mut digits = [b'0'; 8];
+    let width = (width as usize).min(digits.len());
+    for slot in digits[..width].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&digits[..width]);
+}
+
+/// Text written by the byte writers here (whole UTF-8 pieces only) as a `String`.
+pub(crate) fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Writes a formatted non-negative number (`2467.70`) with its sign and thousands separators.
@@ -60,39 +168,6 @@ fn write_grouped(out: &mut impl Write, negative: bool, text: &str) -> fmt::Resul
     Ok(())
 }
 
-/// A short text built on the stack (`N` bytes of room); writing past its room is an error.
-pub(crate) struct StackText<const N: usize = 64> {
-    bytes: [u8; N],
-    len: usize,
-}
-
-impl<const N: usize> Default for StackText<N> {
-    fn default() -> Self {
-        Self {
-            bytes: [0; N],
-            len: 0,
-        }
-    }
-}
-
-impl<const N: usize> StackText<N> {
-    pub(crate) fn as_str(&self) -> Result<&str, fmt::Error> {
-        std::str::from_utf8(&self.bytes[..self.len]).map_err(|_| fmt::Error)
-    }
-}
-
-impl<const N: usize> Write for StackText<N> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        self.bytes
-            .get_mut(self.len..end)
-            .ok_or(fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 /// A signed percentage with two decimals: `+0.98%`, `-3.40%`.
 pub fn percent(value: f64) -> String {
     format!("{value:+.2}%")
@@ -100,12 +175,16 @@ pub fn percent(value: f64) -> String {
 
 /// `Nov 8, 2021`.
 pub fn short_date(date: NaiveDate) -> String {
-    ShortDate(date).to_string()
+    let mut out = Vec::with_capacity(12);
+    push_short_date(&mut out, date);
+    into_string(out)
 }
 
 /// `Dec 2020`.
 pub fn month_year(date: NaiveDate) -> String {
-    MonthYear(date).to_string()
+    let mut out = Vec::with_capacity(8);
+    push_month_year(&mut out, date);
+    into_string(out)
 }
 
 /// The month's abbreviation and the four-digit year, when the year has four digits; other
@@ -117,32 +196,50 @@ fn month_and_year(date: NaiveDate) -> Option<(&'static str, i32)> {
         .then_some((month, date.year()))
 }
 
-/// [`short_date`] as a `Display`: chrono's `%b %-d, %Y` without its format-string interpreter.
-pub(crate) struct ShortDate(pub NaiveDate);
+/// Appends a year of 0 to 9999 as four digits (chrono's `%Y` for those years).
+fn push_year(out: &mut Vec<u8>, year: i32) {
+    let year = year.unsigned_abs() as u64;
+    push_padded(out, year, 4);
+}
 
-impl Display for ShortDate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match month_and_year(self.0) {
-            Some((month, year)) => write!(f, "{month} {}, {year:04}", self.0.day()),
-            None => write!(f, "{}", self.0.format("%b %-d, %Y")),
+/// Appends [`short_date`]: chrono's `%b %-d, %Y` without its format-string interpreter.
+pub(crate) fn push_short_date(out: &mut Vec<u8>, date: NaiveDate) {
+    match month_and_year(date) {
+        Some((month, year)) => {
+            out.extend_from_slice(month.as_bytes());
+            out.push(b' ');
+            push_u64(out, u64::from(date.day()));
+            out.extend_from_slice(b", ");
+            push_year(out, year);
+        }
+        None => {
+            let _ = std::io::Write::write_fmt(out, format_args!("{}", date.format("%b %-d, %Y")));
         }
     }
 }
 
-/// [`month_year`] as a `Display`: chrono's `%b %Y`.
-pub(crate) struct MonthYear(pub NaiveDate);
-
-impl Display for MonthYear {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match month_and_year(self.0) {
-            Some((month, year)) => write!(f, "{month} {year:04}"),
-            None => write!(f, "{}", self.0.format("%b %Y")),
+/// Appends [`month_year`]: chrono's `%b %Y`.
+pub(crate) fn push_month_year(out: &mut Vec<u8>, date: NaiveDate) {
+    match month_and_year(date) {
+        Some((month, year)) => {
+            out.extend_from_slice(month.as_bytes());
+            out.push(b' ');
+            push_year(out, year);
+        }
+        None => {
+            let _ = std::io::Write::write_fmt(out, format_args!("{}", date.format("%b %Y")));
         }
     }
 }
 
 /// `1st`, `2nd`, `3rd`, `4th`, `11th`, `12th`, `13th`, `21st`, `112th`.
 pub fn ordinal(n: u32) -> String {
+    let mut out = Vec::with_capacity(12);
+    push_ordinal(&mut out, n);
+    into_string(out)
+}
+
+fn push_ordinal(out: &mut Vec<u8>, n: u32) {
     let suffix = match (n % 10, n % 100) {
         (_, 11..=13) => "th",
         (1, _) => "st",
@@ -150,22 +247,32 @@ pub fn ordinal(n: u32) -> String {
         (3, _) => "rd",
         _ => "th",
     };
-    format!("{n}{suffix}")
+    push_u64(out, u64::from(n));
+    out.extend_from_slice(suffix.as_bytes());
 }
 
 /// The ordinal with its indefinite article, as it is read aloud: `a 7th`, `an 8th`, `an 11th`,
 /// `an 18th`, `a 21st`, `an 80th`.
 pub fn a_ordinal(n: u32) -> String {
-    let digits = n.to_string();
+    let mut out = Vec::with_capacity(16);
+    push_a_ordinal(&mut out, n);
+    into_string(out)
+}
+
+/// Appends [`a_ordinal`]`(n)`.
+pub(crate) fn push_a_ordinal(out: &mut Vec<u8>, n: u32) {
+    let mut buffer = [0; 20];
+    let digits = decimal(&mut buffer, u64::from(n));
     // "eight…", and "eleven"/"eighteen" when they lead a group of thousands (11, 11,000, …).
     let eleven_or_eighteen =
-        digits.len() % 3 == 2 && (digits.starts_with("11") || digits.starts_with("18"));
-    let article = if digits.starts_with('8') || eleven_or_eighteen {
-        "an"
+        digits.len() % 3 == 2 && (digits.starts_with(b"11") || digits.starts_with(b"18"));
+    let article: &[u8] = if digits.starts_with(b"8") || eleven_or_eighteen {
+        b"an "
     } else {
-        "a"
+        b"a "
     };
-    format!("{article} {}", ordinal(n))
+    out.extend_from_slice(article);
+    push_ordinal(out, n);
 }
 
 #[cfg(test)]
@@ -185,6 +292,92 @@ mod tests {
             price(2f64.powi(160)),
             "1,461,501,637,330,902,918,203,684,832,716,283,019,655,932,542,976.00"
         );
+    }
+
+    /// The definition of [`price`]: the formatter's digits, grouped.
+    fn price_by_formatter(value: f64) -> String {
+        let decimals = if value.abs() >= 10.0 { 2 } else { 4 };
+        let mut text = String::new();
+        write_grouped(
+            &mut text,
+            value < 0.0,
+            &format!("{:.*}", decimals, value.abs()),
+        )
+        .expect("a String takes any text");
+        text
+    }
+
+    #[test]
+    fn fixed_decimals_are_the_formatters_at_ties_and_edges() {
+        for value in [
+            0.0,
+            -0.0,
+            0.005,
+            0.015,
+            0.125,
+            0.375,
+            2.675,
+            1.005,
+            9.995,
+            9.99995,
+            999.995,
+            0.5,
+            1.5,
+            2.5,
+            1e-320,
+            8.8e12,
+            8.9e12,
+            1e15,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+            -1.5,
+            f64::NEG_INFINITY,
+            2467.699951,
+            167.440002,
+            0.081234,
+        ] {
+            for decimals in 0..=9 {
+                let mut out = Vec::new();
+                push_fixed(&mut out, value, decimals);
+                assert_eq!(
+                    String::from_utf8(out).expect("ASCII"),
+                    format!("{:.*}", decimals as usize, value),
+                    "{value} {decimals}"
+                );
+            }
+            assert_eq!(price(value), price_by_formatter(value), "{value}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+        /// Any value, and values a hair from a rounding tie (k + 1/2 hundredths or
+        /// ten-thousandths, and the floats next to them).
+        #[test]
+        fn fixed_decimals_and_prices_read_as_the_formatter_writes_them(
+            bits in proptest::prelude::any::<u64>(),
+            tie in 0u64..2_000_000_000,
+            nudge in -3i64..=3,
+            magnitude in 0i32..12,
+            decimals in 0u32..=6,
+        ) {
+            let near_tie = {
+                let value = (tie as f64 + 0.5) / 10f64.powi(decimals as i32) * 10f64.powi(magnitude - 6);
+                f64::from_bits(value.to_bits().wrapping_add_signed(nudge))
+            };
+            for value in [f64::from_bits(bits), near_tie, (tie as f64) / 1e6] {
+                let mut out = Vec::new();
+                push_fixed(&mut out, value, decimals);
+                proptest::prop_assert_eq!(
+                    String::from_utf8(out).expect("ASCII"),
+                    format!("{:.*}", decimals as usize, value),
+                    "{:e} {}", value, decimals
+                );
+                proptest::prop_assert_eq!(price(value), price_by_formatter(value), "{:e}", value);
+            }
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::ser::{CompactFormatter, Formatter as _};
 use serde_json::{Value, json};
 
-use super::text::Headline;
+use super::text::push_headline;
 use crate::analytics::Direction;
 use crate::market::decimal::scale_pow10;
 use crate::market::{IsoDate, PeriodKey, Timeframe, iso_date};
@@ -80,14 +80,41 @@ fn needs_escape(byte: u8) -> bool {
     byte < 0x20 || byte == b'"' || byte == b'\\'
 }
 
+/// Whether any byte of `text` [needs an escape](needs_escape): eight bytes at a time.
+fn any_needs_escape(text: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Whether some byte of `word` is below `n` (n ≤ 128): exact for the word as a whole.
+    let any_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    let any_equal = |word: u64, byte: u8| any_below(word ^ (ONES * u64::from(byte)), 1);
+    let mut words = text.chunks_exact(8);
+    for chunk in &mut words {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(bytes);
+        if any_below(word, 0x20) || any_equal(word, b'"') || any_equal(word, b'\\') {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| needs_escape(b))
+}
+
 /// Appends `text` to `out` as the body of a JSON string (no quotes), escaped exactly as
 /// serde_json escapes it: `\b \t \n \f \r` short, other control characters as `\u00XX` with
 /// lower-case hex, `\"` and `\\`.
+#[inline(always)]
 fn push_escaped(out: &mut Vec<u8>, text: &[u8]) {
-    if !text.iter().any(|&b| needs_escape(b)) {
+    if any_needs_escape(text) {
+        push_escaping(out, text);
+    } else {
         out.extend_from_slice(text);
-        return;
     }
+}
+
+/// [`push_escaped`] for a text with a byte to escape (rare: names and ids almost never have one).
+#[cold]
+#[inline(never)]
+fn push_escaping(out: &mut Vec<u8>, text: &[u8]) {
     let mut plain_from = 0;
     for (i, &byte) in text.iter().enumerate() {
         if !needs_escape(byte) {
@@ -183,6 +210,7 @@ impl<'a> Object<'a> {
         Object { out, empty: true }
     }
 
+    #[inline(always)]
     fn key(&mut self, name: &str) {
         self.out.push(if self.empty { b'{' } else { b',' });
         self.empty = false;
@@ -191,6 +219,7 @@ impl<'a> Object<'a> {
         self.out.extend_from_slice(b"\":");
     }
 
+    #[inline(always)]
     fn str(&mut self, name: &str, value: &str) {
         self.key(name);
         self.out.push(b'"');
@@ -198,14 +227,26 @@ impl<'a> Object<'a> {
         self.out.push(b'"');
     }
 
+    /// A string field holding one of highwater's own names (`close`, `record_close`,
+    /// `weekly`): plain ASCII letters and `_`, which JSON never escapes.
+    #[inline(always)]
+    fn name(&mut self, name: &str, value: &'static str) {
+        debug_assert!(!value.bytes().any(needs_escape), "{value}");
+        self.key(name);
+        self.out.push(b'"');
+        self.out.extend_from_slice(value.as_bytes());
+        self.out.push(b'"');
+    }
+
     /// A string field whose text `write` appends to the buffer: written in place, and escaped
     /// only when it holds a byte that JSON escapes (headlines and keys almost never do).
+    #[inline]
     fn string_with(&mut self, name: &str, write: impl FnOnce(&mut Vec<u8>)) {
         self.key(name);
         self.out.push(b'"');
         let start = self.out.len();
         write(self.out);
-        if self.out[start..].iter().any(|&b| needs_escape(b)) {
+        if any_needs_escape(&self.out[start..]) {
             let raw = self.out.split_off(start);
             push_escaped(self.out, &raw);
         }
@@ -220,6 +261,7 @@ impl<'a> Object<'a> {
         });
     }
 
+    #[inline(always)]
     fn date(&mut self, name: &str, date: NaiveDate) {
         match crate::market::iso_date::ymd(date) {
             Some(bytes) => {
@@ -232,6 +274,7 @@ impl<'a> Object<'a> {
         }
     }
 
+    #[inline(always)]
     fn null(&mut self, name: &str) {
         self.key(name);
         self.out.extend_from_slice(b"null");
@@ -239,6 +282,7 @@ impl<'a> Object<'a> {
 
     /// A number as serde_json writes an `f64`: shortest round-trip digits; `null` when it is
     /// not finite.
+    #[inline(always)]
     fn f64(&mut self, name: &str, value: f64) {
         if !value.is_finite() {
             return self.null(name);
@@ -248,11 +292,13 @@ impl<'a> Object<'a> {
         let _ = CompactFormatter.write_f64(self.out, value);
     }
 
+    #[inline(always)]
     fn u32(&mut self, name: &str, value: u32) {
         self.key(name);
         let _ = CompactFormatter.write_u32(self.out, value);
     }
 
+    #[inline(always)]
     fn bool(&mut self, name: &str, value: bool) {
         self.key(name);
         self.out
@@ -260,6 +306,7 @@ impl<'a> Object<'a> {
     }
 
     /// `value`'s field, or `null` when it is `None`.
+    #[inline]
     fn nullable<T>(
         &mut self,
         name: &str,
@@ -421,7 +468,7 @@ impl<'a> EventJson<'a> {
         let event = self.event;
         let mut o = Object::new(out);
         if let Some(basis) = self.basis {
-            o.str("basis", basis);
+            o.name("basis", basis);
         }
         if let Some(date) = self.biggest_since_date {
             o.nullable("biggest_since_date", date, Object::date);
@@ -436,7 +483,9 @@ impl<'a> EventJson<'a> {
         o.date("date", event.date);
         o.string_with("dedup_key", |out| push_dedup_key(out, event));
         if let Some(direction) = self.direction {
-            o.nullable("direction", direction, |o, name, d| o.str(name, d.as_str()));
+            o.nullable("direction", direction, |o, name, d| {
+                o.name(name, d.as_str())
+            });
         }
         if let Some(sessions) = self.drought_sessions {
             o.u32("drought_sessions", sessions);
@@ -444,7 +493,7 @@ impl<'a> EventJson<'a> {
         if let Some(count) = self.earlier_at_least {
             o.u32("earlier_at_least", count);
         }
-        o.display("headline", Headline(event));
+        o.string_with("headline", |out| push_headline(out, event));
         if let Some(high) = self.high {
             o.f64("high", high);
         }
@@ -455,7 +504,7 @@ impl<'a> EventJson<'a> {
             o.nullable("highest_since_date", date, Object::date);
         }
         o.date("history_from", event.history_from);
-        o.str("kind", event.fact.kind());
+        o.name("kind", event.fact.kind());
         if let Some(length) = self.length {
             o.u32("length", length);
         }
@@ -500,7 +549,7 @@ impl<'a> EventJson<'a> {
         }
         o.str("symbol", event.symbol.ticker());
         if let Some(timeframe) = self.timeframe {
-            o.str("timeframe", timeframe.as_str());
+            o.name("timeframe", timeframe.as_str());
         }
         if let Some(weeks) = self.weeks {
             o.u32("weeks", weeks);
@@ -566,6 +615,29 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+
+        /// The word-at-a-time check finds exactly the texts with a byte to escape.
+        #[test]
+        fn any_byte_to_escape_is_found_eight_at_a_time(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => 0x20u8..0x7F,
+                    1 => proptest::sample::select(vec![b'"', b'\\', 0x00, 0x1F, 0x20, 0x7F, 0x80, 0xA0, 0xDC, 0xE2, 0xFF]),
+                    1 => proptest::prelude::any::<u8>(),
+                ],
+                0..40,
+            ),
+        ) {
+            proptest::prop_assert_eq!(
+                any_needs_escape(&text),
+                text.iter().any(|&b| needs_escape(b)),
+                "{:?}", text
+            );
+        }
+    }
     use crate::analytics::{Mark, MoveFact, RunRef, StreakFact};
     use crate::market::Symbol;
 

@@ -19,4 +19,4 @@ pub use decide::{Decision, Mute, MuteTarget, QuietHours, decide};
 pub use embed::{Embed, EmbedField, render_embed};
 pub use format::{a_ordinal, month_year, ordinal, percent, price, short_date};
 pub use json::{bar_json, bar_text, event_json, write_event_json};
-pub use text::{Headline, headline};
+pub use text::{Headline, headline, push_headline};

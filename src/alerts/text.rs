@@ -6,7 +6,9 @@ use std::fmt::{self, Display};
 
 use chrono::NaiveDate;
 
-use super::format::{MonthYear, Price, ShortDate, a_ordinal};
+use super::format::{
+    into_string, push_a_ordinal, push_fixed, push_month_year, push_price, push_short_date, push_u64,
+};
 use crate::analytics::{Direction, RunRef, StreakFact};
 use crate::market::Timeframe;
 use crate::rules::{Event, Fact};
@@ -14,24 +16,29 @@ use crate::rules::{Event, Fact};
 /// A drought shorter than this many sessions is not worth a clause of its own.
 const NOTABLE_DROUGHT_SESSIONS: u32 = 20;
 
-/// How a date of `timeframe` is best named: a day for daily facts, a month for longer ones.
-struct When(Timeframe, NaiveDate);
-
-impl Display for When {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Timeframe::Daily => ShortDate(self.1).fmt(f),
-            _ => MonthYear(self.1).fmt(f),
-        }
+/// Appends how a date of `timeframe` is best named: a day for daily facts, a month for longer
+/// ones.
+fn push_when(out: &mut Vec<u8>, timeframe: Timeframe, date: NaiveDate) {
+    match timeframe {
+        Timeframe::Daily => push_short_date(out, date),
+        _ => push_month_year(out, date),
     }
 }
 
 /// "52-week", "2-year", "13-week".
 pub(crate) fn window_label(weeks: u32) -> String {
+    let mut out = Vec::with_capacity(12);
+    push_window_label(&mut out, weeks);
+    into_string(out)
+}
+
+fn push_window_label(out: &mut Vec<u8>, weeks: u32) {
     if weeks >= 104 && weeks.is_multiple_of(52) {
-        format!("{}-year", weeks / 52)
+        push_u64(out, u64::from(weeks / 52));
+        out.extend_from_slice(b"-year");
     } else {
-        format!("{weeks}-week")
+        push_u64(out, u64::from(weeks));
+        out.extend_from_slice(b"-week");
     }
 }
 
@@ -53,176 +60,186 @@ pub(crate) fn longest_clause(
     since: Option<RunRef>,
     history_from: NaiveDate,
 ) -> String {
-    LongestClause(timeframe, since, history_from).to_string()
+    let mut out = Vec::with_capacity(64);
+    push_longest_clause(&mut out, timeframe, since, history_from);
+    into_string(out)
 }
 
-/// [`longest_clause`] as a `Display`.
-struct LongestClause(Timeframe, Option<RunRef>, NaiveDate);
-
-impl Display for LongestClause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let LongestClause(timeframe, since, history_from) = *self;
-        match since {
-            Some(run) => write!(
-                f,
-                "the longest streak since {} ({} {}{})",
-                When(timeframe, run.end_date),
-                run.length,
-                timeframe.unit(),
-                if run.length == 1 { "" } else { "s" }
-            ),
-            None => write!(
-                f,
-                "the longest streak on record (data from {})",
-                MonthYear(history_from)
-            ),
+fn push_longest_clause(
+    out: &mut Vec<u8>,
+    timeframe: Timeframe,
+    since: Option<RunRef>,
+    history_from: NaiveDate,
+) {
+    match since {
+        Some(run) => {
+            out.extend_from_slice(b"the longest streak since ");
+            push_when(out, timeframe, run.end_date);
+            out.extend_from_slice(b" (");
+            push_u64(out, u64::from(run.length));
+            out.push(b' ');
+            out.extend_from_slice(timeframe.unit().as_bytes());
+            if run.length != 1 {
+                out.push(b's');
+            }
+            out.push(b')');
+        }
+        None => {
+            out.extend_from_slice(b"the longest streak on record (data from ");
+            push_month_year(out, history_from);
+            out.push(b')');
         }
     }
 }
 
-fn write_streak_sentence(
-    f: &mut fmt::Formatter<'_>,
+fn push_streak_sentence(
+    out: &mut Vec<u8>,
     name: &str,
     timeframe: Timeframe,
     s: &StreakFact,
     history_from: NaiveDate,
-) -> fmt::Result {
+) {
     let direction = s.direction.unwrap_or(Direction::Up);
     let noun = streak_noun(timeframe, direction);
-    let verb = if s.complete {
-        "posts"
+    let verb: &[u8] = if s.complete {
+        b" posts "
     } else {
-        "is on pace for"
+        b" is on pace for "
     };
-    write!(
-        f,
-        "{name} {verb} {} straight {noun} — {}",
-        a_ordinal(s.length),
-        LongestClause(timeframe, s.longest_since, history_from)
-    )
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(verb);
+    push_a_ordinal(out, s.length);
+    out.extend_from_slice(b" straight ");
+    out.extend_from_slice(noun.as_bytes());
+    out.extend_from_slice(" — ".as_bytes());
+    push_longest_clause(out, timeframe, s.longest_since, history_from);
 }
 
 /// The headline of an event.
 pub fn headline(event: &Event) -> String {
-    Headline(event).to_string()
+    let mut out = Vec::with_capacity(160);
+    push_headline(&mut out, event);
+    into_string(out)
 }
 
-/// [`headline`] as a `Display`, to write into a longer text (a line, a JSON string) without a
-/// string of its own.
+/// [`headline`] as a `Display`, to write into a longer text without a string of its own.
 pub struct Headline<'a>(pub &'a Event);
 
 impl Display for Headline<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let event = self.0;
-        let name = event.symbol.name();
-        match &event.fact {
-            Fact::RecordClose {
-                previous,
-                drought_sessions,
-            } => {
-                write!(f, "{name} closes at a record {}", Price(event.close))?;
-                if *drought_sessions == 0 {
-                    write!(
-                        f,
-                        ", topping the previous session's record of {}",
-                        Price(previous.value)
-                    )
-                } else {
-                    write!(
-                        f,
-                        " — its first record close since {}",
-                        ShortDate(previous.date)
-                    )?;
-                    if *drought_sessions >= NOTABLE_DROUGHT_SESSIONS {
-                        write!(f, ", ending a {drought_sessions}-session drought")?;
-                    }
-                    Ok(())
+        let mut out = Vec::with_capacity(160);
+        push_headline(&mut out, self.0);
+        f.write_str(&String::from_utf8_lossy(&out))
+    }
+}
+
+/// Appends the headline of `event` to `out` (UTF-8): the one definition of the sentence,
+/// written as bytes because a replay writes one for every alert.
+pub fn push_headline(out: &mut Vec<u8>, event: &Event) {
+    let name = event.symbol.name();
+    match &event.fact {
+        Fact::RecordClose {
+            previous,
+            drought_sessions,
+        } => {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b" closes at a record ");
+            push_price(out, event.close);
+            if *drought_sessions == 0 {
+                out.extend_from_slice(b", topping the previous session's record of ");
+                push_price(out, previous.value);
+            } else {
+                out.extend_from_slice(" — its first record close since ".as_bytes());
+                push_short_date(out, previous.date);
+                if *drought_sessions >= NOTABLE_DROUGHT_SESSIONS {
+                    out.extend_from_slice(b", ending a ");
+                    push_u64(out, u64::from(*drought_sessions));
+                    out.extend_from_slice(b"-session drought");
                 }
             }
-            Fact::RecordIntraday {
-                high,
-                previous,
-                drought_sessions,
-            } => {
-                write!(
-                    f,
-                    "{name} trades at a record intraday high of {}",
-                    Price(*high)
-                )?;
-                if *drought_sessions == 0 {
-                    write!(
-                        f,
-                        ", above the previous session's record of {}",
-                        Price(previous.value)
-                    )
-                } else {
-                    write!(
-                        f,
-                        " — its first record intraday high since {}",
-                        ShortDate(previous.date)
-                    )
-                }
+        }
+        Fact::RecordIntraday {
+            high,
+            previous,
+            drought_sessions,
+        } => {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b" trades at a record intraday high of ");
+            push_price(out, *high);
+            if *drought_sessions == 0 {
+                out.extend_from_slice(b", above the previous session's record of ");
+                push_price(out, previous.value);
+            } else {
+                out.extend_from_slice(" — its first record intraday high since ".as_bytes());
+                push_short_date(out, previous.date);
             }
-            Fact::PeriodHigh {
-                weeks,
-                highest_since,
-            } => {
-                write!(
-                    f,
-                    "{name} closes at a {} high of {}",
-                    window_label(*weeks),
-                    Price(event.close)
-                )?;
-                match highest_since {
-                    Some((_, date)) => {
-                        write!(f, " — its highest close since {}", ShortDate(*date))
-                    }
-                    None => f.write_str(" — the highest close on record"),
+        }
+        Fact::PeriodHigh {
+            weeks,
+            highest_since,
+        } => {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b" closes at a ");
+            push_window_label(out, *weeks);
+            out.extend_from_slice(b" high of ");
+            push_price(out, event.close);
+            match highest_since {
+                Some((_, date)) => {
+                    out.extend_from_slice(" — its highest close since ".as_bytes());
+                    push_short_date(out, *date);
                 }
+                None => out.extend_from_slice(" — the highest close on record".as_bytes()),
             }
-            Fact::PeriodLow {
-                weeks,
-                lowest_since,
-            } => {
-                write!(
-                    f,
-                    "{name} closes at a {} low of {}",
-                    window_label(*weeks),
-                    Price(event.close)
-                )?;
-                match lowest_since {
-                    Some((_, date)) => write!(f, " — its lowest close since {}", ShortDate(*date)),
-                    None => f.write_str(" — the lowest close on record"),
+        }
+        Fact::PeriodLow {
+            weeks,
+            lowest_since,
+        } => {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b" closes at a ");
+            push_window_label(out, *weeks);
+            out.extend_from_slice(b" low of ");
+            push_price(out, event.close);
+            match lowest_since {
+                Some((_, date)) => {
+                    out.extend_from_slice(" — its lowest close since ".as_bytes());
+                    push_short_date(out, *date);
                 }
+                None => out.extend_from_slice(" — the lowest close on record".as_bytes()),
             }
-            Fact::Streak { timeframe, streak } => {
-                write_streak_sentence(f, name, *timeframe, streak, event.history_from)
-            }
-            Fact::BigMove {
-                timeframe,
-                movement,
-                ..
-            } => {
-                let up = movement.change_pct >= 0.0;
-                let verb = if up { "jumps" } else { "falls" };
-                let span = match timeframe {
-                    Timeframe::Daily => "",
-                    Timeframe::Weekly => " for the week",
-                    Timeframe::Monthly => " for the month",
-                };
-                let noun = if up { "gain" } else { "drop" };
-                // The size without a sign: `{:.2}` of the absolute value is `percent()` of it
-                // with its `+` trimmed.
-                write!(
-                    f,
-                    "{name} {verb} {:.2}%{span} — its biggest {} {noun} ",
-                    movement.change_pct.abs(),
-                    timeframe.as_str()
-                )?;
-                match movement.biggest_since {
-                    Some((date, _)) => write!(f, "since {}", When(*timeframe, date)),
-                    None => f.write_str("on record"),
+        }
+        Fact::Streak { timeframe, streak } => {
+            push_streak_sentence(out, name, *timeframe, streak, event.history_from);
+        }
+        Fact::BigMove {
+            timeframe,
+            movement,
+            ..
+        } => {
+            let up = movement.change_pct >= 0.0;
+            let verb: &[u8] = if up { b" jumps " } else { b" falls " };
+            let span: &[u8] = match timeframe {
+                Timeframe::Daily => b"",
+                Timeframe::Weekly => b" for the week",
+                Timeframe::Monthly => b" for the month",
+            };
+            let noun: &[u8] = if up { b" gain " } else { b" drop " };
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(verb);
+            // The size without a sign: `{:.2}` of the absolute value is `percent()` of it
+            // with its `+` trimmed.
+            push_fixed(out, movement.change_pct.abs(), 2);
+            out.push(b'%');
+            out.extend_from_slice(span);
+            out.extend_from_slice(" — its biggest ".as_bytes());
+            out.extend_from_slice(timeframe.as_str().as_bytes());
+            out.extend_from_slice(noun);
+            match movement.biggest_since {
+                Some((date, _)) => {
+                    out.extend_from_slice(b"since ");
+                    push_when(out, *timeframe, date);
                 }
+                None => out.extend_from_slice(b"on record"),
             }
         }
     }

@@ -160,18 +160,65 @@ pub fn parse_session_date(text: &[u8]) -> Option<NaiveDate> {
     let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = text else {
         return None;
     };
-    let digits = |ds: &[u8]| {
-        ds.iter().try_fold(0u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
-    };
-    let year = i32::try_from(digits(&[y0, y1, y2, y3])?).ok()?;
-    NaiveDate::from_ymd_opt(year, digits(&[m0, m1])?, digits(&[d0, d1])?)
+    // Every history row starts with one: its eight digits are checked and combined as one
+    // word (`YYYYMMDD`, the first byte lowest), each byte XORed to its digit value (no borrows).
+    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+    const SIXES: u64 = u64::from_ne_bytes([6; 8]);
+    const HIGH_NIBBLES: u64 = u64::from_ne_bytes([0xF0; 8]);
+    let values = u64::from_le_bytes([y0, y1, y2, y3, m0, m1, d0, d1]) ^ ZEROS;
+    // A digit is 0..=9, and 9 + 6 stays below 16; any other byte sets a high nibble in one of
+    // the two (a carry out of such a byte only adds to the verdict "not all digits").
+    if (values | values.wrapping_add(SIXES)) & HIGH_NIBBLES != 0 {
+        return None;
+    }
+    // Neighbours in pairs: byte 2k becomes the two-digit number of bytes 2k and 2k + 1.
+    let pairs = values.wrapping_mul(10).wrapping_add(values >> 8);
+    let pair = |k: u32| (pairs >> (16 * k)) as u32 & 0xFF;
+    NaiveDate::from_ymd_opt((pair(0) * 100 + pair(1)) as i32, pair(2), pair(3))
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// The definition of [`parse_session_date`], one digit at a time.
+    fn session_date_by_digits(text: &[u8]) -> Option<NaiveDate> {
+        let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = text else {
+            return None;
+        };
+        let digits = |ds: &[u8]| {
+            ds.iter().try_fold(0u32, |n, &d| {
+                d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+            })
+        };
+        let year = i32::try_from(digits(&[y0, y1, y2, y3])?).ok()?;
+        NaiveDate::from_ymd_opt(year, digits(&[m0, m1])?, digits(&[d0, d1])?)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn session_dates_read_as_digit_by_digit(
+            text in proptest::collection::vec(
+                prop_oneof![
+                    8 => b'0'..=b'9',
+                    2 => Just(b'-'),
+                    1 => prop::sample::select(vec![b'/', b':', b' ', 0, 0xFF, 0xB0, 0x29, 0x3A]),
+                ],
+                8..12,
+            ),
+            year in 0u32..10_000,
+            month in 0u32..14,
+            day in 0u32..33,
+        ) {
+            let shaped = format!("{year:04}-{month:02}-{day:02}");
+            prop_assert_eq!(parse_session_date(shaped.as_bytes()), session_date_by_digits(shaped.as_bytes()), "{}", shaped);
+            prop_assert_eq!(parse_session_date(&text), session_date_by_digits(&text), "{:?}", text);
+        }
+    }
 
     fn day() -> NaiveDate {
         NaiveDate::from_ymd_opt(2025, 9, 18).expect("valid date")

@@ -68,9 +68,54 @@ pub fn check_session_date(
     })
 }
 
+/// [`check_session_date`]'s verdict alone, for many dates of one calendar as of one day (the
+/// rows of a history file): the bounds are worked out once, and no reason is put into words.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionDates {
+    calendar: Calendar,
+    tomorrow: NaiveDate,
+}
+
+impl SessionDates {
+    pub fn new(calendar: Calendar, today: NaiveDate) -> Self {
+        Self {
+            calendar,
+            tomorrow: today.succ_opt().unwrap_or(today),
+        }
+    }
+
+    /// Whether `check_session_date(calendar, date, today)` is `Ok`.
+    #[inline]
+    pub fn admits(&self, date: NaiveDate) -> bool {
+        date >= FIRST_SESSION && date <= self.tomorrow && self.calendar.is_session(date)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_dates_admit_exactly_what_the_check_accepts() {
+        let today = day(2026, 12, 2);
+        for calendar in [Calendar::Nyse, Calendar::Crypto, Calendar::Weekdays] {
+            let sessions = SessionDates::new(calendar, today);
+            let mut date = day(1899, 12, 1);
+            while date <= day(2027, 1, 31) {
+                assert_eq!(
+                    sessions.admits(date),
+                    check_session_date(calendar, date, today).is_ok(),
+                    "{calendar:?} {date}"
+                );
+                date = date.succ_opt().expect("a later date");
+            }
+            let end = SessionDates::new(calendar, NaiveDate::MAX);
+            assert_eq!(
+                end.admits(NaiveDate::MAX),
+                check_session_date(calendar, NaiveDate::MAX, NaiveDate::MAX).is_ok()
+            );
+        }
+    }
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("valid date")

@@ -39,7 +39,64 @@ pub(crate) fn parse_plain_decimal(text: &[u8]) -> Option<f64> {
 
 /// The plain decimal at the start of `text` (as [`parse_plain_decimal`] reads it) and how many
 /// bytes it takes; whatever follows is the caller's business.
+///
+/// A history holds millions of these cells, nearly all unsigned with at most 15 digits and
+/// eight bytes to spare after each run of digits (the rest of the row): those are read by
+/// [`short_prefix`] in a few word operations; the others by [`any_prefix`], the definition.
+#[inline(always)]
 pub(crate) fn plain_decimal_prefix(text: &[u8]) -> Option<(f64, usize)> {
+    match short_prefix(text) {
+        Some(found) => Some(found),
+        None => any_prefix(text),
+    }
+}
+
+/// The eight bytes of `text` from `at` on, read little-endian; `None` when fewer remain.
+#[inline(always)]
+fn word_at(text: &[u8], at: usize) -> Option<u64> {
+    let chunk = text.get(at..)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*chunk))
+}
+
+/// [`any_prefix`] for an unsigned decimal of at most 15 digits (so its digits make an integer
+/// below 10^15 < 2^53, and the value is that integer divided by an exact power of ten, rounded
+/// once: what `any_prefix`, and `str::parse`, give) whose runs of digits are each followed by
+/// eight readable bytes. `None` for anything else: a sign, 16 or more digits, no whole digit
+/// (`.5`), or too near the end of `text`.
+#[inline(always)]
+fn short_prefix(text: &[u8]) -> Option<(f64, usize)> {
+    let (count, mut whole) = leading_digits(word_at(text, 0)?);
+    let mut end = count;
+    if count == 0 {
+        return None;
+    }
+    if count == 8 {
+        let (more, value) = leading_digits(word_at(text, 8)?);
+        if more == 8 {
+            return None;
+        }
+        whole = whole * POWERS_OF_TEN[more] + value;
+        end += more;
+    }
+    if text.get(end) != Some(&b'.') {
+        // At most 15 digits: an exact f64 (converted as signed, one instruction on x86-64).
+        return Some((whole as i64 as f64, end));
+    }
+    let (decimals, fraction) = leading_digits(word_at(text, end + 1)?);
+    // Eight digits may go on; more than 15 in all may not be exact.
+    if decimals == 8 || end + decimals > 15 {
+        return None;
+    }
+    let mantissa = whole * POWERS_OF_TEN[decimals] + fraction;
+    // Both exact (mantissa < 10^15, decimals < 8): one correctly rounded division.
+    let value = mantissa as i64 as f64 / EXACT_POWERS_OF_TEN[decimals];
+    Some((value, end + 1 + decimals))
+}
+
+/// [`plain_decimal_prefix`] for any text: the definition.
+#[cold]
+#[inline(never)]
+fn any_prefix(text: &[u8]) -> Option<(f64, usize)> {
     let negative = text.first() == Some(&b'-');
     let start = usize::from(negative);
     let (mantissa, whole_end) = digits(text, start, 0);
@@ -104,6 +161,7 @@ const POWERS_OF_TEN: [u64; 9] = [
 
 /// Eight bytes read little-endian (the first byte lowest): how many of them, from the first,
 /// are ASCII digits, and the number those digits make.
+#[inline(always)]
 fn leading_digits(word: u64) -> (usize, u64) {
     const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
     const SIXES: u64 = u64::from_ne_bytes([6; 8]);
@@ -275,6 +333,49 @@ mod tests {
             let fraction = format!("{fraction:06}");
             let text = format!("{sign}{whole}.{}", &fraction[..decimals]);
             prop_assert_eq!(parse_plain_decimal(text.as_bytes()).map(f64::to_bits), parsed(&text), "{}", text);
+        }
+
+        /// A price as it sits in a row (more cells after it, so the word reader takes it):
+        /// the value `str::parse` gives for its text, and its length.
+        #[test]
+        fn a_price_in_a_row_reads_as_the_general_parser_reads_it(
+            whole in prop_oneof![0u64..1_000, 0u64..1_000_000_000, 0u64..1_000_000_000_000_000],
+            fraction in 0u64..u64::MAX,
+            decimals in 0usize..=12,
+            dot in any::<bool>(),
+            rest in prop::sample::select(vec![",12345678,9\n", "\n1985-01-03,1", ",,,,,,,,,", "123456789"]),
+        ) {
+            let fraction = format!("{fraction:020}");
+            let number = if dot {
+                format!("{whole}.{}", &fraction[..decimals])
+            } else {
+                whole.to_string()
+            };
+            let text = format!("{number}{rest}");
+            let read = plain_decimal_prefix(text.as_bytes());
+            prop_assert_eq!(read.map(|(v, len)| (v.to_bits(), len)), any_prefix(text.as_bytes()).map(|(v, len)| (v.to_bits(), len)), "{}", text);
+            if let Some((value, len)) = read {
+                prop_assert_eq!(Some(value.to_bits()), parsed(&text[..len]), "{}", text);
+            }
+        }
+
+        /// Any bytes: the word reader and the definition agree, bit for bit and in length.
+        #[test]
+        fn the_word_reader_agrees_with_the_definition(
+            text in proptest::collection::vec(
+                prop_oneof![
+                    8 => b'0'..=b'9',
+                    2 => Just(b'.'),
+                    1 => prop::sample::select(vec![b'-', b',', b'/', b':', b'\n', 0, 0xFF, b'e']),
+                ],
+                0..40,
+            ),
+        ) {
+            prop_assert_eq!(
+                plain_decimal_prefix(&text).map(|(v, len)| (v.to_bits(), len)),
+                any_prefix(&text).map(|(v, len)| (v.to_bits(), len)),
+                "{:?}", String::from_utf8_lossy(&text)
+            );
         }
 
         /// Longer numbers may be left to the general parser, but what is read agrees with it.

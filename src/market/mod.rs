@@ -20,7 +20,7 @@ mod symbol;
 
 pub use bar::{Bar, BarError, MAX_PRICE, MIN_PRICE, parse_session_date};
 pub use calendar::Calendar;
-pub use checks::{DateError, FIRST_SESSION, check_session_date};
+pub use checks::{DateError, FIRST_SESSION, SessionDates, check_session_date};
 pub use gap::{Gap, gap_between};
 pub use iso_date::{IsoDate, IsoMonth};
 pub use period::{PeriodBar, PeriodKey, Timeframe, resample};

@@ -31,8 +31,9 @@ use chrono::NaiveDate;
 
 use crate::market::decimal::parse_plain_decimal;
 use crate::market::{
-    Bar, BarError, Calendar, Catalog, DateError, MAX_PRICE, MIN_PRICE, Series, SeriesError, Symbol,
-    check_session_date, edit_distance, parse_session_date, shown, shown_bytes,
+    Bar, BarError, Calendar, Catalog, DateError, MAX_PRICE, MIN_PRICE, Series, SeriesError,
+    SessionDates, Symbol, check_session_date, edit_distance, parse_session_date, shown,
+    shown_bytes,
 };
 
 mod plain;
@@ -540,11 +541,14 @@ fn parse_bars(
     today: NaiveDate,
 ) -> Result<Vec<Bar>, CsvError> {
     let (header_end, header) = plain::header(bytes);
+    // The fast reader checks each date as it reads it, and leaves a file with a date that is
+    // not a session to the CSV reader and `check_dates`, which name its line.
+    let sessions = SessionDates::new(calendar, today);
     let plain = Columns::from_header(path, &ByteRecord::from(header))
         .ok()
-        .and_then(|columns| plain::plain_bars(&columns, header_end, bytes));
+        .and_then(|columns| plain::plain_bars(&columns, header_end, bytes, sessions));
     let bars = match plain {
-        Some(bars) => bars,
+        Some(bars) => return Ok(bars),
         None => read_bars(path, bytes)?.0,
     };
     check_dates(path, bytes, bars, calendar, today)

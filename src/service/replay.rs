@@ -12,6 +12,7 @@
 
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,7 +97,10 @@ where
         events.sort_by_key(|e| e.date);
         // Within one history the first of a key in date order is also the first overall.
         let keys: Vec<KeyInSymbol> = events.iter().map(KeyInSymbol::of).collect();
-        let mut seen = HashSet::with_capacity(keys.len());
+        let mut seen = HashSet::with_capacity_and_hasher(
+            keys.len(),
+            BuildHasherDefault::<KeyHasher>::default(),
+        );
         let keep: Vec<bool> = keys.iter().map(|key| seen.insert(key)).collect();
         drop(seen);
         let mut buffer = B::default();
@@ -177,6 +181,56 @@ impl KeyInSymbol {
             kind: event.dedup_kind(),
             period: event.period(),
         }
+    }
+}
+
+/// A fast hasher for the dedup keys of one symbol's replay (FxHash's step: rotate, xor, multiply
+/// by a constant, a word at a time). The keys come from the rule set and the history's own
+/// periods, not from anyone choosing collisions, and every event's key is hashed once: SipHash,
+/// the default, cost more than the set's other work.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for chunk in &mut words {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let mut last = [0; 8];
+        let rest = words.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(last) ^ rest.len() as u64);
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

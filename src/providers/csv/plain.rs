@@ -19,11 +19,11 @@
 use chrono::NaiveDate;
 
 use super::Columns;
-use crate::market::Bar;
 use crate::market::decimal::plain_decimal_prefix;
+use crate::market::{Bar, SessionDates};
 
 /// What a column of the file holds.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Role {
     Date,
     /// One of the prices or the volume: its slot in [`Cells`].
@@ -40,8 +40,13 @@ const LOW: usize = 3;
 const VOLUME: usize = 4;
 
 /// The bars of `bytes`, when the file is plain and every row is a valid bar with a date after
-/// the previous row's; `None` otherwise.
-pub(super) fn plain_bars(columns: &Columns, header_end: usize, bytes: &[u8]) -> Option<Vec<Bar>> {
+/// the previous row's that `sessions` admits; `None` otherwise.
+pub(super) fn plain_bars(
+    columns: &Columns,
+    header_end: usize,
+    bytes: &[u8],
+    sessions: SessionDates,
+) -> Option<Vec<Bar>> {
     // A quote in a row fails that row's cell (dates and numbers hold none, other cells are
     // checked), so only the header is looked at here.
     if bytes.get(..header_end).is_none_or(|h| h.contains(&b'"')) {
@@ -60,17 +65,45 @@ pub(super) fn plain_bars(columns: &Columns, header_end: usize, bytes: &[u8]) -> 
     assign(columns.low, Role::Number(LOW));
     assign(columns.volume, Role::Number(VOLUME));
 
+    let start = skip_line_ends(bytes, header_end);
+    // Yahoo's layout, the common one, is read by a row reader that knows every column's role.
+    let bars = if roles == YAHOO {
+        rows(|at| yahoo_row(bytes, at), bytes, start, sessions)?
+    } else {
+        rows(|at| row(&roles, bytes, at), bytes, start, sessions)?
+    };
+    (!bars.is_empty()).then_some(bars)
+}
+
+/// The columns of a Yahoo download: `Date,Open,High,Low,Close,Volume`.
+const YAHOO: [Role; 6] = [
+    Role::Date,
+    Role::Number(OPEN),
+    Role::Number(HIGH),
+    Role::Number(LOW),
+    Role::Number(CLOSE),
+    Role::Number(VOLUME),
+];
+
+/// The rows from `at` on as bars, each read by `row` (see [`plain_bars`]).
+#[inline(always)]
+fn rows(
+    row: impl Fn(usize) -> Option<(Bar, usize)>,
+    bytes: &[u8],
+    mut at: usize,
+    sessions: SessionDates,
+) -> Option<Vec<Bar>> {
     let mut bars: Vec<Bar> = Vec::with_capacity(bytes.len() / super::BYTES_PER_ROW);
-    let mut at = skip_line_ends(bytes, header_end);
     while at < bytes.len() {
-        let (bar, end) = row(&roles, bytes, at)?;
-        if bars.last().is_some_and(|last| last.date() >= bar.date()) {
+        let (bar, end) = row(at)?;
+        if bars.last().is_some_and(|last| last.date() >= bar.date()) || !sessions.admits(bar.date())
+        {
             return None;
         }
         bars.push(bar);
         at = skip_line_ends(bytes, end);
     }
-    (!bars.is_empty()).then_some(bars)
+    Some(bars)
 }
 
 /// Where the header row ends (at its `\r`, `\n` or the end of the file), after the line ends
@@ -93,33 +126,19 @@ fn skip_line_ends(bytes: &[u8], mut at: usize) -> usize {
 }
 
 /// The row starting at `at` as a bar, and where it ends (its line end or the end of the file).
+#[inline(always)]
 fn row(roles: &[Role], bytes: &[u8], mut at: usize) -> Option<(Bar, usize)> {
     let mut date: Option<NaiveDate> = None;
     let mut numbers: [Option<f64>; 5] = [None; 5];
     for (i, role) in roles.iter().enumerate() {
         if i > 0 {
-            // The previous cell must have ended at a comma.
-            if bytes.get(at) != Some(&b',') {
-                return None;
-            }
-            at += 1;
+            comma(bytes, &mut at)?;
         }
-        let rest = &bytes[at..];
-        let len = match *role {
-            Role::Date => {
-                date = Some(crate::market::parse_session_date(rest.get(..10)?)?);
-                10
-            }
-            Role::Number(slot) => match rest.first() {
-                // A blank cell is a missing value (a blank close is an error: not plain).
-                None | Some(b',' | b'\n' | b'\r') => 0,
-                Some(_) => {
-                    let (value, len) = plain_decimal_prefix(rest)?;
-                    numbers[slot] = Some(value);
-                    len
-                }
-            },
+        match *role {
+            Role::Date => date = Some(date_cell(bytes, &mut at)?),
+            Role::Number(slot) => numbers[slot] = number_cell(bytes, &mut at)?,
             Role::Other => {
+                let rest = bytes.get(at..)?;
                 let len = rest
                     .iter()
                     .position(|&b| matches!(b, b',' | b'\n' | b'\r' | b'"'))
@@ -127,16 +146,67 @@ fn row(roles: &[Role], bytes: &[u8], mut at: usize) -> Option<(Bar, usize)> {
                 if rest.get(len) == Some(&b'"') {
                     return None;
                 }
-                len
+                at += len;
             }
-        };
-        at += len;
+        }
     }
-    // The last cell must end the line.
+    bar(bytes, at, date?, numbers)
+}
+
+/// [`row`] for the columns of [`YAHOO`], cell after cell: the same steps without a loop over
+/// the roles (the common layout, read millions of times).
+#[inline(always)]
+fn yahoo_row(bytes: &[u8], mut at: usize) -> Option<(Bar, usize)> {
+    let date = date_cell(bytes, &mut at)?;
+    let mut numbers: [Option<f64>; 5] = [None; 5];
+    for slot in [OPEN, HIGH, LOW, CLOSE, VOLUME] {
+        comma(bytes, &mut at)?;
+        numbers[slot] = number_cell(bytes, &mut at)?;
+    }
+    bar(bytes, at, date, numbers)
+}
+
+/// Steps over the `,` that must end the previous cell.
+#[inline(always)]
+fn comma(bytes: &[u8], at: &mut usize) -> Option<()> {
+    (bytes.get(*at) == Some(&b',')).then(|| *at += 1)
+}
+
+/// The date cell at `at` (exactly `YYYY-MM-DD`), stepping over it.
+#[inline(always)]
+fn date_cell(bytes: &[u8], at: &mut usize) -> Option<NaiveDate> {
+    let date = crate::market::parse_session_date(bytes.get(*at..*at + 10)?)?;
+    *at += 10;
+    Some(date)
+}
+
+/// The numeric cell at `at`, stepping over it: `None` inside when it is blank (a missing value;
+/// a blank close makes the row not plain, see [`bar`]).
+#[inline(always)]
+fn number_cell(bytes: &[u8], at: &mut usize) -> Option<Option<f64>> {
+    let rest = bytes.get(*at..)?;
+    match rest.first() {
+        None | Some(b',' | b'\n' | b'\r') => Some(None),
+        Some(_) => {
+            let (value, len) = plain_decimal_prefix(rest)?;
+            *at += len;
+            Some(Some(value))
+        }
+    }
+}
+
+/// The bar of a row whose cells ended at `at`, which must end the line.
+#[inline(always)]
+fn bar(
+    bytes: &[u8],
+    at: usize,
+    date: NaiveDate,
+    numbers: [Option<f64>; 5],
+) -> Option<(Bar, usize)> {
     if !matches!(bytes.get(at), None | Some(b'\n' | b'\r')) {
         return None;
     }
-    let bar = Bar::new(date?, numbers[CLOSE]?)
+    let bar = Bar::new(date, numbers[CLOSE]?)
         .and_then(|b| b.with_range(numbers[OPEN], numbers[HIGH], numbers[LOW]))
         .and_then(|b| b.with_volume(numbers[VOLUME]))
         .ok()?;
@@ -173,7 +243,8 @@ mod tests {
     fn plain(text: &[u8]) -> Option<Vec<Fields>> {
         let (end, cells) = header(text);
         let columns = Columns::from_header(Path::new("T.csv"), &ByteRecord::from(cells)).ok()?;
-        plain_bars(&columns, end, text).map(fields)
+        let sessions = SessionDates::new(crate::market::Calendar::Crypto, NaiveDate::MAX);
+        plain_bars(&columns, end, text, sessions).map(fields)
     }
 
     /// The CSV reader's bars for `text`, or its error message.
@@ -280,6 +351,38 @@ mod tests {
                     _ => format!("{style}{date}"),
                 };
                 text += &format!("{date},{close},{high}{comma}9{end}");
+            }
+            if let Some(bars) = plain(text.as_bytes()) {
+                prop_assert_eq!(Ok(bars), reader(text.as_bytes()), "{:?}", text);
+            }
+        }
+
+        /// The same for Yahoo's columns, which have a row reader of their own.
+        #[test]
+        fn yahoo_rows_read_as_the_csv_reader_reads_them(
+            rows in proptest::collection::vec(
+                (
+                    0u64..4,
+                    prop::sample::select(vec!["", "", "", " ", "x"]),
+                    prop::sample::select(vec!["1", "1.5", "0.5", "", " 1", "1e0"]),
+                    prop::sample::select(vec!["2", "2.25", "7.", "", "NaN", "1"]),
+                    prop::sample::select(vec!["1", "0.5", "0.000001", "", "-1", "3"]),
+                    prop::sample::select(vec!["1", "1.5", "17", "", " 2", "1e1", "-3", "\"4\""]),
+                    prop::sample::select(vec!["9", "", "123456789012", "1.5", "x", "9,"]),
+                    prop::sample::select(vec!["\n", "\n", "\r\n", "\r", "\n\n", ""]),
+                ),
+                1..6,
+            ),
+        ) {
+            let mut text = String::from("Date,Open,High,Low,Close,Volume\n");
+            let mut date = NaiveDate::from_ymd_opt(2020, 1, 1).expect("date");
+            for (days, style, open, high, low, close, volume, end) in rows {
+                date = date + chrono::Days::new(days);
+                let date = match style {
+                    "x" => date.format("%Y-%-m-%d").to_string(),
+                    _ => format!("{style}{date}"),
+                };
+                text += &format!("{date},{open},{high},{low},{close},{volume}{end}");
             }
             if let Some(bars) = plain(text.as_bytes()) {
                 prop_assert_eq!(Ok(bars), reader(text.as_bytes()), "{:?}", text);
