@@ -53,6 +53,38 @@ pub struct Outgoing {
     pub events: Vec<serde_json::Value>,
 }
 
+/// One alert of a message, as the tick rendered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertParts {
+    pub embed: Embed,
+    /// The headline sentence.
+    pub headline: String,
+    /// The event as `highwater replay --json` writes it.
+    pub event: serde_json::Value,
+}
+
+impl Outgoing {
+    /// The message for `alerts` (new ones, in order) of one server to one destination: its
+    /// nonce from the server, the destination's identity and the alerts' dedup keys (the same
+    /// on every re-send); a role mention above the embeds when the subscription asked for one.
+    pub fn compose(
+        server: &str,
+        destination: &str,
+        dedup_keys: &[String],
+        mention_role: Option<u64>,
+        alerts: &[AlertParts],
+    ) -> Self {
+        Outgoing {
+            nonce: message_nonce(server, destination, dedup_keys),
+            content: mention_role.map(|role| format!("<@&{role}>")),
+            mention_role,
+            embeds: alerts.iter().map(|a| a.embed.clone()).collect(),
+            headlines: alerts.iter().map(|a| a.headline.clone()).collect(),
+            events: alerts.iter().map(|a| a.event.clone()).collect(),
+        }
+    }
+}
+
 /// What a successful send left behind.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Receipt {
@@ -97,5 +129,46 @@ pub trait Notifier: Send + Sync {
     /// and "marked delivered".
     fn deduplicates_resends(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(headline: &str) -> AlertParts {
+        AlertParts {
+            embed: Embed {
+                title: "Russell 2000".into(),
+                description: headline.into(),
+                fields: Vec::new(),
+                colour: 0,
+                timestamp: chrono::DateTime::UNIX_EPOCH,
+                footer: "CSV".into(),
+            },
+            headline: headline.into(),
+            event: serde_json::json!({"headline": headline}),
+        }
+    }
+
+    #[test]
+    fn a_composed_message_keeps_the_alerts_in_order_and_names_itself_by_their_keys() {
+        let keys = vec![
+            "record|^RUT|2025-09-18".to_owned(),
+            "weekly|^RUT|2025-W38".to_owned(),
+        ];
+        let alerts = [parts("a record"), parts("on pace")];
+        let message = Outgoing::compose("config:desk", "console", &keys, Some(42), &alerts);
+        assert_eq!(
+            message.nonce,
+            message_nonce("config:desk", "console", &keys)
+        );
+        assert_eq!(message.content.as_deref(), Some("<@&42>"));
+        assert_eq!(message.mention_role, Some(42));
+        assert_eq!(message.headlines, ["a record", "on pace"]);
+        assert_eq!(message.embeds[1].description, "on pace");
+        assert_eq!(message.events[0]["headline"], "a record");
+        let quiet = Outgoing::compose("config:desk", "console", &keys, None, &alerts);
+        assert_eq!((quiet.content, quiet.mention_role), (None, None));
     }
 }

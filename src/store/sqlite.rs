@@ -31,7 +31,7 @@ use super::{
 };
 use crate::alerts::QuietHours;
 use crate::market::Bar;
-use crate::notify::{Outgoing, legacy_nonce, message_nonce};
+use crate::notify::{AlertParts, Outgoing, legacy_nonce};
 use crate::providers::market_data::{Cached, Held};
 use crate::rules::spec::RawRule;
 
@@ -917,14 +917,21 @@ impl Store for SqliteStore {
                 get(&destination, "target")?,
             )?;
             let keys: Vec<String> = fresh.iter().map(|a| a.dedup_key(&group.symbol)).collect();
-            let payload = Outgoing {
-                nonce: message_nonce(group.server.as_str(), &target.identity(), &keys),
-                content: group.mention_role.map(|role| format!("<@&{role}>")),
-                mention_role: group.mention_role,
-                embeds: fresh.iter().map(|a| a.embed.clone()).collect(),
-                headlines: fresh.iter().map(|a| a.headline.clone()).collect(),
-                events: fresh.iter().map(|a| a.event.clone()).collect(),
-            };
+            let parts: Vec<AlertParts> = fresh
+                .iter()
+                .map(|a| AlertParts {
+                    embed: a.embed.clone(),
+                    headline: a.headline.clone(),
+                    event: a.event.clone(),
+                })
+                .collect();
+            let payload = Outgoing::compose(
+                group.server.as_str(),
+                &target.identity(),
+                &keys,
+                group.mention_role,
+                &parts,
+            );
             let payload = serde_json::to_string(&payload).map_err(|e| StoreError::Corrupt {
                 what: "outbox payload",
                 problem: e.to_string(),
