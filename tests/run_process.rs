@@ -523,35 +523,39 @@ async fn a_close_waiting_for_its_sibling_is_confirmed_within_the_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_russell_close_cut_to_six_tenths_with_iwm_unchanged_posts_nothing() {
-    let yahoo = MockServer::start().await;
-    let mut rut = chart("RUT.csv", "^RUT", "2025-09-18");
-    let quote = &mut rut["chart"]["result"][0]["indicators"]["quote"][0];
-    for column in ["open", "high", "low", "close"] {
-        // The whole bar is wrong, so its own range does not give it away: the siblings must.
-        let values = quote[column].as_array_mut().expect("a column");
-        let last = values.len() - 1;
-        let real = values[last].as_f64().expect("a price");
-        values[last] = serde_json::json!(real * 0.6);
-    }
-    serve(&yahoo, "^RUT", rut).await;
-    serve(&yahoo, "IWM", chart("IWM.csv", "IWM", "2025-09-18")).await;
-    serve(&yahoo, "^GSPC", chart("GSPC.csv", "^GSPC", "2025-09-18")).await;
+    // First the close alone times 0.6 (it then lies below its own session's low), then the
+    // whole bar (its own range no longer gives it away: the siblings must).
+    for columns in [&["close"][..], &["open", "high", "low", "close"][..]] {
+        let yahoo = MockServer::start().await;
+        let mut rut = chart("RUT.csv", "^RUT", "2025-09-18");
+        let quote = &mut rut["chart"]["result"][0]["indicators"]["quote"][0];
+        for column in columns {
+            let values = quote[*column].as_array_mut().expect("a column");
+            let last = values.len() - 1;
+            let real = values[last].as_f64().expect("a price");
+            values[last] = serde_json::json!(real * 0.6);
+        }
+        serve(&yahoo, "^RUT", rut).await;
+        serve(&yahoo, "IWM", chart("IWM.csv", "IWM", "2025-09-18")).await;
+        serve(&yahoo, "^GSPC", chart("GSPC.csv", "^GSPC", "2025-09-18")).await;
 
-    let (code, stdout, stderr, took) =
-        run_once_against(&yahoo, "2025-09-18T21:30:00Z", &["RUT"], 60).await;
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        !stdout.contains("2025-09-18"),
-        "an alert about the bad close:\n{stdout}"
-    );
-    assert!(
-        stderr.contains("holding a close the evidence rejects"),
-        "{stderr}"
-    );
-    assert!(
-        took < Duration::from_secs(30),
-        "a rejected close is not waited for: {took:?}"
-    );
+        let (code, stdout, stderr, took) =
+            run_once_against(&yahoo, "2025-09-18T21:30:00Z", &["RUT"], 60).await;
+        assert_eq!(code, 0, "{columns:?}: {stderr}");
+        assert!(
+            !stdout.contains("2025-09-18"),
+            "{columns:?}: an alert about the bad close:\n{stdout}"
+        );
+        assert!(
+            stderr.contains("holding a close the evidence rejects")
+                && stderr.contains("while IWM +2.5%, ^GSPC +0.5% the same session"),
+            "{columns:?}: {stderr}"
+        );
+        assert!(
+            took < Duration::from_secs(30),
+            "{columns:?}: a rejected close is not waited for: {took:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
