@@ -20,7 +20,7 @@ use crate::providers::csv::read_series;
 use crate::providers::market_data::{MarketData, Snapshot};
 use crate::providers::{self, CsvSource, live};
 use crate::rules::Event;
-use crate::service::{self, DataStatus, ReplayRange};
+use crate::service::{self, ReplayRange};
 use crate::store::{LockError, StoreError};
 
 /// The output buffer of `replay`: one write to stdout per this many bytes.
@@ -405,26 +405,13 @@ impl Histories {
 
     /// The confirmed history of one symbol.
     fn load(&self, query: &str) -> anyhow::Result<Series> {
-        self.load_with_status(query).map(|(series, _)| series)
-    }
-
-    /// The confirmed history of one symbol, and what an answer should say about it.
-    fn load_with_status(&self, query: &str) -> anyhow::Result<(Series, DataStatus)> {
         match self {
-            Histories::Csv(source) => Ok((source.load(query)?, DataStatus::default())),
+            Histories::Csv(source) => Ok(source.load(query)?),
             Histories::Live { market, runtime } => {
                 let symbol = live::resolve(query)?;
                 let snapshot = runtime.block_on(market.refresh(symbol, Utc::now()))?;
                 report(&snapshot);
-                let status = DataStatus {
-                    missing_session: snapshot.stale,
-                    held: snapshot
-                        .held
-                        .as_ref()
-                        .map(|h| (h.bar.date(), h.bar.close(), h.jump_pct)),
-                    held_rejected: snapshot.held.as_ref().is_some_and(|h| h.rejected),
-                };
-                Ok((snapshot.series, status))
+                Ok(snapshot.series)
             }
         }
     }
