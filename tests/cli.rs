@@ -1172,3 +1172,49 @@ fn a_high_below_the_close_or_a_low_above_it_is_refused_with_its_line() {
         "line 3: low 2414 is above the close 2413"
     );
 }
+
+/// Every `replay`, `streak` and `high` example of the README that reads the shipped histories
+/// (`--data data`), run as a user runs it from the repository's root (with its
+/// config/highwater.toml), prints exactly the lines the README shows under it.
+#[test]
+fn the_readme_examples_over_the_shipped_histories_print_what_the_readme_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("the README");
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut checked = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        let command = lines[i]
+            .strip_prefix("$ highwater ")
+            .or_else(|| lines[i].strip_prefix("$ cargo run --release -- "));
+        let Some(command) = command.filter(|c| {
+            ["replay ", "streak ", "high "]
+                .iter()
+                .any(|p| c.starts_with(p))
+                && c.contains("--data data")
+        }) else {
+            i += 1;
+            continue;
+        };
+        let mut end = i + 1;
+        while end < lines.len()
+            && !lines[end].is_empty()
+            && !lines[end].starts_with("$ ")
+            && !lines[end].starts_with("```")
+        {
+            end += 1;
+        }
+        let expected = lines[i + 1..end].join("\n");
+        let (code, stdout, stderr) = support::highwater_in(root, command.split_whitespace(), &[]);
+        assert_eq!(code, 0, "{command}: {stderr}");
+        assert_eq!(
+            stdout.trim_end(),
+            expected,
+            "README line {}: {command}",
+            i + 1
+        );
+        checked += 1;
+        i = end;
+    }
+    assert!(checked >= 7, "only {checked} examples found");
+}
