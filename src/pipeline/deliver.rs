@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts::{Decision, decide};
 use crate::notify::rest::{ChannelNotifier, DiscordRest};
 use crate::notify::{
-    ConsoleNotifier, DeliveryError, Notifier, Outgoing, WebhookNotifier, WebhookUrl,
+    ConsoleNotifier, DeliveryError, Notifier, Outgoing, Receipt, WebhookNotifier, WebhookUrl,
 };
 use crate::scheduler::Clock;
 use crate::store::{Claimed, MessageState, Store, StoreError, Target};
@@ -191,7 +191,8 @@ fn without_rules(payload: &Outgoing, muted: &[String]) -> Outgoing {
     out
 }
 
-/// Handles one claimed message.
+/// Handles one claimed message: whether it goes now, the one attempt to send it, and what the
+/// outcome means for it.
 async fn deliver_one(
     store: &dyn Store,
     notifiers: &Notifiers,
@@ -200,6 +201,29 @@ async fn deliver_one(
     now: DateTime<Utc>,
     report: &mut DeliveryReport,
 ) -> Result<(), StoreError> {
+    let Some(payload) = what_to_send(store, &message, now, report).await? else {
+        return Ok(());
+    };
+    let notifier = notifiers.for_target(&message.destination.target);
+    let outcome = match &notifier {
+        Ok(n) => n.send(&payload).await,
+        Err(e) => Err(e.clone()),
+    };
+    let sent = Sent {
+        outcome,
+        deduplicates: notifier.as_ref().is_ok_and(|n| n.deduplicates_resends()),
+    };
+    record_outcome(store, notifiers, policy, &message, sent, now, report).await
+}
+
+/// What `message` sends now, without the alerts of muted rules; `None` once it has been
+/// recorded as dropped (its destination disabled, everything muted) or held (quiet hours).
+async fn what_to_send(
+    store: &dyn Store,
+    message: &Claimed,
+    now: DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<Option<Outgoing>, StoreError> {
     let id = message.id;
     let server = &message.server;
     let target = &message.destination.target;
@@ -211,40 +235,63 @@ async fn deliver_one(
             .map_or("disabled".to_owned(), |(r, _)| r.clone());
         tracing::info!(id, %server, destination = %target, decision = "drop", %reason, "destination disabled");
         report.dropped += 1;
-        return store
+        store
             .finish(
                 id,
                 MessageState::Dropped,
                 &format!("dropped: destination disabled ({reason})"),
                 now,
             )
-            .await;
+            .await?;
+        return Ok(None);
     }
     let settings = store.server(server).await?;
     let mutes = store.active_mutes(server, now).await?;
     let quiet = settings
         .as_ref()
         .and_then(|s| s.quiet_hours.map(|q| (q, s.display_tz)));
-    let payload = match decide(&message.symbol, &message.rules, &mutes, quiet, now) {
+    match decide(&message.symbol, &message.rules, &mutes, quiet, now) {
         Decision::Drop { reason } => {
             tracing::info!(id, %server, symbol = %message.symbol, decision = "drop", %reason);
             report.dropped += 1;
-            return store.finish(id, MessageState::Dropped, &reason, now).await;
+            store
+                .finish(id, MessageState::Dropped, &reason, now)
+                .await?;
+            Ok(None)
         }
         Decision::Hold { until, reason } => {
             tracing::info!(id, %server, symbol = %message.symbol, decision = "hold", %until, %reason);
             report.held += 1;
-            return store.retry_at(id, until, &reason, false).await;
+            store.retry_at(id, until, &reason, false).await?;
+            Ok(None)
         }
-        Decision::Send { muted_rules } => without_rules(&message.payload, &muted_rules),
-    };
-    let notifier = notifiers.for_target(target);
-    let outcome = match &notifier {
-        Ok(n) => n.send(&payload).await,
-        Err(e) => Err(e.clone()),
-    };
-    let dedups = notifier.as_ref().is_ok_and(|n| n.deduplicates_resends());
-    match outcome {
+        Decision::Send { muted_rules } => Ok(Some(without_rules(&message.payload, &muted_rules))),
+    }
+}
+
+/// How one send ended, and whether the destination recognises a re-send as the same message.
+struct Sent {
+    outcome: Result<Receipt, DeliveryError>,
+    deduplicates: bool,
+}
+
+/// Records what the outcome of a send means for `message`: delivered; retried later with
+/// backoff, or given up after the last attempt; dropped with its destination disabled when the
+/// destination is gone; held while Discord refuses the bot token; failed when rejected.
+async fn record_outcome(
+    store: &dyn Store,
+    notifiers: &Notifiers,
+    policy: &DeliveryPolicy,
+    message: &Claimed,
+    sent: Sent,
+    now: DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<(), StoreError> {
+    let id = message.id;
+    let server = &message.server;
+    let target = &message.destination.target;
+    let dedups = sent.deduplicates;
+    match sent.outcome {
         Ok(receipt) => {
             let note = (message.interrupted && !dedups).then_some(
                 "re-sent after an interrupted attempt; this destination cannot deduplicate, \
