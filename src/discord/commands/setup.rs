@@ -246,29 +246,16 @@ async fn rules_add(
                 "Where should its alerts go? Give `channel`, or set a default with `/alerts channel`.",
             )
         })?;
-    let mut raw = RawRule {
-        kind: kind.kind().to_owned(),
-        symbols: vec![symbol.ticker().to_owned()],
-        timeframe: timeframe.map(Timeframe::from),
-        direction: direction.map(|d| match d {
-            DirectionChoice::Up => crate::rules::DirectionFilter::Up,
-            DirectionChoice::Down => crate::rules::DirectionFilter::Down,
-            DirectionChoice::Both => crate::rules::DirectionFilter::Both,
-        }),
+    let (mut raw, rule) = RuleOptions {
+        kind,
+        timeframe,
+        direction,
         min_length,
         on_pace,
         weeks,
         threshold_pct,
-        ..RawRule::default()
-    };
-    // The id is checked here for its shape; the store picks the final one (unique among the
-    // server's rules) inside the transaction that also checks the limits.
-    raw.id = new_rule_id(&raw, symbol.plain_ticker(), &BTreeSet::new());
-    let rule = Rule::from_raw(raw.clone()).map_err(|e| {
-        UserError::boxed(format!(
-            "That rule doesn't work: {e}. Change it and try again."
-        ))
-    })?;
+    }
+    .rule_for(&symbol)?;
     let destination = store
         .destination_for(&server, &Target::Channel(channel))
         .await?;
@@ -287,20 +274,7 @@ async fn rules_add(
             ctx.data().clock.now(),
         )
         .await?;
-    match added {
-        RuleAdded::Added { id } => raw.id = id,
-        RuleAdded::TooManyRules { have } => {
-            return Err(UserError::boxed(format!(
-                "This server has {have} rules, the most it may have. Remove one with `/rules remove` first."
-            )));
-        }
-        RuleAdded::TooManySymbols { limit } => {
-            return Err(UserError::boxed(format!(
-                "This server's rules already watch {limit} symbols, the most it may. Remove a rule for \
-                 another symbol first."
-            )));
-        }
-    }
+    raw.id = added_id(added)?;
     tracing::info!(guild, rule = %raw.id, symbol = %symbol.ticker(), channel, "rule added");
     let mention = role
         .map(|r| format!(", mentioning <@&{}>", r.get()))
@@ -316,6 +290,61 @@ async fn rules_add(
         ),
     )
     .await
+}
+
+/// The options of `/rules add` that shape the rule itself.
+struct RuleOptions {
+    kind: KindChoice,
+    timeframe: Option<TimeframeChoice>,
+    direction: Option<DirectionChoice>,
+    min_length: Option<u32>,
+    on_pace: Option<bool>,
+    weeks: Option<u32>,
+    threshold_pct: Option<f64>,
+}
+
+impl RuleOptions {
+    /// The rule these options describe for `symbol`, checked as a config file's rule is, with a
+    /// provisional id (the store picks the final one, unique among the server's rules, inside
+    /// the transaction that also checks the limits).
+    fn rule_for(self, symbol: &crate::market::Symbol) -> Result<(RawRule, Rule), Error> {
+        let mut raw = RawRule {
+            kind: self.kind.kind().to_owned(),
+            symbols: vec![symbol.ticker().to_owned()],
+            timeframe: self.timeframe.map(Timeframe::from),
+            direction: self.direction.map(|d| match d {
+                DirectionChoice::Up => crate::rules::DirectionFilter::Up,
+                DirectionChoice::Down => crate::rules::DirectionFilter::Down,
+                DirectionChoice::Both => crate::rules::DirectionFilter::Both,
+            }),
+            min_length: self.min_length,
+            on_pace: self.on_pace,
+            weeks: self.weeks,
+            threshold_pct: self.threshold_pct,
+            ..RawRule::default()
+        };
+        raw.id = new_rule_id(&raw, symbol.plain_ticker(), &BTreeSet::new());
+        let rule = Rule::from_raw(raw.clone()).map_err(|e| {
+            UserError::boxed(format!(
+                "That rule doesn't work: {e}. Change it and try again."
+            ))
+        })?;
+        Ok((raw, rule))
+    }
+}
+
+/// The id the store gave a new rule, or why the server may not have it.
+fn added_id(added: RuleAdded) -> Result<String, Error> {
+    match added {
+        RuleAdded::Added { id } => Ok(id),
+        RuleAdded::TooManyRules { have } => Err(UserError::boxed(format!(
+            "This server has {have} rules, the most it may have. Remove one with `/rules remove` first."
+        ))),
+        RuleAdded::TooManySymbols { limit } => Err(UserError::boxed(format!(
+            "This server's rules already watch {limit} symbols, the most it may. Remove a rule for \
+             another symbol first."
+        ))),
+    }
 }
 
 /// A rule's parameters in words.
