@@ -158,13 +158,12 @@ pub struct ReplayArgs {
     pub symbols: Vec<String>,
 }
 
+/// What `streak` and `high` share: the symbol, the instant and date to answer as of, where the
+/// history comes from, and the output form.
 #[derive(Debug, Args)]
-pub struct StreakArgs {
+pub struct QueryArgs {
     /// Symbol or alias.
     pub symbol: String,
-    /// The periods the streak counts: daily, weekly or monthly.
-    #[arg(long, default_value = "weekly", value_parser = parse_timeframe)]
-    pub timeframe: Timeframe,
     /// Answer as of this date (YYYY-MM-DD; default: the latest bar).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
@@ -180,21 +179,18 @@ pub struct StreakArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct HighArgs {
-    /// Symbol or alias.
-    pub symbol: String,
-    /// Answer as of this date (YYYY-MM-DD; default: the latest bar).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
-    pub as_of: Option<NaiveDate>,
-    /// Answer as if it were this UTC instant (RFC 3339, e.g. 2025-09-19T15:00:00Z; default:
-    /// now): the history is cut at the latest session closed then, as the bot cuts it.
-    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
+pub struct StreakArgs {
     #[command(flatten)]
-    pub data: DataArgs,
-    /// One JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
+    pub query: QueryArgs,
+    /// The periods the streak counts: daily, weekly or monthly.
+    #[arg(long, default_value = "weekly", value_parser = parse_timeframe)]
+    pub timeframe: Timeframe,
+}
+
+#[derive(Debug, Args)]
+pub struct HighArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
 }
 
 /// A date exactly as the CSV reader takes it: `YYYY-MM-DD`, two-digit month and day.
@@ -561,41 +557,25 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let data = args.data.data.as_deref();
-    answer(
-        config,
-        data,
-        &args.symbol,
-        args.now,
-        args.json,
-        out,
-        |series| {
-            let answer = service::streak(series, args.timeframe, args.as_of)?;
-            Ok((
-                alerts::streak_json_answer(&answer),
-                alerts::streak_text(&answer),
-            ))
-        },
-    )
+    let as_of = args.query.as_of;
+    answer(config, &args.query, out, |series| {
+        let answer = service::streak(series, args.timeframe, as_of)?;
+        Ok((
+            alerts::streak_json_answer(&answer),
+            alerts::streak_text(&answer),
+        ))
+    })
 }
 
 fn high(config: &Config, args: HighArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let data = args.data.data.as_deref();
-    answer(
-        config,
-        data,
-        &args.symbol,
-        args.now,
-        args.json,
-        out,
-        |series| {
-            let answer = service::high(series, args.as_of)?;
-            Ok((
-                alerts::high_json_answer(&answer),
-                alerts::high_text(&answer),
-            ))
-        },
-    )
+    let as_of = args.query.as_of;
+    answer(config, &args.query, out, |series| {
+        let answer = service::high(series, as_of)?;
+        Ok((
+            alerts::high_json_answer(&answer),
+            alerts::high_text(&answer),
+        ))
+    })
 }
 
 /// Looks up one symbol's history as the bot's commands do (the same [`providers::Histories`],
@@ -604,14 +584,11 @@ fn high(config: &Config, args: HighArgs, out: &mut impl Write) -> anyhow::Result
 /// data behind it.
 fn answer(
     config: &Config,
-    data: Option<&Path>,
-    query: &str,
-    now: Option<DateTime<Utc>>,
-    json: bool,
+    args: &QueryArgs,
     out: &mut impl Write,
     render: impl FnOnce(&Series) -> anyhow::Result<(serde_json::Value, String)>,
 ) -> anyhow::Result<()> {
-    let histories = match data {
+    let histories = match args.data.data.as_deref() {
         Some(dir) => providers::Histories::Csv(
             CsvSource::open(dir, Catalog::builtin()).map_err(|e| anyhow::anyhow!("--data {e}"))?,
         ),
@@ -619,7 +596,7 @@ fn answer(
             live::market_data(config).context("cannot set up the live providers")?,
         ),
     };
-    let symbol = histories.resolve(query)?;
+    let symbol = histories.resolve(&args.symbol)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -627,11 +604,11 @@ fn answer(
     let loaded = runtime.block_on(histories.history(
         &providers::NoBarCache,
         symbol,
-        now.unwrap_or_else(Utc::now),
+        args.now.unwrap_or_else(Utc::now),
     ))?;
     let (series, status) = (loaded.series, loaded.status);
     let (value, text) = render(&series)?;
-    if json {
+    if args.json {
         writeln!(out, "{}", alerts::with_data_status(value, &status))?;
     } else {
         writeln!(out, "{text}")?;

@@ -377,17 +377,17 @@ async fn serve(yahoo: &MockServer, symbol: &str, chart: serde_json::Value) {
         .await;
 }
 
-/// `run --once` at `now` with the default rules and one console subscription to `symbols`;
-/// held closes are checked again within `confirm_within_secs`. Returns (exit code, stdout,
-/// stderr) and how long the run took.
-async fn run_once_against(
+/// A config over the local Yahoo `yahoo` (one attempt per request, no Binance, no endpoints)
+/// with the default rules, held closes checked again within `confirm_within_secs`, `extra`
+/// (jobs), and one console subscription to `symbols`.
+fn held_close_config(
     yahoo: &MockServer,
-    now: &str,
-    symbols: &[&str],
     confirm_within_secs: u64,
-) -> (i32, String, String, Duration) {
+    symbols: &[&str],
+    extra: &str,
+) -> String {
     let listed: Vec<String> = symbols.iter().map(|s| format!("{s:?}")).collect();
-    let config = format!(
+    format!(
         r#"
 [providers.yahoo]
 base_url = "{}"
@@ -398,7 +398,7 @@ enabled = false
 confirm_within_secs = {confirm_within_secs}
 [http]
 listen = "off"
-
+{extra}
 [[subscriptions]]
 name = "desk"
 console = true
@@ -406,7 +406,19 @@ symbols = [{}]
 "#,
         yahoo.uri(),
         listed.join(", ")
-    );
+    )
+}
+
+/// `run --once` at `now` with the default rules and one console subscription to `symbols`;
+/// held closes are checked again within `confirm_within_secs`. Returns (exit code, stdout,
+/// stderr) and how long the run took.
+async fn run_once_against(
+    yahoo: &MockServer,
+    now: &str,
+    symbols: &[&str],
+    confirm_within_secs: u64,
+) -> (i32, String, String, Duration) {
+    let config = held_close_config(yahoo, confirm_within_secs, symbols, "");
     let dir = support::temp_dir_with(&[("highwater.toml", &config)]);
     let now = now.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -567,35 +579,14 @@ async fn sigterm_ends_the_wait_for_a_held_close_at_once() {
     serve(&yahoo, "IWM", chart("IWM.csv", "IWM", "2020-03-13")).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("highwater.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[providers.yahoo]
-base_url = "{}"
-max_attempts = 1
-[providers.binance]
-enabled = false
-[sanity]
-confirm_within_secs = 600
-[http]
-listen = "off"
-
+    let job = r#"
 [[jobs]]
 name = "us-close"
 cron = "0 15 16 * * Mon-Fri"
 timezone = "America/New_York"
 calendar = "nyse"
-
-[[subscriptions]]
-name = "desk"
-console = true
-symbols = ["RUT"]
-"#,
-            yahoo.uri()
-        ),
-    )
-    .expect("config written");
+"#;
+    std::fs::write(&config, held_close_config(&yahoo, 600, &["RUT"], job)).expect("config written");
     let log = dir.path().join("run.log");
     // Two seconds before the job fires at 16:15 New York time (EDT).
     let child = start(
