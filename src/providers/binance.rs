@@ -411,7 +411,7 @@ fn kline_bar(date: NaiveDate, kline: &RawKline<'_>) -> Result<Bar, String> {
     Ok(bar.with_volume(volume(kline.volume)).unwrap_or(bar))
 }
 
-/// Binance spot market data as a [`Provider`] of daily crypto bars and quotes.
+/// Binance spot market data as a [`Provider`] of daily crypto bars.
 #[derive(Debug, Clone)]
 pub struct BinanceProvider {
     /// Where the API lives: [`Self::DEFAULT_BASE`] unless configured (tests use a local mock).

@@ -7,7 +7,10 @@
 //! downstream has to second-guess the data.
 //!
 //! - [`csv`]: daily histories in a directory of `<TICKER>.csv` files (`--data DIR`).
-//! - [`market_data`]: the live path — providers behind a cache, failover, sanity checks.
+//! - [`market_data`]: the live path — providers behind a cache, failover, and the evidence
+//!   gathered on a suspect close (siblings, a second source) for the sanity rules.
+//! - [`histories`]: the one history lookup of the tick, the bot and the CLI (CSV or live, cut
+//!   at the latest closed session), and the [`BarCache`] trait the store implements.
 //! - [`http`]: the HTTP client every provider shares: retries, rate limit, circuit breaker.
 //! - [`yahoo`], [`binance`]: the live providers.
 //! - [`live`]: wiring them from the configuration.

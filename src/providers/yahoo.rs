@@ -15,7 +15,7 @@
 //! - **Duplicate sessions**: while a session is open Yahoo may append a live bar with the same
 //!   session date as the regular one; the later timestamp wins.
 //! - **Partial bars**: the last bar of a session that has not closed at `now` (by the symbol's
-//!   [`Calendar::close_time`]) is returned as [`Fetched::in_progress`], never as a close.
+//!   [`Calendar::close_time`](crate::market::Calendar::close_time)) is returned as [`Fetched::in_progress`], never as a close.
 //! - **Ranges**: requests always use `period1`/`period2`; `range=max&interval=1d` silently returns
 //!   monthly bars.
 //! - **No data** (a weekend, a holiday): HTTP 200 with no `timestamp` and `indicators.quote ==
@@ -26,7 +26,7 @@
 //! Prices are Yahoo's `close` (split-adjusted, not dividend-adjusted; Yahoo re-adjusts it after
 //! each later split, so cached history must be re-fetched when [`Fetched::splits`] reports one);
 //! `adjclose` is ignored. The HTTP side (retries, rate limit, circuit breaker, non-JSON pages) is
-//! [`HttpClient`]'s job; the pure parsing ([`parse_chart`], [`parse_quote`], [`chart_url`]) is
+//! [`HttpClient`]'s job; the pure parsing ([`parse_chart`], [`chart_url`]) is
 //! testable without a network.
 
 use std::borrow::Cow;

@@ -4,8 +4,8 @@
 //!
 //! Its edges:
 //! - Only **process-wide** facts live here: whether a bot is configured, whether Discord
-//!   refused the bot token, whether the gateway is connected, how the last tick ended and
-//!   which histories are stale. A single channel or webhook that fails is that destination's
+//!   refused the bot token, whether the gateway is connected, how the last tick ended,
+//!   which histories are stale and which latest closes are held back. A single channel or webhook that fails is that destination's
 //!   business and is recorded with the destination in the store.
 //! - The state is in memory and per process. A refused token is only ever cleared by a restart
 //!   (the token is read once, at start-up), so nothing here un-sets it.
