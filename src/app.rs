@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, SubscriptionTarget};
 use crate::discord::{BotData, BotSettings, ReconnectPolicy, ServerLimits, run_bot_forever};
-use crate::market::{Calendar, Catalog};
+use crate::market::Calendar;
 use crate::notify::limiter::RateLimiter;
 use crate::notify::rest::DiscordRest;
 use crate::notify::{ConsoleFormat, ConsoleNotifier};
@@ -21,7 +21,7 @@ use crate::pipeline::{
     tick, tick_symbols,
 };
 use crate::providers::Histories;
-use crate::providers::{CsvSource, live};
+use crate::providers::live;
 use crate::scheduler::{self, Clock, Due, Scheduler, SystemClock};
 use crate::store::{
     DatabaseLock, ServerId, ServerSettings, SqliteStore, Store, StoreError, StoredRule, Target,
@@ -34,12 +34,8 @@ use secrecy::SecretString;
 pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("--data {source}")]
-    Data {
-        source: crate::providers::csv::CsvError,
-    },
-    #[error("cannot set up the live providers: {0}")]
-    Live(#[from] live::LiveError),
+    #[error(transparent)]
+    Histories(#[from] crate::providers::histories::OpenError),
     #[error("cannot set up the HTTP client for notifiers: {0}")]
     Http(#[from] reqwest::Error),
     #[error("{0}")]
@@ -200,13 +196,7 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AppError> {
         let metrics = Arc::new(Metrics::new());
-        let histories = match &options.data {
-            Some(dir) => Histories::Csv(
-                CsvSource::open(dir, Catalog::builtin())
-                    .map_err(|source| AppError::Data { source })?,
-            ),
-            None => Histories::Live(live::market_data_observed(&config, Some(metrics.clone()))?),
-        };
+        let histories = Histories::open(&config, options.data.as_deref(), Some(metrics.clone()))?;
         let format = options
             .console_format
             .or(config.delivery.console_format)

@@ -14,11 +14,10 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts;
 use crate::app::{App, AppError, RunOptions};
 use crate::config::Config;
-use crate::market::{Catalog, IsoDate, Series, Symbol, Timeframe};
+use crate::market::{IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
 use crate::providers::csv::read_series;
-use crate::providers::market_data::{MarketData, Snapshot};
-use crate::providers::{self, CsvSource, live};
+use crate::providers::{self, Source, live};
 use crate::rules::Event;
 use crate::service::{self, ReplayRange};
 use crate::store::{LockError, StoreError};
@@ -367,77 +366,35 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// Where histories come from: a directory of CSV files, or the live providers.
-enum Histories {
-    Csv(CsvSource),
-    Live {
-        market: Box<MarketData>,
-        runtime: tokio::runtime::Runtime,
-    },
+/// The history lookup a one-shot command reads: the `--data` folder, or the live providers.
+fn open_histories(config: &Config, data: Option<&Path>) -> anyhow::Result<providers::Histories> {
+    Ok(providers::Histories::open(config, data, None)?)
 }
 
-impl Histories {
-    fn open(config: &Config, data: Option<&Path>) -> anyhow::Result<Self> {
-        match data {
-            Some(dir) => Ok(Histories::Csv(
-                CsvSource::open(dir, Catalog::builtin())
-                    .map_err(|e| anyhow::anyhow!("--data {e}"))?,
-            )),
-            None => {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .context("cannot start the async runtime")?;
-                let market =
-                    live::market_data(config).context("cannot set up the live providers")?;
-                Ok(Histories::Live {
-                    market: Box::new(market),
-                    runtime,
-                })
-            }
-        }
-    }
-
-    /// The confirmed history of one symbol.
-    fn load(&self, query: &str) -> anyhow::Result<Series> {
-        match self {
-            Histories::Csv(source) => Ok(source.load(query)?),
-            Histories::Live { market, runtime } => {
-                let symbol = live::resolve(query)?;
-                let snapshot = runtime.block_on(market.refresh(symbol, Utc::now()))?;
-                report(&snapshot);
-                Ok(snapshot.series)
-            }
-        }
-    }
+/// A runtime for a one-shot command's requests.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
-/// Says on stderr what the caller should know about a live history before reading answers.
-fn report(snapshot: &Snapshot) {
-    let ticker = snapshot.series.symbol().ticker();
-    if let Some(expected) = snapshot.stale {
-        tracing::warn!(
-            symbol = ticker,
-            latest = ?snapshot.series.last_date(),
-            %expected,
-            "history is stale: the latest close is missing"
-        );
-    }
-    if let Some(held) = &snapshot.held {
-        tracing::warn!(
-            symbol = ticker,
-            date = %held.bar.date(),
-            close = held.bar.close(),
-            jump_pct = held.jump_pct,
-            rejected = held.rejected,
-            reason = %held.reason,
-            "latest close held back until confirmed"
-        );
-    }
-    for dropped in &snapshot.dropped {
-        tracing::warn!(symbol = ticker, date = %dropped.date, reason = %dropped.reason, "bar dropped");
-    }
+/// The history of each of `queries` from `histories` as of `now`, one after another.
+fn load_all(
+    histories: &providers::Histories,
+    queries: &[String],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Series>> {
+    let runtime = runtime()?;
+    queries
+        .iter()
+        .map(|query| {
+            let symbol = histories.resolve(query)?;
+            let loaded =
+                runtime.block_on(histories.history(&providers::NoBarCache, symbol, now))?;
+            Ok(loaded.series)
+        })
+        .collect()
 }
 
 /// `highwater replay`: the alerts of every session in the range, one line each, written to
@@ -452,7 +409,7 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
     {
         bail!("--to {to} is before --from {}", args.from);
     }
-    let histories = Histories::open(config, args.data.data.as_deref())?;
+    let histories = open_histories(config, args.data.data.as_deref())?;
     let range = ReplayRange {
         from: args.from,
         to: args.to,
@@ -477,8 +434,8 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
         buffer.push(b'\n');
         Ok(start..buffer.len())
     };
-    let (lines, symbols) = match &histories {
-        Histories::Csv(source) if args.symbols.is_empty() => {
+    let (lines, symbols) = match histories.source() {
+        Source::Csv(source) if args.symbols.is_empty() => {
             let files = source.available()?;
             if files.is_empty() {
                 bail!("no .csv files in {}", source.dir().display());
@@ -488,20 +445,16 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
             let lines = service::replay_each(&files, load, rules, range, render)?;
             (lines, files.len())
         }
-        Histories::Csv(source) => {
+        Source::Csv(source) => {
             let load = |query: &String| Ok(source.load(query)?);
             let lines = service::replay_each(&args.symbols, load, rules, range, render)?;
             (lines, args.symbols.len())
         }
-        Histories::Live { .. } => {
+        Source::Live(_) => {
             if args.symbols.is_empty() {
                 bail!("name the symbols to replay: without --data there is no list of histories");
             }
-            let series: Vec<Series> = args
-                .symbols
-                .iter()
-                .map(|s| histories.load(s))
-                .collect::<anyhow::Result<_>>()?;
+            let series = load_all(&histories, &args.symbols, Utc::now())?;
             let lines = service::replay_each(&series, Ok, rules, range, render)?;
             (lines, series.len())
         }
@@ -588,20 +541,9 @@ fn answer(
     out: &mut impl Write,
     render: impl FnOnce(&Series) -> anyhow::Result<(serde_json::Value, String)>,
 ) -> anyhow::Result<()> {
-    let histories = match args.data.data.as_deref() {
-        Some(dir) => providers::Histories::Csv(
-            CsvSource::open(dir, Catalog::builtin()).map_err(|e| anyhow::anyhow!("--data {e}"))?,
-        ),
-        None => providers::Histories::Live(
-            live::market_data(config).context("cannot set up the live providers")?,
-        ),
-    };
+    let histories = open_histories(config, args.data.data.as_deref())?;
     let symbol = histories.resolve(&args.symbol)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let loaded = runtime.block_on(histories.history(
+    let loaded = runtime()?.block_on(histories.history(
         &providers::NoBarCache,
         symbol,
         args.now.unwrap_or_else(Utc::now),
@@ -620,9 +562,8 @@ fn answer(
 }
 
 fn fetch(config: &Config, args: FetchArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let Histories::Live { market, runtime } = Histories::open(config, None)? else {
-        bail!("fetch always uses the live providers");
-    };
+    let market = live::market_data(config).context("cannot set up the live providers")?;
+    let runtime = runtime()?;
     let symbol = live::resolve(&args.symbol)?;
     let now = Utc::now();
     let from = args

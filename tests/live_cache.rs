@@ -73,7 +73,7 @@ fn market(server: &MockServer) -> MarketData {
     let base = Url::parse(&server.uri()).expect("mock URL");
     let http = HttpClient::new("yahoo", policy()).expect("client");
     let yahoo: Arc<dyn Provider> = Arc::new(YahooProvider::new(base, Arc::new(http)));
-    MarketData::new(yahoo, None, JumpThresholds::default()).with_history_start(d(2025, 9, 1))
+    MarketData::new(yahoo, None, JumpThresholds::default())
 }
 
 fn rut() -> Arc<Symbol> {

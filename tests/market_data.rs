@@ -160,7 +160,6 @@ fn market(primary: Arc<Scripted>, secondary: Option<Arc<Scripted>>) -> MarketDat
         secondary.map(|s| s as Arc<dyn Provider>),
         JumpThresholds::default(),
     )
-    .with_history_start(d(2025, 9, 1))
 }
 
 fn record_dates(series: &highwater::market::Series) -> Vec<NaiveDate> {
@@ -204,10 +203,10 @@ async fn the_first_refresh_backfills_and_later_ones_fetch_only_the_last_days() {
     assert_eq!(
         provider.asked(),
         vec![
-            (d(2025, 9, 1), d(2025, 9, 15)),
+            (d(1900, 1, 1), d(2025, 9, 15)),
             (d(2025, 9, 8), d(2025, 9, 16))
         ],
-        "a full backfill once, then a week of overlap"
+        "a full backfill (from before any history) once, then a week of overlap"
     );
 }
 
@@ -439,7 +438,7 @@ async fn a_new_split_refetches_the_whole_history() {
     assert_eq!(provider.asked().len(), 3);
     assert_eq!(
         provider.asked()[2].0,
-        d(2025, 9, 1),
+        d(1900, 1, 1),
         "the full history again"
     );
     let closes: Vec<f64> = snapshot.series.bars().iter().map(Bar::close).collect();
@@ -468,7 +467,7 @@ async fn a_real_crash_with_a_partial_rebound_is_kept() {
     // The Russell 2000 around 2020-03-16: -14.3%, then +5.6%.
     let closes = [1210.13, 1037.42, 1095.29, 991.16];
     let provider = Scripted::new("yahoo", vec![fetched(bars(d(2020, 3, 13), &closes))]);
-    let market = market(provider, None).with_history_start(d(2020, 3, 1));
+    let market = market(provider, None);
     let snapshot = market
         .refresh(rut(), utc("2020-03-18T21:00:00Z"))
         .await
@@ -610,7 +609,7 @@ async fn the_russell_crash_of_2020_03_16_is_confirmed_at_once_by_its_siblings() 
     let provider = Scripted::new("yahoo", vec![fetched(rut_bars)])
         .sibling("IWM", vec![through(&bundled("IWM"), d(2020, 3, 16))])
         .sibling("^GSPC", vec![through(&bundled("GSPC"), d(2020, 3, 16))]);
-    let market = market(provider.clone(), None).with_history_start(d(1987, 1, 1));
+    let market = market(provider.clone(), None);
     let snapshot = market
         .refresh(rut(), utc("2020-03-16T21:30:00Z"))
         .await
@@ -659,9 +658,7 @@ async fn a_close_its_siblings_contradict_stays_held_however_often_it_is_fetched(
         "yahoo's other host",
         (0..4).map(|_| fetched(vec![repeated])).collect(),
     );
-    let market = market(provider, None)
-        .with_history_start(d(1987, 1, 1))
-        .with_second_host(other_host.clone());
+    let market = market(provider, None).with_second_host(other_host.clone());
 
     let now = utc("2025-09-18T21:30:00Z");
     for attempt in 1..=3 {

@@ -1,20 +1,13 @@
-//! What every command can reach: the store, the market histories (cached for a few minutes so
-//! a busy channel does not refetch on every question), the clock and the per-server limits.
+//! What every command can reach: the store, the history lookup (which reuses a history for a
+//! few minutes so a busy channel does not refetch on every question), the clock and the
+//! per-server limits.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-
-use chrono::{DateTime, Duration, Utc};
-use tokio::sync::Mutex;
 
 use crate::market::{Catalog, Symbol};
 use crate::providers::{Histories, HistoryError, Loaded};
-use crate::providers::{ProviderError, live};
 use crate::scheduler::Clock;
 use crate::store::Store;
-
-/// How long an answer's history is reused before it is loaded again.
-const HISTORY_TTL_MINUTES: i64 = 5;
 
 pub use crate::store::ServerLimits;
 
@@ -38,7 +31,6 @@ pub struct BotData {
     pub clock: Arc<dyn Clock>,
     pub limits: ServerLimits,
     catalog: Catalog,
-    cache: Mutex<HashMap<String, (Loaded, DateTime<Utc>)>>,
     /// Where each command's latency is recorded, when the app observes the bot.
     metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
@@ -56,7 +48,6 @@ impl BotData {
             clock,
             limits,
             catalog: Catalog::builtin(),
-            cache: Mutex::new(HashMap::new()),
             metrics: None,
         }
     }
@@ -81,87 +72,36 @@ impl BotData {
         self.catalog.closest(query, limit)
     }
 
-    /// The symbol `query` names: a catalog entry by any alias; with live data, any other
-    /// well-formed ticker too (the provider decides whether it exists).
+    /// The symbol `query` names, as the command line resolves it ([`Histories::resolve`]).
     pub fn resolve(&self, query: &str) -> Result<Arc<Symbol>, LookupError> {
-        let unknown = || LookupError::Unknown {
-            query: query.to_owned(),
-            suggestions: self.suggestions(query, 3),
-        };
-        if let Some(symbol) = self.catalog.resolve(query.trim()) {
-            return Ok(symbol);
-        }
-        match &*self.histories {
-            Histories::Csv(_) => Err(unknown()),
-            Histories::Live(_) => live::resolve(query).map_err(|_| unknown()),
-        }
+        self.histories
+            .resolve(query)
+            .map_err(|_| self.unknown(query))
     }
 
-    /// Whether `symbol`'s history is cached and fresh: an answer needs no fetch.
+    /// Whether `symbol`'s history was loaded lately: an answer needs no fetch.
     pub async fn is_cached(&self, symbol: &Symbol) -> bool {
-        let now = self.clock.now();
-        self.cache
-            .lock()
-            .await
-            .get(symbol.ticker())
-            .is_some_and(|(_, at)| fresh(*at, now))
+        self.histories.is_recent(symbol, self.clock.now()).await
     }
 
-    /// `symbol`'s history as of now, from the cache when fresh.
+    /// `symbol`'s history as of now, reusing one loaded within the last few minutes.
     pub async fn history(&self, symbol: Arc<Symbol>) -> Result<Loaded, LookupError> {
         let now = self.clock.now();
-        if let Some((loaded, at)) = self.cache.lock().await.get(symbol.ticker())
-            && fresh(*at, now)
-        {
-            return Ok(loaded.clone());
-        }
-        let loaded = match self
+        match self
             .histories
-            .history(&*self.store, symbol.clone(), now)
+            .recent(&*self.store, symbol.clone(), now)
             .await
         {
-            Ok(loaded) => loaded,
-            Err(HistoryError::Market(error)) if is_unknown(&error) => {
-                return Err(LookupError::Unknown {
-                    query: symbol.ticker().to_owned(),
-                    suggestions: self.suggestions(symbol.ticker(), 3),
-                });
-            }
-            Err(HistoryError::Csv(_)) if !self.csv_has(&symbol) => {
-                return Err(LookupError::Unknown {
-                    query: symbol.ticker().to_owned(),
-                    suggestions: self.suggestions(symbol.ticker(), 3),
-                });
-            }
-            Err(error) => return Err(LookupError::History(Box::new(error))),
-        };
-        self.cache
-            .lock()
-            .await
-            .insert(symbol.ticker().to_owned(), (loaded.clone(), now));
-        Ok(loaded)
-    }
-
-    fn csv_has(&self, symbol: &Symbol) -> bool {
-        match &*self.histories {
-            Histories::Csv(source) => source.resolve(symbol.ticker()).is_ok(),
-            Histories::Live(_) => true,
+            Ok(loaded) => Ok(loaded),
+            Err(error) if error.is_unknown_symbol() => Err(self.unknown(symbol.ticker())),
+            Err(error) => Err(LookupError::History(Box::new(error))),
         }
     }
-}
 
-fn fresh(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    now >= at && now - at < Duration::minutes(HISTORY_TTL_MINUTES)
-}
-
-fn is_unknown(error: &crate::providers::market_data::MarketError) -> bool {
-    use crate::providers::market_data::MarketError;
-    matches!(
-        error,
-        MarketError::Provider(ProviderError::UnknownSymbol { .. })
-            | MarketError::Failover {
-                primary: ProviderError::UnknownSymbol { .. },
-                ..
-            }
-    )
+    fn unknown(&self, query: &str) -> LookupError {
+        LookupError::Unknown {
+            query: query.to_owned(),
+            suggestions: self.suggestions(query, 3),
+        }
+    }
 }

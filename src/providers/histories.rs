@@ -1,21 +1,29 @@
-//! Where a tick and the bot's commands get their histories: the live providers behind a
-//! persistent bar cache, or a directory of CSV files (`--data`), cut at the latest session
-//! closed at `now`.
+//! The one history lookup: where a tick, the bot's commands and the command line get a
+//! symbol's history. The source is the live providers behind a persistent bar cache, or a
+//! directory of CSV files (`--data`); either way the history is cut at the latest session
+//! closed at `now`, and an answer may reuse a history loaded a few minutes ago
+//! ([`Histories::recent`]) so a busy channel does not refetch on every question.
 //!
 //! The bar cache is a [`BarCache`]: defined here, implemented by the store, so this module
 //! never needs the store.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::Mutex;
 
-use super::CsvSource;
 use super::csv::CsvError;
+use super::live::LiveError;
 use super::market_data::{Cached, Held, MarketData, MarketError};
+use super::{CsvSource, ProviderError};
+use crate::config::Config;
 use crate::market::sanity::latest_closed_session;
-use crate::market::{Series, Symbol};
+use crate::market::{Catalog, Series, Symbol};
 use crate::service::DataStatus;
+use crate::telemetry::Metrics;
 
 /// Why the bar cache could not be read or written: the implementation's own error, kept whole
 /// so a caller that knows the implementation can look inside ([`CacheError::downcast`]).
@@ -81,13 +89,45 @@ pub enum HistoryError {
     Empty(String),
 }
 
-/// The source of histories for the pipeline.
+impl HistoryError {
+    /// Whether the error says the symbol does not exist (no such file, or a provider that
+    /// does not know the ticker), as opposed to data that is unavailable right now.
+    pub fn is_unknown_symbol(&self) -> bool {
+        match self {
+            HistoryError::Csv(error) => matches!(
+                error,
+                CsvError::UnknownSymbol { .. } | CsvError::NoFile { .. }
+            ),
+            HistoryError::Market(
+                MarketError::Provider(ProviderError::UnknownSymbol { .. })
+                | MarketError::Failover {
+                    primary: ProviderError::UnknownSymbol { .. },
+                    ..
+                },
+            ) => true,
+            _ => false,
+        }
+    }
+}
+
+/// How long [`Histories::recent`] reuses a loaded history.
+pub const RECENT_FOR: Duration = Duration::minutes(5);
+
+/// Where the histories come from.
 #[derive(Debug)]
-pub enum Histories {
+pub enum Source {
     /// Daily CSV files, one per symbol.
     Csv(CsvSource),
-    /// The live providers; their cache is kept in the store between runs.
+    /// The live providers; their bar cache is kept in the store between runs.
     Live(MarketData),
+}
+
+/// The history lookup: a [`Source`] and the histories it loaded lately.
+#[derive(Debug)]
+pub struct Histories {
+    source: Source,
+    /// Each ticker's latest loaded history and when it was loaded.
+    recent: Mutex<HashMap<String, (Loaded, DateTime<Utc>)>>,
 }
 
 /// A history as a tick or a command uses it.
@@ -113,30 +153,99 @@ fn display_name(provider: &str) -> &'static str {
 }
 
 impl Histories {
+    pub fn new(source: Source) -> Self {
+        Self {
+            source,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The CSV files of `data` (`--data`), or else the live providers `config` names
+    /// (their requests counted in `metrics`, when given).
+    pub fn open(
+        config: &Config,
+        data: Option<&Path>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Result<Self, OpenError> {
+        let source = match data {
+            Some(dir) => {
+                Source::Csv(CsvSource::open(dir, Catalog::builtin()).map_err(OpenError::Data)?)
+            }
+            None => Source::Live(super::live::market_data_observed(config, metrics)?),
+        };
+        Ok(Self::new(source))
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
     /// The symbol `query` names: for CSV files, the one a file holds (the catalog's by any
     /// alias, or the ticker of a file's name); live, the catalog's or any other ticker as is.
     pub fn resolve(&self, query: &str) -> Result<Arc<Symbol>, Box<HistoryError>> {
-        match self {
-            Histories::Csv(source) => source
+        match &self.source {
+            Source::Csv(source) => source
                 .resolve(query)
                 .map(|(symbol, _)| symbol)
                 .map_err(|e| Box::new(e.into())),
-            Histories::Live(_) => {
+            Source::Live(_) => {
                 super::live::resolve(query).map_err(|e| Box::new(HistoryError::Market(e.into())))
             }
         }
     }
 
+    /// Whether `symbol`'s history was loaded within [`RECENT_FOR`] of `now`: an answer from
+    /// [`Histories::recent`] needs no fetch.
+    pub async fn is_recent(&self, symbol: &Symbol, now: DateTime<Utc>) -> bool {
+        self.recent
+            .lock()
+            .await
+            .get(symbol.ticker())
+            .is_some_and(|(_, at)| is_recent(*at, now))
+    }
+
+    /// [`Histories::history`], or the one loaded within [`RECENT_FOR`] of `now`: for answers,
+    /// which may be a few minutes old but should not refetch on every question.
+    pub async fn recent<C: BarCache + ?Sized>(
+        &self,
+        cache: &C,
+        symbol: Arc<Symbol>,
+        now: DateTime<Utc>,
+    ) -> Result<Loaded, HistoryError> {
+        if let Some((loaded, at)) = self.recent.lock().await.get(symbol.ticker())
+            && is_recent(*at, now)
+        {
+            return Ok(loaded.clone());
+        }
+        self.history(cache, symbol, now).await
+    }
+
     /// The confirmed history of `symbol` through the latest session closed at `now`, with the
-    /// name of its source and what to say about it.
+    /// name of its source and what to say about it; loaded afresh (and kept for
+    /// [`Histories::recent`]).
     pub async fn history<C: BarCache + ?Sized>(
         &self,
         cache: &C,
         symbol: Arc<Symbol>,
         now: DateTime<Utc>,
     ) -> Result<Loaded, HistoryError> {
-        match self {
-            Histories::Csv(source) => {
+        let ticker = symbol.ticker().to_owned();
+        let loaded = self.load(cache, symbol, now).await?;
+        self.recent
+            .lock()
+            .await
+            .insert(ticker, (loaded.clone(), now));
+        Ok(loaded)
+    }
+
+    async fn load<C: BarCache + ?Sized>(
+        &self,
+        cache: &C,
+        symbol: Arc<Symbol>,
+        now: DateTime<Utc>,
+    ) -> Result<Loaded, HistoryError> {
+        match &self.source {
+            Source::Csv(source) => {
                 let series = source.load(symbol.ticker())?;
                 let closed = latest_closed_session(series.symbol().calendar(), now);
                 let bars = series.up_to(closed).to_vec();
@@ -152,7 +261,7 @@ impl Histories {
                     held: None,
                 })
             }
-            Histories::Live(market) => {
+            Source::Live(market) => {
                 let ticker = symbol.ticker().to_owned();
                 if !market.has_cached(&ticker).await
                     && let Some(cached) = cache.load_bars(&ticker).await?
@@ -190,4 +299,19 @@ impl Histories {
             }
         }
     }
+}
+
+/// Why [`Histories::open`] could not set up a source.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The `--data` folder.
+    #[error("--data {0}")]
+    Data(CsvError),
+    /// Setting up the live providers.
+    #[error("cannot set up the live providers: {0}")]
+    Live(#[from] LiveError),
+}
+
+fn is_recent(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now >= at && now - at < RECENT_FOR
 }

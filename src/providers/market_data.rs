@@ -130,12 +130,6 @@ impl MarketData {
         self
     }
 
-    /// Starts full backfills at `date` instead of 1900-01-01.
-    pub fn with_history_start(mut self, date: NaiveDate) -> Self {
-        self.history_start = date;
-        self
-    }
-
     /// Puts a symbol's history into the cache (loaded from the store at start-up), unless the
     /// cache already has one.
     pub async fn seed(&self, ticker: &str, cached: Cached) {
@@ -296,7 +290,9 @@ impl MarketData {
         verdict
     }
 
-    /// The confirmed history of `symbol` as of `now`, refreshed from the providers.
+    /// The confirmed history of `symbol` as of `now`, refreshed from the providers: fetch
+    /// what the cache lacks, merge revisions of confirmed sessions, admit new sessions on the
+    /// evidence, keep a close held until it is decided, and say whether the history is stale.
     #[tracing::instrument(skip_all, fields(symbol = %symbol.ticker()))]
     pub async fn refresh(
         &self,
@@ -304,150 +300,38 @@ impl MarketData {
         now: DateTime<Utc>,
     ) -> Result<Snapshot, MarketError> {
         let key = symbol.ticker().to_owned();
-        let mut entry = self
+        let entry = self
             .cache
             .lock()
             .await
             .get(&key)
             .cloned()
             .unwrap_or_default();
-        let today = now
-            .with_timezone(&symbol.calendar().timezone())
-            .date_naive();
-        let from = match entry.bars.last() {
-            Some(last) => last
-                .date()
-                .checked_sub_days(Days::new(self.overlap_days))
-                .unwrap_or(self.history_start),
-            None => self.history_start,
-        };
-        let (mut fetched, mut source) = self.fetch(&symbol, from, today, now).await?;
-        let newest_split = fetched.splits.iter().map(|s| s.date).max();
-        if let Some(split) = newest_split
-            && !entry.bars.is_empty()
-            && entry.last_split.is_none_or(|seen| split > seen)
-        {
-            tracing::info!(%split, "split after the cached history began: fetching the full history again");
-            entry = Cached::default();
-            (fetched, source) = self.fetch(&symbol, self.history_start, today, now).await?;
-        }
-        entry.last_split = entry
-            .last_split
-            .max(fetched.splits.iter().map(|s| s.date).max());
+        let (mut entry, fetched, source) = self.fetch_since(&symbol, entry, now).await?;
         let from_secondary = source != self.primary.name();
         let threshold = self.thresholds.for_class(symbol.asset_class());
         let mut dropped = fetched.dropped.clone();
-
-        // Confirmed bars stay confirmed: a revision of a cached session replaces it only when it
-        // is plausible against the cached close, and never from the secondary provider (a
-        // different instrument, e.g. BTCUSDT for BTC-USD).
-        let last_cached = entry.bars.last().map(Bar::date);
-        let mut accepted = entry.bars.clone();
-        let mut fresh: Vec<Bar> = Vec::new();
-        for bar in &fetched.bars {
-            if last_cached.is_some_and(|last| bar.date() > last) || last_cached.is_none() {
-                fresh.push(*bar);
-                continue;
-            }
-            let Ok(i) = accepted.binary_search_by_key(&bar.date(), Bar::date) else {
-                continue; // a session the cache never had, before its end: not news, skip
-            };
-            let cached = accepted[i];
-            if cached.close() == bar.close() || from_secondary {
-                continue;
-            }
-            if implausible_jump(cached.close(), bar.close(), threshold).is_none() {
-                accepted[i] = *bar;
-            } else {
-                tracing::warn!(date = %bar.date(), cached = cached.close(), revised = bar.close(), "ignoring an implausible revision of a confirmed close");
-                dropped.push(Dropped {
-                    date: bar.date(),
-                    reason: format!(
-                        "revision {} of the confirmed close {} is implausible",
-                        bar.close(),
-                        cached.close()
-                    ),
-                });
-            }
-        }
-
-        // New sessions are checked against the previous confirmed close; a suspect is judged
-        // on the evidence. Siblings are asked about the latest bar and about new sessions of an
-        // incremental refresh, not about every jump of a decades-long backfill.
+        let (mut accepted, fresh) = merge_revisions(
+            &entry.bars,
+            &fetched.bars,
+            from_secondary,
+            threshold,
+            &mut dropped,
+        );
         let previous_held = entry.held.take();
-        let incremental = last_cached.is_some();
-        for (i, bar) in fresh.iter().enumerate() {
-            let Some(previous) = accepted.last().copied() else {
-                accepted.push(*bar);
-                continue;
-            };
-            let Some(jump_pct) = implausible_jump(previous.close(), bar.close(), threshold) else {
-                accepted.push(*bar);
-                continue;
-            };
-            let next_close = fresh.get(i + 1).map(Bar::close);
-            let latest = next_close.is_none();
-            let suspect = Suspect {
-                previous,
-                bar: *bar,
-                next_close,
-                range_contradiction: fetched
-                    .ranges_left_out
-                    .iter()
-                    .find(|d| d.date == bar.date())
-                    .map(|d| d.reason.clone()),
-                rejected_before: false,
-            };
-            let verdict = self
-                .judge(
-                    &symbol,
-                    suspect,
-                    latest || incremental,
-                    previous_held.as_ref(),
-                    from_secondary,
-                    now,
-                )
-                .await;
-            match verdict {
-                Verdict::Confirmed(why) => {
-                    tracing::info!(date = %bar.date(), jump_pct, %why, "large move confirmed");
-                    accepted.push(*bar);
-                }
-                Verdict::Rejected(why) | Verdict::Undecided(why) if !latest => {
-                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, %why, "dropping a bad tick");
-                    dropped.push(Dropped {
-                        date: bar.date(),
-                        reason: format!("close {}: {why}", bar.close()),
-                    });
-                }
-                Verdict::Rejected(why) => {
-                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, %why, "holding a close the evidence rejects");
-                    entry.held = Some(Held {
-                        bar: *bar,
-                        jump_pct,
-                        rejected: true,
-                        reason: why,
-                    });
-                }
-                Verdict::Undecided(why) => {
-                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, %why, "holding an implausible close until it is confirmed");
-                    entry.held = Some(Held {
-                        bar: *bar,
-                        jump_pct,
-                        rejected: false,
-                        reason: why,
-                    });
-                }
-            }
-        }
-        // A fetch that did not mention the held session leaves it held.
-        if entry.held.is_none()
-            && let Some(held) = previous_held
-            && !fetched.bars.iter().any(|b| b.date() == held.bar.date())
-            && accepted.last().is_none_or(|b| b.date() < held.bar.date())
-        {
-            entry.held = Some(held);
-        }
+        let admission = Admission {
+            symbol: &symbol,
+            fetched: &fetched,
+            incremental: !entry.bars.is_empty(),
+            previous_held: previous_held.as_ref(),
+            from_secondary,
+            threshold,
+            now,
+        };
+        entry.held = self
+            .admit(&admission, &fresh, &mut accepted, &mut dropped)
+            .await
+            .or_else(|| still_held(previous_held, &fetched.bars, &accepted));
 
         let series =
             Series::new(symbol.clone(), accepted.clone()).map_err(|error| MarketError::Series {
@@ -481,5 +365,278 @@ impl MarketData {
             self.cache.lock().await.insert(key, entry);
         }
         Ok(snapshot)
+    }
+
+    /// Fetches what `entry` lacks (the whole history when it is empty, else the last
+    /// `overlap_days` before its end on); a split after the cached history began empties the
+    /// entry and fetches the whole history again. Returns the entry to build on.
+    async fn fetch_since(
+        &self,
+        symbol: &Symbol,
+        mut entry: Cached,
+        now: DateTime<Utc>,
+    ) -> Result<(Cached, Fetched, &'static str), MarketError> {
+        let today = now
+            .with_timezone(&symbol.calendar().timezone())
+            .date_naive();
+        let from = match entry.bars.last() {
+            Some(last) => last
+                .date()
+                .checked_sub_days(Days::new(self.overlap_days))
+                .unwrap_or(self.history_start),
+            None => self.history_start,
+        };
+        let (mut fetched, mut source) = self.fetch(symbol, from, today, now).await?;
+        let newest_split = fetched.splits.iter().map(|s| s.date).max();
+        if let Some(split) = newest_split
+            && !entry.bars.is_empty()
+            && entry.last_split.is_none_or(|seen| split > seen)
+        {
+            tracing::info!(%split, "split after the cached history began: fetching the full history again");
+            entry = Cached::default();
+            (fetched, source) = self.fetch(symbol, self.history_start, today, now).await?;
+        }
+        entry.last_split = entry
+            .last_split
+            .max(fetched.splits.iter().map(|s| s.date).max());
+        Ok((entry, fetched, source))
+    }
+
+    /// Appends each of `fresh` (new sessions, oldest first) to `accepted` unless it jumps
+    /// implausibly from the previous confirmed close and the evidence does not confirm it: a
+    /// bad tick inside the fetch is dropped; the latest bar, rejected or undecided, is
+    /// returned as held.
+    async fn admit(
+        &self,
+        on: &Admission<'_>,
+        fresh: &[Bar],
+        accepted: &mut Vec<Bar>,
+        dropped: &mut Vec<Dropped>,
+    ) -> Option<Held> {
+        // Siblings are asked about the latest bar and about new sessions of an incremental
+        // refresh, not about every jump of a decades-long backfill.
+        let mut held = None;
+        for (i, bar) in fresh.iter().enumerate() {
+            let Some(previous) = accepted.last().copied() else {
+                accepted.push(*bar);
+                continue;
+            };
+            let Some(jump_pct) = implausible_jump(previous.close(), bar.close(), on.threshold)
+            else {
+                accepted.push(*bar);
+                continue;
+            };
+            let next_close = fresh.get(i + 1).map(Bar::close);
+            let latest = next_close.is_none();
+            let suspect = Suspect {
+                previous,
+                bar: *bar,
+                next_close,
+                range_contradiction: on
+                    .fetched
+                    .ranges_left_out
+                    .iter()
+                    .find(|d| d.date == bar.date())
+                    .map(|d| d.reason.clone()),
+                rejected_before: false,
+            };
+            let verdict = self
+                .judge(
+                    on.symbol,
+                    suspect,
+                    latest || on.incremental,
+                    on.previous_held,
+                    on.from_secondary,
+                    on.now,
+                )
+                .await;
+            match verdict {
+                Verdict::Confirmed(why) => {
+                    tracing::info!(date = %bar.date(), jump_pct, %why, "large move confirmed");
+                    accepted.push(*bar);
+                }
+                Verdict::Rejected(why) | Verdict::Undecided(why) if !latest => {
+                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, %why, "dropping a bad tick");
+                    dropped.push(Dropped {
+                        date: bar.date(),
+                        reason: format!("close {}: {why}", bar.close()),
+                    });
+                }
+                Verdict::Rejected(why) => {
+                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, %why, "holding a close the evidence rejects");
+                    held = Some(Held {
+                        bar: *bar,
+                        jump_pct,
+                        rejected: true,
+                        reason: why,
+                    });
+                }
+                Verdict::Undecided(why) => {
+                    tracing::warn!(date = %bar.date(), close = bar.close(), jump_pct, %why, "holding an implausible close until it is confirmed");
+                    held = Some(Held {
+                        bar: *bar,
+                        jump_pct,
+                        rejected: false,
+                        reason: why,
+                    });
+                }
+            }
+        }
+        held
+    }
+}
+
+/// What [`MarketData::admit`] judges new sessions by.
+struct Admission<'a> {
+    symbol: &'a Symbol,
+    fetched: &'a Fetched,
+    /// Whether the cache had a history before this fetch (then siblings are asked about every
+    /// suspect, not only the latest bar).
+    incremental: bool,
+    previous_held: Option<&'a Held>,
+    from_secondary: bool,
+    threshold: f64,
+    now: DateTime<Utc>,
+}
+
+/// Merges `fetched` into the confirmed bars `cached`: returns the confirmed bars with plausible
+/// revisions applied, and the sessions after the cached ones (all of them when nothing is
+/// cached) for [`MarketData::admit`]. Confirmed bars stay confirmed: a revision of a cached
+/// session replaces it only when it is plausible against the cached close, and never from
+/// the secondary provider (a different instrument, e.g. BTCUSDT for BTC-USD); an implausible
+/// one is dropped.
+fn merge_revisions(
+    cached: &[Bar],
+    fetched: &[Bar],
+    from_secondary: bool,
+    threshold: f64,
+    dropped: &mut Vec<Dropped>,
+) -> (Vec<Bar>, Vec<Bar>) {
+    let last_cached = cached.last().map(Bar::date);
+    let mut accepted = cached.to_vec();
+    let mut fresh: Vec<Bar> = Vec::new();
+    for bar in fetched {
+        if last_cached.is_none_or(|last| bar.date() > last) {
+            fresh.push(*bar);
+            continue;
+        }
+        let Ok(i) = accepted.binary_search_by_key(&bar.date(), Bar::date) else {
+            continue; // a session the cache never had, before its end: not news, skip
+        };
+        let cached = accepted[i];
+        if cached.close() == bar.close() || from_secondary {
+            continue;
+        }
+        if implausible_jump(cached.close(), bar.close(), threshold).is_none() {
+            accepted[i] = *bar;
+        } else {
+            tracing::warn!(date = %bar.date(), cached = cached.close(), revised = bar.close(), "ignoring an implausible revision of a confirmed close");
+            dropped.push(Dropped {
+                date: bar.date(),
+                reason: format!(
+                    "revision {} of the confirmed close {} is implausible",
+                    bar.close(),
+                    cached.close()
+                ),
+            });
+        }
+    }
+    (accepted, fresh)
+}
+
+/// The close held before this refresh, still held when the fetch did not mention its session
+/// and nothing confirmed since reaches it.
+fn still_held(previous: Option<Held>, fetched: &[Bar], accepted: &[Bar]) -> Option<Held> {
+    previous.filter(|held| {
+        !fetched.iter().any(|b| b.date() == held.bar.date())
+            && accepted.last().is_none_or(|b| b.date() < held.bar.date())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 9, d).expect("a September date")
+    }
+
+    fn bar(d: u32, close: f64) -> Bar {
+        Bar::new(day(d), close).expect("a valid bar")
+    }
+
+    /// Dates and closes (a bar of a close only has NaN for the rest, and NaN != NaN).
+    fn closes(bars: &[Bar]) -> Vec<(NaiveDate, f64)> {
+        bars.iter().map(|b| (b.date(), b.close())).collect()
+    }
+
+    fn held_close(held: Option<Held>) -> Option<(NaiveDate, f64)> {
+        held.map(|h| (h.bar.date(), h.bar.close()))
+    }
+
+    fn held(d: u32, close: f64) -> Held {
+        Held {
+            bar: bar(d, close),
+            jump_pct: 30.0,
+            rejected: false,
+            reason: "no evidence yet".into(),
+        }
+    }
+
+    #[test]
+    fn revisions_apply_when_plausible_and_new_sessions_are_left_to_admit() {
+        let cached = [bar(1, 100.0), bar(2, 101.0), bar(3, 102.0)];
+        let fetched = [bar(2, 101.5), bar(3, 160.0), bar(4, 103.0), bar(5, 104.0)];
+        let mut dropped = Vec::new();
+        let (accepted, fresh) = merge_revisions(&cached, &fetched, false, 10.0, &mut dropped);
+        assert_eq!(
+            closes(&accepted),
+            vec![(day(1), 100.0), (day(2), 101.5), (day(3), 102.0)]
+        );
+        assert_eq!(closes(&fresh), vec![(day(4), 103.0), (day(5), 104.0)]);
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(dropped[0].date, day(3));
+        assert_eq!(
+            dropped[0].reason,
+            "revision 160 of the confirmed close 102 is implausible"
+        );
+    }
+
+    #[test]
+    fn the_secondary_provider_never_revises_a_confirmed_close() {
+        let cached = [bar(1, 100.0), bar(2, 101.0)];
+        let fetched = [bar(2, 101.5), bar(3, 102.0)];
+        let mut dropped = Vec::new();
+        let (accepted, fresh) = merge_revisions(&cached, &fetched, true, 10.0, &mut dropped);
+        assert_eq!(closes(&accepted), closes(&cached));
+        assert_eq!(closes(&fresh), vec![(day(3), 102.0)]);
+        assert!(dropped.is_empty());
+    }
+
+    #[test]
+    fn with_nothing_cached_every_fetched_bar_is_new() {
+        let fetched = [bar(1, 100.0), bar(2, 101.0)];
+        let mut dropped = Vec::new();
+        let (accepted, fresh) = merge_revisions(&[], &fetched, false, 10.0, &mut dropped);
+        assert!(accepted.is_empty());
+        assert_eq!(closes(&fresh), closes(&fetched));
+    }
+
+    #[test]
+    fn a_held_close_stays_held_only_while_nothing_mentions_or_passes_it() {
+        let confirmed = [bar(1, 100.0), bar(2, 101.0)];
+        assert_eq!(
+            held_close(still_held(
+                Some(held(3, 140.0)),
+                &[bar(2, 101.0)],
+                &confirmed
+            )),
+            Some((day(3), 140.0))
+        );
+        // The fetch mentioned its session: it was judged again this refresh.
+        assert!(still_held(Some(held(3, 140.0)), &[bar(3, 140.0)], &confirmed).is_none());
+        // A later session is confirmed: the held one is history's past now.
+        assert!(still_held(Some(held(3, 140.0)), &[], &[bar(3, 102.0), bar(4, 103.0)]).is_none());
+        assert!(still_held(None, &[], &confirmed).is_none());
     }
 }

@@ -26,5 +26,7 @@ pub mod source;
 pub mod yahoo;
 
 pub use self::csv::{CsvError, CsvSource};
-pub use self::histories::{BarCache, CacheError, Histories, HistoryError, Loaded, NoBarCache};
+pub use self::histories::{
+    BarCache, CacheError, Histories, HistoryError, Loaded, NoBarCache, Source,
+};
 pub use self::source::{Dropped, Fetched, Provider, ProviderError, Split};

@@ -69,17 +69,22 @@ fn no_data(series: &Series, as_of: NaiveDate) -> QueryError {
     }
 }
 
+/// `as_of`, or the date of the latest bar when none is asked for.
+fn as_of_or_latest(series: &Series, as_of: Option<NaiveDate>) -> Result<NaiveDate, QueryError> {
+    as_of
+        .or(series.last_date())
+        .ok_or_else(|| QueryError::Empty {
+            symbol: series.symbol().name().to_owned(),
+        })
+}
+
 /// The streak of `timeframe` as of `as_of` (default: the latest bar).
 pub fn streak(
     series: &Series,
     timeframe: Timeframe,
     as_of: Option<NaiveDate>,
 ) -> Result<StreakAnswer, QueryError> {
-    let as_of = as_of
-        .or(series.last_date())
-        .ok_or_else(|| QueryError::Empty {
-            symbol: series.symbol().name().to_owned(),
-        })?;
+    let as_of = as_of_or_latest(series, as_of)?;
     let bars = series.up_to(as_of);
     let mut tracker = Tracker::new(series.symbol().calendar());
     let mut previous_period_close: Option<StreakFact> = None;
@@ -120,11 +125,7 @@ pub fn streak(
 
 /// Records and the 52-week range as of `as_of` (default: the latest bar).
 pub fn high(series: &Series, as_of: Option<NaiveDate>) -> Result<HighAnswer, QueryError> {
-    let as_of = as_of
-        .or(series.last_date())
-        .ok_or_else(|| QueryError::Empty {
-            symbol: series.symbol().name().to_owned(),
-        })?;
+    let as_of = as_of_or_latest(series, as_of)?;
     let bars = series.up_to(as_of);
     let mut tracker = Tracker::new(series.symbol().calendar());
     let mut record_previous = None;
