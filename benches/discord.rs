@@ -6,8 +6,9 @@
 //! timed one by one and their median and 99th percentile printed. Discord's deadline is 3 s;
 //! the target is well under 50 ms at p99.
 
-#[path = "../tests/support/mod.rs"]
-#[allow(unused_imports)]
+// The bench uses the local Discord and a few helpers of the tests' support, not all of it.
+#[path = "../tests/it/support/mod.rs"]
+#[allow(unused_imports, dead_code)]
 mod support;
 
 use std::sync::Arc;

@@ -489,7 +489,7 @@ impl Tracker {
     /// Feeds many bars at once: the same state as pushing them one by one, in a fraction of the
     /// time, because nothing is computed for the bars before the last that only matters as of
     /// a bar (records set, "since" answers, late periods). Used for context and backfills;
-    /// `tests/analytics_reference.rs` checks it against `push` on random series. On an
+    /// `tests/it/analytics_reference.rs` checks it against `push` on random series. On an
     /// out-of-order bar nothing is changed.
     pub fn extend(&mut self, bars: &[Bar]) -> Result<(), OutOfOrder> {
         // Check the order, and find the last gap: the history starts again after it.

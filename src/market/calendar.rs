@@ -43,7 +43,7 @@
 //! these unmodelled ones: 1929-11-01 and 1929-11-29 (backlog relief), 1933-03-06..=14 (bank
 //! holiday), 1945-08-15/16 (V-J Day) and 1945-12-24. The main reference for the history is the
 //! NYSE closings list used by the `pandas_market_calendars` project; every date from
-//! 1952-06-01 on is checked against the S&P 500 daily history (`tests/calendar_data.rs`).
+//! 1952-06-01 on is checked against the S&P 500 daily history (`tests/it/calendar_data.rs`).
 
 use std::sync::OnceLock;
 

@@ -5,7 +5,7 @@
 //! per timeframe, the smallest move, the shortest high/low window) and checks them against the
 //! tracker's cheap accessors. It is a necessary condition only: when it says "maybe", every rule
 //! is evaluated in full, so it can make a replay faster but never change what it reports
-//! (`tests/analytics_reference.rs` checks exactly that on random series).
+//! (`tests/it/analytics_reference.rs` checks exactly that on random series).
 
 use crate::analytics::{Intraday, Tracker};
 use crate::market::Timeframe;

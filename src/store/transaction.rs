@@ -16,7 +16,7 @@
 //! failed COMMIT, an early return, a cancelled future — closes its connection instead of
 //! returning it to the pool. Closing a SQLite connection rolls back whatever it had open, and
 //! the pool opens a fresh one when it needs it. Errors are rare, so reconnecting costs
-//! nothing worth measuring. `tests/store.rs` fills the disk and checks each connection after.
+//! nothing worth measuring. `tests/it/store.rs` fills the disk and checks each connection after.
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};

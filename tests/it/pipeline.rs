@@ -2,7 +2,7 @@
 //! Discord webhook: each alert arrives once — across re-runs, restarts and crashes — and
 //! mutes, quiet hours, rate limits and deleted webhooks do what they say.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -110,7 +110,7 @@ async fn the_record_is_posted_once_across_reruns_and_restarts() {
         assert_eq!((ticked.alerts, ticked.messages), (2, 1), "{ticked:?}");
         assert_eq!(delivered.delivered, 1);
         // The session is already evaluated; were it evaluated again, the dedup keys would
-        // skip its alerts (tests/store.rs).
+        // skip its alerts (tests/it/store.rs).
         let (again, delivered) = app.run_once().await.expect("tick");
         assert_eq!((again.alerts, again.messages, delivered.claimed), (0, 0, 0));
     }

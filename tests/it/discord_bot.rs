@@ -3,7 +3,7 @@
 //! survives a restart, alerts reach the chosen channel once — through a 429 and a restart —
 //! and a dropped gateway connection is resumed.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,8 +1,5 @@
 //! Helpers shared by the integration tests: where the example histories are, how to run the
 //! real binary, and small temporary data directories.
-//!
-//! Each test binary uses only part of this module, hence the `dead_code` allowance.
-#![allow(dead_code)]
 
 pub mod discord;
 pub mod webhook;

@@ -1,7 +1,7 @@
 //! `highwater run --once` from the command line: alerts to the console once, and every kind of
 //! bad start-up input refused with one clear line.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

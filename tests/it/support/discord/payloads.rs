@@ -13,7 +13,6 @@ use super::{FakeConfig, FakeGuild};
 
 /// Permission bits the fake hands out (Discord's bitfield, sent as a decimal string).
 pub mod permissions {
-    pub const ADMINISTRATOR: u64 = 1 << 3;
     pub const MANAGE_GUILD: u64 = 1 << 5;
     pub const VIEW_CHANNEL: u64 = 1 << 10;
     pub const SEND_MESSAGES: u64 = 1 << 11;

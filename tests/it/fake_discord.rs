@@ -1,4 +1,4 @@
-//! The local Discord (`tests/support/discord`) against a real, unmodified serenity 0.12.5 +
+//! The local Discord (`tests/it/support/discord`) against a real, unmodified serenity 0.12.5 +
 //! poise 0.7.1 bot written here: commands are registered, slash commands, autocomplete,
 //! deferrals and ephemeral replies are answered, message nonces deduplicate, rate limits answer
 //! 429 like Discord, and a dropped gateway connection is resumed without losing events.
@@ -6,7 +6,7 @@
 //! When an event "does nothing", serenity has dropped it as malformed: run with
 //! `RUST_LOG=serenity=debug,poise=debug` (the bot here initialises tracing from `RUST_LOG`).
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! history), `run --once` failing when no symbol could be evaluated, JSON logs, and
 //! `highwater status` read beside a process that holds the database.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

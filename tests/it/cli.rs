@@ -1,7 +1,7 @@
 //! The `highwater` binary end to end: `replay`, `streak` and `high` over the example histories
 //! and over small files written here, and the one-line errors a user sees for bad input.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::Path;

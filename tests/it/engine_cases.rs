@@ -5,7 +5,7 @@
 //! Every series here is built so that the expected alerts can be worked out by hand; the
 //! comment above each test says how.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::sync::Arc;

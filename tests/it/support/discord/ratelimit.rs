@@ -62,8 +62,6 @@ pub enum Scope {
     User,
     /// The bot's global limit.
     Global,
-    /// A shared resource limit; the fake uses it for injected 429s.
-    Shared,
 }
 
 impl Scope {
@@ -71,7 +69,6 @@ impl Scope {
         match self {
             Scope::User => "user",
             Scope::Global => "global",
-            Scope::Shared => "shared",
         }
     }
 }

@@ -79,10 +79,6 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, version: Option<Strin
                         break;
                     }
                 }
-                Some(Outbound::Close(code, reason)) => {
-                    close_with(&mut socket, code, &reason).await;
-                    break;
-                }
                 // Dropping the socket without a close frame: the bot sees a reset connection.
                 Some(Outbound::Drop) | None => break,
             },

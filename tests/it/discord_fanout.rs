@@ -3,7 +3,7 @@
 //! keep every request inside the limits (no 429) and finish within 1.2 × the theoretical
 //! minimum of 500 / 50 = 10 s.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -118,8 +118,6 @@ impl Default for FakeConfig {
 #[derive(Debug, Clone)]
 pub struct SentInteraction {
     pub id: u64,
-    pub token: String,
-    pub dispatched_at: Instant,
 }
 
 /// The running fake; it stops (and drops the bot's gateway connection) when dropped.
@@ -191,11 +189,6 @@ impl FakeDiscord {
         self.shared.base.clone()
     }
 
-    /// `ws://127.0.0.1:PORT`, as `GET /gateway` answers.
-    pub fn gateway_url(&self) -> String {
-        self.shared.ws_url.clone()
-    }
-
     pub fn config(&self) -> &FakeConfig {
         &self.shared.config
     }
@@ -255,21 +248,10 @@ impl FakeDiscord {
         self.shared.lock().gateway.current.is_some()
     }
 
-    /// The last dispatch sequence number of the session.
-    pub fn sequence(&self) -> u64 {
-        self.shared.lock().gateway.seq
-    }
-
     /// Drops the bot's gateway connection without a close frame, like a network failure; the
     /// session stays resumable and later dispatches wait in its log.
     pub fn drop_connection(&self) {
         self.disconnect(Outbound::Drop);
-    }
-
-    /// Closes the bot's connection with a close frame (`4000` unknown error is resumable,
-    /// `4004` is fatal for serenity).
-    pub fn close_connection(&self, code: u16, reason: &str) {
-        self.disconnect(Outbound::Close(code, reason.to_owned()));
     }
 
     /// Asks the bot to reconnect and resume (op 7 RECONNECT).
@@ -287,12 +269,6 @@ impl FakeDiscord {
         if let Some((_, sender)) = state.gateway.current.take() {
             let _ = sender.send(how);
         }
-    }
-
-    /// Sends a raw dispatch (op 0) in the bot's session; its sequence number, or `None` when the
-    /// bot never identified.
-    pub fn dispatch(&self, event: &str, data: Value) -> Option<u64> {
-        self.shared.lock().dispatch(event, data)
     }
 
     // --- interactions ---
@@ -329,11 +305,7 @@ impl FakeDiscord {
         state
             .dispatch("INTERACTION_CREATE", payload)
             .expect("the bot has identified before interactions are sent (wait_for_ready)");
-        SentInteraction {
-            id,
-            token,
-            dispatched_at,
-        }
+        SentInteraction { id }
     }
 
     /// The INTERACTION_CREATE payload `interaction` becomes (with a fresh id and token), for
@@ -356,7 +328,6 @@ impl FakeDiscord {
         let log = state.interactions.get(&id)?;
         let (callback, answered_at) = log.callback.clone()?;
         Some(Reply {
-            interaction_id: id,
             callback,
             edits: log.edits.iter().map(|(v, _)| v.clone()).collect(),
             followups: log.followups.iter().map(|(v, _)| v.clone()).collect(),

@@ -53,8 +53,6 @@ pub enum ChannelAccess {
 #[derive(Debug)]
 pub enum Outbound {
     Text(String),
-    /// Close with a code and reason (a clean close frame).
-    Close(u16, String),
     /// Drop the socket without a close frame, like a network failure.
     Drop,
 }

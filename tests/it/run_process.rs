@@ -3,7 +3,7 @@
 //! restarted, and every alert arrives exactly once. Then SIGTERM stops it cleanly. A second
 //! `run` on a database in use stops at once and leaves the first's posts in flight alone.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::Path;

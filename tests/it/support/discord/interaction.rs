@@ -16,7 +16,6 @@ mod option_type {
     pub const SUB_COMMAND_GROUP: u8 = 2;
     pub const STRING: u8 = 3;
     pub const INTEGER: u8 = 4;
-    pub const BOOLEAN: u8 = 5;
     pub const USER: u8 = 6;
     pub const CHANNEL: u8 = 7;
     pub const ROLE: u8 = 8;
@@ -58,11 +57,6 @@ impl Member {
 
     pub fn with_permissions(mut self, bits: u64) -> Self {
         self.permissions = bits;
-        self
-    }
-
-    pub fn with_role(mut self, role_id: u64) -> Self {
-        self.roles.push(role_id);
         self
     }
 }
@@ -178,10 +172,6 @@ impl Interaction {
         self.option(name, option_type::NUMBER, json!(value), Resolved::None)
     }
 
-    pub fn option_bool(self, name: &str, value: bool) -> Self {
-        self.option(name, option_type::BOOLEAN, json!(value), Resolved::None)
-    }
-
     /// A channel option: the id as a string, and the channel in `data.resolved.channels`.
     pub fn option_channel(self, name: &str, channel_id: u64) -> Self {
         let value = json!(channel_id.to_string());
@@ -216,26 +206,9 @@ impl Interaction {
         self
     }
 
-    /// In which guild (default: the first configured).
-    pub fn in_guild(mut self, guild_id: u64) -> Self {
-        self.guild_id = Some(guild_id);
-        self
-    }
-
-    /// In which channel (default: the guild's first channel).
-    pub fn in_channel(mut self, channel_id: u64) -> Self {
-        self.channel_id = Some(channel_id);
-        self
-    }
-
     /// In a direct message with the bot: `user` instead of `member`, no guild.
     pub fn in_dm(mut self) -> Self {
         self.dm = true;
-        self
-    }
-
-    pub fn locale(mut self, locale: &str) -> Self {
-        self.locale = locale.to_owned();
         self
     }
 
@@ -244,10 +217,6 @@ impl Interaction {
     }
 
     /// The invoking member.
-    pub fn member(&self) -> &Member {
-        &self.member
-    }
-
     /// The INTERACTION_CREATE payload (`d`). `command_id` is the id Discord gave the command
     /// when it was registered.
     pub(super) fn to_json(
@@ -388,7 +357,6 @@ impl Interaction {
 /// What the bot answered to one interaction.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    pub interaction_id: u64,
     /// The callback body (`{"type": 4|5|8, "data": {...}}`).
     pub callback: Value,
     /// Bodies of `PATCH /webhooks/{app}/{token}/messages/@original`, in order.
@@ -424,14 +392,6 @@ impl Reply {
             .and_then(|f| f["content"].as_str())
             .or_else(|| self.original.as_ref().and_then(|o| o["content"].as_str()))
             .map(str::to_owned)
-    }
-
-    /// The embeds of the final answer (same precedence as [`Self::content`]).
-    pub fn embeds(&self) -> Vec<Value> {
-        let source = self.followups.last().or(self.original.as_ref());
-        source
-            .and_then(|m| m["embeds"].as_array().cloned())
-            .unwrap_or_default()
     }
 
     /// Autocomplete choices as (name, value).

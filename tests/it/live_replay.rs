@@ -2,7 +2,7 @@
 //! that serves the Russell 2000 history (data/RUT.csv, converted here into Yahoo's
 //! chart format), gives the same alerts as reading the CSV directly.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -5,10 +5,10 @@
 //! calendar, in date order, with prices in 1e-6..1e9 and a consistent range; and that the rules
 //! run over what was accepted state no non-finite fact.
 //!
-//! `cargo test --test fuzz` runs 2,000 cases per target. A long campaign sets the count:
-//! `PROPTEST_CASES=1000000 cargo test --release --test fuzz -- --test-threads 2`.
+//! `cargo test --test it fuzz::` runs 2,000 cases per target. A long campaign sets the count:
+//! `PROPTEST_CASES=1000000 cargo test --release --test it fuzz:: -- --test-threads 2`.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -610,7 +610,7 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // Config files
 
-const SHIPPED_CONFIG: &str = include_str!("../config/highwater.toml");
+const SHIPPED_CONFIG: &str = include_str!("../../config/highwater.toml");
 
 /// Values that have broken config readers before, as TOML.
 const ODD_TOML: &[&str] = &[
