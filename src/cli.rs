@@ -54,6 +54,9 @@ pub enum Command {
     Streak(StreakArgs),
     /// A symbol's record close, how far it is from it, and its 52-week range.
     High(HighArgs),
+    /// How rare the current streak and the latest record's drought are, and what followed
+    /// the earlier cases (forward returns over 5, 21 and 63 sessions).
+    Context(ContextArgs),
     /// Fetch daily bars from the live providers and print them, normalised.
     Fetch(FetchArgs),
     /// Run the scheduler and deliver alerts until stopped (SIGTERM or Ctrl-C), or do one
@@ -187,6 +190,15 @@ pub struct StreakArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ContextArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// The periods streaks count: daily, weekly or monthly.
+    #[arg(long, default_value = "weekly", value_parser = parse_timeframe)]
+    pub timeframe: Timeframe,
+}
+
+#[derive(Debug, Args)]
 pub struct HighArgs {
     #[command(flatten)]
     pub query: QueryArgs,
@@ -231,6 +243,7 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
         Command::Replay(args) => replay(&config, args, out),
         Command::Streak(args) => streak(&config, args, out),
         Command::High(args) => high(&config, args, out),
+        Command::Context(args) => context(&config, args, out),
         Command::Fetch(args) => fetch(&config, args, out),
         Command::Config => write!(out, "{}", config.effective_toml()).map_err(Into::into),
         Command::Status(args) => status(&config, args, out),
@@ -517,6 +530,14 @@ fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Re
             alerts::streak_json_answer(&answer),
             alerts::streak_text(&answer),
         ))
+    })
+}
+
+fn context(config: &Config, args: ContextArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let as_of = args.query.as_of;
+    answer(config, &args.query, out, |series| {
+        let answer = service::context(series, args.timeframe, as_of)?;
+        Ok((alerts::context_json(&answer), alerts::context_text(&answer)))
     })
 }
 

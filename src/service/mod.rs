@@ -2,6 +2,7 @@
 //! commands and the scheduler's tick. Each takes series and rules and returns facts or events;
 //! none of them knows where the bars came from or where the answer goes.
 
+pub mod context;
 pub mod query;
 pub mod quote;
 pub mod replay;
@@ -25,6 +26,7 @@ impl DataStatus {
     }
 }
 
+pub use context::{ContextAnswer, context};
 pub use query::{HighAnswer, QueryError, StreakAnswer, high, streak};
 pub use quote::{QuoteAnswer, SessionState, quote, session_state};
 pub use replay::{ReplayRange, Replayed, replay, replay_each, replay_series};

@@ -10,6 +10,7 @@ mod analytics_reference;
 mod binance_provider;
 mod calendar_data;
 mod cli;
+mod context;
 mod deploy;
 mod discord_bot;
 mod discord_fanout;

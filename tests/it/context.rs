@@ -1,0 +1,291 @@
+//! `highwater context` against a straightforward computation written here from the
+//! definitions (a naive loop over the shipped CSV files, not the engine): the streak and how
+//! many earlier runs reached its length, the latest record's drought and its rank, and the
+//! forward returns after the earlier cases, for three histories and dates.
+
+use chrono::{Datelike, NaiveDate};
+use serde_json::Value;
+
+use crate::support::{data_dir, highwater};
+
+const HORIZONS: [usize; 3] = [5, 21, 63];
+
+struct Day {
+    date: NaiveDate,
+    close: f64,
+}
+
+/// The rows of `data/SYMBOL.csv` up to `as_of`: the date and the close columns, nothing else.
+fn read(symbol: &str, as_of: NaiveDate) -> Vec<Day> {
+    let text = std::fs::read_to_string(data_dir().join(format!("{symbol}.csv"))).expect("csv");
+    text.lines()
+        .skip(1)
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let fields: Vec<&str> = line.trim_end().split(',').collect();
+            Day {
+                date: NaiveDate::parse_from_str(fields[0], "%Y-%m-%d").expect("date"),
+                close: fields[4].parse().expect("close"),
+            }
+        })
+        .filter(|d| d.date <= as_of)
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tf {
+    Daily,
+    Weekly,
+}
+
+/// Per period: the index of its last day.
+fn periods(days: &[Day], tf: Tf) -> Vec<usize> {
+    let key = |d: NaiveDate| match tf {
+        Tf::Daily => (d.year(), d.ordinal()),
+        Tf::Weekly => (d.iso_week().year(), d.iso_week().week()),
+    };
+    let mut last = Vec::new();
+    for (i, day) in days.iter().enumerate() {
+        if i + 1 == days.len() || key(days[i + 1].date) != key(day.date) {
+            last.push(i);
+        }
+    }
+    last
+}
+
+fn sign(a: f64, b: f64) -> i32 {
+    if b > a {
+        1
+    } else if b < a {
+        -1
+    } else {
+        0
+    }
+}
+
+/// The run length ending at period `i` (0 when it closed unchanged or is the first).
+fn run_at(closes: &[f64], i: usize) -> usize {
+    if i == 0 {
+        return 0;
+    }
+    let d = sign(closes[i - 1], closes[i]);
+    if d == 0 {
+        return 0;
+    }
+    let mut k = 0;
+    while i > k && sign(closes[i - k - 1], closes[i - k]) == d {
+        k += 1;
+    }
+    k
+}
+
+struct Forward {
+    count: usize,
+    median: Option<f64>,
+    share: Option<f64>,
+}
+
+fn forward(days: &[Day], cases: &[usize], h: usize) -> Forward {
+    let mut changes: Vec<f64> = cases
+        .iter()
+        .filter(|&&s| s + h < days.len())
+        .map(|&s| (days[s + h].close / days[s].close - 1.0) * 100.0)
+        .collect();
+    changes.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    let n = changes.len();
+    if n < 5 {
+        return Forward {
+            count: n,
+            median: None,
+            share: None,
+        };
+    }
+    let median = if n % 2 == 1 {
+        changes[n / 2]
+    } else {
+        (changes[n / 2 - 1] + changes[n / 2]) / 2.0
+    };
+    let higher = changes.iter().filter(|c| **c > 0.0).count();
+    Forward {
+        count: n,
+        median: Some(median),
+        share: Some(higher as f64 / n as f64),
+    }
+}
+
+struct Reference {
+    length: usize,
+    direction: &'static str,
+    earlier: usize,
+    streak_forward: Vec<Forward>,
+    record_date: NaiveDate,
+    drought: usize,
+    rank: usize,
+    droughts: usize,
+    record_forward: Vec<Forward>,
+}
+
+fn reference(symbol: &str, as_of: NaiveDate, tf: Tf) -> Reference {
+    let days = read(symbol, as_of);
+    let ends = periods(&days, tf);
+    let closes: Vec<f64> = ends.iter().map(|&i| days[i].close).collect();
+    let last = closes.len() - 1;
+    let length = run_at(&closes, last);
+    let direction = if sign(closes[last - 1], closes[last]) > 0 {
+        "up"
+    } else {
+        "down"
+    };
+    let want = if direction == "up" { 1 } else { -1 };
+    let current_start = last + 1 - length;
+    let reached: Vec<usize> = (1..current_start)
+        .filter(|&i| sign(closes[i - 1], closes[i]) == want && run_at(&closes, i) == length)
+        .map(|i| ends[i])
+        .collect();
+
+    // High-water marks: the first close, then every close above all before it.
+    let marks: Vec<usize> = (0..days.len())
+        .filter(|&i| i == 0 || days[..i].iter().all(|d| days[i].close > d.close))
+        .collect();
+    let droughts: Vec<usize> = marks.windows(2).map(|w| w[1] - w[0] - 1).collect();
+    let drought = *droughts.last().expect("a record");
+    let qualifying: Vec<usize> = marks[1..marks.len() - 1]
+        .iter()
+        .zip(&droughts)
+        .filter(|(_, d)| 2 * **d >= drought)
+        .map(|(m, _)| *m)
+        .collect();
+    Reference {
+        length,
+        direction,
+        earlier: reached.len(),
+        streak_forward: HORIZONS
+            .iter()
+            .map(|&h| forward(&days, &reached, h))
+            .collect(),
+        record_date: days[*marks.last().expect("a mark")].date,
+        drought,
+        rank: 1 + droughts.iter().filter(|d| **d > drought).count(),
+        droughts: droughts.len(),
+        record_forward: HORIZONS
+            .iter()
+            .map(|&h| forward(&days, &qualifying, h))
+            .collect(),
+    }
+}
+
+fn close_enough(label: &str, got: &Value, want: Option<f64>) {
+    match want {
+        None => assert!(got.is_null(), "{label}: {got} should not be stated"),
+        Some(want) => {
+            let got = got.as_f64().unwrap_or_else(|| panic!("{label}: {got}"));
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{label}: {got} vs {want}"
+            );
+        }
+    }
+}
+
+fn check(symbol: &str, as_of: &str, tf: Tf) -> Value {
+    let date = NaiveDate::parse_from_str(as_of, "%Y-%m-%d").expect("date");
+    let want = reference(symbol, date, tf);
+    let timeframe = if tf == Tf::Daily { "daily" } else { "weekly" };
+    let data = data_dir();
+    let (code, out, err) = highwater([
+        "context",
+        "--data",
+        data.to_str().expect("utf-8 path"),
+        symbol,
+        "--as-of",
+        as_of,
+        "--timeframe",
+        timeframe,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let got: Value = serde_json::from_str(&out).expect("one JSON object");
+    let streak = &got["streak"];
+    assert_eq!(streak["timeframe"], timeframe);
+    assert_eq!(streak["length"], want.length as u64, "{symbol} {as_of}");
+    assert_eq!(streak["direction"], want.direction);
+    assert_eq!(streak["earlier_at_least"], want.earlier as u64);
+    assert_eq!(streak["first_date"], read(symbol, date)[0].date.to_string());
+    let record = &got["record"];
+    assert_eq!(record["date"], want.record_date.to_string());
+    assert_eq!(record["drought_sessions"], want.drought as u64);
+    assert_eq!(record["drought_rank"], want.rank as u64);
+    assert_eq!(record["droughts_on_record"], want.droughts as u64);
+    let rows = got["forward_returns"].as_array().expect("a list");
+    assert_eq!(rows.len(), 6);
+    let wanted = want
+        .streak_forward
+        .iter()
+        .map(|f| ("streak", f))
+        .chain(want.record_forward.iter().map(|f| ("record", f)));
+    for ((after, f), (row, h)) in wanted.zip(rows.iter().zip(HORIZONS.iter().cycle())) {
+        let label = format!("{symbol} {as_of} after {after} {h} sessions");
+        assert_eq!(row["after"], after, "{label}");
+        assert_eq!(row["sessions"], *h as u64, "{label}");
+        assert_eq!(row["count"], f.count as u64, "{label}");
+        close_enough(&label, &row["median_pct"], f.median);
+        close_enough(&label, &row["positive_share"], f.share);
+    }
+    got
+}
+
+#[test]
+fn the_russell_2000_after_its_record_and_seventh_weekly_gain() {
+    let got = check("RUT", "2025-09-19", Tf::Weekly);
+    // The facts of the story, as the alerts state them.
+    assert_eq!(got["streak"]["length"], 7);
+    assert_eq!(got["record"]["date"], "2025-09-18");
+    assert_eq!(got["record"]["drought_sessions"], 967);
+    // 19 earlier runs: every horizon is stated.
+    assert!(got["forward_returns"][0]["median_pct"].is_f64());
+}
+
+#[test]
+fn the_s_and_p_500_on_its_first_record_since_january_2022() {
+    let got = check("GSPC", "2024-01-19", Tf::Weekly);
+    assert_eq!(got["record"]["date"], "2024-01-19");
+}
+
+#[test]
+fn bitcoin_daily_in_march_2024() {
+    check("BTC-USD", "2024-03-05", Tf::Daily);
+}
+
+#[test]
+fn the_text_states_only_what_has_five_cases() {
+    let data = data_dir();
+    let (code, out, err) = highwater([
+        "context",
+        "--data",
+        data.to_str().expect("utf-8 path"),
+        "RUT",
+        "--as-of",
+        "2025-09-19",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Russell 2000 as of 2025-09-19");
+    assert!(
+        lines[1].starts_with(
+            "Streak: 7 straight weekly gains. Earlier runs of 7 or more since Sep 10, 1987: "
+        ),
+        "{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .starts_with("Record: 2,467.70 on Sep 18, 2025 ended a 967-session drought, the ")),
+        "{out}"
+    );
+    // Fewer than five earlier records ended droughts of at least 484 sessions.
+    assert!(
+        out.contains("  5 sessions later: not stated (4 cases; at least 5 needed)"),
+        "{out}"
+    );
+}
