@@ -55,6 +55,7 @@ pub fn all() -> Vec<poise::Command<BotData, Error>> {
     vec![
         query::streak(),
         query::high(),
+        query::context(),
         query::quote(),
         setup::alerts(),
         setup::rules(),

@@ -1,4 +1,4 @@
-//! Questions anyone may ask: `/streak`, `/high`, `/quote`. The answers are the CLI's answers
+//! Questions anyone may ask: `/streak`, `/high`, `/context`, `/quote`. The answers are the CLI's answers
 //! (`highwater streak RUT` and `/streak RUT` say the same thing).
 
 use super::{Context, Error, autocomplete_symbol, escape_markdown, load, public};
@@ -63,6 +63,23 @@ pub async fn high(
     let loaded = load(ctx, &symbol).await?;
     let answer = service::high(&loaded.series, None)?;
     public(ctx, with_status(alerts::high_text(&answer), &loaded)).await
+}
+
+/// How rare a symbol's current streak and latest record are, and what followed the earlier
+/// cases.
+#[poise::command(slash_command)]
+pub async fn context(
+    ctx: Context<'_>,
+    #[description = "Symbol or alias, e.g. RUT, SPX, BTC"]
+    #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
+    symbol: String,
+    #[description = "Count days, weeks (default) or months"] timeframe: Option<TimeframeChoice>,
+) -> Result<(), Error> {
+    let loaded = load(ctx, &symbol).await?;
+    let timeframe = timeframe.map_or(Timeframe::Weekly, Timeframe::from);
+    let answer = service::context(&loaded.series, timeframe, None)?;
+    public(ctx, with_status(alerts::context_text(&answer), &loaded)).await
 }
 
 /// A symbol's last close, its change, and whether its market is open.
