@@ -57,6 +57,9 @@ pub enum Command {
     /// How rare the current streak and the latest record's drought are, and what followed
     /// the earlier cases (forward returns over 5, 21 and 63 sessions).
     Context(ContextArgs),
+    /// The record book: the longest weekly and daily runs up and down, and the longest
+    /// droughts between record closes.
+    History(HistoryArgs),
     /// Fetch daily bars from the live providers and print them, normalised.
     Fetch(FetchArgs),
     /// Run the scheduler and deliver alerts until stopped (SIGTERM or Ctrl-C), or do one
@@ -199,6 +202,12 @@ pub struct ContextArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct HighArgs {
     #[command(flatten)]
     pub query: QueryArgs,
@@ -244,6 +253,7 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
         Command::Streak(args) => streak(&config, args, out),
         Command::High(args) => high(&config, args, out),
         Command::Context(args) => context(&config, args, out),
+        Command::History(args) => history(&config, args, out),
         Command::Fetch(args) => fetch(&config, args, out),
         Command::Config => write!(out, "{}", config.effective_toml()).map_err(Into::into),
         Command::Status(args) => status(&config, args, out),
@@ -538,6 +548,17 @@ fn context(config: &Config, args: ContextArgs, out: &mut impl Write) -> anyhow::
     answer(config, &args.query, out, |series| {
         let answer = service::context(series, args.timeframe, as_of)?;
         Ok((alerts::context_json(&answer), alerts::context_text(&answer)))
+    })
+}
+
+fn history(config: &Config, args: HistoryArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let as_of = args.query.as_of;
+    answer(config, &args.query, out, |series| {
+        let answer = service::history(series, as_of)?;
+        Ok((
+            alerts::history_json(&answer),
+            alerts::history_text(&answer, alerts::BookPart::All),
+        ))
     })
 }
 

@@ -1,13 +1,16 @@
-//! The context answer (`highwater context`): how rare the current streak and the latest
-//! record's drought are and what followed earlier cases, as text and as JSON.
+//! Answers that look back over the whole history, as text and as JSON: the context answer
+//! (`highwater context`: how rare the current streak and the latest record's drought are and
+//! what followed earlier cases) and the record book (`highwater history`).
 
 use serde_json::{Value, json};
 
 use super::format::{ordinal, percent, price, short_date};
-use super::json::tidy;
+use super::json::{tidy, tidy_pct};
 use super::text::streak_noun;
-use crate::service::ContextAnswer;
+use crate::analytics::Direction;
+use crate::market::Timeframe;
 use crate::service::context::{After, ForwardReturns, MIN_CASES};
+use crate::service::{ContextAnswer, HistoryAnswer};
 
 /// "5 sessions: median +0.85%, 4 of 5 higher" or why it is not stated.
 fn horizon_line(returns: &ForwardReturns) -> String {
@@ -129,5 +132,140 @@ pub fn context_json(answer: &ContextAnswer) -> Value {
         "streak": streak,
         "record": record,
         "forward_returns": forward,
+    })
+}
+
+/// "Weekly gains", "Daily losses".
+fn table_title(timeframe: Timeframe, direction: Direction) -> String {
+    let unit = match timeframe {
+        Timeframe::Daily => "Daily",
+        Timeframe::Weekly => "Weekly",
+        Timeframe::Monthly => "Monthly",
+    };
+    let side = match direction {
+        Direction::Up => "gains",
+        Direction::Down => "losses",
+    };
+    format!("Longest {} runs of {side}", unit.to_lowercase())
+}
+
+/// Which part of the record book to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookPart {
+    All,
+    Streaks,
+    Droughts,
+}
+
+/// The record book as lines of text: one table per run kind, then the droughts.
+pub fn history_text(answer: &HistoryAnswer, part: BookPart) -> String {
+    let mut lines = vec![format!(
+        "{}: the record book from {} to {}",
+        answer.symbol.name(),
+        short_date(answer.history_from),
+        short_date(answer.as_of)
+    )];
+    let runs = if part == BookPart::Droughts {
+        &[][..]
+    } else {
+        &answer.runs[..]
+    };
+    for table in runs {
+        lines.push(format!(
+            "{}:",
+            table_title(table.timeframe, table.direction)
+        ));
+        if table.runs.is_empty() {
+            lines.push("  none".to_owned());
+        }
+        for (i, run) in table.runs.iter().enumerate() {
+            lines.push(format!(
+                "  {}. {} {}{}, {} to {}, {}{}",
+                i + 1,
+                run.length,
+                table.timeframe.unit(),
+                if run.length == 1 { "" } else { "s" },
+                short_date(run.start),
+                short_date(run.end),
+                percent(run.change_pct),
+                if run.ongoing { " (still going)" } else { "" }
+            ));
+        }
+    }
+    if part == BookPart::Streaks {
+        return lines.join("\n");
+    }
+    match (&answer.droughts, answer.current_drought) {
+        (Some(droughts), Some(current)) => {
+            lines.push("Longest droughts between record closes:".to_owned());
+            if droughts.is_empty() {
+                lines.push("  none".to_owned());
+            }
+            for (i, d) in droughts.iter().enumerate() {
+                lines.push(format!(
+                    "  {}. {} sessions, after {} until {}",
+                    i + 1,
+                    d.sessions,
+                    short_date(d.from),
+                    short_date(d.to)
+                ));
+            }
+            lines.push(format!(
+                "Sessions since the latest record close: {current}."
+            ));
+        }
+        _ => lines.push(
+            "Droughts: unknown (a gap in the data; earlier closes may have been higher)."
+                .to_owned(),
+        ),
+    }
+    lines.join("\n")
+}
+
+/// The record book as one JSON object.
+pub fn history_json(answer: &HistoryAnswer) -> Value {
+    let runs: Vec<Value> = answer
+        .runs
+        .iter()
+        .map(|t| {
+            let entries: Vec<Value> = t
+                .runs
+                .iter()
+                .map(|r| {
+                    json!({
+                        "length": r.length,
+                        "start_date": r.start.to_string(),
+                        "end_date": r.end.to_string(),
+                        "change_pct": tidy_pct(r.change_pct),
+                        "ongoing": r.ongoing,
+                    })
+                })
+                .collect();
+            json!({
+                "timeframe": t.timeframe,
+                "direction": t.direction.as_str(),
+                "runs": entries,
+            })
+        })
+        .collect();
+    let droughts = answer.droughts.as_ref().map(|ds| {
+        ds.iter()
+            .map(|d| {
+                json!({
+                    "sessions": d.sessions,
+                    "from": d.from.to_string(),
+                    "to": d.to.to_string(),
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    json!({
+        "symbol": answer.symbol.ticker(),
+        "name": answer.symbol.name(),
+        "as_of": answer.as_of.to_string(),
+        "history_from": answer.history_from.to_string(),
+        "streaks": runs,
+        "droughts": droughts,
+        "current_drought_sessions": answer.current_drought,
     })
 }

@@ -2,16 +2,11 @@
 //! followed the earlier ones, how a record's drought ranks among all droughts on record, and
 //! the forward returns after earlier records that ended long droughts.
 //!
-//! Definitions (the tests check them against a naive loop):
-//! - **Runs** are counted on period closes (weekly: each week's last close), as the streak
-//!   engine counts them: a period closing above the one before extends a rising run; an
-//!   unchanged close ends any run. An *earlier run* ended before the current one began; it
-//!   *reached* the current length `L` at the close of its `L`-th period (weekly: the last
-//!   session of that week).
-//! - **Records** are closes strictly above every earlier close. The history's first close is
-//!   its first high-water mark, so the first record's drought is counted from it. A *drought*
-//!   is the number of sessions strictly between two consecutive high-water marks; its *rank*
-//!   is 1 + the number of droughts on record that were longer.
+//! Definitions (the tests check them against a naive loop; runs, records and droughts are
+//! those of [`super::episodes`]):
+//! - An *earlier run* ended before the current one began; it *reached* the current length `L`
+//!   at the close of its `L`-th period (weekly: the last session of that week).
+//! - A drought's *rank* is 1 + the number of droughts on record that were longer.
 //! - **Forward returns** are measured from the close of the session a case happened on, over
 //!   5, 21 and 63 sessions; a case counts only when its whole horizon lies inside the history
 //!   (as of the date asked about). A horizon is stated only with at least [`MIN_CASES`]
@@ -26,6 +21,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::episodes::{records, runs};
 use super::query::{QueryError, streak};
 use crate::analytics::Direction;
 use crate::market::{Bar, PeriodBar, Series, Symbol, Timeframe, resample};
@@ -168,70 +164,37 @@ pub fn context(
     })
 }
 
-/// The direction of each period against the one before (`None`: the first, or unchanged).
-fn directions(periods: &[PeriodBar]) -> Vec<Option<Direction>> {
-    let mut out = Vec::with_capacity(periods.len());
-    for (i, period) in periods.iter().enumerate() {
-        let direction = match i.checked_sub(1).map(|j| periods[j].close) {
-            Some(before) if period.close > before => Some(Direction::Up),
-            Some(before) if period.close < before => Some(Direction::Down),
-            _ => None,
-        };
-        out.push(direction);
-    }
-    out
-}
-
 /// For each run in `direction` that ended before the current run (the last `length`
 /// periods) began and reached `length` periods: the index of the period it reached it on.
-/// (The period before the current run is not in `direction`, or the run would be longer.)
 fn earlier_runs_reaching(periods: &[PeriodBar], direction: Direction, length: u32) -> Vec<usize> {
-    let directions = directions(periods);
     let length = length as usize;
     let current_start = periods.len().saturating_sub(length);
-    let mut reached = Vec::new();
-    let mut run = 0usize;
-    for (i, d) in directions[..current_start].iter().enumerate() {
-        run = if *d == Some(direction) { run + 1 } else { 0 };
-        if run == length {
-            reached.push(i);
-        }
-    }
-    reached
+    runs(periods)
+        .into_iter()
+        .filter(|r| r.direction == direction && r.periods() >= length && r.last < current_start)
+        .map(|r| r.first + length - 1)
+        .collect()
 }
 
-/// The latest high-water mark that is a record (not the first close), the drought it ended
-/// and its rank; and the sessions of earlier records whose droughts were at least half as
-/// long.
+/// The latest record, the drought it ended and its rank; and the sessions of earlier
+/// records whose droughts were at least half as long.
 fn record_context(bars: &[Bar]) -> Option<(RecordContext, Vec<usize>)> {
-    let mut marks = Vec::new(); // (session, drought before it)
-    let mut high = f64::NEG_INFINITY;
-    let mut last_mark = 0usize;
-    for (i, bar) in bars.iter().enumerate() {
-        if i == 0 {
-            high = bar.close();
-            continue;
-        }
-        if bar.close() > high {
-            marks.push((i, i - last_mark - 1));
-            high = bar.close();
-            last_mark = i;
-        }
-    }
-    let (&(session, drought), earlier) = marks.split_last()?;
-    let rank = 1 + marks.iter().filter(|(_, d)| *d > drought).count();
+    let records = records(bars);
+    let (latest, earlier) = records.split_last()?;
+    let drought = latest.drought;
+    let rank = 1 + records.iter().filter(|r| r.drought > drought).count();
     let qualifying = earlier
         .iter()
-        .filter(|(_, d)| 2 * d >= drought)
-        .map(|(s, _)| *s)
+        .filter(|r| 2 * r.drought >= drought)
+        .map(|r| r.session)
         .collect();
     Some((
         RecordContext {
-            date: bars[session].date(),
-            close: bars[session].close(),
+            date: bars[latest.session].date(),
+            close: bars[latest.session].close(),
             drought_sessions: drought,
             drought_rank: rank,
-            droughts_on_record: marks.len(),
+            droughts_on_record: records.len(),
         },
         qualifying,
     ))

@@ -3,6 +3,8 @@
 //! none of them knows where the bars came from or where the answer goes.
 
 pub mod context;
+pub mod episodes;
+pub mod history;
 pub mod query;
 pub mod quote;
 pub mod replay;
@@ -27,6 +29,7 @@ impl DataStatus {
 }
 
 pub use context::{ContextAnswer, context};
+pub use history::{HistoryAnswer, history};
 pub use query::{HighAnswer, QueryError, StreakAnswer, high, streak};
 pub use quote::{QuoteAnswer, SessionState, quote, session_state};
 pub use replay::{ReplayRange, Replayed, replay, replay_each, replay_series};

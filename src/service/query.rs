@@ -62,7 +62,7 @@ pub struct HighAnswer {
     pub gap: Option<Gap>,
 }
 
-fn no_data(series: &Series, as_of: NaiveDate) -> QueryError {
+pub(super) fn no_data(series: &Series, as_of: NaiveDate) -> QueryError {
     QueryError::NoData {
         symbol: series.symbol().name().to_owned(),
         as_of,
@@ -70,7 +70,10 @@ fn no_data(series: &Series, as_of: NaiveDate) -> QueryError {
 }
 
 /// `as_of`, or the date of the latest bar when none is asked for.
-fn as_of_or_latest(series: &Series, as_of: Option<NaiveDate>) -> Result<NaiveDate, QueryError> {
+pub(super) fn as_of_or_latest(
+    series: &Series,
+    as_of: Option<NaiveDate>,
+) -> Result<NaiveDate, QueryError> {
     as_of
         .or(series.last_date())
         .ok_or_else(|| QueryError::Empty {

@@ -289,3 +289,94 @@ fn the_text_states_only_what_has_five_cases() {
         "{out}"
     );
 }
+
+/// The naive record book: every run of each timeframe and direction as (length, end date,
+/// change %), and every drought as (sessions, from, to), longest first, the most recent first
+/// among equals.
+type RunRow = (usize, NaiveDate, NaiveDate, f64);
+
+fn naive_runs(days: &[Day], tf: Tf, want: i32) -> Vec<RunRow> {
+    let ends = periods(days, tf);
+    let closes: Vec<f64> = ends.iter().map(|&i| days[i].close).collect();
+    let mut rows = Vec::new();
+    for i in 1..closes.len() {
+        let run = run_at(&closes, i);
+        let continues = i + 1 < closes.len() && run_at(&closes, i + 1) == run + 1;
+        if run > 0 && sign(closes[i - 1], closes[i]) == want && !continues {
+            let first_period = i + 1 - run;
+            let start = ends[first_period - 1] + 1;
+            rows.push((
+                run,
+                days[start].date,
+                days[ends[i]].date,
+                (closes[i] / closes[first_period - 1] - 1.0) * 100.0,
+            ));
+        }
+    }
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)));
+    rows.truncate(5);
+    rows
+}
+
+#[test]
+fn the_record_book_lists_what_a_naive_loop_finds() {
+    let as_of = NaiveDate::from_ymd_opt(2025, 9, 19).expect("a date");
+    let days = read("RUT", as_of);
+    let data = data_dir();
+    let (code, out, err) = highwater([
+        "history",
+        "--data",
+        data.to_str().expect("utf-8 path"),
+        "RUT",
+        "--as-of",
+        "2025-09-19",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let got: Value = serde_json::from_str(&out).expect("one JSON object");
+    let tables = got["streaks"].as_array().expect("tables");
+    let kinds = [
+        (Tf::Weekly, 1, "weekly", "up"),
+        (Tf::Weekly, -1, "weekly", "down"),
+        (Tf::Daily, 1, "daily", "up"),
+        (Tf::Daily, -1, "daily", "down"),
+    ];
+    assert_eq!(tables.len(), kinds.len());
+    for (table, (tf, want, timeframe, direction)) in tables.iter().zip(kinds) {
+        assert_eq!(table["timeframe"], timeframe);
+        assert_eq!(table["direction"], direction);
+        let expected = naive_runs(&days, tf, want);
+        let rows = table["runs"].as_array().expect("runs");
+        assert_eq!(rows.len(), expected.len(), "{timeframe} {direction}");
+        for (row, (length, start, end, change)) in rows.iter().zip(expected) {
+            let label = format!("{timeframe} {direction} {row}");
+            assert_eq!(row["length"], length as u64, "{label}");
+            assert_eq!(row["start_date"], start.to_string(), "{label}");
+            assert_eq!(row["end_date"], end.to_string(), "{label}");
+            let shown = row["change_pct"].as_f64().expect("a change");
+            assert!((shown - change).abs() < 5e-5, "{label}: {change}");
+        }
+    }
+
+    let marks: Vec<usize> = (0..days.len())
+        .filter(|&i| i == 0 || days[..i].iter().all(|d| days[i].close > d.close))
+        .collect();
+    let mut droughts: Vec<(usize, NaiveDate, NaiveDate)> = marks
+        .windows(2)
+        .map(|w| (w[1] - w[0] - 1, days[w[0]].date, days[w[1]].date))
+        .collect();
+    droughts.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)));
+    let rows = got["droughts"].as_array().expect("droughts");
+    assert_eq!(rows.len(), 5);
+    for (row, (sessions, from, to)) in rows.iter().zip(droughts) {
+        assert_eq!(row["sessions"], sessions as u64, "{row}");
+        assert_eq!(row["from"], from.to_string(), "{row}");
+        assert_eq!(row["to"], to.to_string(), "{row}");
+    }
+    assert_eq!(
+        got["current_drought_sessions"],
+        (days.len() - 1 - marks.last().expect("a mark")) as u64
+    );
+    // The story's drought is the second longest on record.
+    assert_eq!(rows[1]["sessions"], 967);
+}

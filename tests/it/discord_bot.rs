@@ -149,6 +149,7 @@ async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them(
             "alerts",
             "context",
             "high",
+            "history",
             "mute",
             "quiet-hours",
             "quote",
@@ -263,8 +264,8 @@ async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them(
 }
 
 /// During a session the history ends with a bar that is not a close yet (the CSV has Friday
-/// 2025-09-19; at 11:00 New York time that session is open). `/streak`, `/high` and `/context`
-/// and the CLI at the same instant use the one history lookup, cut at Thursday's close: the
+/// 2025-09-19; at 11:00 New York time that session is open). `/streak`, `/high`, `/context`,
+/// `/history` and the CLI at the same instant use the one history lookup, cut at Thursday's close: the
 /// answers are byte-identical, and neither counts Friday.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn during_a_session_the_bot_and_the_cli_answer_from_the_same_closes() {
@@ -272,7 +273,7 @@ async fn during_a_session_the_bot_and_the_cli_answer_from_the_same_closes() {
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 19, 15, 0, 0));
     let bot = start(&fake, &s.db, &s.data, clock).await;
-    for command in ["streak", "high", "context"] {
+    for command in ["streak", "high", "context", "history"] {
         let reply = fake
             .interact(Interaction::command(command).option_str("symbol", "RUT"))
             .await;
@@ -660,7 +661,7 @@ async fn without_a_dev_guild_commands_are_registered_globally() {
     let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let registered = fake
         .wait_until(Duration::from_secs(20), |f| {
-            f.command_names(None).len() == 8
+            f.command_names(None).len() == 9
         })
         .await;
     assert!(registered, "{:?}", fake.registered_commands());

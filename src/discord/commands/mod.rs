@@ -56,6 +56,7 @@ pub fn all() -> Vec<poise::Command<BotData, Error>> {
         query::streak(),
         query::high(),
         query::context(),
+        query::history(),
         query::quote(),
         setup::alerts(),
         setup::rules(),

@@ -1,4 +1,4 @@
-//! Questions anyone may ask: `/streak`, `/high`, `/context`, `/quote`. The answers are the CLI's answers
+//! Questions anyone may ask: `/streak`, `/high`, `/context`, `/history`, `/quote`. The answers are the CLI's answers
 //! (`highwater streak RUT` and `/streak RUT` say the same thing).
 
 use super::{Context, Error, autocomplete_symbol, escape_markdown, load, public};
@@ -65,8 +65,7 @@ pub async fn high(
     public(ctx, with_status(alerts::high_text(&answer), &loaded)).await
 }
 
-/// How rare a symbol's current streak and latest record are, and what followed the earlier
-/// cases.
+/// How rare a symbol's streak and latest record are, and what followed earlier ones.
 #[poise::command(slash_command)]
 pub async fn context(
     ctx: Context<'_>,
@@ -80,6 +79,41 @@ pub async fn context(
     let timeframe = timeframe.map_or(Timeframe::Weekly, Timeframe::from);
     let answer = service::context(&loaded.series, timeframe, None)?;
     public(ctx, with_status(alerts::context_text(&answer), &loaded)).await
+}
+
+/// Which part of the record book `/history` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum BookChoice {
+    #[name = "streaks"]
+    Streaks,
+    #[name = "droughts"]
+    Droughts,
+}
+
+/// A symbol's record book: its longest winning and losing streaks and record droughts.
+#[poise::command(slash_command)]
+pub async fn history(
+    ctx: Context<'_>,
+    #[description = "Symbol or alias, e.g. RUT, SPX, BTC"]
+    #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
+    symbol: String,
+    #[description = "Only the streaks or only the droughts (default: both)"] kind: Option<
+        BookChoice,
+    >,
+) -> Result<(), Error> {
+    let loaded = load(ctx, &symbol).await?;
+    let answer = service::history(&loaded.series, None)?;
+    let part = match kind {
+        None => alerts::BookPart::All,
+        Some(BookChoice::Streaks) => alerts::BookPart::Streaks,
+        Some(BookChoice::Droughts) => alerts::BookPart::Droughts,
+    };
+    public(
+        ctx,
+        with_status(alerts::history_text(&answer, part), &loaded),
+    )
+    .await
 }
 
 /// A symbol's last close, its change, and whether its market is open.
