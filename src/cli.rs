@@ -60,6 +60,9 @@ pub enum Command {
     /// The record book: the longest weekly and daily runs up and down, and the longest
     /// droughts between record closes.
     History(HistoryArgs),
+    /// Two assets side by side — by default the Russell 2000 and Bitcoin: their streaks and
+    /// distance from record, and the 30- and 90-day correlation of their daily returns.
+    Risk(RiskArgs),
     /// Fetch daily bars from the live providers and print them, normalised.
     Fetch(FetchArgs),
     /// Run the scheduler and deliver alerts until stopped (SIGTERM or Ctrl-C), or do one
@@ -202,6 +205,26 @@ pub struct ContextArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RiskArgs {
+    /// The first asset (default: RUT).
+    pub a: Option<String>,
+    /// The second asset (default: BTC).
+    pub b: Option<String>,
+    /// Answer as of this date (YYYY-MM-DD; default: the latest date both have).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+    /// Answer as if it were this UTC instant (RFC 3339; default: now): each history is cut at
+    /// its latest session closed then.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct HistoryArgs {
     #[command(flatten)]
     pub query: QueryArgs,
@@ -254,6 +277,7 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
         Command::High(args) => high(&config, args, out),
         Command::Context(args) => context(&config, args, out),
         Command::History(args) => history(&config, args, out),
+        Command::Risk(args) => risk(&config, args, out),
         Command::Fetch(args) => fetch(&config, args, out),
         Command::Config => write!(out, "{}", config.effective_toml()).map_err(Into::into),
         Command::Status(args) => status(&config, args, out),
@@ -598,6 +622,38 @@ fn answer(
         writeln!(out, "{text}")?;
         for line in alerts::data_status_lines(&status) {
             writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// `highwater risk`: both histories from the one lookup, then the view and what should be
+/// said about each history.
+fn risk(config: &Config, args: RiskArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let histories = open_histories(config, args.data.data.as_deref())?;
+    let now = args.now.unwrap_or_else(Utc::now);
+    let runtime = runtime()?;
+    let load = |query: &str| -> anyhow::Result<providers::Loaded> {
+        let symbol = histories.resolve(query)?;
+        Ok(runtime.block_on(histories.history(&providers::NoBarCache, symbol, now))?)
+    };
+    let a = load(args.a.as_deref().unwrap_or("RUT"))?;
+    let b = load(args.b.as_deref().unwrap_or("BTC"))?;
+    let answer = service::risk(&a.series, &b.series, args.as_of)?;
+    if args.json {
+        let mut value = alerts::risk_json(&answer);
+        if let Some(assets) = value["assets"].as_array_mut() {
+            for (asset, loaded) in assets.iter_mut().zip([&a, &b]) {
+                *asset = alerts::with_data_status(asset.take(), &loaded.status);
+            }
+        }
+        writeln!(out, "{value}")?;
+    } else {
+        writeln!(out, "{}", alerts::risk_text(&answer))?;
+        for loaded in [&a, &b] {
+            for line in alerts::data_status_lines(&loaded.status) {
+                writeln!(out, "{}: {line}", loaded.series.symbol().name())?;
+            }
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Answers that look back over the whole history, as text and as JSON: the context answer
 //! (`highwater context`: how rare the current streak and the latest record's drought are and
-//! what followed earlier cases) and the record book (`highwater history`).
+//! what followed earlier cases), the record book (`highwater history`) and the cross-asset
+//! risk view (`highwater risk`).
 
 use serde_json::{Value, json};
 
@@ -10,7 +11,8 @@ use super::text::streak_noun;
 use crate::analytics::Direction;
 use crate::market::Timeframe;
 use crate::service::context::{After, ForwardReturns, MIN_CASES};
-use crate::service::{ContextAnswer, HistoryAnswer};
+use crate::service::risk::Side;
+use crate::service::{ContextAnswer, HistoryAnswer, RiskAnswer};
 
 /// "5 sessions: median +0.85%, 4 of 5 higher" or why it is not stated.
 fn horizon_line(returns: &ForwardReturns) -> String {
@@ -267,5 +269,101 @@ pub fn history_json(answer: &HistoryAnswer) -> Value {
         "streaks": runs,
         "droughts": droughts,
         "current_drought_sessions": answer.current_drought,
+    })
+}
+
+/// "7 straight weekly gains, 0.77% below its record close of Sep 18, 2025".
+fn risk_side(side: &Side) -> String {
+    let s = &side.streak.streak;
+    let run = match s.direction {
+        Some(direction) => {
+            let noun = streak_noun(side.streak.timeframe, direction);
+            let plural = if noun.ends_with("loss") { "es" } else { "s" };
+            let on_pace = if s.complete { "" } else { " (on pace)" };
+            if s.length == 1 {
+                format!("a {noun}{on_pace}")
+            } else {
+                format!("{} straight {noun}{plural}{on_pace}", s.length)
+            }
+        }
+        None => format!(
+            "no streak (the latest {} closed unchanged)",
+            side.streak.timeframe.unit()
+        ),
+    };
+    let high = &side.high;
+    let record = if high.gap.is_some() {
+        "its record unknown (a gap in the data)".to_owned()
+    } else if high.sessions_since_record == 0 {
+        "at a record close".to_owned()
+    } else {
+        format!(
+            "{:.2}% below its record close of {}",
+            high.below_record_pct,
+            short_date(high.record.date)
+        )
+    };
+    format!("{}: {run}, {record}.", side.symbol.name())
+}
+
+fn correlation(value: Option<f64>) -> String {
+    value.map_or("not known".to_owned(), |r| format!("{r:+.2}"))
+}
+
+/// The risk view as lines of text.
+pub fn risk_text(answer: &RiskAnswer) -> String {
+    let mut lines = vec![
+        format!(
+            "{} vs {} as of {}",
+            answer.a.symbol.name(),
+            answer.b.symbol.name(),
+            answer.as_of
+        ),
+        risk_side(&answer.a),
+        risk_side(&answer.b),
+        format!(
+            "Correlation of daily returns: {} over the last {} returns, {} over the last {}.",
+            correlation(answer.correlation_30d),
+            answer.observations_30d,
+            correlation(answer.correlation_90d),
+            answer.observations_90d
+        ),
+    ];
+    if let (Some(low), Some(high)) = (answer.correlation_1y_min, answer.correlation_1y_max) {
+        lines.push(format!(
+            "The 30-return correlation ranged from {low:+.2} to {high:+.2} over the past year."
+        ));
+    }
+    lines.join("\n")
+}
+
+/// The risk view as one JSON object: the correlations unrounded (recomputable exactly from the
+/// histories), each side's weekly streak and distance from its record.
+pub fn risk_json(answer: &RiskAnswer) -> Value {
+    let side = |side: &Side| {
+        let s = &side.streak.streak;
+        json!({
+            "symbol": side.symbol.ticker(),
+            "name": side.symbol.name(),
+            "streak_direction": s.direction.map(Direction::as_str),
+            "streak_length": s.length,
+            "streak_timeframe": side.streak.timeframe,
+            "streak_complete": s.complete,
+            "record_close": tidy(side.high.record.value),
+            "record_date": side.high.record.date.to_string(),
+            "below_record_pct": tidy_pct(side.high.below_record_pct),
+        })
+    };
+    json!({
+        "a": answer.a.symbol.ticker(),
+        "b": answer.b.symbol.ticker(),
+        "as_of": answer.as_of.to_string(),
+        "correlation_30d": answer.correlation_30d,
+        "correlation_90d": answer.correlation_90d,
+        "correlation_1y_min": answer.correlation_1y_min,
+        "correlation_1y_max": answer.correlation_1y_max,
+        "observations_30d": answer.observations_30d,
+        "observations_90d": answer.observations_90d,
+        "assets": [side(&answer.a), side(&answer.b)],
     })
 }

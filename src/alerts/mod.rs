@@ -16,7 +16,9 @@ pub use answers::{
     data_status_lines, high_json_answer, high_text, quote_text, streak_json_answer, streak_text,
     with_data_status,
 };
-pub use context::{BookPart, context_json, context_text, history_json, history_text};
+pub use context::{
+    BookPart, context_json, context_text, history_json, history_text, risk_json, risk_text,
+};
 pub use decide::{Decision, Mute, MuteTarget, QuietHours, decide};
 pub use embed::{Embed, EmbedField, render_embed};
 pub use format::{a_ordinal, month_year, ordinal, percent, price, short_date};

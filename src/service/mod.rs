@@ -8,6 +8,7 @@ pub mod history;
 pub mod query;
 pub mod quote;
 pub mod replay;
+pub mod risk;
 
 use chrono::NaiveDate;
 
@@ -33,3 +34,4 @@ pub use history::{HistoryAnswer, history};
 pub use query::{HighAnswer, QueryError, StreakAnswer, high, streak};
 pub use quote::{QuoteAnswer, SessionState, quote, session_state};
 pub use replay::{ReplayRange, Replayed, replay, replay_each, replay_series};
+pub use risk::{RiskAnswer, risk};

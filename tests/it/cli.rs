@@ -1173,7 +1173,7 @@ fn a_high_below_the_close_or_a_low_above_it_is_refused_with_its_line() {
     );
 }
 
-/// Every `replay`, `streak`, `high`, `context` and `history` example of the README that reads the shipped histories
+/// Every `replay`, `streak`, `high`, `context`, `history` and `risk` example of the README that reads the shipped histories
 /// (`--data data`), run as a user runs it from the repository's root (with its
 /// config/highwater.toml), prints exactly the lines the README shows under it.
 #[test]
@@ -1188,7 +1188,7 @@ fn the_readme_examples_over_the_shipped_histories_print_what_the_readme_shows() 
             .strip_prefix("$ highwater ")
             .or_else(|| lines[i].strip_prefix("$ cargo run --release -- "));
         let Some(command) = command.filter(|c| {
-            ["replay ", "streak ", "high ", "context ", "history "]
+            ["replay ", "streak ", "high ", "context ", "history ", "risk "]
                 .iter()
                 .any(|p| c.starts_with(p))
                 && c.contains("--data data")

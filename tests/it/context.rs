@@ -380,3 +380,76 @@ fn the_record_book_lists_what_a_naive_loop_finds() {
     // The story's drought is the second longest on record.
     assert_eq!(rows[1]["sessions"], 967);
 }
+
+/// Pearson's r from the textbook formula, in two passes.
+fn naive_pearson(xs: &[f64], ys: &[f64]) -> f64 {
+    let n = xs.len() as f64;
+    let mx = xs.iter().sum::<f64>() / n;
+    let my = ys.iter().sum::<f64>() / n;
+    let cov: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let vx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let vy: f64 = ys.iter().map(|y| (y - my).powi(2)).sum();
+    cov / (vx.sqrt() * vy.sqrt())
+}
+
+/// The correlation of the Russell 2000 and Bitcoin against a naive computation with the
+/// documented alignment: the index's sessions, each with Bitcoin's close of the same date;
+/// log returns between consecutive aligned dates; the last 30 and 90 of them; the 1-year range
+/// of the 30-return correlation over the aligned dates of the last 365 days.
+#[test]
+fn the_risk_view_correlates_as_a_naive_loop_does() {
+    for as_of in ["2025-09-19", "2022-06-17", "2024-03-05"] {
+        let date = NaiveDate::parse_from_str(as_of, "%Y-%m-%d").expect("date");
+        let rut = read("RUT", date);
+        let btc: std::collections::HashMap<NaiveDate, f64> = read("BTC-USD", date)
+            .into_iter()
+            .map(|d| (d.date, d.close))
+            .collect();
+        let aligned: Vec<(NaiveDate, f64, f64)> = rut
+            .iter()
+            .filter_map(|d| btc.get(&d.date).map(|b| (d.date, d.close, *b)))
+            .collect();
+        let dates: Vec<NaiveDate> = aligned[1..].iter().map(|a| a.0).collect();
+        let xs: Vec<f64> = aligned.windows(2).map(|w| (w[1].1 / w[0].1).ln()).collect();
+        let ys: Vec<f64> = aligned.windows(2).map(|w| (w[1].2 / w[0].2).ln()).collect();
+        let n = xs.len();
+        let r30 = naive_pearson(&xs[n - 30..], &ys[n - 30..]);
+        let r90 = naive_pearson(&xs[n - 90..], &ys[n - 90..]);
+        let year_ago = *dates.last().expect("a date") - chrono::Days::new(365);
+        let rolling: Vec<f64> = (29..n)
+            .filter(|&e| dates[e] > year_ago)
+            .map(|e| naive_pearson(&xs[e - 29..=e], &ys[e - 29..=e]))
+            .collect();
+        let low = rolling.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = rolling.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+
+        let data = data_dir();
+        let (code, out, err) = highwater([
+            "risk",
+            "--data",
+            data.to_str().expect("utf-8 path"),
+            "--as-of",
+            as_of,
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let got: Value = serde_json::from_str(&out).expect("one JSON object");
+        assert_eq!(got["a"], "^RUT");
+        assert_eq!(got["b"], "BTC-USD");
+        assert_eq!(got["as_of"], dates.last().expect("a date").to_string());
+        assert_eq!(got["observations_30d"], 30);
+        assert_eq!(got["observations_90d"], 90);
+        for (field, want) in [
+            ("correlation_30d", r30),
+            ("correlation_90d", r90),
+            ("correlation_1y_min", low),
+            ("correlation_1y_max", high),
+        ] {
+            let value = got[field].as_f64().expect("a correlation");
+            assert!(
+                (value - want).abs() <= 1e-9,
+                "{as_of} {field}: {value} vs {want}"
+            );
+        }
+    }
+}

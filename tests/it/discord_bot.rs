@@ -153,6 +153,7 @@ async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them(
             "mute",
             "quiet-hours",
             "quote",
+            "risk",
             "rules",
             "streak"
         ]
@@ -291,6 +292,22 @@ async fn during_a_session_the_bot_and_the_cli_answer_from_the_same_closes() {
         assert!(content.contains("Sep 18, 2025"), "{content}");
         assert!(!content.contains("Sep 19, 2025"), "{content}");
     }
+    // `/risk` with its defaults (the Russell 2000 and Bitcoin) and `highwater risk`.
+    let reply = fake.interact(Interaction::command("risk")).await;
+    let content = reply.content().expect("an answer");
+    let (code, cli, stderr) = support::highwater([
+        "risk",
+        "--data",
+        s.data.to_str().expect("UTF-8"),
+        "--now",
+        "2025-09-19T15:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(content, cli.trim_end(), "/risk and the CLI");
+    assert!(
+        content.starts_with("Russell 2000 vs Bitcoin as of 2025-09-18\n"),
+        "{content}"
+    );
     bot.stop().await;
 }
 
@@ -661,7 +678,7 @@ async fn without_a_dev_guild_commands_are_registered_globally() {
     let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let registered = fake
         .wait_until(Duration::from_secs(20), |f| {
-            f.command_names(None).len() == 9
+            f.command_names(None).len() == 10
         })
         .await;
     assert!(registered, "{:?}", fake.registered_commands());

@@ -57,6 +57,7 @@ pub fn all() -> Vec<poise::Command<BotData, Error>> {
         query::high(),
         query::context(),
         query::history(),
+        query::risk(),
         query::quote(),
         setup::alerts(),
         setup::rules(),

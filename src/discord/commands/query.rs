@@ -1,4 +1,4 @@
-//! Questions anyone may ask: `/streak`, `/high`, `/context`, `/history`, `/quote`. The answers are the CLI's answers
+//! Questions anyone may ask: `/streak`, `/high`, `/context`, `/history`, `/risk`, `/quote`. The answers are the CLI's answers
 //! (`highwater streak RUT` and `/streak RUT` say the same thing).
 
 use super::{Context, Error, autocomplete_symbol, escape_markdown, load, public};
@@ -114,6 +114,31 @@ pub async fn history(
         with_status(alerts::history_text(&answer, part), &loaded),
     )
     .await
+}
+
+/// Two assets' streaks, distance from record, and how their daily returns move together.
+#[poise::command(slash_command)]
+pub async fn risk(
+    ctx: Context<'_>,
+    #[description = "First asset (default: RUT)"]
+    #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
+    a: Option<String>,
+    #[description = "Second asset (default: BTC)"]
+    #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
+    b: Option<String>,
+) -> Result<(), Error> {
+    let a = load(ctx, a.as_deref().unwrap_or("RUT")).await?;
+    let b = load(ctx, b.as_deref().unwrap_or("BTC")).await?;
+    let answer = service::risk(&a.series, &b.series, None)?;
+    let mut lines = vec![alerts::risk_text(&answer)];
+    for loaded in [&a, &b] {
+        for line in alerts::data_status_lines(&loaded.status) {
+            lines.push(format!("{}: {line}", loaded.series.symbol().name()));
+        }
+    }
+    public(ctx, escape_markdown(&lines.join("\n"))).await
 }
 
 /// A symbol's last close, its change, and whether its market is open.
