@@ -17,7 +17,7 @@ use crate::alerts::{Mute, MuteTarget, QuietHours, headline};
 use crate::market::{Timeframe, shown};
 use crate::notify::limits::paginate;
 use crate::rules::spec::RawRule;
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Kind, Rule, RuleSet};
 use crate::service::{ReplayRange, replay_series};
 use crate::store::{RuleAdded, ServerId, ServerSettings, StoredRule, Target};
 
@@ -136,13 +136,13 @@ pub enum KindChoice {
 }
 
 impl KindChoice {
-    fn kind(self) -> &'static str {
+    fn kind(self) -> Kind {
         match self {
-            KindChoice::RecordHigh => "record_high",
-            KindChoice::PeriodHigh => "period_high",
-            KindChoice::PeriodLow => "period_low",
-            KindChoice::Streak => "streak",
-            KindChoice::BigMove => "big_move",
+            KindChoice::RecordHigh => Kind::RecordHigh,
+            KindChoice::PeriodHigh => Kind::PeriodHigh,
+            KindChoice::PeriodLow => Kind::PeriodLow,
+            KindChoice::Streak => Kind::Streak,
+            KindChoice::BigMove => Kind::BigMove,
         }
     }
 }
@@ -309,7 +309,7 @@ impl RuleOptions {
     /// the transaction that also checks the limits).
     fn rule_for(self, symbol: &crate::market::Symbol) -> Result<(RawRule, Rule), Error> {
         let mut raw = RawRule {
-            kind: self.kind.kind().to_owned(),
+            kind: self.kind.kind().as_str().to_owned(),
             symbols: vec![symbol.ticker().to_owned()],
             timeframe: self.timeframe.map(Timeframe::from),
             direction: self.direction.map(|d| match d {
