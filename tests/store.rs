@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use highwater::alerts::{Embed, Mute, MuteTarget, QuietHours};
 use highwater::market::Bar;
 use highwater::notify::message_nonce;
+use highwater::pipeline::DiscordMessage;
 use highwater::providers::market_data::{Cached, Held};
 use highwater::rules::spec::RawRule;
 use highwater::store::{
@@ -207,12 +208,12 @@ async fn enqueueing_the_same_alerts_twice_creates_one_message() {
         evaluated: vec![(server.clone(), "^RUT".into(), day(2025, 9, 18))],
     };
     let first = store
-        .enqueue(&write, at(2025, 9, 18, 21))
+        .enqueue(&write, &DiscordMessage, at(2025, 9, 18, 21))
         .await
         .expect("enqueued");
     assert_eq!((first.alerts, first.duplicates, first.messages), (2, 0, 1));
     let again = store
-        .enqueue(&write, at(2025, 9, 18, 22))
+        .enqueue(&write, &DiscordMessage, at(2025, 9, 18, 22))
         .await
         .expect("enqueued again");
     assert_eq!((again.alerts, again.duplicates, again.messages), (0, 2, 0));
@@ -223,7 +224,7 @@ async fn enqueueing_the_same_alerts_twice_creates_one_message() {
         .alerts
         .push(alert("daily-streak", "streak", "2025-09-18"));
     let third = store
-        .enqueue(&more, at(2025, 9, 18, 23))
+        .enqueue(&more, &DiscordMessage, at(2025, 9, 18, 23))
         .await
         .expect("enqueued");
     assert_eq!((third.alerts, third.duplicates, third.messages), (1, 2, 1));
@@ -260,7 +261,7 @@ async fn a_watermark_never_moves_back() {
             evaluated: vec![(server.clone(), "^RUT".into(), date)],
         };
         store
-            .enqueue(&write, at(2025, 9, 19, 21))
+            .enqueue(&write, &DiscordMessage, at(2025, 9, 19, 21))
             .await
             .expect("ok");
     }
@@ -289,7 +290,10 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
             )],
             evaluated: Vec::new(),
         };
-        store.enqueue(&write, now).await.expect("enqueued");
+        store
+            .enqueue(&write, &DiscordMessage, now)
+            .await
+            .expect("enqueued");
         let claimed = store
             .claim_due(now, at(2025, 9, 18, 22), 10)
             .await
@@ -596,7 +600,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
             write("2025-09-18", day(2025, 9, 18))
         };
         let error = store
-            .enqueue(&write, now)
+            .enqueue(&write, &DiscordMessage, now)
             .await
             .expect_err("the disk is full");
         assert!(
@@ -623,7 +627,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
         let mut orphan = write("2025-09-18", day(2025, 9, 18));
         orphan.groups[0].destination = destination + 1_000;
         let error = store
-            .enqueue(&orphan, now)
+            .enqueue(&orphan, &DiscordMessage, now)
             .await
             .expect_err("no such destination");
         assert!(
@@ -660,7 +664,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
     // Several writes, some at once, so each pooled connection that met the faults is used
     // again: none may still be inside a failed transaction.
     let done = store
-        .enqueue(&write("2025-09-18", day(2025, 9, 18)), now)
+        .enqueue(&write("2025-09-18", day(2025, 9, 18)), &DiscordMessage, now)
         .await
         .expect("space again");
     assert_eq!((done.alerts, done.duplicates, done.messages), (1, 0, 1));
@@ -671,7 +675,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
         .map(|(i, period)| {
             let store = store.clone();
             let write = write(period, day(2025, 9, 19 + i as u32));
-            tokio::spawn(async move { store.enqueue(&write, now).await })
+            tokio::spawn(async move { store.enqueue(&write, &DiscordMessage, now).await })
         })
         .collect();
     for written in writes {
@@ -698,7 +702,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
         "the latest watermark written"
     );
     let again = store
-        .enqueue(&write("2025-09-18", day(2025, 9, 18)), now)
+        .enqueue(&write("2025-09-18", day(2025, 9, 18)), &DiscordMessage, now)
         .await
         .expect("written");
     assert_eq!((again.alerts, again.duplicates, again.messages), (0, 1, 0));
@@ -733,7 +737,7 @@ async fn first_channel_message(
         evaluated: Vec::new(),
     };
     store
-        .enqueue(&write, at(2025, 9, 18, 21))
+        .enqueue(&write, &DiscordMessage, at(2025, 9, 18, 21))
         .await
         .expect("enqueued");
     let mut messages = store.messages().await.expect("messages");

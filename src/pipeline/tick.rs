@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::DiscordMessage;
 use crate::alerts::{event_json, headline, render_embed};
 use crate::market::sanity::sessions_behind;
 use crate::market::{Calendar, Series, Symbol};
@@ -322,7 +323,7 @@ pub async fn tick_symbols(
             }
         }
     }
-    let enqueued = store.enqueue(&write, now).await?;
+    let enqueued = store.enqueue(&write, &DiscordMessage, now).await?;
     report.alerts = enqueued.alerts;
     report.duplicates = enqueued.duplicates;
     report.messages = enqueued.messages;

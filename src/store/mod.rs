@@ -282,6 +282,20 @@ pub struct AlertGroup {
     pub alerts: Vec<NewAlert>,
 }
 
+/// Builds the outbox payload of one message: the store decides which alerts of a group are
+/// fresh (not logged before) and persists what this returns, inside the same transaction; what
+/// the message says is the caller's business (the pipeline composes Discord messages).
+pub trait Compose: Send + Sync {
+    /// The payload (JSON text) for `fresh`, the group's alerts not logged before (in order,
+    /// never empty), sent to `target`.
+    fn compose(
+        &self,
+        group: &AlertGroup,
+        fresh: &[&NewAlert],
+        target: &Target,
+    ) -> Result<String, serde_json::Error>;
+}
+
 /// Everything one tick writes, in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TickWrite {
@@ -469,9 +483,15 @@ pub trait Store: Send + Sync {
         ticker: &str,
     ) -> Result<Option<NaiveDate>, StoreError>;
     /// Logs new alerts, creates their outbox messages and moves the watermarks, in one
-    /// transaction. An alert whose key is already logged is skipped. Each message gets its
-    /// nonce here, from its identity ([`crate::notify::message_nonce`]), and keeps it.
-    async fn enqueue(&self, write: &TickWrite, now: DateTime<Utc>) -> Result<Enqueued, StoreError>;
+    /// transaction. An alert whose key is already logged is skipped. Each message's payload
+    /// (and with it its nonce) comes from `compose`, called with the fresh alerts of its group
+    /// inside the transaction, and is kept as written.
+    async fn enqueue(
+        &self,
+        write: &TickWrite,
+        compose: &dyn Compose,
+        now: DateTime<Utc>,
+    ) -> Result<Enqueued, StoreError>;
     /// Marks messages whose attempt was in flight when the process stopped (state `sending`,
     /// lease expired or `all`) as pending and interrupted. Returns how many.
     ///
