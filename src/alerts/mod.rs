@@ -15,7 +15,7 @@ pub use answers::{
     data_status_lines, high_json_answer, high_text, quote_text, streak_json_answer, streak_text,
     with_data_status,
 };
-pub use decide::{Decision, Mute, MuteTarget, QuietHours, decide};
+pub use decide::{Decision, Mute, MuteTarget, QuietHours, QuietHoursError, decide};
 pub use embed::{Embed, EmbedField, render_embed};
 pub use format::{a_ordinal, month_year, ordinal, percent, price, short_date};
 pub use json::{bar_json, bar_text, event_json, write_event_json};

@@ -61,7 +61,7 @@ pub fn market_data_observed(
         .base_url_or(yahoo::DEFAULT_BASE_URL)
         .map_err(|problem| LiveError::Settings {
             provider: "yahoo",
-            problem,
+            problem: problem.to_string(),
         })?;
     let http = observed(HttpClient::new(
         "yahoo",
@@ -82,7 +82,7 @@ pub fn market_data_observed(
             .base_url_or(BinanceProvider::DEFAULT_BASE)
             .map_err(|problem| LiveError::Settings {
                 provider: "binance",
-                problem,
+                problem: problem.to_string(),
             })?;
         let http = observed(HttpClient::new(
             "binance",

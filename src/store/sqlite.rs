@@ -336,7 +336,7 @@ impl SqliteStore {
                 Some(
                     QuietHours::from_minutes(s, e).map_err(|problem| StoreError::Corrupt {
                         what: "quiet hours",
-                        problem,
+                        problem: problem.to_string(),
                     })?,
                 )
             }

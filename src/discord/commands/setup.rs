@@ -567,13 +567,20 @@ async fn rules_preview(
     done(ctx, guild, text).await
 }
 
+/// Why a `/mute` duration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum MuteDurationError {
+    /// `text` (made safe to show inside backticks) is not a number and a unit.
+    #[error("`{text}` is not a duration like 30m, 12h, 3d or 2w")]
+    Unreadable { text: String },
+    #[error("a mute lasts from 1 minute to {MAX_MUTE_DAYS} days")]
+    OutOfRange,
+}
+
 /// Reads `30m`, `12h`, `3d`, `2w`: from 1 minute to [`MAX_MUTE_DAYS`] days.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let unreadable = || {
-        format!(
-            "`{}` is not a duration like 30m, 12h, 3d or 2w",
-            shown(&text.replace('`', "'"))
-        )
+fn parse_duration(text: &str) -> Result<Duration, MuteDurationError> {
+    let unreadable = || MuteDurationError::Unreadable {
+        text: shown(&text.replace('`', "'")),
     };
     let t = text.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -589,9 +596,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     match duration {
         Some(duration) if n > 0 && duration <= Duration::days(MAX_MUTE_DAYS) => Ok(duration),
-        _ => Err(format!(
-            "a mute lasts from 1 minute to {MAX_MUTE_DAYS} days"
-        )),
+        _ => Err(MuteDurationError::OutOfRange),
     }
 }
 
@@ -608,7 +613,7 @@ pub async fn mute(
 ) -> Result<(), Error> {
     let guild = require_manager(ctx).await?;
     let server = ServerId::guild(guild);
-    let duration = parse_duration(&duration).map_err(UserError::boxed)?;
+    let duration = parse_duration(&duration).map_err(|e| UserError::boxed(e.to_string()))?;
     let rules = ctx.data().store.rules(&server).await?;
     let (what, shown) = if let Some(rule) = rules.iter().find(|r| r.rule.id == target.trim()) {
         (
@@ -713,7 +718,15 @@ mod tests {
         // Too big for any duration: out of range, not a panic.
         assert_eq!(
             parse_duration("99999999999999999w"),
-            Err("a mute lasts from 1 minute to 90 days".to_owned())
+            Err(MuteDurationError::OutOfRange)
+        );
+        assert_eq!(
+            MuteDurationError::OutOfRange.to_string(),
+            "a mute lasts from 1 minute to 90 days"
+        );
+        assert_eq!(
+            parse_duration("soon").map_err(|e| e.to_string()),
+            Err("`soon` is not a duration like 30m, 12h, 3d or 2w".to_owned())
         );
     }
 
@@ -780,7 +793,7 @@ mod tests {
                     prop_assert!(duration >= Duration::minutes(1));
                     prop_assert!(duration <= Duration::days(MAX_MUTE_DAYS));
                 }
-                Err(message) => a_fit_reply(&message)?,
+                Err(message) => a_fit_reply(&message.to_string())?,
             }
         }
 
@@ -792,7 +805,7 @@ mod tests {
                     prop_assert!((0..1440).contains(&hours.start_minute()));
                     prop_assert!((0..1440).contains(&hours.end_minute()));
                 }
-                Err(message) => a_fit_reply(&message)?,
+                Err(message) => a_fit_reply(&message.to_string())?,
             }
         }
 
