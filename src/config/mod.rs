@@ -21,6 +21,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+#[cfg(test)]
+pub(crate) mod documented;
 mod ops;
 mod run;
 
