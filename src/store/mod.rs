@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 
 use crate::alerts::{Embed, QuietHours};
 pub use crate::alerts::{Mute, MuteTarget};
-use crate::notify::Outgoing;
+use crate::notify::{Outgoing, WebhookUrl};
 use crate::providers::market_data::Cached;
 use crate::providers::{BarCache, CacheError};
 use crate::rules::spec::RawRule;
@@ -153,8 +153,9 @@ impl ServerSettings {
 pub enum Target {
     /// Standard output of the running process.
     Console,
-    /// A Discord webhook URL (secret: never logged; `Debug` hides it).
-    Webhook(String),
+    /// A Discord webhook, parsed once when it is read (secret: never logged; `Debug` and
+    /// `Display` show its id only).
+    Webhook(WebhookUrl),
     /// A Discord channel the bot posts to.
     Channel(u64),
 }
@@ -174,7 +175,7 @@ impl Target {
     pub fn identity(&self) -> String {
         match self {
             Target::Console => "console".to_owned(),
-            Target::Webhook(url) => format!("webhook:{}", webhook_id(url)),
+            Target::Webhook(url) => format!("webhook:{}", url.id()),
             Target::Channel(id) => format!("channel:{id}"),
         }
     }
@@ -182,19 +183,24 @@ impl Target {
     fn stored(&self) -> String {
         match self {
             Target::Console => String::new(),
-            Target::Webhook(url) => url.clone(),
+            Target::Webhook(url) => url.expose_secret(),
             Target::Channel(id) => id.to_string(),
         }
     }
 
-    fn from_stored(kind: &str, target: String) -> Result<Self, StoreError> {
+    /// The target of destination row `id` from its stored `kind` and `target` columns. A
+    /// webhook URL is parsed here, once; a bad one is reported with the row's id, never its
+    /// text (it holds the token).
+    fn from_stored(id: i64, kind: &str, target: String) -> Result<Self, StoreError> {
         let corrupt = |problem: String| StoreError::Corrupt {
             what: "destination",
             problem,
         };
         match kind {
             "console" => Ok(Target::Console),
-            "webhook" => Ok(Target::Webhook(target)),
+            "webhook" => WebhookUrl::parse(&target)
+                .map(Target::Webhook)
+                .map_err(|e| corrupt(format!("destination {id}: {e}"))),
             "channel" => target
                 .parse()
                 .map(Target::Channel)
@@ -215,18 +221,10 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Console => f.write_str("console"),
-            Target::Webhook(url) => write!(f, "webhook {}", webhook_id(url)),
+            Target::Webhook(url) => write!(f, "webhook {}", url.id()),
             Target::Channel(id) => write!(f, "channel {id}"),
         }
     }
-}
-
-/// The id part of a webhook URL (`…/webhooks/<id>/<token>`), never the token; `?` if none.
-fn webhook_id(url: &str) -> &str {
-    url.split("/webhooks/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("?")
 }
 
 /// A stored destination with its state.
@@ -568,5 +566,44 @@ impl<S: Store + ?Sized> BarCache for S {
         self.save_history(ticker, history, now)
             .await
             .map_err(CacheError::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOOK: &str = "https://discord.com/api/webhooks/123456789012345678/s3cret-token";
+
+    #[test]
+    fn a_stored_webhook_is_parsed_once_and_shown_by_its_id() {
+        let target = Target::from_stored(4, "webhook", HOOK.to_owned()).expect("a valid row");
+        let Target::Webhook(url) = &target else {
+            panic!("a webhook: {target}");
+        };
+        assert_eq!(url.id(), 123_456_789_012_345_678);
+        assert_eq!(target.stored(), HOOK, "stored back byte for byte");
+        assert_eq!(target.identity(), "webhook:123456789012345678");
+        assert_eq!(target.to_string(), "webhook 123456789012345678");
+        assert!(!format!("{target:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_bad_stored_webhook_is_corrupt_naming_the_row_not_the_token() {
+        let bad = "https://example.com/api/webhooks/1/s3cret-token";
+        let error = Target::from_stored(7, "webhook", bad.to_owned()).expect_err("not Discord");
+        let message = error.to_string();
+        assert!(
+            matches!(
+                error,
+                StoreError::Corrupt {
+                    what: "destination",
+                    ..
+                }
+            ),
+            "{message}"
+        );
+        assert!(message.contains("destination 7: webhook host"), "{message}");
+        assert!(!message.contains("s3cret"), "{message}");
     }
 }

@@ -359,8 +359,9 @@ impl SqliteStore {
     }
 
     pub(super) fn destination_from(row: &SqliteRow) -> Result<Destination, StoreError> {
+        let id: i64 = get(row, "id")?;
         let kind: String = get(row, "kind")?;
-        let target = Target::from_stored(&kind, get(row, "target")?)?;
+        let target = Target::from_stored(id, &kind, get(row, "target")?)?;
         let enabled: i64 = get(row, "enabled")?;
         let reason: Option<String> = get(row, "disabled_reason")?;
         let at: Option<i64> = get(row, "disabled_at")?;
@@ -369,7 +370,7 @@ impl SqliteStore {
             _ => None,
         };
         Ok(Destination {
-            id: get(row, "id")?,
+            id,
             server: ServerId::from_stored(get(row, "server")?)?,
             target,
             enabled: enabled != 0,
@@ -918,6 +919,7 @@ impl Store for SqliteStore {
                     StoreError::NotFound(format!("no destination {}", group.destination))
                 })?;
             let target = Target::from_stored(
+                group.destination,
                 &get::<String>(&destination, "kind")?,
                 get(&destination, "target")?,
             )?;
