@@ -10,6 +10,7 @@ use highwater::notify::message_nonce;
 use highwater::pipeline::DiscordMessage;
 use highwater::providers::market_data::{Cached, Held};
 use highwater::rules::spec::RawRule;
+use highwater::shared::{ChannelId, GuildId, RoleId};
 use highwater::store::{
     AlertGroup, MessageState, NewAlert, PageLimit, RuleAdded, ServerId, ServerLimits,
     ServerSettings, SqliteStore, Store, StoredRule, Target, TickWrite,
@@ -84,20 +85,20 @@ fn group(server: &ServerId, destination: i64, alerts: Vec<NewAlert>) -> AlertGro
 async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("highwater.db");
-    let server = ServerId::guild(81_384_788_765_712_384);
+    let server = ServerId::guild(GuildId::new(81_384_788_765_712_384));
     let until = at(2026, 12, 1, 0);
     {
         let store = open(&path).await;
         let mut settings = ServerSettings::new(server.clone());
         settings.display_tz = chrono_tz::America::Chicago;
         settings.quiet_hours = Some(QuietHours::parse("22:00-07:00").expect("valid"));
-        settings.alert_channel = Some(1_234_567_890_123);
+        settings.alert_channel = Some(ChannelId::new(1_234_567_890_123));
         store
             .upsert_server(&settings, at(2026, 11, 26, 15))
             .await
             .expect("stored");
         let destination = store
-            .destination_for(&server, &Target::Channel(1_234_567_890_123))
+            .destination_for(&server, &Target::Channel(ChannelId::new(1_234_567_890_123)))
             .await
             .expect("destination");
         store
@@ -106,7 +107,7 @@ async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
                 &StoredRule {
                     rule: rule("rut-records"),
                     destination: Some(destination),
-                    mention_role: Some(42),
+                    mention_role: Some(RoleId::new(42)),
                 },
                 at(2026, 11, 26, 15),
             )
@@ -147,17 +148,23 @@ async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
             .map(|q| (q.start_minute(), q.end_minute())),
         Some((22 * 60, 7 * 60))
     );
-    assert_eq!(settings.alert_channel, Some(1_234_567_890_123));
+    assert_eq!(
+        settings.alert_channel,
+        Some(ChannelId::new(1_234_567_890_123))
+    );
     let rules = store.rules(&server).await.expect("rules");
     assert_eq!(rules.len(), 1);
     assert_eq!(rules[0].rule, rule("rut-records"));
-    assert_eq!(rules[0].mention_role, Some(42));
+    assert_eq!(rules[0].mention_role, Some(RoleId::new(42)));
     let destination = store
         .destination(rules[0].destination.expect("a destination"))
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!(destination.target, Target::Channel(1_234_567_890_123));
+    assert_eq!(
+        destination.target,
+        Target::Channel(ChannelId::new(1_234_567_890_123))
+    );
     assert!(destination.enabled);
     assert_eq!(
         store.watchlist(&server).await.expect("watchlist"),
@@ -717,19 +724,19 @@ async fn first_channel_message(
     other_destinations: u64,
 ) -> highwater::store::MessageRecord {
     let store = open(path).await;
-    let server = ServerId::guild(1111);
+    let server = ServerId::guild(GuildId::new(1111));
     store
         .upsert_server(&ServerSettings::new(server.clone()), at(2025, 9, 1, 0))
         .await
         .expect("server stored");
     for n in 0..other_destinations {
         store
-            .destination_for(&server, &Target::Channel(3000 + n))
+            .destination_for(&server, &Target::Channel(ChannelId::new(3000 + n)))
             .await
             .expect("destination stored");
     }
     let destination = store
-        .destination_for(&server, &Target::Channel(2001))
+        .destination_for(&server, &Target::Channel(ChannelId::new(2001)))
         .await
         .expect("destination stored");
     let write = TickWrite {

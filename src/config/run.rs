@@ -16,6 +16,7 @@ use crate::market::{Calendar, Catalog, Symbol, shown};
 use crate::notify::{ConsoleFormat, WebhookUrl};
 use crate::rules::RuleSet;
 use crate::scheduler::{CronSchedule, Job};
+use crate::shared::{GuildId, RoleId};
 
 /// The database's file name in the platform's data directory, where it lives when neither
 /// `--database` nor `[store] path` names a file.
@@ -176,7 +177,7 @@ pub struct RawSubscription {
     #[serde(default)]
     pub rules: Vec<String>,
     /// A role id to mention in each alert.
-    pub mention_role: Option<u64>,
+    pub mention_role: Option<RoleId>,
     /// `HH:MM-HH:MM` in `timezone`: alerts wait until the end.
     pub quiet_hours: Option<String>,
     /// IANA timezone for quiet hours (default UTC).
@@ -198,7 +199,7 @@ pub struct Subscription {
     pub symbols: Vec<String>,
     /// Rule ids (all exist in `[[rules]]`).
     pub rules: Vec<String>,
-    pub mention_role: Option<u64>,
+    pub mention_role: Option<RoleId>,
     pub quiet_hours: Option<QuietHours>,
     pub timezone: chrono_tz::Tz,
 }
@@ -213,7 +214,7 @@ pub struct DiscordConfig {
     pub api_base: Option<url::Url>,
     /// Register slash commands in this guild only (instant, for development) instead of
     /// globally.
-    pub dev_guild: Option<u64>,
+    pub dev_guild: Option<GuildId>,
     /// A file holding the bot token (used when `DISCORD_TOKEN` is not set).
     pub token_file: Option<PathBuf>,
     /// Most rules one server may have (default 25).

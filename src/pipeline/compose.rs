@@ -66,7 +66,7 @@ mod tests {
             destination: 1,
             symbol: "^RUT".into(),
             session: NaiveDate::from_ymd_opt(2025, 9, 18).expect("a date"),
-            mention_role: Some(42),
+            mention_role: Some(crate::store::RoleId::new(42)),
             alerts: vec![alert.clone()],
         };
         let payload = DiscordMessage

@@ -23,6 +23,7 @@ use crate::notify::{Outgoing, WebhookUrl};
 use crate::providers::market_data::Cached;
 use crate::providers::{BarCache, CacheError};
 use crate::rules::spec::RawRule;
+pub use crate::shared::{ChannelId, GuildId, RoleId};
 
 mod lock;
 mod page_limit;
@@ -87,8 +88,8 @@ pub enum StoreError {
 pub struct ServerId(String);
 
 impl ServerId {
-    /// A Discord guild, by its snowflake.
-    pub fn guild(id: u64) -> Self {
+    /// A Discord guild.
+    pub fn guild(id: GuildId) -> Self {
         Self(format!("discord:{id}"))
     }
 
@@ -103,7 +104,7 @@ impl ServerId {
     }
 
     /// The guild's snowflake, for a Discord server.
-    pub fn guild_id(&self) -> Option<u64> {
+    pub fn guild_id(&self) -> Option<GuildId> {
         self.0.strip_prefix("discord:")?.parse().ok()
     }
 
@@ -133,7 +134,7 @@ pub struct ServerSettings {
     pub display_tz: Tz,
     pub quiet_hours: Option<QuietHours>,
     /// The Discord channel alerts go to unless a rule names another (guilds only).
-    pub alert_channel: Option<u64>,
+    pub alert_channel: Option<ChannelId>,
 }
 
 impl ServerSettings {
@@ -157,7 +158,7 @@ pub enum Target {
     /// `Display` show its id only).
     Webhook(WebhookUrl),
     /// A Discord channel the bot posts to.
-    Channel(u64),
+    Channel(ChannelId),
 }
 
 impl Target {
@@ -245,7 +246,7 @@ pub struct StoredRule {
     /// Where its alerts go (a destination id of the same server).
     pub destination: Option<i64>,
     /// The one role its alerts may mention.
-    pub mention_role: Option<u64>,
+    pub mention_role: Option<RoleId>,
 }
 
 /// One new alert, as the pipeline found it.
@@ -276,7 +277,7 @@ pub struct AlertGroup {
     pub destination: i64,
     pub symbol: String,
     pub session: NaiveDate,
-    pub mention_role: Option<u64>,
+    pub mention_role: Option<RoleId>,
     pub alerts: Vec<NewAlert>,
 }
 

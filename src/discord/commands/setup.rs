@@ -19,6 +19,7 @@ use crate::notify::limits::paginate;
 use crate::rules::spec::RawRule;
 use crate::rules::{Kind, Rule, RuleSet};
 use crate::service::{ReplayRange, replay_series};
+use crate::shared::{ChannelId, GuildId, RoleId};
 use crate::store::{RuleAdded, ServerId, ServerSettings, StoredRule, Target};
 
 /// Longest mute.
@@ -32,7 +33,7 @@ const PREVIEW_LINES: usize = 15;
 const RULES_PAGE_CHARS: usize = 1_500;
 
 /// The server's settings, created with defaults on first use.
-async fn settings(ctx: Context<'_>, guild: u64) -> Result<ServerSettings, Error> {
+async fn settings(ctx: Context<'_>, guild: GuildId) -> Result<ServerSettings, Error> {
     let server = ServerId::guild(guild);
     Ok(match ctx.data().store.server(&server).await? {
         Some(s) => s,
@@ -48,7 +49,7 @@ async fn settings(ctx: Context<'_>, guild: u64) -> Result<ServerSettings, Error>
 }
 
 /// Warnings about alert channels that have been paused, for the admins' next setup reply.
-async fn notices(ctx: Context<'_>, guild: u64) -> Result<Vec<String>, Error> {
+async fn notices(ctx: Context<'_>, guild: GuildId) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for d in ctx
         .data()
@@ -72,7 +73,7 @@ async fn notices(ctx: Context<'_>, guild: u64) -> Result<Vec<String>, Error> {
 }
 
 /// An ephemeral setup reply with any paused-channel warnings after it.
-async fn done(ctx: Context<'_>, guild: u64, text: String) -> Result<(), Error> {
+async fn done(ctx: Context<'_>, guild: GuildId, text: String) -> Result<(), Error> {
     let mut lines = vec![text];
     lines.extend(notices(ctx, guild).await?);
     ephemeral(ctx, lines.join("\n")).await
@@ -100,15 +101,16 @@ async fn alerts_channel(
 ) -> Result<(), Error> {
     let guild = require_manager(ctx).await?;
     let mut settings = settings(ctx, guild).await?;
-    settings.alert_channel = Some(channel.get());
+    let channel = ChannelId::from(channel);
+    settings.alert_channel = Some(channel);
     let store = &ctx.data().store;
     store
         .upsert_server(&settings, ctx.data().clock.now())
         .await?;
     let destination = store
-        .destination_for(&settings.server, &Target::Channel(channel.get()))
+        .destination_for(&settings.server, &Target::Channel(channel))
         .await?;
-    let mut text = format!("Alerts will be posted to <#{}>.", channel.get());
+    let mut text = format!("Alerts will be posted to <#{channel}>.");
     if store
         .destination(destination)
         .await?
@@ -239,7 +241,7 @@ async fn rules_add(
     let store = &ctx.data().store;
     let limits = ctx.data().limits;
     let channel = channel
-        .map(|c| c.get())
+        .map(ChannelId::from)
         .or(settings.alert_channel)
         .ok_or_else(|| {
             UserError::boxed(
@@ -267,7 +269,7 @@ async fn rules_add(
             &StoredRule {
                 rule: rule.to_raw(),
                 destination: Some(destination),
-                mention_role: role.map(|r| r.get()),
+                mention_role: role.map(RoleId::from),
             },
             limits,
             &move |taken| new_rule_id(&shape, &ticker, taken),
@@ -275,7 +277,7 @@ async fn rules_add(
         )
         .await?;
     raw.id = added_id(added)?;
-    tracing::info!(guild, rule = %raw.id, symbol = %symbol.ticker(), channel, "rule added");
+    tracing::info!(guild = guild.get(), rule = %raw.id, symbol = %symbol.ticker(), channel = channel.get(), "rule added");
     let mention = role
         .map(|r| format!(", mentioning <@&{}>", r.get()))
         .unwrap_or_default();
@@ -456,7 +458,7 @@ async fn autocomplete_rule(
 ) -> serenity::CreateAutocompleteResponse {
     let mut choices = Vec::new();
     if let Some(guild) = ctx.guild_id()
-        && let Ok(rules) = ctx.data().store.rules(&ServerId::guild(guild.get())).await
+        && let Ok(rules) = ctx.data().store.rules(&ServerId::guild(guild.into())).await
     {
         for r in rules {
             if r.rule.id.contains(&partial.to_ascii_lowercase()) {
@@ -472,7 +474,7 @@ async fn autocomplete_rule(
 }
 
 /// The stored rule `id` of this server, or advice.
-async fn stored_rule(ctx: Context<'_>, guild: u64, id: &str) -> Result<StoredRule, Error> {
+async fn stored_rule(ctx: Context<'_>, guild: GuildId, id: &str) -> Result<StoredRule, Error> {
     let rules = ctx.data().store.rules(&ServerId::guild(guild)).await?;
     rules
         .into_iter()
@@ -500,7 +502,7 @@ async fn rules_remove(
         .store
         .remove_rule(&ServerId::guild(guild), &rule.rule.id)
         .await?;
-    tracing::info!(guild, rule = %rule.rule.id, "rule removed");
+    tracing::info!(guild = guild.get(), rule = %rule.rule.id, "rule removed");
     done(ctx, guild, format!("Removed rule `{}`.", rule.rule.id)).await
 }
 
