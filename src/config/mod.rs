@@ -5,8 +5,10 @@
 //! explicitly must exist; errors name the file. A file is laid over the built-in defaults
 //! section by section ([`merge_sections`]): tables merge key by key, lists of tables such as
 //! `[[rules]]` replace the default list only when the file has one. Every number is checked
-//! against its documented range here, at start-up; [`Config::effective_toml`] is the merged
-//! result with secrets redacted (`highwater config`).
+//! against its documented range here, at start-up (a value out of range is an [`Invalid`]
+//! naming its key); [`Config::effective_toml`] is the merged result with secrets redacted
+//! (`highwater config`). A test (`documented`) keeps the defaults the shipped file states equal
+//! to the ones the code applies.
 //!
 //! Any key can then be overridden by an environment variable `HIGHWATER__SECTION__KEY`
 //! (double underscores between levels, case-insensitive, the prefix included; a one-underscore

@@ -8,7 +8,8 @@
 //! no-op, so re-running a tick never creates a second alert.
 //!
 //! Instants are UTC; session dates are exchange-local dates. Nothing here decides anything:
-//! what to send, hold or drop is the pipeline's job.
+//! what to send, hold or drop is the pipeline's job, and what a message says comes from the
+//! caller's [`Compose`]; the store only persists it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
