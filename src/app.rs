@@ -331,7 +331,7 @@ impl App {
             settings.quiet_hours = sub.quiet_hours;
             self.store.upsert_server(&settings, now).await?;
             let target = match &sub.target {
-                SubscriptionTarget::Webhook(url) => Target::Webhook(url.expose_secret()),
+                SubscriptionTarget::Webhook(url) => Target::Webhook(url.clone()),
                 SubscriptionTarget::Console => Target::Console,
             };
             let destination = self.store.destination_for(&server, &target).await?;

@@ -22,7 +22,7 @@
 //! service             operations both doors share: replay, streak, high, quote
 //! rules               rules as data, evaluated session by session into events
 //! analytics | scheduler   the incremental fact engine | cron in a market's timezone
-//! telemetry | shared  metrics and process health | error and URL helpers (leaves)
+//! telemetry | shared  metrics and process health | Discord ids, error and URL helpers (leaves)
 //! market              symbols, bars, series, calendars, periods, sanity rules
 //! ```
 //!
@@ -43,7 +43,7 @@ pub mod providers;
 pub mod rules;
 pub mod scheduler;
 pub mod service;
-pub(crate) mod shared;
+pub mod shared;
 pub mod store;
 pub mod telemetry;
 

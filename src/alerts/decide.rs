@@ -11,6 +11,21 @@ use crate::market::shown;
 /// Minutes in a day.
 const DAY_MINUTES: i64 = 24 * 60;
 
+/// Why a quiet-hours window was refused; messages name the text or the bound at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuietHoursError {
+    /// `bound` (`start` or `end`) is not within 0..1440.
+    #[error("quiet hours {bound} {minute} is not a minute of the day")]
+    NotAMinute { bound: &'static str, minute: i64 },
+    #[error("quiet hours must not start and end at the same time")]
+    Empty,
+    /// `part` of `text` is not `HH:MM` (both already made safe to show).
+    #[error("quiet hours '{text}': '{part}' is not a time like 22:00")]
+    NotATime { text: String, part: String },
+    #[error("quiet hours '{text}' must look like 22:00-07:00")]
+    Shape { text: String },
+}
+
 /// Quiet hours: a daily window, in a server's display timezone, when alerts wait. The window
 /// may wrap midnight (22:00–07:00).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,33 +37,32 @@ pub struct QuietHours {
 
 impl QuietHours {
     /// From minutes after local midnight; start and end must differ.
-    pub fn from_minutes(start: i64, end: i64) -> Result<Self, String> {
-        for (name, m) in [("start", start), ("end", end)] {
-            if !(0..DAY_MINUTES).contains(&m) {
-                return Err(format!("quiet hours {name} {m} is not a minute of the day"));
+    pub fn from_minutes(start: i64, end: i64) -> Result<Self, QuietHoursError> {
+        for (bound, minute) in [("start", start), ("end", end)] {
+            if !(0..DAY_MINUTES).contains(&minute) {
+                return Err(QuietHoursError::NotAMinute { bound, minute });
             }
         }
         if start == end {
-            return Err("quiet hours must not start and end at the same time".into());
+            return Err(QuietHoursError::Empty);
         }
         Ok(Self { start, end })
     }
 
     /// From `HH:MM-HH:MM` (24-hour clock), e.g. `22:00-07:00`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let minute = |part: &str| -> Result<i64, String> {
+    pub fn parse(text: &str) -> Result<Self, QuietHoursError> {
+        let minute = |part: &str| -> Result<i64, QuietHoursError> {
             let t = NaiveTime::parse_from_str(part.trim(), "%H:%M").map_err(|_| {
-                format!(
-                    "quiet hours '{}': '{}' is not a time like 22:00",
-                    shown(text),
-                    shown(part)
-                )
+                QuietHoursError::NotATime {
+                    text: shown(text),
+                    part: shown(part),
+                }
             })?;
             Ok(i64::from(t.hour_minute().0) * 60 + i64::from(t.hour_minute().1))
         };
         let (start, end) = text
             .split_once('-')
-            .ok_or_else(|| format!("quiet hours '{}' must look like 22:00-07:00", shown(text)))?;
+            .ok_or_else(|| QuietHoursError::Shape { text: shown(text) })?;
         Self::from_minutes(minute(start)?, minute(end)?)
     }
 
@@ -211,6 +225,23 @@ mod tests {
         assert!(QuietHours::parse("22:00").is_err());
         assert!(QuietHours::parse("22:00-22:00").is_err());
         assert!(QuietHours::from_minutes(0, 1440).is_err());
+        assert_eq!(
+            QuietHours::parse("7pm-8am").map_err(|e| e.to_string()),
+            Err("quiet hours '7pm-8am': '7pm' is not a time like 22:00".to_owned())
+        );
+        assert_eq!(
+            QuietHours::parse("22:00"),
+            Err(QuietHoursError::Shape {
+                text: "22:00".into()
+            })
+        );
+        assert_eq!(
+            QuietHours::from_minutes(0, 1440),
+            Err(QuietHoursError::NotAMinute {
+                bound: "end",
+                minute: 1440
+            })
+        );
     }
 
     #[test]

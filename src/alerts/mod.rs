@@ -19,7 +19,7 @@ pub use answers::{
 pub use context::{
     BookPart, context_json, context_text, history_json, history_text, risk_json, risk_text,
 };
-pub use decide::{Decision, Mute, MuteTarget, QuietHours, decide};
+pub use decide::{Decision, Mute, MuteTarget, QuietHours, QuietHoursError, decide};
 pub use embed::{Embed, EmbedField, render_embed};
 pub use format::{a_ordinal, month_year, ordinal, percent, price, short_date};
 pub use json::{bar_json, bar_text, event_json, write_event_json};

@@ -5,8 +5,10 @@
 //! explicitly must exist; errors name the file. A file is laid over the built-in defaults
 //! section by section ([`merge_sections`]): tables merge key by key, lists of tables such as
 //! `[[rules]]` replace the default list only when the file has one. Every number is checked
-//! against its documented range here, at start-up; [`Config::effective_toml`] is the merged
-//! result with secrets redacted (`highwater config`).
+//! against its documented range here, at start-up (a value out of range is an [`Invalid`]
+//! naming its key); [`Config::effective_toml`] is the merged result with secrets redacted
+//! (`highwater config`). A test (`documented`) keeps the defaults the shipped file states equal
+//! to the ones the code applies.
 //!
 //! Any key can then be overridden by an environment variable `HIGHWATER__SECTION__KEY`
 //! (double underscores between levels, case-insensitive, the prefix included; a one-underscore
@@ -21,6 +23,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+#[cfg(test)]
+pub(crate) mod documented;
 mod ops;
 mod run;
 
@@ -63,6 +67,47 @@ pub enum ConfigError {
     Setting { origin: String, problem: String },
 }
 
+/// A setting whose value is not allowed: which key, and what is wrong with it. Shown as
+/// `<key> <problem>`, e.g. `delivery.max_attempts = 0 must be between 1 and 100`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key} {problem}")]
+pub struct Invalid {
+    /// Where: the dotted key, `delivery.max_attempts`, `providers.yahoo.base_url`.
+    pub key: String,
+    /// What is wrong, as the sentence goes on after the key: `= 0 must be between 1 and 100`.
+    pub problem: String,
+}
+
+impl Invalid {
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A provider's built-in base URL does not parse (a bug, not a setting).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("default base URL {default}: {reason}")]
+pub struct BadDefaultUrl {
+    pub default: String,
+    pub reason: url::ParseError,
+}
+
+/// Why an environment override cannot be laid over the settings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OverrideError {
+    #[error("empty override")]
+    Empty,
+    /// The path goes through `key`, which holds a value, not a section.
+    #[error("{key} is not a section")]
+    NotASection { key: String },
+    /// The variable (`HIGHWATER__PROVIDERS____X`, a trailing `__`) has an empty level.
+    #[error("environment variable {variable} names an empty key; use {ENV_PREFIX}SECTION__KEY")]
+    EmptyKey { variable: String },
+}
+
 /// Connection settings of one market-data provider. Every field is optional in the file; the
 /// accessors apply the provider's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -85,10 +130,13 @@ pub struct ProviderSettings {
 }
 
 impl ProviderSettings {
-    pub fn base_url_or(&self, default: &str) -> Result<Url, String> {
+    pub fn base_url_or(&self, default: &str) -> Result<Url, BadDefaultUrl> {
         match &self.base_url {
             Some(url) => Ok(url.clone()),
-            None => Url::parse(default).map_err(|e| format!("default base URL {default}: {e}")),
+            None => Url::parse(default).map_err(|reason| BadDefaultUrl {
+                default: default.to_owned(),
+                reason,
+            }),
         }
     }
 
@@ -101,7 +149,7 @@ impl ProviderSettings {
         self.enabled.unwrap_or(true)
     }
 
-    fn validate(&self, name: &str) -> Result<(), String> {
+    fn validate(&self, name: &str) -> Result<(), Invalid> {
         for (key, url) in [
             ("base_url", &self.base_url),
             ("second_base_url", &self.second_base_url),
@@ -113,14 +161,16 @@ impl ProviderSettings {
                 // Never echo credentials from a URL.
                 let _ = shown.set_password(None);
                 let _ = shown.set_username("");
-                return Err(format!(
-                    "providers.{name}.{key} {shown} must be an http or https URL"
+                return Err(Invalid::new(
+                    format!("providers.{name}.{key}"),
+                    format!("{shown} must be an http or https URL"),
                 ));
             }
         }
         if name != "yahoo" && self.second_base_url.is_some() {
-            return Err(format!(
-                "providers.{name}.second_base_url is for Yahoo only; {name} has no second host"
+            return Err(Invalid::new(
+                format!("providers.{name}.second_base_url"),
+                format!("is for Yahoo only; {name} has no second host"),
             ));
         }
         run::check_secs(
@@ -138,8 +188,9 @@ impl ProviderSettings {
         if let Some(r) = self.requests_per_second
             && !(r.is_finite() && (0.01..=1000.0).contains(&r))
         {
-            return Err(format!(
-                "providers.{name}.requests_per_second = {r} must be between 0.01 and 1000"
+            return Err(Invalid::new(
+                format!("providers.{name}.requests_per_second"),
+                format!("= {r} must be between 0.01 and 1000"),
             ));
         }
         Ok(())
@@ -186,11 +237,14 @@ impl SanityConfig {
         std::time::Duration::from_secs(self.confirm_within_secs.unwrap_or(900))
     }
 
-    fn validate(&self) -> Result<(), String> {
-        self.max_jump_pct.validate()?;
+    fn validate(&self) -> Result<(), Invalid> {
+        self.max_jump_pct.validate().map_err(|e| {
+            Invalid::new(format!("sanity.max_jump_pct.{}", e.class), format!("= {e}"))
+        })?;
         match self.confirm_within_secs {
-            Some(secs) if secs > MAX_CONFIRM_WITHIN_SECS => Err(format!(
-                "sanity.confirm_within_secs = {secs} must be at most {MAX_CONFIRM_WITHIN_SECS} (a day)"
+            Some(secs) if secs > MAX_CONFIRM_WITHIN_SECS => Err(Invalid::new(
+                "sanity.confirm_within_secs",
+                format!("= {secs} must be at most {MAX_CONFIRM_WITHIN_SECS} (a day)"),
             )),
             _ => Ok(()),
         }
@@ -348,7 +402,7 @@ fn env_warnings(env: &[(String, String)]) -> Vec<String> {
 /// silently ignored.
 fn overrides(
     env: impl IntoIterator<Item = (String, String)>,
-) -> Result<Vec<(Vec<String>, String)>, String> {
+) -> Result<Vec<(Vec<String>, String)>, OverrideError> {
     let mut found = Vec::new();
     for (key, value) in env {
         let Some(rest) = key
@@ -360,9 +414,7 @@ fn overrides(
         };
         let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
         if path.iter().any(String::is_empty) {
-            return Err(format!(
-                "environment variable {key} names an empty key; use {ENV_PREFIX}SECTION__KEY"
-            ));
+            return Err(OverrideError::EmptyKey { variable: key });
         }
         found.push((path, value));
     }
@@ -402,8 +454,8 @@ fn apply_override(
     table: &mut toml::Table,
     path: &[String],
     value: toml::Value,
-) -> Result<(), String> {
-    let (last, parents) = path.split_last().ok_or("empty override")?;
+) -> Result<(), OverrideError> {
+    let (last, parents) = path.split_last().ok_or(OverrideError::Empty)?;
     let mut here = table;
     for key in parents {
         let entry = here
@@ -411,7 +463,7 @@ fn apply_override(
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         here = entry
             .as_table_mut()
-            .ok_or_else(|| format!("{key} is not a section"))?;
+            .ok_or_else(|| OverrideError::NotASection { key: key.clone() })?;
     }
     here.insert(last.clone(), value);
     Ok(())
@@ -437,7 +489,7 @@ impl Config {
         };
         let env: Vec<(String, String)> = env.into_iter().collect();
         let warnings = env_warnings(&env);
-        let overrides = overrides(env).map_err(invalid)?;
+        let overrides = overrides(env).map_err(|e| invalid(e.to_string()))?;
         // The file alone first, strictly: a typo is reported with its line and column.
         let _: ConfigFile = toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?;
         let own: toml::Table =
@@ -478,23 +530,27 @@ impl Config {
                     .to_owned(),
             ));
         }
-        file.providers.yahoo.validate("yahoo").map_err(setting)?;
+        let invalid_setting = |invalid: Invalid| setting(invalid.to_string());
+        file.providers
+            .yahoo
+            .validate("yahoo")
+            .map_err(invalid_setting)?;
         file.providers
             .binance
             .validate("binance")
-            .map_err(setting)?;
-        file.sanity.validate().map_err(setting)?;
-        file.delivery.validate().map_err(setting)?;
-        file.pipeline.validate().map_err(setting)?;
-        file.discord.validate().map_err(setting)?;
-        file.http.validate().map_err(setting)?;
+            .map_err(invalid_setting)?;
+        file.sanity.validate().map_err(invalid_setting)?;
+        file.delivery.validate().map_err(invalid_setting)?;
+        file.pipeline.validate().map_err(invalid_setting)?;
+        file.discord.validate().map_err(invalid_setting)?;
+        file.http.validate().map_err(invalid_setting)?;
         run::check_count(
             "sanity.stale_sessions",
             file.sanity.stale_sessions,
             1,
             1_000,
         )
-        .map_err(setting)?;
+        .map_err(invalid_setting)?;
         let jobs = run::jobs(&file.jobs.unwrap_or_else(run::default_jobs)).map_err(setting)?;
         let subscriptions = run::subscriptions(&file.subscriptions, &rules).map_err(setting)?;
         Ok(Self {

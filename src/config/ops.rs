@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
+use super::Invalid;
+
 /// Where the health and metrics endpoints listen by default: loopback only, so nothing is
 /// exposed beyond the host unless asked for. 9464 is the port commonly used by Prometheus
 /// exporters of applications.
@@ -21,20 +23,23 @@ pub struct HttpConfig {
 
 impl HttpConfig {
     /// The address to listen on; `None` when `listen = "off"`.
-    pub fn listen(&self) -> Result<Option<SocketAddr>, String> {
+    pub fn listen(&self) -> Result<Option<SocketAddr>, Invalid> {
         let text = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN).trim();
         if text.eq_ignore_ascii_case("off") {
             return Ok(None);
         }
         text.parse().map(Some).map_err(|_| {
-            format!(
-                "http.listen = {:?} is not \"off\" or an address with a port such as \"{DEFAULT_LISTEN}\" or \"0.0.0.0:9464\"",
-                crate::market::shown(text)
+            Invalid::new(
+                "http.listen",
+                format!(
+                    "= {:?} is not \"off\" or an address with a port such as \"{DEFAULT_LISTEN}\" or \"0.0.0.0:9464\"",
+                    crate::market::shown(text)
+                ),
             )
         })
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         self.listen().map(drop)
     }
 }
@@ -83,7 +88,8 @@ mod tests {
             Ok(Some(SocketAddr::from(([0, 0, 0, 0], 8080))))
         );
         let error = with("localhost").listen().expect_err("no port");
-        assert!(error.contains("\"localhost\""), "{error}");
+        assert_eq!(error.key, "http.listen");
+        assert!(error.to_string().contains("\"localhost\""), "{error}");
     }
 
     #[test]

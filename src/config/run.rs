@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::Invalid;
+
 use crate::alerts::QuietHours;
 use crate::market::{Calendar, Catalog, Symbol, shown};
 use crate::notify::{ConsoleFormat, WebhookUrl};
 use crate::rules::RuleSet;
 use crate::scheduler::{CronSchedule, Job};
+use crate::shared::{GuildId, RoleId};
 
 /// The database's file name in the platform's data directory, where it lives when neither
 /// `--database` nor `[store] path` names a file.
@@ -76,7 +79,7 @@ impl DeliveryConfig {
 
     /// Every key in its documented range: `max_attempts` 1-100, `retry_base_secs` 0.01-3600,
     /// `retry_max_secs` 0.01-86400 and not below `retry_base_secs`, `timeout_secs` 0.1-300.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         check_count("delivery.max_attempts", self.max_attempts, 1, 100)?;
         check_secs(
             "delivery.retry_base_secs",
@@ -95,8 +98,9 @@ impl DeliveryConfig {
         if let Some(max) = self.retry_max_secs
             && max < base
         {
-            return Err(format!(
-                "delivery.retry_max_secs = {max} must not be below retry_base_secs ({base})"
+            return Err(Invalid::new(
+                "delivery.retry_max_secs",
+                format!("= {max} must not be below retry_base_secs ({base})"),
             ));
         }
         Ok(())
@@ -104,21 +108,28 @@ impl DeliveryConfig {
 }
 
 /// A number of seconds within `min..=max` (so never NaN, infinite or negative).
-pub(crate) fn check_secs(key: &str, value: Option<f64>, min: f64, max: f64) -> Result<(), String> {
+pub(crate) fn check_secs(key: &str, value: Option<f64>, min: f64, max: f64) -> Result<(), Invalid> {
     match value {
-        Some(v) if !(v.is_finite() && (min..=max).contains(&v)) => Err(format!(
-            "{key} = {v} must be between {min} and {max} seconds"
+        Some(v) if !(v.is_finite() && (min..=max).contains(&v)) => Err(Invalid::new(
+            key,
+            format!("= {v} must be between {min} and {max} seconds"),
         )),
         _ => Ok(()),
     }
 }
 
 /// A count within `min..=max`.
-pub(crate) fn check_count(key: &str, value: Option<u32>, min: u32, max: u32) -> Result<(), String> {
+pub(crate) fn check_count(
+    key: &str,
+    value: Option<u32>,
+    min: u32,
+    max: u32,
+) -> Result<(), Invalid> {
     match value {
-        Some(n) if !(min..=max).contains(&n) => {
-            Err(format!("{key} = {n} must be between {min} and {max}"))
-        }
+        Some(n) if !(min..=max).contains(&n) => Err(Invalid::new(
+            key,
+            format!("= {n} must be between {min} and {max}"),
+        )),
         _ => Ok(()),
     }
 }
@@ -135,7 +146,7 @@ pub struct PipelineConfig {
 
 impl PipelineConfig {
     /// `first_run_sessions` 1-10000, `max_catch_up_sessions` 1-1000.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         check_count(
             "pipeline.first_run_sessions",
             self.first_run_sessions,
@@ -166,7 +177,7 @@ pub struct RawSubscription {
     #[serde(default)]
     pub rules: Vec<String>,
     /// A role id to mention in each alert.
-    pub mention_role: Option<u64>,
+    pub mention_role: Option<RoleId>,
     /// `HH:MM-HH:MM` in `timezone`: alerts wait until the end.
     pub quiet_hours: Option<String>,
     /// IANA timezone for quiet hours (default UTC).
@@ -188,7 +199,7 @@ pub struct Subscription {
     pub symbols: Vec<String>,
     /// Rule ids (all exist in `[[rules]]`).
     pub rules: Vec<String>,
-    pub mention_role: Option<u64>,
+    pub mention_role: Option<RoleId>,
     pub quiet_hours: Option<QuietHours>,
     pub timezone: chrono_tz::Tz,
 }
@@ -203,7 +214,7 @@ pub struct DiscordConfig {
     pub api_base: Option<url::Url>,
     /// Register slash commands in this guild only (instant, for development) instead of
     /// globally.
-    pub dev_guild: Option<u64>,
+    pub dev_guild: Option<GuildId>,
     /// A file holding the bot token (used when `DISCORD_TOKEN` is not set).
     pub token_file: Option<PathBuf>,
     /// Most rules one server may have (default 25).
@@ -231,7 +242,7 @@ impl DiscordConfig {
 
     /// `max_rules_per_server` 1-100 (Discord lists at most 25 choices at once, so more is
     /// rarely wise), `max_symbols_per_server` 1-100.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         check_count(
             "discord.max_rules_per_server",
             self.max_rules_per_server,
@@ -446,6 +457,38 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
+
+    #[test]
+    fn a_bad_setting_names_its_key_and_reads_as_before() {
+        let delivery = DeliveryConfig {
+            max_attempts: Some(0),
+            ..DeliveryConfig::default()
+        };
+        let error = delivery.validate().expect_err("0 attempts");
+        assert_eq!(
+            error,
+            Invalid::new("delivery.max_attempts", "= 0 must be between 1 and 100")
+        );
+        assert_eq!(
+            error.to_string(),
+            "delivery.max_attempts = 0 must be between 1 and 100"
+        );
+        let backwards = DeliveryConfig {
+            retry_base_secs: Some(10.0),
+            retry_max_secs: Some(2.0),
+            ..DeliveryConfig::default()
+        };
+        assert_eq!(
+            backwards.validate().map_err(|e| e.to_string()),
+            Err("delivery.retry_max_secs = 2 must not be below retry_base_secs (10)".to_owned())
+        );
+        let error = crate::config::Config::from_toml("[sanity.max_jump_pct]\netf = 0\n", "test")
+            .expect_err("a zero threshold");
+        assert_eq!(
+            error.to_string(),
+            "config test: sanity.max_jump_pct.etf = 0 must be a percentage above 0 and at most 1000"
+        );
+    }
 
     fn token(config: &DiscordConfig, env: Option<&str>) -> Result<Option<String>, String> {
         config

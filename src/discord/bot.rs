@@ -32,6 +32,7 @@ use url::Url;
 
 use super::commands::{self, on_error};
 use super::data::BotData;
+use crate::shared::GuildId;
 use crate::telemetry::Health;
 
 /// How to connect.
@@ -44,7 +45,7 @@ pub struct BotSettings {
     /// Whether `api_base` is not Discord's own.
     pub proxied: bool,
     /// Register commands in this guild only (development).
-    pub dev_guild: Option<u64>,
+    pub dev_guild: Option<GuildId>,
 }
 
 /// Why the bot stopped.
@@ -257,7 +258,7 @@ pub async fn run_bot(
                         poise::builtins::register_in_guild(
                             ctx,
                             commands,
-                            serenity::GuildId::new(guild),
+                            serenity::GuildId::new(guild.get()),
                         )
                         .await?;
                     }
@@ -267,7 +268,7 @@ pub async fn run_bot(
                     user = %ready.user.name,
                     guilds = ready.guilds.len(),
                     commands = commands.len(),
-                    dev_guild,
+                    dev_guild = dev_guild.map(GuildId::get),
                     "Discord bot ready; commands registered"
                 );
                 Ok(data)

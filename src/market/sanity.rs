@@ -37,6 +37,16 @@ impl Default for JumpThresholds {
     }
 }
 
+/// A jump threshold out of range: which asset class's, and its value. The message is about the
+/// value; the config names the key.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("{value} must be a percentage above 0 and at most 1000")]
+pub struct JumpThresholdError {
+    /// `index`, `etf`, `stock` or `crypto`.
+    pub class: &'static str,
+    pub value: f64,
+}
+
 impl JumpThresholds {
     pub fn for_class(&self, class: AssetClass) -> f64 {
         match class {
@@ -48,7 +58,7 @@ impl JumpThresholds {
     }
 
     /// Every threshold must be a percentage above 0 and at most 1000.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), JumpThresholdError> {
         for (name, value) in [
             ("index", self.index),
             ("etf", self.etf),
@@ -56,10 +66,7 @@ impl JumpThresholds {
             ("crypto", self.crypto),
         ] {
             if !(value.is_finite() && value > 0.0 && value <= 1000.0) {
-                return Err(format!(
-                    "sanity.max_jump_pct.{name} = {value} must be a percentage above 0 and at \
-                     most 1000"
-                ));
+                return Err(JumpThresholdError { class: name, value });
             }
         }
         Ok(())

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::Embed;
+pub use crate::shared::{ChannelId, RoleId};
 
 mod console;
 pub mod limiter;
@@ -44,7 +45,7 @@ pub struct Outgoing {
     pub content: Option<String>,
     /// The role `content` may ping; every other mention (`@everyone`, users, other roles) is
     /// suppressed by `allowed_mentions`.
-    pub mention_role: Option<u64>,
+    pub mention_role: Option<RoleId>,
     /// One embed per event, in the order the rules produced them.
     pub embeds: Vec<Embed>,
     /// The headline sentence of each event (plain text, for the console and logs).
@@ -71,7 +72,7 @@ impl Outgoing {
         server: &str,
         destination: &str,
         dedup_keys: &[String],
-        mention_role: Option<u64>,
+        mention_role: Option<RoleId>,
         alerts: &[AlertParts],
     ) -> Self {
         Outgoing {
@@ -158,13 +159,19 @@ mod tests {
             "weekly|^RUT|2025-W38".to_owned(),
         ];
         let alerts = [parts("a record"), parts("on pace")];
-        let message = Outgoing::compose("config:desk", "console", &keys, Some(42), &alerts);
+        let message = Outgoing::compose(
+            "config:desk",
+            "console",
+            &keys,
+            Some(RoleId::new(42)),
+            &alerts,
+        );
         assert_eq!(
             message.nonce,
             message_nonce("config:desk", "console", &keys)
         );
         assert_eq!(message.content.as_deref(), Some("<@&42>"));
-        assert_eq!(message.mention_role, Some(42));
+        assert_eq!(message.mention_role, Some(RoleId::new(42)));
         assert_eq!(message.headlines, ["a record", "on pace"]);
         assert_eq!(message.embeds[1].description, "on pace");
         assert_eq!(message.events[0]["headline"], "a record");

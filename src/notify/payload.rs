@@ -27,6 +27,7 @@ use serde_json::{Map, Value, json};
 use super::Outgoing;
 use super::limits::{DiscordLimits, cut, escape_markdown, truncate};
 use crate::alerts::{Embed, EmbedField};
+use crate::shared::RoleId;
 
 /// The body of a webhook execution (`POST /webhooks/{id}/{token}`) for `message`.
 ///
@@ -77,7 +78,7 @@ pub fn discord_channel_message_json(message: &Outgoing) -> Value {
 }
 
 /// `{"parse": []}`, plus the one role that may be pinged.
-fn allowed_mentions(role: Option<u64>) -> Value {
+fn allowed_mentions(role: Option<RoleId>) -> Value {
     match role {
         Some(role) => json!({ "parse": [], "roles": [role.to_string()] }),
         None => json!({ "parse": [] }),
@@ -294,7 +295,7 @@ mod tests {
     fn only_the_subscriptions_role_may_be_mentioned() {
         assert_eq!(allowed_mentions(None), json!({ "parse": [] }));
         assert_eq!(
-            allowed_mentions(Some(42)),
+            allowed_mentions(Some(RoleId::new(42))),
             json!({ "parse": [], "roles": ["42"] })
         );
     }

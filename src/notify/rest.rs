@@ -33,7 +33,7 @@ use crate::notify::{
     DeliveryError, Notifier, Outgoing, Receipt, describe_discord_error,
     discord_channel_message_json,
 };
-use crate::shared::error_chain;
+use crate::shared::{ChannelId, error_chain};
 
 /// Where Discord's API lives; requests go to `{DISCORD_API_BASE}/api/v10/...`.
 pub const DISCORD_API_BASE: &str = "https://discord.com";
@@ -138,13 +138,13 @@ impl DiscordRest {
     /// invalid or revoked: every channel alike) → `Unauthorized`; 403 (no access or
     /// permissions) and 404 (unknown channel) → `Gone`; 400 and other statuses →
     /// `Rejected`, with Discord's field errors.
-    #[tracing::instrument(skip_all, fields(channel_id = channel_id, nonce = %message.nonce))]
+    #[tracing::instrument(skip_all, fields(channel_id = channel_id.get(), nonce = %message.nonce))]
     pub async fn create_message(
         &self,
-        channel_id: u64,
+        channel_id: ChannelId,
         message: &Outgoing,
     ) -> Result<Receipt, DeliveryError> {
-        let route = RouteKey::create_message(channel_id);
+        let route = RouteKey::create_message(channel_id.get());
         let url = self
             .api_root
             .join(&format!("channels/{channel_id}/messages"))
@@ -248,7 +248,7 @@ impl DiscordRest {
 
     /// A failed request (no status): always worth another try (a timeout after Discord accepted
     /// the message is safe to re-send: the nonce makes Discord return the first one).
-    fn request_failed(&self, channel_id: u64, error: reqwest::Error) -> DeliveryError {
+    fn request_failed(&self, channel_id: ChannelId, error: reqwest::Error) -> DeliveryError {
         let what = if error.is_timeout() {
             "timed out"
         } else if error.is_connect() {
@@ -334,7 +334,7 @@ fn retry_after(seconds: f64) -> Option<Duration> {
 }
 
 /// A non-2xx, non-429 answer as a [`DeliveryError`].
-fn classify(status: StatusCode, channel_id: u64, reason: String) -> DeliveryError {
+fn classify(status: StatusCode, channel_id: ChannelId, reason: String) -> DeliveryError {
     match status.as_u16() {
         401 => DeliveryError::Unauthorized {
             reason: format!(
@@ -375,12 +375,12 @@ fn classify(status: StatusCode, channel_id: u64, reason: String) -> DeliveryErro
 #[derive(Debug, Clone)]
 pub struct ChannelNotifier {
     rest: Arc<DiscordRest>,
-    channel_id: u64,
+    channel_id: ChannelId,
 }
 
 impl ChannelNotifier {
     /// A notifier for channel `channel_id`, through the shared `rest` client.
-    pub fn new(rest: Arc<DiscordRest>, channel_id: u64) -> Self {
+    pub fn new(rest: Arc<DiscordRest>, channel_id: ChannelId) -> Self {
         ChannelNotifier { rest, channel_id }
     }
 }
@@ -448,7 +448,7 @@ mod tests {
     fn a_401_says_every_channel_is_affected() {
         let error = classify(
             StatusCode::UNAUTHORIZED,
-            1,
+            ChannelId::new(1),
             "401 Unauthorized: 401: Unauthorized (code 0)".to_owned(),
         );
         assert_eq!(

@@ -98,7 +98,7 @@ pub enum WebhookUrlError {
 /// and local proxies), the path `/api[/vN]/webhooks/{id}/{token}`, no query string.
 ///
 /// Built only by [`WebhookUrl::parse`]. Display and Debug hide the token.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct WebhookUrl {
     /// What requests go to: the checked URL with `?wait=true`, so that Discord answers with
     /// the posted message (and its id) instead of an empty 204.

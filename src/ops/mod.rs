@@ -10,5 +10,5 @@ pub mod readiness;
 pub mod server;
 pub mod status;
 
-pub use readiness::{Check, Readiness};
+pub use readiness::{Check, DatabaseUnready, Readiness};
 pub use server::{OpsState, serve};

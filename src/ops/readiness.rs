@@ -6,7 +6,19 @@
 
 use serde_json::{Value, json};
 
+use crate::store::StoreError;
 use crate::telemetry::HealthSnapshot;
+
+/// Why the database check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseUnready {
+    /// The test write failed.
+    #[error("not writable: {0}")]
+    NotWritable(StoreError),
+    /// The test write did not finish within this long.
+    #[error("no write possible within {} s", .0.as_secs())]
+    TimedOut(std::time::Duration),
+}
 
 /// One check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +39,7 @@ pub struct Readiness {
 impl Readiness {
     /// The checks, from whether the database took a write (`Err` says why not) and the
     /// process's health.
-    pub fn assess(database: Result<(), String>, health: &HealthSnapshot) -> Self {
+    pub fn assess(database: Result<(), DatabaseUnready>, health: &HealthSnapshot) -> Self {
         let database = match database {
             Ok(()) => Check {
                 name: "database",
@@ -37,7 +49,7 @@ impl Readiness {
             Err(why) => Check {
                 name: "database",
                 ok: false,
-                why,
+                why: why.to_string(),
             },
         };
         let discord = match (&health.discord_auth_failed, health.bot_configured) {
@@ -166,10 +178,13 @@ mod tests {
         );
         health.gateway_connected = true;
         assert!(Readiness::assess(Ok(()), &health).ready());
-        let broken = Readiness::assess(Err("the database is read-only".into()), &health);
+        let broken = Readiness::assess(
+            Err(DatabaseUnready::TimedOut(std::time::Duration::from_secs(2))),
+            &health,
+        );
         assert_eq!(
             broken.to_json()["checks"][0],
-            json!({"name": "database", "ok": false, "why": "the database is read-only"})
+            json!({"name": "database", "ok": false, "why": "no write possible within 2 s"})
         );
     }
 

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use super::readiness::Readiness;
+use super::readiness::{DatabaseUnready, Readiness};
 use crate::scheduler::Clock;
 use crate::store::Store;
 use crate::telemetry::Health;
@@ -68,11 +68,8 @@ pub async fn readiness(state: &OpsState) -> Readiness {
     let database =
         match tokio::time::timeout(DATABASE_CHECK_TIMEOUT, state.store.check_writable()).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(format!("not writable: {error}")),
-            Err(_) => Err(format!(
-                "no write possible within {} s",
-                DATABASE_CHECK_TIMEOUT.as_secs()
-            )),
+            Ok(Err(error)) => Err(DatabaseUnready::NotWritable(error)),
+            Err(_) => Err(DatabaseUnready::TimedOut(DATABASE_CHECK_TIMEOUT)),
         };
     Readiness::assess(database, &state.health.snapshot())
 }

@@ -18,9 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{Decision, decide};
 use crate::notify::rest::{ChannelNotifier, DiscordRest};
-use crate::notify::{
-    ConsoleNotifier, DeliveryError, Notifier, Outgoing, Receipt, WebhookNotifier, WebhookUrl,
-};
+use crate::notify::{ConsoleNotifier, DeliveryError, Notifier, Outgoing, Receipt, WebhookNotifier};
 use crate::scheduler::Clock;
 use crate::store::{Claimed, MessageState, Store, StoreError, Target};
 use crate::telemetry::{Health, Metrics};
@@ -98,14 +96,10 @@ impl Notifiers {
                     after: Some(Duration::from_secs(300)),
                     reason: "no console in this process".into(),
                 }),
-            Target::Webhook(url) => {
-                let url = WebhookUrl::parse(url).map_err(|e| DeliveryError::Gone {
-                    reason: format!("stored webhook URL is invalid: {e}"),
-                })?;
-                Ok(Arc::new(
-                    WebhookNotifier::new(url, self.http.clone()).with_metrics(self.metrics.clone()),
-                ))
-            }
+            Target::Webhook(url) => Ok(Arc::new(
+                WebhookNotifier::new(url.clone(), self.http.clone())
+                    .with_metrics(self.metrics.clone()),
+            )),
             Target::Channel(channel) => match (&self.discord, self.health.discord_auth_failed()) {
                 // Known refused: the message waits without a request to Discord.
                 (Some(_), Some(reason)) => Err(DeliveryError::Unauthorized { reason }),

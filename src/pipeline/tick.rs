@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::DiscordMessage;
 use crate::alerts::{event_json, headline, render_embed};
 use crate::market::sanity::sessions_behind;
 use crate::market::{Calendar, Series, Symbol};
@@ -19,7 +20,8 @@ use crate::providers::{Histories, HistoryError};
 use crate::rules::{Event, Rule, RuleSet};
 use crate::service::{ReplayRange, replay_series};
 use crate::store::{
-    AlertGroup, NewAlert, ServerId, ServerSettings, Store, StoreError, StoredRule, TickWrite,
+    AlertGroup, NewAlert, RoleId, ServerId, ServerSettings, Store, StoreError, StoredRule,
+    TickWrite,
 };
 
 /// How many sessions a tick looks at.
@@ -100,7 +102,7 @@ impl TickReport {
 struct Plan {
     server: ServerId,
     rules: RuleSet,
-    routes: HashMap<String, (Option<i64>, Option<u64>)>,
+    routes: HashMap<String, (Option<i64>, Option<RoleId>)>,
     symbols: Vec<Arc<Symbol>>,
 }
 
@@ -280,7 +282,7 @@ pub async fn tick_symbols(
                 .await?;
             let (events, last) = new_events(history, &rules, through, limits);
             report.events += events.len();
-            let mut groups: BTreeMap<(i64, NaiveDate, Option<u64>), Vec<NewAlert>> =
+            let mut groups: BTreeMap<(i64, NaiveDate, Option<RoleId>), Vec<NewAlert>> =
                 BTreeMap::new();
             let mut unrouted = BTreeSet::new();
             for event in &events {
@@ -322,7 +324,7 @@ pub async fn tick_symbols(
             }
         }
     }
-    let enqueued = store.enqueue(&write, now).await?;
+    let enqueued = store.enqueue(&write, &DiscordMessage, now).await?;
     report.alerts = enqueued.alerts;
     report.duplicates = enqueued.duplicates;
     report.messages = enqueued.messages;

@@ -92,15 +92,12 @@ struct RawKline<'a> {
 impl<'a> RawKline<'a> {
     /// Reads the positional fields of one row; only a missing or non-integer open time is an
     /// error, since without it the kline has no date.
-    fn from_row(row: &'a [Value]) -> Result<Self, String> {
+    fn from_row(row: &'a [Value]) -> Result<Self, KlineError> {
         const NULL: &Value = &Value::Null;
         let field = |i: usize| row.get(i).unwrap_or(NULL);
-        let open_time = field(0).as_i64().ok_or_else(|| {
-            format!(
-                "kline open time {} is not an integer",
-                shown(&field(0).to_string())
-            )
-        })?;
+        let open_time = field(0)
+            .as_i64()
+            .ok_or_else(|| KlineError::OpenTime(shown(&field(0).to_string())))?;
         Ok(Self {
             open_time,
             open: field(1),
@@ -205,9 +202,28 @@ fn session_date(ms: i64) -> Option<NaiveDate> {
     DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.date_naive())
 }
 
+/// Why a kline (or one of its fields) cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum KlineError {
+    /// The open time (shown as received) is missing or not an integer: the kline has no date.
+    #[error("kline open time {0} is not an integer")]
+    OpenTime(String),
+    #[error("close {0}")]
+    Close(BadPrice),
+    #[error(transparent)]
+    Bar(#[from] crate::market::BarError),
+}
+
+/// A price field that is not a positive finite price: the offending value, made safe to show.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{value} is not a positive finite price")]
+struct BadPrice {
+    value: String,
+}
+
 /// Reads one price field: a decimal string (what Binance sends) or a plain number. `Err` holds
 /// the offending value, for the log.
-fn price(value: &Value) -> Result<f64, String> {
+fn price(value: &Value) -> Result<f64, BadPrice> {
     let parsed = match value {
         Value::String(text) => text.trim().parse::<f64>().ok(),
         Value::Number(number) => number.as_f64(),
@@ -215,7 +231,9 @@ fn price(value: &Value) -> Result<f64, String> {
     };
     match parsed {
         Some(p) if p.is_finite() && p > 0.0 => Ok(p),
-        _ => Err(shown(&value.to_string())),
+        _ => Err(BadPrice {
+            value: shown(&value.to_string()),
+        }),
     }
 }
 
@@ -362,7 +380,7 @@ pub fn parse_klines(body: &str, url: &str, now: DateTime<Utc>) -> Result<KlinePa
         let bar = match kline_bar(date, kline) {
             Ok(bar) => bar,
             Err(reason) => {
-                drop_kline(&mut page.dropped, date, reason);
+                drop_kline(&mut page.dropped, date, reason.to_string());
                 continue;
             }
         };
@@ -388,14 +406,13 @@ fn drop_kline(dropped: &mut Vec<Dropped>, date: NaiveDate, reason: String) {
 }
 
 /// The bar of one kline, or why it cannot be used.
-fn kline_bar(date: NaiveDate, kline: &RawKline<'_>) -> Result<Bar, String> {
-    let close =
-        price(kline.close).map_err(|raw| format!("close {raw} is not a positive finite price"))?;
-    let bar = Bar::new(date, close).map_err(|e| e.to_string())?;
+fn kline_bar(date: NaiveDate, kline: &RawKline<'_>) -> Result<Bar, KlineError> {
+    let close = price(kline.close).map_err(KlineError::Close)?;
+    let bar = Bar::new(date, close)?;
     let optional = |field: &str, value: &Value| match price(value) {
         Ok(p) => Some(p),
-        Err(raw) => {
-            warn!(provider = NAME, %date, field, value = %raw, "kline price missing or invalid; left out");
+        Err(bad) => {
+            warn!(provider = NAME, %date, field, value = %bad.value, "kline price missing or invalid; left out");
             None
         }
     };

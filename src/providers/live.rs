@@ -61,7 +61,7 @@ pub fn market_data_observed(
         .base_url_or(yahoo::DEFAULT_BASE_URL)
         .map_err(|problem| LiveError::Settings {
             provider: "yahoo",
-            problem,
+            problem: problem.to_string(),
         })?;
     let http = observed(HttpClient::new(
         "yahoo",
@@ -82,7 +82,7 @@ pub fn market_data_observed(
             .base_url_or(BinanceProvider::DEFAULT_BASE)
             .map_err(|problem| LiveError::Settings {
                 provider: "binance",
-                problem,
+                problem: problem.to_string(),
             })?;
         let http = observed(HttpClient::new(
             "binance",
@@ -116,4 +116,58 @@ pub fn resolve(query: &str) -> Result<Arc<Symbol>, ProviderError> {
     Ok(Catalog::builtin()
         .resolve(trimmed)
         .unwrap_or_else(|| Arc::new(Symbol::adhoc(trimmed))))
+}
+
+#[cfg(test)]
+mod documented_defaults {
+    use super::*;
+    use crate::config::documented::{CHECKED_ABOVE, documented_defaults, number};
+
+    /// The provider defaults `config/highwater.toml` states are the ones [`policy`] and the
+    /// providers apply.
+    #[test]
+    fn the_shipped_config_states_the_provider_defaults() {
+        let documented = documented_defaults();
+        let stated = |key: &str| {
+            assert!(CHECKED_ABOVE.contains(&key), "{key} is checked here");
+            documented
+                .get(key)
+                .unwrap_or_else(|| panic!("config/highwater.toml states {key}"))
+                .clone()
+        };
+        let none = ProviderSettings::default();
+        let yahoo = policy(&none, HttpPolicy::default().requests_per_second);
+        let binance = policy(&none, BINANCE_REQUESTS_PER_SECOND);
+        assert_eq!(
+            f64::from(yahoo.max_attempts),
+            number(&stated("providers.yahoo.max_attempts"))
+        );
+        assert_eq!(
+            yahoo.requests_per_second,
+            number(&stated("providers.yahoo.requests_per_second"))
+        );
+        assert_eq!(
+            f64::from(binance.max_attempts),
+            number(&stated("providers.binance.max_attempts"))
+        );
+        assert_eq!(
+            binance.requests_per_second,
+            number(&stated("providers.binance.requests_per_second"))
+        );
+        assert_eq!(
+            stated("providers.yahoo.base_url").as_str(),
+            Some(yahoo::DEFAULT_BASE_URL)
+        );
+        assert_eq!(
+            stated("providers.binance.base_url").as_str(),
+            Some(BinanceProvider::DEFAULT_BASE)
+        );
+        let base = url::Url::parse(yahoo::DEFAULT_BASE_URL).expect("a URL");
+        assert_eq!(
+            yahoo::other_host(&base).map(|u| u.as_str().trim_end_matches('/').to_owned()),
+            stated("providers.yahoo.second_base_url")
+                .as_str()
+                .map(str::to_owned)
+        );
+    }
 }

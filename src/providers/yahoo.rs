@@ -217,14 +217,26 @@ impl<'de> Deserialize<'de> for Cell {
     }
 }
 
+/// Why a cell is not a price; the message goes on after the field's name (`close is missing
+/// (null)`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum NotAPrice {
+    #[error("{0} is not a positive finite price")]
+    OutOfRange(f64),
+    #[error("is missing (null)")]
+    Missing,
+    #[error("{0:?} is not a number")]
+    Text(String),
+}
+
 impl Cell {
     /// The value as a price (positive and finite), or why it is not one.
-    fn price(&self) -> Result<f64, String> {
+    fn price(&self) -> Result<f64, NotAPrice> {
         match self {
             Cell::Number(value) if value.is_finite() && *value > 0.0 => Ok(*value),
-            Cell::Number(value) => Err(format!("{value} is not a positive finite price")),
-            Cell::Null => Err("is missing (null)".to_owned()),
-            Cell::Text(text) => Err(format!("{text:?} is not a number")),
+            Cell::Number(value) => Err(NotAPrice::OutOfRange(*value)),
+            Cell::Null => Err(NotAPrice::Missing),
+            Cell::Text(text) => Err(NotAPrice::Text(text.clone())),
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::Kind;
 use crate::analytics::{Direction, Mark, MoveFact, StreakFact};
 use crate::market::{PeriodKey, Symbol, Timeframe};
 
@@ -48,15 +49,20 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// The kind of rule that finds this fact.
+    pub fn rule_kind(&self) -> Kind {
+        match self {
+            Fact::RecordClose { .. } | Fact::RecordIntraday { .. } => Kind::RecordHigh,
+            Fact::PeriodHigh { .. } => Kind::PeriodHigh,
+            Fact::PeriodLow { .. } => Kind::PeriodLow,
+            Fact::Streak { .. } => Kind::Streak,
+            Fact::BigMove { .. } => Kind::BigMove,
+        }
+    }
+
     /// The machine name of the event kind, as in JSON output and dedup keys.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Fact::RecordClose { .. } | Fact::RecordIntraday { .. } => "record_high",
-            Fact::PeriodHigh { .. } => "period_high",
-            Fact::PeriodLow { .. } => "period_low",
-            Fact::Streak { .. } => "streak",
-            Fact::BigMove { .. } => "big_move",
-        }
+        self.rule_kind().as_str()
     }
 
     /// The kind as it enters the dedup key: variants that may both fire in one period differ.

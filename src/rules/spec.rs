@@ -3,7 +3,7 @@
 //! ```toml
 //! [[rules]]
 //! id = "weekly-streak-up"     # unique, stable: it is part of every alert's dedup key
-//! kind = "streak"             # record_high | period_high | period_low | streak | big_move
+//! kind = "streak"             # record_high | period_high | period_low | streak | big_move (`Kind`)
 //! timeframe = "weekly"
 //! direction = "up"
 //! min_length = 5
@@ -17,6 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Kind;
 use crate::analytics::Direction;
 use crate::market::{AssetClass, Symbol, Timeframe, shown};
 
@@ -79,14 +80,19 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub fn name(&self) -> &'static str {
+    /// The kind without its parameters.
+    pub fn kind(&self) -> Kind {
         match self {
-            RuleKind::RecordHigh { .. } => "record_high",
-            RuleKind::PeriodHigh { .. } => "period_high",
-            RuleKind::PeriodLow { .. } => "period_low",
-            RuleKind::Streak { .. } => "streak",
-            RuleKind::BigMove { .. } => "big_move",
+            RuleKind::RecordHigh { .. } => Kind::RecordHigh,
+            RuleKind::PeriodHigh { .. } => Kind::PeriodHigh,
+            RuleKind::PeriodLow { .. } => Kind::PeriodLow,
+            RuleKind::Streak { .. } => Kind::Streak,
+            RuleKind::BigMove { .. } => Kind::BigMove,
         }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 }
 
@@ -106,7 +112,12 @@ pub struct Rule {
 pub enum RuleError {
     #[error("{0}")]
     Syntax(String),
-    #[error("rule '{}': unknown kind '{}' (expected one of: {})", shown(id), shown(kind), KINDS.join(", "))]
+    #[error(
+        "rule '{}': unknown kind '{}' (expected one of: {})",
+        shown(id),
+        shown(kind),
+        Kind::names()
+    )]
     UnknownKind { id: String, kind: String },
     #[error(
         "rule '{}': parameter '{param}' does not apply to kind '{kind}'",
@@ -115,13 +126,13 @@ pub enum RuleError {
     Inapplicable {
         id: String,
         param: &'static str,
-        kind: &'static str,
+        kind: Kind,
     },
     #[error("rule '{}': missing parameter '{param}' for kind '{kind}'", shown(id))]
     Missing {
         id: String,
         param: &'static str,
-        kind: &'static str,
+        kind: Kind,
     },
     #[error("rule '{}': {param} {}", shown(id), shown(problem))]
     BadValue {
@@ -134,14 +145,6 @@ pub enum RuleError {
     #[error("rule id '{}' is invalid: use 1-64 letters, digits, '-' or '_'", shown(.0))]
     BadId(String),
 }
-
-const KINDS: [&str; 5] = [
-    "record_high",
-    "period_high",
-    "period_low",
-    "streak",
-    "big_move",
-];
 
 /// The TOML shape of a rule: every parameter of every kind, all optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -184,14 +187,10 @@ impl Rule {
         if !valid_id {
             return Err(RuleError::BadId(id));
         }
-        let kind_name = KINDS
-            .iter()
-            .copied()
-            .find(|k| *k == raw.kind)
-            .ok_or_else(|| RuleError::UnknownKind {
-                id: id.clone(),
-                kind: raw.kind.clone(),
-            })?;
+        let kind_name: Kind = raw.kind.parse().map_err(|_| RuleError::UnknownKind {
+            id: id.clone(),
+            kind: raw.kind.clone(),
+        })?;
         let given: [(&'static str, bool); 7] = [
             ("basis", raw.basis.is_some()),
             ("weeks", raw.weeks.is_some()),
@@ -202,10 +201,10 @@ impl Rule {
             ("threshold_pct", raw.threshold_pct.is_some()),
         ];
         let allowed: &[&str] = match kind_name {
-            "record_high" => &["basis"],
-            "period_high" | "period_low" => &["weeks"],
-            "streak" => &["timeframe", "direction", "min_length", "on_pace"],
-            _ => &["timeframe", "direction", "threshold_pct"],
+            Kind::RecordHigh => &["basis"],
+            Kind::PeriodHigh | Kind::PeriodLow => &["weeks"],
+            Kind::Streak => &["timeframe", "direction", "min_length", "on_pace"],
+            Kind::BigMove => &["timeframe", "direction", "threshold_pct"],
         };
         if let Some((param, _)) = given.iter().find(|(p, set)| *set && !allowed.contains(p)) {
             return Err(RuleError::Inapplicable {
@@ -225,10 +224,10 @@ impl Rule {
             problem: problem.to_owned(),
         };
         let kind = match kind_name {
-            "record_high" => RuleKind::RecordHigh {
+            Kind::RecordHigh => RuleKind::RecordHigh {
                 basis: raw.basis.unwrap_or_default(),
             },
-            "period_high" | "period_low" => {
+            Kind::PeriodHigh | Kind::PeriodLow => {
                 let weeks = raw.weeks.ok_or_else(|| missing("weeks"))?;
                 if weeks == 0 || weeks > MAX_WEEKS {
                     return Err(bad(
@@ -236,13 +235,13 @@ impl Rule {
                         &format!("{weeks} must be between 1 and {MAX_WEEKS}"),
                     ));
                 }
-                if kind_name == "period_high" {
+                if kind_name == Kind::PeriodHigh {
                     RuleKind::PeriodHigh { weeks }
                 } else {
                     RuleKind::PeriodLow { weeks }
                 }
             }
-            "streak" => {
+            Kind::Streak => {
                 let min_length = raw.min_length.ok_or_else(|| missing("min_length"))?;
                 if min_length < 2 {
                     return Err(bad(
@@ -257,7 +256,7 @@ impl Rule {
                     on_pace: raw.on_pace.unwrap_or(false),
                 }
             }
-            _ => {
+            Kind::BigMove => {
                 let threshold_pct = raw.threshold_pct.ok_or_else(|| missing("threshold_pct"))?;
                 if !(threshold_pct.is_finite() && threshold_pct > 0.0 && threshold_pct < 1000.0) {
                     return Err(bad(

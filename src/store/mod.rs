@@ -8,7 +8,8 @@
 //! no-op, so re-running a tick never creates a second alert.
 //!
 //! Instants are UTC; session dates are exchange-local dates. Nothing here decides anything:
-//! what to send, hold or drop is the pipeline's job.
+//! what to send, hold or drop is the pipeline's job, and what a message says comes from the
+//! caller's [`Compose`]; the store only persists it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -19,10 +20,11 @@ use chrono_tz::Tz;
 
 use crate::alerts::{Embed, QuietHours};
 pub use crate::alerts::{Mute, MuteTarget};
-use crate::notify::Outgoing;
+use crate::notify::{Outgoing, WebhookUrl};
 use crate::providers::market_data::Cached;
 use crate::providers::{BarCache, CacheError};
 use crate::rules::spec::RawRule;
+pub use crate::shared::{ChannelId, GuildId, RoleId};
 
 mod lock;
 mod page_limit;
@@ -87,8 +89,8 @@ pub enum StoreError {
 pub struct ServerId(String);
 
 impl ServerId {
-    /// A Discord guild, by its snowflake.
-    pub fn guild(id: u64) -> Self {
+    /// A Discord guild.
+    pub fn guild(id: GuildId) -> Self {
         Self(format!("discord:{id}"))
     }
 
@@ -103,7 +105,7 @@ impl ServerId {
     }
 
     /// The guild's snowflake, for a Discord server.
-    pub fn guild_id(&self) -> Option<u64> {
+    pub fn guild_id(&self) -> Option<GuildId> {
         self.0.strip_prefix("discord:")?.parse().ok()
     }
 
@@ -133,7 +135,7 @@ pub struct ServerSettings {
     pub display_tz: Tz,
     pub quiet_hours: Option<QuietHours>,
     /// The Discord channel alerts go to unless a rule names another (guilds only).
-    pub alert_channel: Option<u64>,
+    pub alert_channel: Option<ChannelId>,
 }
 
 impl ServerSettings {
@@ -153,10 +155,11 @@ impl ServerSettings {
 pub enum Target {
     /// Standard output of the running process.
     Console,
-    /// A Discord webhook URL (secret: never logged; `Debug` hides it).
-    Webhook(String),
+    /// A Discord webhook, parsed once when it is read (secret: never logged; `Debug` and
+    /// `Display` show its id only).
+    Webhook(WebhookUrl),
     /// A Discord channel the bot posts to.
-    Channel(u64),
+    Channel(ChannelId),
 }
 
 impl Target {
@@ -174,7 +177,7 @@ impl Target {
     pub fn identity(&self) -> String {
         match self {
             Target::Console => "console".to_owned(),
-            Target::Webhook(url) => format!("webhook:{}", webhook_id(url)),
+            Target::Webhook(url) => format!("webhook:{}", url.id()),
             Target::Channel(id) => format!("channel:{id}"),
         }
     }
@@ -182,19 +185,24 @@ impl Target {
     fn stored(&self) -> String {
         match self {
             Target::Console => String::new(),
-            Target::Webhook(url) => url.clone(),
+            Target::Webhook(url) => url.expose_secret(),
             Target::Channel(id) => id.to_string(),
         }
     }
 
-    fn from_stored(kind: &str, target: String) -> Result<Self, StoreError> {
+    /// The target of destination row `id` from its stored `kind` and `target` columns. A
+    /// webhook URL is parsed here, once; a bad one is reported with the row's id, never its
+    /// text (it holds the token).
+    fn from_stored(id: i64, kind: &str, target: String) -> Result<Self, StoreError> {
         let corrupt = |problem: String| StoreError::Corrupt {
             what: "destination",
             problem,
         };
         match kind {
             "console" => Ok(Target::Console),
-            "webhook" => Ok(Target::Webhook(target)),
+            "webhook" => WebhookUrl::parse(&target)
+                .map(Target::Webhook)
+                .map_err(|e| corrupt(format!("destination {id}: {e}"))),
             "channel" => target
                 .parse()
                 .map(Target::Channel)
@@ -215,18 +223,10 @@ impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Console => f.write_str("console"),
-            Target::Webhook(url) => write!(f, "webhook {}", webhook_id(url)),
+            Target::Webhook(url) => write!(f, "webhook {}", url.id()),
             Target::Channel(id) => write!(f, "channel {id}"),
         }
     }
-}
-
-/// The id part of a webhook URL (`…/webhooks/<id>/<token>`), never the token; `?` if none.
-fn webhook_id(url: &str) -> &str {
-    url.split("/webhooks/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("?")
 }
 
 /// A stored destination with its state.
@@ -247,7 +247,7 @@ pub struct StoredRule {
     /// Where its alerts go (a destination id of the same server).
     pub destination: Option<i64>,
     /// The one role its alerts may mention.
-    pub mention_role: Option<u64>,
+    pub mention_role: Option<RoleId>,
 }
 
 /// One new alert, as the pipeline found it.
@@ -278,8 +278,22 @@ pub struct AlertGroup {
     pub destination: i64,
     pub symbol: String,
     pub session: NaiveDate,
-    pub mention_role: Option<u64>,
+    pub mention_role: Option<RoleId>,
     pub alerts: Vec<NewAlert>,
+}
+
+/// Builds the outbox payload of one message: the store decides which alerts of a group are
+/// fresh (not logged before) and persists what this returns, inside the same transaction; what
+/// the message says is the caller's business (the pipeline composes Discord messages).
+pub trait Compose: Send + Sync {
+    /// The payload (JSON text) for `fresh`, the group's alerts not logged before (in order,
+    /// never empty), sent to `target`.
+    fn compose(
+        &self,
+        group: &AlertGroup,
+        fresh: &[&NewAlert],
+        target: &Target,
+    ) -> Result<String, serde_json::Error>;
 }
 
 /// Everything one tick writes, in one transaction.
@@ -469,9 +483,15 @@ pub trait Store: Send + Sync {
         ticker: &str,
     ) -> Result<Option<NaiveDate>, StoreError>;
     /// Logs new alerts, creates their outbox messages and moves the watermarks, in one
-    /// transaction. An alert whose key is already logged is skipped. Each message gets its
-    /// nonce here, from its identity ([`crate::notify::message_nonce`]), and keeps it.
-    async fn enqueue(&self, write: &TickWrite, now: DateTime<Utc>) -> Result<Enqueued, StoreError>;
+    /// transaction. An alert whose key is already logged is skipped. Each message's payload
+    /// (and with it its nonce) comes from `compose`, called with the fresh alerts of its group
+    /// inside the transaction, and is kept as written.
+    async fn enqueue(
+        &self,
+        write: &TickWrite,
+        compose: &dyn Compose,
+        now: DateTime<Utc>,
+    ) -> Result<Enqueued, StoreError>;
     /// Marks messages whose attempt was in flight when the process stopped (state `sending`,
     /// lease expired or `all`) as pending and interrupted. Returns how many.
     ///
@@ -548,5 +568,44 @@ impl<S: Store + ?Sized> BarCache for S {
         self.save_history(ticker, history, now)
             .await
             .map_err(CacheError::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOOK: &str = "https://discord.com/api/webhooks/123456789012345678/s3cret-token";
+
+    #[test]
+    fn a_stored_webhook_is_parsed_once_and_shown_by_its_id() {
+        let target = Target::from_stored(4, "webhook", HOOK.to_owned()).expect("a valid row");
+        let Target::Webhook(url) = &target else {
+            panic!("a webhook: {target}");
+        };
+        assert_eq!(url.id(), 123_456_789_012_345_678);
+        assert_eq!(target.stored(), HOOK, "stored back byte for byte");
+        assert_eq!(target.identity(), "webhook:123456789012345678");
+        assert_eq!(target.to_string(), "webhook 123456789012345678");
+        assert!(!format!("{target:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_bad_stored_webhook_is_corrupt_naming_the_row_not_the_token() {
+        let bad = "https://example.com/api/webhooks/1/s3cret-token";
+        let error = Target::from_stored(7, "webhook", bad.to_owned()).expect_err("not Discord");
+        let message = error.to_string();
+        assert!(
+            matches!(
+                error,
+                StoreError::Corrupt {
+                    what: "destination",
+                    ..
+                }
+            ),
+            "{message}"
+        );
+        assert!(message.contains("destination 7: webhook host"), "{message}");
+        assert!(!message.contains("s3cret"), "{message}");
     }
 }

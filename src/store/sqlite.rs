@@ -25,13 +25,13 @@ use sqlx::{Row, SqlitePool};
 use super::page_limit::PageLimit;
 use super::transaction::{Begin, WriteTx};
 use super::{
-    Claimed, DatabaseLock, Destination, Enqueued, MessageRecord, MessageState, Mute, MuteTarget,
-    RuleAdded, ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target,
-    TickWrite,
+    Claimed, Compose, DatabaseLock, Destination, Enqueued, MessageRecord, MessageState, Mute,
+    MuteTarget, RuleAdded, ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule,
+    Target, TickWrite,
 };
 use crate::alerts::QuietHours;
 use crate::market::Bar;
-use crate::notify::{AlertParts, Outgoing, legacy_nonce};
+use crate::notify::{Outgoing, legacy_nonce};
 use crate::providers::market_data::{Cached, Held};
 use crate::rules::spec::RawRule;
 
@@ -336,7 +336,7 @@ impl SqliteStore {
                 Some(
                     QuietHours::from_minutes(s, e).map_err(|problem| StoreError::Corrupt {
                         what: "quiet hours",
-                        problem,
+                        problem: problem.to_string(),
                     })?,
                 )
             }
@@ -359,8 +359,9 @@ impl SqliteStore {
     }
 
     pub(super) fn destination_from(row: &SqliteRow) -> Result<Destination, StoreError> {
+        let id: i64 = get(row, "id")?;
         let kind: String = get(row, "kind")?;
-        let target = Target::from_stored(&kind, get(row, "target")?)?;
+        let target = Target::from_stored(id, &kind, get(row, "target")?)?;
         let enabled: i64 = get(row, "enabled")?;
         let reason: Option<String> = get(row, "disabled_reason")?;
         let at: Option<i64> = get(row, "disabled_at")?;
@@ -369,7 +370,7 @@ impl SqliteStore {
             _ => None,
         };
         Ok(Destination {
-            id: get(row, "id")?,
+            id,
             server: ServerId::from_stored(get(row, "server")?)?,
             target,
             enabled: enabled != 0,
@@ -872,7 +873,12 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn enqueue(&self, write: &TickWrite, now: DateTime<Utc>) -> Result<Enqueued, StoreError> {
+    async fn enqueue(
+        &self,
+        write: &TickWrite,
+        compose: &dyn Compose,
+        now: DateTime<Utc>,
+    ) -> Result<Enqueued, StoreError> {
         const DOING: &str = "storing new alerts";
         let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Deferred).await?;
         let mut done = Enqueued::default();
@@ -913,29 +919,17 @@ impl Store for SqliteStore {
                     StoreError::NotFound(format!("no destination {}", group.destination))
                 })?;
             let target = Target::from_stored(
+                group.destination,
                 &get::<String>(&destination, "kind")?,
                 get(&destination, "target")?,
             )?;
-            let keys: Vec<String> = fresh.iter().map(|a| a.dedup_key(&group.symbol)).collect();
-            let parts: Vec<AlertParts> = fresh
-                .iter()
-                .map(|a| AlertParts {
-                    embed: a.embed.clone(),
-                    headline: a.headline.clone(),
-                    event: a.event.clone(),
-                })
-                .collect();
-            let payload = Outgoing::compose(
-                group.server.as_str(),
-                &target.identity(),
-                &keys,
-                group.mention_role,
-                &parts,
-            );
-            let payload = serde_json::to_string(&payload).map_err(|e| StoreError::Corrupt {
-                what: "outbox payload",
-                problem: e.to_string(),
-            })?;
+            let payload =
+                compose
+                    .compose(group, &fresh, &target)
+                    .map_err(|e| StoreError::Corrupt {
+                        what: "outbox payload",
+                        problem: e.to_string(),
+                    })?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO outbox (server, destination, symbol, session, payload, state,
                                      next_attempt_at, created_at)

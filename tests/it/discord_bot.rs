@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use highwater::app::{App, RunOptions};
 use highwater::config::Config;
+use highwater::shared::{ChannelId, GuildId};
 use highwater::store::{
     DatabaseLock, ServerId, ServerSettings, SqliteStore, Store, StoredRule, Target,
 };
@@ -316,7 +317,7 @@ async fn only_managers_change_rules_and_rules_survive_a_restart() {
     let s = setup();
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
-    let server = ServerId::guild(GUILD);
+    let server = ServerId::guild(GuildId::new(GUILD));
 
     let bot = start(&fake, &s.db, &s.data, clock.clone()).await;
     let refused = fake
@@ -441,7 +442,7 @@ async fn a_deleted_channel_pauses_its_alerts_and_the_admins_are_told() {
     fake.interact(add_record_rule(GENERAL).by(admin())).await;
     fake.set_channel(GENERAL, ChannelAccess::Missing);
     clock.set(utc(2025, 9, 18, 20, 15, 30));
-    let server = ServerId::guild(GUILD);
+    let server = ServerId::guild(GuildId::new(GUILD));
     let store = bot.store.clone();
     let mut paused = false;
     for _ in 0..150 {
@@ -502,7 +503,7 @@ async fn setup_commands_validate_and_store_mutes_quiet_hours_and_previews() {
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let clock = ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
     let bot = start(&fake, &s.db, &s.data, clock).await;
-    let server = ServerId::guild(GUILD);
+    let server = ServerId::guild(GuildId::new(GUILD));
 
     // No channel given and no default yet: advice, nothing stored.
     let advice = fake.interact(rules_add(0, "RUT")).await;
@@ -643,7 +644,7 @@ async fn a_server_at_its_rule_limit_is_told_so() {
     );
     assert_eq!(
         bot.store
-            .rules(&ServerId::guild(GUILD))
+            .rules(&ServerId::guild(GuildId::new(GUILD)))
             .await
             .expect("rules")
             .len(),
@@ -734,13 +735,13 @@ async fn record_rule_for(
     symbol: &str,
     now: DateTime<Utc>,
 ) {
-    let server = ServerId::guild(GUILD);
+    let server = ServerId::guild(GuildId::new(GUILD));
     store
         .upsert_server(&ServerSettings::new(server.clone()), now)
         .await
         .expect("server");
     let destination = store
-        .destination_for(&server, &Target::Channel(channel))
+        .destination_for(&server, &Target::Channel(ChannelId::new(channel)))
         .await
         .expect("destination");
     store
@@ -827,7 +828,7 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
             Duration::from_secs(5),
         )
         .expect("a client");
-        let receipt = ChannelNotifier::new(Arc::new(rest), MARKETS)
+        let receipt = ChannelNotifier::new(Arc::new(rest), ChannelId::new(MARKETS))
             .send(&claimed.payload)
             .await
             .expect("posted");
@@ -906,7 +907,7 @@ async fn fifty_concurrent_rule_adds_store_exactly_the_limit() {
     assert_eq!((added, refused), (25, 25));
     let stored = bot
         .store
-        .rules(&ServerId::guild(GUILD))
+        .rules(&ServerId::guild(GuildId::new(GUILD)))
         .await
         .expect("rules");
     assert_eq!(stored.len(), 25);
@@ -1013,7 +1014,7 @@ async fn a_refused_bot_token_holds_every_channel_alert_and_leaves_channels_and_w
     };
     check_waiting("after the 401", store.messages().await.expect("messages"));
     let destinations = store
-        .destinations(&ServerId::guild(GUILD))
+        .destinations(&ServerId::guild(GuildId::new(GUILD)))
         .await
         .expect("destinations");
     assert_eq!(destinations.len(), 2);

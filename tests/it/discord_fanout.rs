@@ -12,6 +12,7 @@ use chrono::{TimeZone, Utc};
 use highwater::app::{App, RunOptions};
 use highwater::config::Config;
 use highwater::rules::spec::RawRule;
+use highwater::shared::{ChannelId, GuildId};
 use highwater::store::{ServerId, ServerSettings, SqliteStore, Store, StoredRule, Target};
 use secrecy::SecretString;
 use support::discord::{FakeConfig, FakeDiscord, FakeGuild};
@@ -42,13 +43,13 @@ async fn one_alert_reaches_500_channels_within_the_limits_in_at_most_12_seconds(
         .single()
         .expect("valid");
     for i in 0..CHANNELS {
-        let server = ServerId::guild(100_000 + i);
+        let server = ServerId::guild(GuildId::new(100_000 + i));
         store
             .upsert_server(&ServerSettings::new(server.clone()), now)
             .await
             .expect("server");
         let destination = store
-            .destination_for(&server, &Target::Channel(FIRST_CHANNEL + i))
+            .destination_for(&server, &Target::Channel(ChannelId::new(FIRST_CHANNEL + i)))
             .await
             .expect("destination");
         let rule = RawRule {

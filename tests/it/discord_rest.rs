@@ -11,6 +11,7 @@ use highwater::alerts::{Embed, EmbedField};
 use highwater::notify::limiter::{DISCORD_GLOBAL_PER_SECOND, RateLimiter, RouteKey};
 use highwater::notify::rest::{ChannelNotifier, DiscordRest, DiscordRestError};
 use highwater::notify::{DeliveryError, Notifier, Outgoing, Receipt};
+use highwater::shared::ChannelId;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
@@ -79,7 +80,8 @@ async fn answer_with(template: ResponseTemplate) -> (MockServer, DiscordRest) {
 
 async fn send_answered_by(template: ResponseTemplate) -> Result<Receipt, DeliveryError> {
     let (_server, rest) = answer_with(template).await;
-    rest.create_message(CHANNEL, &record_message()).await
+    rest.create_message(ChannelId::new(CHANNEL), &record_message())
+        .await
 }
 
 fn reason(error: &DeliveryError) -> &str {
@@ -107,7 +109,7 @@ async fn a_message_goes_to_the_channel_with_the_bot_token_nonce_and_no_free_ment
         .await;
 
     let receipt = rest(&server)
-        .create_message(CHANNEL, &record_message())
+        .create_message(ChannelId::new(CHANNEL), &record_message())
         .await
         .expect("posted");
 
@@ -151,7 +153,7 @@ async fn a_429_is_waited_out_and_retried_within_the_same_attempt() {
     let metrics = Arc::new(highwater::telemetry::Metrics::new());
     let receipt = rest(&server)
         .with_metrics(metrics.clone())
-        .create_message(CHANNEL, &record_message())
+        .create_message(ChannelId::new(CHANNEL), &record_message())
         .await;
 
     assert_eq!(
@@ -184,7 +186,7 @@ async fn a_429_that_persists_gives_the_attempt_back_with_discords_wait() {
     .await;
 
     let error = rest
-        .create_message(CHANNEL, &record_message())
+        .create_message(ChannelId::new(CHANNEL), &record_message())
         .await
         .expect_err("still limited");
 
@@ -208,7 +210,7 @@ async fn a_429_asking_for_a_long_wait_goes_back_to_the_deliverer_at_once() {
     .await;
 
     let error = rest
-        .create_message(CHANNEL, &record_message())
+        .create_message(ChannelId::new(CHANNEL), &record_message())
         .await
         .expect_err("limited");
 
@@ -327,7 +329,7 @@ async fn a_timeout_is_retried_later() {
         .await;
 
     let error = rest_for(&server, Duration::from_millis(200))
-        .create_message(CHANNEL, &record_message())
+        .create_message(ChannelId::new(CHANNEL), &record_message())
         .await
         .expect_err("timed out");
 
@@ -356,7 +358,7 @@ async fn the_token_never_appears_in_an_error_or_in_debug_output() {
     for answer in answers {
         let (_server, rest) = answer_with(answer).await;
         let error = rest
-            .create_message(CHANNEL, &record_message())
+            .create_message(ChannelId::new(CHANNEL), &record_message())
             .await
             .expect_err("refused");
         for shown in [error.to_string(), format!("{error:?}"), format!("{rest:?}")] {
@@ -367,12 +369,12 @@ async fn the_token_never_appears_in_an_error_or_in_debug_output() {
     let (_server, rest) =
         answer_with(ResponseTemplate::new(502).set_body_string("Bot test-token")).await;
     let error = rest
-        .create_message(CHANNEL, &record_message())
+        .create_message(ChannelId::new(CHANNEL), &record_message())
         .await
         .expect_err("refused");
     assert_eq!(reason(&error), "channel 2001: 502 Bad Gateway: Bot ***");
 
-    let notifier = ChannelNotifier::new(Arc::new(rest), CHANNEL);
+    let notifier = ChannelNotifier::new(Arc::new(rest), ChannelId::new(CHANNEL));
     assert!(!format!("{notifier:?}").contains(TOKEN));
 
     let bad = DiscordRest::new(
@@ -396,7 +398,7 @@ async fn a_channel_notifier_posts_to_its_channel_and_deduplicates_resends() {
         .expect(1)
         .mount(&server)
         .await;
-    let notifier = ChannelNotifier::new(Arc::new(rest(&server)), 3003);
+    let notifier = ChannelNotifier::new(Arc::new(rest(&server)), ChannelId::new(3003));
 
     assert!(notifier.deduplicates_resends());
     assert_eq!(

@@ -16,6 +16,7 @@ use highwater::notify::{
     WebhookNotifier, WebhookUrl, WebhookUrlError, discord_channel_message_json,
     discord_message_json,
 };
+use highwater::shared::RoleId;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -138,7 +139,7 @@ fn without_a_mention_role_nobody_can_be_pinged() {
 #[test]
 fn the_subscriptions_role_is_the_only_mention_allowed() {
     let mut message = record_message();
-    message.mention_role = Some(555);
+    message.mention_role = Some(RoleId::new(555));
     message.content = Some("<@&555>".to_owned());
     let body = discord_message_json(&message);
     assert_eq!(
@@ -161,7 +162,7 @@ fn an_everyone_in_a_headline_does_not_widen_the_allowed_mentions() {
         "the text itself is kept"
     );
 
-    message.mention_role = Some(555);
+    message.mention_role = Some(RoleId::new(555));
     assert_eq!(
         discord_message_json(&message)["allowed_mentions"],
         json!({"parse": [], "roles": ["555"]})
@@ -475,7 +476,7 @@ async fn a_posted_message_returns_its_id_and_the_request_waited_for_it() {
     .await;
     let notifier = notifier_for(&server, Duration::from_secs(5)).await;
     let mut message = record_message();
-    message.mention_role = Some(555);
+    message.mention_role = Some(RoleId::new(555));
     message.content = Some("<@&555>".to_owned());
 
     let receipt = notifier.send(&message).await;

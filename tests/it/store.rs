@@ -7,8 +7,10 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use highwater::alerts::{Embed, Mute, MuteTarget, QuietHours};
 use highwater::market::Bar;
 use highwater::notify::message_nonce;
+use highwater::pipeline::DiscordMessage;
 use highwater::providers::market_data::{Cached, Held};
 use highwater::rules::spec::RawRule;
+use highwater::shared::{ChannelId, GuildId, RoleId};
 use highwater::store::{
     AlertGroup, MessageState, NewAlert, PageLimit, RuleAdded, ServerId, ServerLimits,
     ServerSettings, SqliteStore, Store, StoredRule, Target, TickWrite,
@@ -83,20 +85,20 @@ fn group(server: &ServerId, destination: i64, alerts: Vec<NewAlert>) -> AlertGro
 async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("highwater.db");
-    let server = ServerId::guild(81_384_788_765_712_384);
+    let server = ServerId::guild(GuildId::new(81_384_788_765_712_384));
     let until = at(2026, 12, 1, 0);
     {
         let store = open(&path).await;
         let mut settings = ServerSettings::new(server.clone());
         settings.display_tz = chrono_tz::America::Chicago;
         settings.quiet_hours = Some(QuietHours::parse("22:00-07:00").expect("valid"));
-        settings.alert_channel = Some(1_234_567_890_123);
+        settings.alert_channel = Some(ChannelId::new(1_234_567_890_123));
         store
             .upsert_server(&settings, at(2026, 11, 26, 15))
             .await
             .expect("stored");
         let destination = store
-            .destination_for(&server, &Target::Channel(1_234_567_890_123))
+            .destination_for(&server, &Target::Channel(ChannelId::new(1_234_567_890_123)))
             .await
             .expect("destination");
         store
@@ -105,7 +107,7 @@ async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
                 &StoredRule {
                     rule: rule("rut-records"),
                     destination: Some(destination),
-                    mention_role: Some(42),
+                    mention_role: Some(RoleId::new(42)),
                 },
                 at(2026, 11, 26, 15),
             )
@@ -146,17 +148,23 @@ async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
             .map(|q| (q.start_minute(), q.end_minute())),
         Some((22 * 60, 7 * 60))
     );
-    assert_eq!(settings.alert_channel, Some(1_234_567_890_123));
+    assert_eq!(
+        settings.alert_channel,
+        Some(ChannelId::new(1_234_567_890_123))
+    );
     let rules = store.rules(&server).await.expect("rules");
     assert_eq!(rules.len(), 1);
     assert_eq!(rules[0].rule, rule("rut-records"));
-    assert_eq!(rules[0].mention_role, Some(42));
+    assert_eq!(rules[0].mention_role, Some(RoleId::new(42)));
     let destination = store
         .destination(rules[0].destination.expect("a destination"))
         .await
         .expect("read")
         .expect("exists");
-    assert_eq!(destination.target, Target::Channel(1_234_567_890_123));
+    assert_eq!(
+        destination.target,
+        Target::Channel(ChannelId::new(1_234_567_890_123))
+    );
     assert!(destination.enabled);
     assert_eq!(
         store.watchlist(&server).await.expect("watchlist"),
@@ -207,12 +215,12 @@ async fn enqueueing_the_same_alerts_twice_creates_one_message() {
         evaluated: vec![(server.clone(), "^RUT".into(), day(2025, 9, 18))],
     };
     let first = store
-        .enqueue(&write, at(2025, 9, 18, 21))
+        .enqueue(&write, &DiscordMessage, at(2025, 9, 18, 21))
         .await
         .expect("enqueued");
     assert_eq!((first.alerts, first.duplicates, first.messages), (2, 0, 1));
     let again = store
-        .enqueue(&write, at(2025, 9, 18, 22))
+        .enqueue(&write, &DiscordMessage, at(2025, 9, 18, 22))
         .await
         .expect("enqueued again");
     assert_eq!((again.alerts, again.duplicates, again.messages), (0, 2, 0));
@@ -223,7 +231,7 @@ async fn enqueueing_the_same_alerts_twice_creates_one_message() {
         .alerts
         .push(alert("daily-streak", "streak", "2025-09-18"));
     let third = store
-        .enqueue(&more, at(2025, 9, 18, 23))
+        .enqueue(&more, &DiscordMessage, at(2025, 9, 18, 23))
         .await
         .expect("enqueued");
     assert_eq!((third.alerts, third.duplicates, third.messages), (1, 2, 1));
@@ -260,7 +268,7 @@ async fn a_watermark_never_moves_back() {
             evaluated: vec![(server.clone(), "^RUT".into(), date)],
         };
         store
-            .enqueue(&write, at(2025, 9, 19, 21))
+            .enqueue(&write, &DiscordMessage, at(2025, 9, 19, 21))
             .await
             .expect("ok");
     }
@@ -289,7 +297,10 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
             )],
             evaluated: Vec::new(),
         };
-        store.enqueue(&write, now).await.expect("enqueued");
+        store
+            .enqueue(&write, &DiscordMessage, now)
+            .await
+            .expect("enqueued");
         let claimed = store
             .claim_due(now, at(2025, 9, 18, 22), 10)
             .await
@@ -596,7 +607,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
             write("2025-09-18", day(2025, 9, 18))
         };
         let error = store
-            .enqueue(&write, now)
+            .enqueue(&write, &DiscordMessage, now)
             .await
             .expect_err("the disk is full");
         assert!(
@@ -623,7 +634,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
         let mut orphan = write("2025-09-18", day(2025, 9, 18));
         orphan.groups[0].destination = destination + 1_000;
         let error = store
-            .enqueue(&orphan, now)
+            .enqueue(&orphan, &DiscordMessage, now)
             .await
             .expect_err("no such destination");
         assert!(
@@ -660,7 +671,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
     // Several writes, some at once, so each pooled connection that met the faults is used
     // again: none may still be inside a failed transaction.
     let done = store
-        .enqueue(&write("2025-09-18", day(2025, 9, 18)), now)
+        .enqueue(&write("2025-09-18", day(2025, 9, 18)), &DiscordMessage, now)
         .await
         .expect("space again");
     assert_eq!((done.alerts, done.duplicates, done.messages), (1, 0, 1));
@@ -671,7 +682,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
         .map(|(i, period)| {
             let store = store.clone();
             let write = write(period, day(2025, 9, 19 + i as u32));
-            tokio::spawn(async move { store.enqueue(&write, now).await })
+            tokio::spawn(async move { store.enqueue(&write, &DiscordMessage, now).await })
         })
         .collect();
     for written in writes {
@@ -698,7 +709,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
         "the latest watermark written"
     );
     let again = store
-        .enqueue(&write("2025-09-18", day(2025, 9, 18)), now)
+        .enqueue(&write("2025-09-18", day(2025, 9, 18)), &DiscordMessage, now)
         .await
         .expect("written");
     assert_eq!((again.alerts, again.duplicates, again.messages), (0, 1, 0));
@@ -713,19 +724,19 @@ async fn first_channel_message(
     other_destinations: u64,
 ) -> highwater::store::MessageRecord {
     let store = open(path).await;
-    let server = ServerId::guild(1111);
+    let server = ServerId::guild(GuildId::new(1111));
     store
         .upsert_server(&ServerSettings::new(server.clone()), at(2025, 9, 1, 0))
         .await
         .expect("server stored");
     for n in 0..other_destinations {
         store
-            .destination_for(&server, &Target::Channel(3000 + n))
+            .destination_for(&server, &Target::Channel(ChannelId::new(3000 + n)))
             .await
             .expect("destination stored");
     }
     let destination = store
-        .destination_for(&server, &Target::Channel(2001))
+        .destination_for(&server, &Target::Channel(ChannelId::new(2001)))
         .await
         .expect("destination stored");
     let write = TickWrite {
@@ -733,7 +744,7 @@ async fn first_channel_message(
         evaluated: Vec::new(),
     };
     store
-        .enqueue(&write, at(2025, 9, 18, 21))
+        .enqueue(&write, &DiscordMessage, at(2025, 9, 18, 21))
         .await
         .expect("enqueued");
     let mut messages = store.messages().await.expect("messages");

@@ -21,6 +21,7 @@ use crate::market::{Symbol, shown};
 pub use crate::notify::limits::escape_markdown;
 use crate::notify::limits::fit_content;
 use crate::providers::Loaded;
+use crate::shared::GuildId;
 
 mod query;
 mod setup;
@@ -69,7 +70,7 @@ pub fn all() -> Vec<poise::Command<BotData, Error>> {
 /// Checks, on every call, that the member may change this server's setup — Discord hides the
 /// commands from others (`default_member_permissions`), but that is a display setting a server
 /// can override, so it is not trusted alone.
-pub async fn require_manager(ctx: Context<'_>) -> Result<u64, Error> {
+pub async fn require_manager(ctx: Context<'_>) -> Result<GuildId, Error> {
     let guild = ctx
         .guild_id()
         .ok_or_else(|| UserError::boxed("This command works in a server, not in a DM."))?;
@@ -81,7 +82,7 @@ pub async fn require_manager(ctx: Context<'_>) -> Result<u64, Error> {
             "Only members with the **Manage Server** permission can change highwater's setup.",
         ));
     }
-    Ok(guild.get())
+    Ok(GuildId::from(guild))
 }
 
 /// The `max_length` that `command` declares for its string option `name`, read back from its

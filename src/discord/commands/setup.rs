@@ -17,8 +17,9 @@ use crate::alerts::{Mute, MuteTarget, QuietHours, headline};
 use crate::market::{Timeframe, shown};
 use crate::notify::limits::paginate;
 use crate::rules::spec::RawRule;
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Kind, Rule, RuleSet};
 use crate::service::{ReplayRange, replay_series};
+use crate::shared::{ChannelId, GuildId, RoleId};
 use crate::store::{RuleAdded, ServerId, ServerSettings, StoredRule, Target};
 
 /// Longest mute.
@@ -32,7 +33,7 @@ const PREVIEW_LINES: usize = 15;
 const RULES_PAGE_CHARS: usize = 1_500;
 
 /// The server's settings, created with defaults on first use.
-async fn settings(ctx: Context<'_>, guild: u64) -> Result<ServerSettings, Error> {
+async fn settings(ctx: Context<'_>, guild: GuildId) -> Result<ServerSettings, Error> {
     let server = ServerId::guild(guild);
     Ok(match ctx.data().store.server(&server).await? {
         Some(s) => s,
@@ -48,7 +49,7 @@ async fn settings(ctx: Context<'_>, guild: u64) -> Result<ServerSettings, Error>
 }
 
 /// Warnings about alert channels that have been paused, for the admins' next setup reply.
-async fn notices(ctx: Context<'_>, guild: u64) -> Result<Vec<String>, Error> {
+async fn notices(ctx: Context<'_>, guild: GuildId) -> Result<Vec<String>, Error> {
     let mut out = Vec::new();
     for d in ctx
         .data()
@@ -72,7 +73,7 @@ async fn notices(ctx: Context<'_>, guild: u64) -> Result<Vec<String>, Error> {
 }
 
 /// An ephemeral setup reply with any paused-channel warnings after it.
-async fn done(ctx: Context<'_>, guild: u64, text: String) -> Result<(), Error> {
+async fn done(ctx: Context<'_>, guild: GuildId, text: String) -> Result<(), Error> {
     let mut lines = vec![text];
     lines.extend(notices(ctx, guild).await?);
     ephemeral(ctx, lines.join("\n")).await
@@ -100,15 +101,16 @@ async fn alerts_channel(
 ) -> Result<(), Error> {
     let guild = require_manager(ctx).await?;
     let mut settings = settings(ctx, guild).await?;
-    settings.alert_channel = Some(channel.get());
+    let channel = ChannelId::from(channel);
+    settings.alert_channel = Some(channel);
     let store = &ctx.data().store;
     store
         .upsert_server(&settings, ctx.data().clock.now())
         .await?;
     let destination = store
-        .destination_for(&settings.server, &Target::Channel(channel.get()))
+        .destination_for(&settings.server, &Target::Channel(channel))
         .await?;
-    let mut text = format!("Alerts will be posted to <#{}>.", channel.get());
+    let mut text = format!("Alerts will be posted to <#{channel}>.");
     if store
         .destination(destination)
         .await?
@@ -136,13 +138,13 @@ pub enum KindChoice {
 }
 
 impl KindChoice {
-    fn kind(self) -> &'static str {
+    fn kind(self) -> Kind {
         match self {
-            KindChoice::RecordHigh => "record_high",
-            KindChoice::PeriodHigh => "period_high",
-            KindChoice::PeriodLow => "period_low",
-            KindChoice::Streak => "streak",
-            KindChoice::BigMove => "big_move",
+            KindChoice::RecordHigh => Kind::RecordHigh,
+            KindChoice::PeriodHigh => Kind::PeriodHigh,
+            KindChoice::PeriodLow => Kind::PeriodLow,
+            KindChoice::Streak => Kind::Streak,
+            KindChoice::BigMove => Kind::BigMove,
         }
     }
 }
@@ -239,7 +241,7 @@ async fn rules_add(
     let store = &ctx.data().store;
     let limits = ctx.data().limits;
     let channel = channel
-        .map(|c| c.get())
+        .map(ChannelId::from)
         .or(settings.alert_channel)
         .ok_or_else(|| {
             UserError::boxed(
@@ -267,7 +269,7 @@ async fn rules_add(
             &StoredRule {
                 rule: rule.to_raw(),
                 destination: Some(destination),
-                mention_role: role.map(|r| r.get()),
+                mention_role: role.map(RoleId::from),
             },
             limits,
             &move |taken| new_rule_id(&shape, &ticker, taken),
@@ -275,7 +277,7 @@ async fn rules_add(
         )
         .await?;
     raw.id = added_id(added)?;
-    tracing::info!(guild, rule = %raw.id, symbol = %symbol.ticker(), channel, "rule added");
+    tracing::info!(guild = guild.get(), rule = %raw.id, symbol = %symbol.ticker(), channel = channel.get(), "rule added");
     let mention = role
         .map(|r| format!(", mentioning <@&{}>", r.get()))
         .unwrap_or_default();
@@ -309,7 +311,7 @@ impl RuleOptions {
     /// the transaction that also checks the limits).
     fn rule_for(self, symbol: &crate::market::Symbol) -> Result<(RawRule, Rule), Error> {
         let mut raw = RawRule {
-            kind: self.kind.kind().to_owned(),
+            kind: self.kind.kind().as_str().to_owned(),
             symbols: vec![symbol.ticker().to_owned()],
             timeframe: self.timeframe.map(Timeframe::from),
             direction: self.direction.map(|d| match d {
@@ -456,7 +458,7 @@ async fn autocomplete_rule(
 ) -> serenity::CreateAutocompleteResponse {
     let mut choices = Vec::new();
     if let Some(guild) = ctx.guild_id()
-        && let Ok(rules) = ctx.data().store.rules(&ServerId::guild(guild.get())).await
+        && let Ok(rules) = ctx.data().store.rules(&ServerId::guild(guild.into())).await
     {
         for r in rules {
             if r.rule.id.contains(&partial.to_ascii_lowercase()) {
@@ -472,7 +474,7 @@ async fn autocomplete_rule(
 }
 
 /// The stored rule `id` of this server, or advice.
-async fn stored_rule(ctx: Context<'_>, guild: u64, id: &str) -> Result<StoredRule, Error> {
+async fn stored_rule(ctx: Context<'_>, guild: GuildId, id: &str) -> Result<StoredRule, Error> {
     let rules = ctx.data().store.rules(&ServerId::guild(guild)).await?;
     rules
         .into_iter()
@@ -500,7 +502,7 @@ async fn rules_remove(
         .store
         .remove_rule(&ServerId::guild(guild), &rule.rule.id)
         .await?;
-    tracing::info!(guild, rule = %rule.rule.id, "rule removed");
+    tracing::info!(guild = guild.get(), rule = %rule.rule.id, "rule removed");
     done(ctx, guild, format!("Removed rule `{}`.", rule.rule.id)).await
 }
 
@@ -567,13 +569,20 @@ async fn rules_preview(
     done(ctx, guild, text).await
 }
 
+/// Why a `/mute` duration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum MuteDurationError {
+    /// `text` (made safe to show inside backticks) is not a number and a unit.
+    #[error("`{text}` is not a duration like 30m, 12h, 3d or 2w")]
+    Unreadable { text: String },
+    #[error("a mute lasts from 1 minute to {MAX_MUTE_DAYS} days")]
+    OutOfRange,
+}
+
 /// Reads `30m`, `12h`, `3d`, `2w`: from 1 minute to [`MAX_MUTE_DAYS`] days.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let unreadable = || {
-        format!(
-            "`{}` is not a duration like 30m, 12h, 3d or 2w",
-            shown(&text.replace('`', "'"))
-        )
+fn parse_duration(text: &str) -> Result<Duration, MuteDurationError> {
+    let unreadable = || MuteDurationError::Unreadable {
+        text: shown(&text.replace('`', "'")),
     };
     let t = text.trim().to_ascii_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -589,9 +598,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     match duration {
         Some(duration) if n > 0 && duration <= Duration::days(MAX_MUTE_DAYS) => Ok(duration),
-        _ => Err(format!(
-            "a mute lasts from 1 minute to {MAX_MUTE_DAYS} days"
-        )),
+        _ => Err(MuteDurationError::OutOfRange),
     }
 }
 
@@ -608,7 +615,7 @@ pub async fn mute(
 ) -> Result<(), Error> {
     let guild = require_manager(ctx).await?;
     let server = ServerId::guild(guild);
-    let duration = parse_duration(&duration).map_err(UserError::boxed)?;
+    let duration = parse_duration(&duration).map_err(|e| UserError::boxed(e.to_string()))?;
     let rules = ctx.data().store.rules(&server).await?;
     let (what, shown) = if let Some(rule) = rules.iter().find(|r| r.rule.id == target.trim()) {
         (
@@ -713,7 +720,15 @@ mod tests {
         // Too big for any duration: out of range, not a panic.
         assert_eq!(
             parse_duration("99999999999999999w"),
-            Err("a mute lasts from 1 minute to 90 days".to_owned())
+            Err(MuteDurationError::OutOfRange)
+        );
+        assert_eq!(
+            MuteDurationError::OutOfRange.to_string(),
+            "a mute lasts from 1 minute to 90 days"
+        );
+        assert_eq!(
+            parse_duration("soon").map_err(|e| e.to_string()),
+            Err("`soon` is not a duration like 30m, 12h, 3d or 2w".to_owned())
         );
     }
 
@@ -780,7 +795,7 @@ mod tests {
                     prop_assert!(duration >= Duration::minutes(1));
                     prop_assert!(duration <= Duration::days(MAX_MUTE_DAYS));
                 }
-                Err(message) => a_fit_reply(&message)?,
+                Err(message) => a_fit_reply(&message.to_string())?,
             }
         }
 
@@ -792,7 +807,7 @@ mod tests {
                     prop_assert!((0..1440).contains(&hours.start_minute()));
                     prop_assert!((0..1440).contains(&hours.end_minute()));
                 }
-                Err(message) => a_fit_reply(&message)?,
+                Err(message) => a_fit_reply(&message.to_string())?,
             }
         }
 

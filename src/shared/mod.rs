@@ -1,8 +1,12 @@
-//! Small helpers shared across the layers: how an HTTP error and a URL may be shown in errors
-//! and logs without leaking a secret. A leaf: it imports nothing from the crate, so any module
-//! may use it.
+//! Small things shared across the layers: Discord's ids as types ([`ids`]), and how an HTTP
+//! error and a URL may be shown in errors and logs without leaking a secret. A leaf: it uses
+//! nothing of the crate but `market`'s text helpers, so every layer above `market` may use it.
 
 use url::Url;
+
+pub mod ids;
+
+pub use ids::{BadId, ChannelId, GuildId, RoleId};
 
 /// `url` as it may appear in errors and logs: scheme, host, port and path, without the query
 /// string (API keys, signatures), the fragment or any credentials.
