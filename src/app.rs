@@ -40,6 +40,8 @@ pub enum AppError {
     Http(#[from] reqwest::Error),
     #[error("{0}")]
     Discord(String),
+    #[error(transparent)]
+    Token(#[from] crate::config::TokenError),
     #[error("{0}")]
     DataHome(String),
     #[error("config {0}")]
@@ -135,10 +137,7 @@ impl App {
     /// config's subscriptions, and takes note of deliveries a previous process left in flight.
     pub async fn build(config: Config, mut options: RunOptions) -> Result<Self, AppError> {
         if options.discord_token.is_none() {
-            options.discord_token = config
-                .discord
-                .token(std::env::var("DISCORD_TOKEN").ok())
-                .map_err(AppError::Discord)?;
+            options.discord_token = config.discord.token(std::env::var("DISCORD_TOKEN").ok())?;
         }
         let path = match options
             .database

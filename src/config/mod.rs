@@ -31,8 +31,8 @@ mod run;
 pub use ops::{DEFAULT_LISTEN, HttpConfig, LogConfig, LogFormat};
 
 pub use run::{
-    DEFAULT_DATABASE, DISCORD_API_BASE, DeliveryConfig, DiscordConfig, PipelineConfig, RawJob,
-    RawSubscription, StoreConfig, Subscription, SubscriptionTarget, data_home,
+    DEFAULT_DATABASE, DISCORD_API_BASE, DeliveryConfig, DiscordConfig, EntryError, PipelineConfig,
+    RawJob, RawSubscription, StoreConfig, Subscription, SubscriptionTarget, TokenError, data_home,
 };
 
 use crate::market::sanity::JumpThresholds;
@@ -551,8 +551,9 @@ impl Config {
             1_000,
         )
         .map_err(invalid_setting)?;
-        let jobs = run::jobs(&file.jobs.unwrap_or_else(run::default_jobs)).map_err(setting)?;
-        let subscriptions = run::subscriptions(&file.subscriptions, &rules).map_err(setting)?;
+        let entry = |error: run::EntryError| setting(error.to_string());
+        let jobs = run::jobs(&file.jobs.unwrap_or_else(run::default_jobs)).map_err(entry)?;
+        let subscriptions = run::subscriptions(&file.subscriptions, &rules).map_err(entry)?;
         Ok(Self {
             origin: origin.to_owned(),
             rules,

@@ -267,12 +267,13 @@ impl DiscordConfig {
 
     /// The bot token: `DISCORD_TOKEN` from `env`, else the contents of `token_file`; `None`
     /// when neither is set (no bot). Errors never contain the token.
-    pub fn token(&self, env: Option<String>) -> Result<Option<secrecy::SecretString>, String> {
+    pub fn token(&self, env: Option<String>) -> Result<Option<secrecy::SecretString>, TokenError> {
         let (text, origin) = match (env, &self.token_file) {
             (Some(value), _) if !value.trim().is_empty() => (value, "DISCORD_TOKEN".to_owned()),
             (_, Some(path)) => (
-                std::fs::read_to_string(path).map_err(|e| {
-                    format!("discord.token_file {}: cannot read it: {e}", path.display())
+                std::fs::read_to_string(path).map_err(|source| TokenError::Unreadable {
+                    path: path.clone(),
+                    source,
                 })?,
                 format!("discord.token_file {}", path.display()),
             ),
@@ -280,17 +281,13 @@ impl DiscordConfig {
         };
         let token = text.trim();
         if token.is_empty() {
-            return Err(format!("{origin} is empty"));
+            return Err(TokenError::Empty { origin });
         }
         if token.starts_with("Bot ") {
-            return Err(format!(
-                "{origin}: give the token without the \"Bot \" prefix"
-            ));
+            return Err(TokenError::BotPrefix { origin });
         }
         if token.chars().any(|c| c.is_whitespace() || c.is_control()) || token.len() > 200 {
-            return Err(format!(
-                "{origin} does not look like a bot token (it holds spaces or is too long)"
-            ));
+            return Err(TokenError::NotAToken { origin });
         }
         Ok(Some(secrecy::SecretString::from(token.to_owned())))
     }
@@ -314,26 +311,64 @@ pub fn default_jobs() -> Vec<RawJob> {
     ]
 }
 
+/// Why the bot token cannot be used; says where it came from, never what it is.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("discord.token_file {}: cannot read it: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin} is empty")]
+    Empty { origin: String },
+    #[error("{origin}: give the token without the \"Bot \" prefix")]
+    BotPrefix { origin: String },
+    #[error("{origin} does not look like a bot token (it holds spaces or is too long)")]
+    NotAToken { origin: String },
+}
+
+/// An entry of a config table (`jobs[0]`, `subscriptions[1] (ops)`) that is wrong, and what is
+/// wrong with it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{at}: {problem}")]
+pub struct EntryError {
+    pub at: String,
+    pub problem: String,
+}
+
+impl EntryError {
+    pub fn new(at: &str, problem: impl Into<String>) -> Self {
+        Self {
+            at: at.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
 /// Checks the jobs.
-pub fn jobs(raw: &[RawJob]) -> Result<Vec<Job>, String> {
+pub fn jobs(raw: &[RawJob]) -> Result<Vec<Job>, EntryError> {
     let mut jobs: Vec<Job> = Vec::new();
     for (i, job) in raw.iter().enumerate() {
         let at = format!("jobs[{i}] ({})", shown(&job.name));
         if job.name.trim().is_empty() {
-            return Err(format!("jobs[{i}]: name must not be empty"));
+            return Err(EntryError::new(
+                &format!("jobs[{i}]"),
+                "name must not be empty",
+            ));
         }
         if jobs.iter().any(|j| j.name == job.name) {
-            return Err(format!("{at}: a job with this name already exists"));
+            return Err(EntryError::new(&at, "a job with this name already exists"));
         }
-        let schedule =
-            CronSchedule::parse(&job.cron, &job.timezone).map_err(|e| format!("{at}: {e}"))?;
+        let schedule = CronSchedule::parse(&job.cron, &job.timezone)
+            .map_err(|e| EntryError::new(&at, format!("{e}")))?;
         let calendar = match job.calendar.as_deref() {
             None => None,
             Some("nyse") => Some(Calendar::Nyse),
             Some("crypto") => Some(Calendar::Crypto),
             Some(other) => {
-                return Err(format!(
-                    "{at}: calendar {other:?} is not one of \"nyse\", \"crypto\""
+                return Err(EntryError::new(
+                    &at,
+                    format!("calendar {other:?} is not one of \"nyse\", \"crypto\""),
                 ));
             }
         };
@@ -350,7 +385,7 @@ pub fn jobs(raw: &[RawJob]) -> Result<Vec<Job>, String> {
 pub fn subscriptions(
     raw: &[RawSubscription],
     rules: &RuleSet,
-) -> Result<Vec<Subscription>, String> {
+) -> Result<Vec<Subscription>, EntryError> {
     let mut out: Vec<Subscription> = Vec::new();
     for (i, sub) in raw.iter().enumerate() {
         let at = format!("subscriptions[{i}] ({})", shown(&sub.name));
@@ -361,41 +396,54 @@ pub fn subscriptions(
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !name_ok {
-            return Err(format!(
-                "subscriptions[{i}]: name '{}' must be 1-64 letters, digits, - or _",
-                shown(&sub.name)
+            return Err(EntryError::new(
+                &format!("subscriptions[{i}]"),
+                format!(
+                    "name '{}' must be 1-64 letters, digits, - or _",
+                    shown(&sub.name)
+                ),
             ));
         }
         if out.iter().any(|s| s.name == sub.name) {
-            return Err(format!(
-                "{at}: a subscription with this name already exists"
+            return Err(EntryError::new(
+                &at,
+                "a subscription with this name already exists",
             ));
         }
         let target = match (&sub.webhook, sub.console) {
             (Some(url), false) => SubscriptionTarget::Webhook(
-                WebhookUrl::parse(url).map_err(|e| format!("{at}: webhook: {e}"))?,
+                WebhookUrl::parse(url)
+                    .map_err(|e| EntryError::new(&at, format!("webhook: {e}")))?,
             ),
             (None, true) => SubscriptionTarget::Console,
             (Some(_), true) => {
-                return Err(format!(
-                    "{at}: set either webhook or console = true, not both"
+                return Err(EntryError::new(
+                    &at,
+                    "set either webhook or console = true, not both",
                 ));
             }
             (None, false) => {
-                return Err(format!(
-                    "{at}: set webhook = \"https://discord.com/api/webhooks/...\" or console = true"
+                return Err(EntryError::new(
+                    &at,
+                    "set webhook = \"https://discord.com/api/webhooks/...\" or console = true",
                 ));
             }
         };
         if sub.symbols.is_empty() {
-            return Err(format!("{at}: symbols must name at least one symbol"));
+            return Err(EntryError::new(
+                &at,
+                "symbols must name at least one symbol",
+            ));
         }
         for rule in &sub.rules {
             if !rules.rules().iter().any(|r| r.id() == rule) {
                 let known: Vec<&str> = rules.rules().iter().map(|r| r.id()).collect();
-                return Err(format!(
-                    "{at}: rule {rule:?} is not defined in [[rules]] (defined: {})",
-                    known.join(", ")
+                return Err(EntryError::new(
+                    &at,
+                    format!(
+                        "rule {rule:?} is not defined in [[rules]] (defined: {})",
+                        known.join(", ")
+                    ),
                 ));
             }
         }
@@ -412,20 +460,26 @@ pub fn subscriptions(
         });
         if !watched {
             let ids: Vec<&str> = chosen.iter().map(|r| r.id()).collect();
-            return Err(format!(
-                "{at}: none of its rules ({}) watches any of its symbols ({}), so it could never \
+            return Err(EntryError::new(
+                &at,
+                format!(
+                    "none of its rules ({}) watches any of its symbols ({}), so it could never \
                  alert; check the rules' symbols and asset_classes",
-                ids.join(", "),
-                sub.symbols
-                    .iter()
-                    .map(|s| crate::market::shown(s))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                    ids.join(", "),
+                    sub.symbols
+                        .iter()
+                        .map(|s| crate::market::shown(s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ));
         }
         let timezone = match &sub.timezone {
             Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
-                format!("{at}: timezone {name:?} is not an IANA name like America/New_York")
+                EntryError::new(
+                    &at,
+                    format!("timezone {name:?} is not an IANA name like America/New_York"),
+                )
             })?,
             None => chrono_tz::Tz::UTC,
         };
@@ -434,7 +488,7 @@ pub fn subscriptions(
             .as_deref()
             .map(QuietHours::parse)
             .transpose()
-            .map_err(|e| format!("{at}: {e}"))?;
+            .map_err(|e| EntryError::new(&at, format!("{e}")))?;
         out.push(Subscription {
             name: sub.name.clone(),
             target,
@@ -494,6 +548,7 @@ mod tests {
         config
             .token(env.map(str::to_owned))
             .map(|t| t.map(|t| t.expose_secret().to_owned()))
+            .map_err(|e| e.to_string())
     }
 
     #[test]

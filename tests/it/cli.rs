@@ -1188,9 +1188,11 @@ fn the_readme_examples_over_the_shipped_histories_print_what_the_readme_shows() 
             .strip_prefix("$ highwater ")
             .or_else(|| lines[i].strip_prefix("$ cargo run --release -- "));
         let Some(command) = command.filter(|c| {
-            ["replay ", "streak ", "high ", "context ", "history ", "risk "]
-                .iter()
-                .any(|p| c.starts_with(p))
+            [
+                "replay ", "streak ", "high ", "context ", "history ", "risk ",
+            ]
+            .iter()
+            .any(|p| c.starts_with(p))
                 && c.contains("--data data")
         }) else {
             i += 1;

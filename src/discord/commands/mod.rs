@@ -358,6 +358,10 @@ mod tests {
             vec![
                 ("streak symbol".to_owned(), 32),
                 ("high symbol".to_owned(), 32),
+                ("context symbol".to_owned(), 32),
+                ("history symbol".to_owned(), 32),
+                ("risk a".to_owned(), 32),
+                ("risk b".to_owned(), 32),
                 ("quote symbol".to_owned(), 32),
                 ("rules add symbol".to_owned(), 32),
                 ("rules remove id".to_owned(), 64),
