@@ -8,64 +8,28 @@
 //! - `replay/json_last_month_100x10000`: the same files, `--from` the last month: reading and
 //!   warming up dominate.
 //!
-//! The files are written once, before timing, in the shape of Yahoo Finance downloads
-//! (`Date,Open,High,Low,Close,Volume`, prices with six decimals) from the seeded random walks of
-//! `support/walk.rs` (the engine benchmark's), so runs are repeatable and alerts are as
-//! frequent as in real data. They stay in the operating system's page cache, so reading them is
+//! The files are written once, before timing, by `support/histories.rs` (also behind
+//! `cargo run --release --example replay_histories DIR`, for profiling): Yahoo Finance-shaped
+//! CSV from the seeded random walks of `support/walk.rs` (the engine benchmark's), so runs are
+//! repeatable and alerts are as frequent as in real data. They stay in the operating system's page cache, so reading them is
 //! a memory copy, not a disk read.
 
-use std::fs::File;
 use std::hint::black_box;
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::io;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use highwater::cli::{DataArgs, ReplayArgs, replay};
 use highwater::config::Config;
-use highwater::market::IsoDate;
 
-#[path = "support/walk.rs"]
-mod walk;
-use walk::Walk;
-
-const SYMBOLS: usize = 100;
-const SESSIONS: usize = 10_000;
-
-/// Writes the walk's next session as a CSV row: it opens within ±0.2% of the last close, and
-/// its high and low are up to 0.6% beyond the open and the close.
-fn write_row(walk: &mut Walk, out: &mut impl Write) -> io::Result<()> {
-    let previous = walk.close;
-    let (date, close) = walk.step();
-    let open = previous * (1.0 + (walk.uniform() - 0.5) * 0.004);
-    let high = open.max(close) * (1.0 + walk.uniform() * 0.006);
-    let low = open.min(close) * (1.0 - walk.uniform() * 0.006);
-    let volume = 100_000_000 + (walk.uniform() * 4e9) as u64;
-    writeln!(
-        out,
-        "{},{open:.6},{high:.6},{low:.6},{close:.6},{volume}",
-        IsoDate(date)
-    )
+mod support {
+    #[path = "histories.rs"]
+    pub mod histories;
+    #[path = "walk.rs"]
+    pub mod walk;
 }
-
-/// Writes `SYN000.csv` … into `dir`; returns the first and the last session date (the same
-/// for every history).
-fn write_histories(dir: &Path) -> io::Result<(NaiveDate, NaiveDate)> {
-    let (mut first, mut last) = (NaiveDate::MAX, NaiveDate::MIN);
-    for i in 0..SYMBOLS {
-        let mut out = BufWriter::new(File::create(dir.join(format!("SYN{i:03}.csv")))?);
-        writeln!(out, "Date,Open,High,Low,Close,Volume")?;
-        let mut walk = Walk::new(i as u64 + 1);
-        for _ in 0..SESSIONS {
-            write_row(&mut walk, &mut out)?;
-            first = first.min(walk.date);
-        }
-        out.flush()?;
-        last = walk.date;
-    }
-    Ok((first, last))
-}
+use support::histories::{SESSIONS, SYMBOLS, write_histories};
 
 fn replay_json(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary directory");

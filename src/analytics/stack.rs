@@ -25,17 +25,24 @@ impl<T: Copy> PrevAtLeast<T> {
         k.checked_sub(1).map(|i| self.items[i])
     }
 
-    /// Records `n` values at once, `at(i)` being the i-th: the same stack as `n` pushes. A value
-    /// survives a push sequence exactly when it is at least as large as every later value, so a
-    /// backward scan with a running maximum finds the survivors without popping.
-    pub fn extend_with(&mut self, n: usize, at: impl Fn(usize) -> (f64, T)) {
+    /// Records `n` values at once, `value(i)` being the i-th and `tag(i)` its tag: the same
+    /// stack as `n` pushes. A value survives a push sequence exactly when it is at least as
+    /// large as every later value, so a backward scan with a running maximum finds the
+    /// survivors without popping; only the survivors' tags are made (a tag may cost more than
+    /// a value to work out, and few values survive).
+    pub fn extend_with(
+        &mut self,
+        n: usize,
+        value: impl Fn(usize) -> f64,
+        tag: impl Fn(usize) -> T,
+    ) {
         let mut later_max = f64::NEG_INFINITY;
         let mut survivors: Vec<(f64, T)> = Vec::new();
         for i in (0..n).rev() {
-            let item = at(i);
-            if item.0 >= later_max {
-                survivors.push(item);
-                later_max = item.0;
+            let v = value(i);
+            if v >= later_max {
+                survivors.push((v, tag(i)));
+                later_max = v;
             }
         }
         while self.items.last().is_some_and(|(v, _)| *v < later_max) {
@@ -85,7 +92,7 @@ mod tests {
         for (i, v) in values.iter().enumerate() {
             pushed.push(*v, i);
         }
-        extended.extend_with(values.len(), |i| (values[i], i));
+        extended.extend_with(values.len(), |i| values[i], |i| i);
         assert_eq!(pushed.items, extended.items);
     }
 }

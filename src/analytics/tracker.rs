@@ -125,6 +125,30 @@ fn in_window(
     Some(since.is_none_or(|(_, d)| d < start))
 }
 
+/// A session as the "highest/lowest since" stacks keep it: its date, and its day number
+/// (`num_days_from_ce`), because the window check runs on every bar and working the day number
+/// out of a date again each time cost more than the rest of the check.
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    date: NaiveDate,
+    days: i32,
+}
+
+impl Session {
+    fn of(date: NaiveDate) -> Self {
+        Session {
+            date,
+            days: date.num_days_from_ce(),
+        }
+    }
+}
+
+/// The (close, date) of a stack's answer, as the tracker's accessors give it.
+#[inline]
+fn dated(since: Option<(f64, Session)>) -> Option<(f64, NaiveDate)> {
+    since.map(|(close, session)| (close, session.date))
+}
+
 /// A bar that cannot follow the bars already fed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("bar for {got} does not come after the latest bar ({latest})")]
@@ -368,11 +392,11 @@ pub struct Tracker {
     record_close: Option<RecordFact>,
     highs: RecordState,
     record_high: Intraday,
-    at_least: PrevAtLeast<NaiveDate>,
-    highest_since: Option<(f64, NaiveDate)>,
+    at_least: PrevAtLeast<Session>,
+    highest_since: Option<(f64, Session)>,
     /// Negated closes: "at least as large" becomes "at least as low".
-    at_most: PrevAtLeast<NaiveDate>,
-    lowest_since: Option<(f64, NaiveDate)>,
+    at_most: PrevAtLeast<Session>,
+    lowest_since: Option<(f64, Session)>,
     /// Indexed by `Timeframe as usize`; `None` when not tracked.
     periods: [Option<PeriodTrack>; 3],
     /// The gap before the first bar, when the history was split at one.
@@ -468,14 +492,15 @@ impl Tracker {
         if self.needs.intraday {
             self.record_high = self.highs.observe_optional(date, bar.high(), index);
         }
+        let days = date.num_days_from_ce();
+        let session = Session { date, days };
         if self.needs.highs {
-            self.highest_since = self.at_least.push(close, date);
+            self.highest_since = self.at_least.push(close, session);
         }
         if self.needs.lows {
-            self.lowest_since = self.at_most.push(-close, date).map(|(v, d)| (-v, d));
+            self.lowest_since = self.at_most.push(-close, session).map(|(v, s)| (-v, s));
         }
         let calendar = self.calendar;
-        let days = date.num_days_from_ce();
         if index == 0 {
             self.first_days = Some(days);
         }
@@ -544,12 +569,18 @@ impl Tracker {
             }
         }
         if self.needs.highs {
-            self.at_least
-                .extend_with(body.len(), |i| (body[i].close(), body[i].date()));
+            self.at_least.extend_with(
+                body.len(),
+                |i| body[i].close(),
+                |i| Session::of(body[i].date()),
+            );
         }
         if self.needs.lows {
-            self.at_most
-                .extend_with(body.len(), |i| (-body[i].close(), body[i].date()));
+            self.at_most.extend_with(
+                body.len(),
+                |i| -body[i].close(),
+                |i| Session::of(body[i].date()),
+            );
         }
         let calendar = self.calendar;
         // One tight loop per timeframe: each keeps its own state in registers.
@@ -612,12 +643,12 @@ impl Tracker {
 
     #[inline]
     pub fn highest_since(&self) -> Option<(f64, NaiveDate)> {
-        self.highest_since
+        dated(self.highest_since)
     }
 
     #[inline]
     pub fn lowest_since(&self) -> Option<(f64, NaiveDate)> {
-        self.lowest_since
+        dated(self.lowest_since)
     }
 
     /// See [`Facts::is_period_high`].
@@ -633,14 +664,14 @@ impl Tracker {
     /// [`in_window`] in day numbers: the window of `weeks` weeks holds the latest session and
     /// the `7 * weeks - 1` calendar days before it.
     #[inline]
-    fn in_window(&self, weeks: u32, since: Option<(f64, NaiveDate)>) -> Option<bool> {
+    fn in_window(&self, weeks: u32, since: Option<(f64, Session)>) -> Option<bool> {
         let first_days = self.first_days?;
         let span = i32::try_from(weeks).ok()?.checked_mul(7)?;
         if self.window_days < span - 1 {
             return None;
         }
         let latest_days = first_days + self.window_days;
-        Some(since.is_none_or(|(_, d)| latest_days - d.num_days_from_ce() >= span))
+        Some(since.is_none_or(|(_, s)| latest_days - s.days >= span))
     }
 
     #[inline]
@@ -739,8 +770,8 @@ impl Tracker {
             record_close: self.record_close,
             record_high: self.record_high,
             all_time_high: self.closes.best()?,
-            highest_since: self.highest_since,
-            lowest_since: self.lowest_since,
+            highest_since: self.highest_since(),
+            lowest_since: self.lowest_since(),
             daily: self.period_facts(Timeframe::Daily, date, close),
             weekly: self.period_facts(Timeframe::Weekly, date, close),
             monthly: self.period_facts(Timeframe::Monthly, date, close),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::analytics::OutOfOrder;
 use crate::market::{PeriodKey, Series};
@@ -313,21 +313,14 @@ fn merge<B, T>(parts: Vec<Part<B, T>>) -> Replayed<B, T> {
         .map(|(i, p)| *tickers.entry(p.ticker.as_str()).or_insert(i))
         .collect();
     let shared_tickers = tickers.len() < parts.len();
-    // (date, part) of every row, parts in order: sorted by date with a stable sort, that is
-    // the order of a one-by-one replay; each part's rows are then taken in their own order.
-    let mut order: Vec<(NaiveDate, usize)> = parts
-        .iter()
-        .enumerate()
-        .flat_map(|(i, p)| p.rows.iter().map(move |(date, _, _)| (*date, i)))
-        .collect();
-    order.sort_by_key(|&(date, _)| date);
+    let order = merge_order(&parts);
     let (buffers, mut rows): (Vec<B>, Vec<_>) = parts
         .into_iter()
         .map(|p| (p.buffer, p.rows.into_iter()))
         .unzip();
     let mut seen = HashSet::new();
     let mut items = Vec::with_capacity(order.len());
-    for (_, part) in order {
+    for part in order {
         if let Some((_, key, value)) = rows[part].next()
             && (!shared_tickers || seen.insert((symbol_of[part], key)))
         {
@@ -336,6 +329,64 @@ fn merge<B, T>(parts: Vec<Part<B, T>>) -> Replayed<B, T> {
     }
     Replayed { buffers, items }
 }
+
+/// Which part each row of the merged list comes from: the parts' rows, taken in part order,
+/// sorted by date with a stable sort (the order of a one-by-one replay). Each part's rows are
+/// then taken in their own order.
+///
+/// The merge runs on one thread after the workers, so its sort is on the critical path. A
+/// replay's dates span at most a few tens of thousands of days while its rows number up to
+/// hundreds of thousands, so a counting sort on the day (two passes over the rows and one over
+/// the days) replaces a comparison sort; a span much wider than the rows falls back to one.
+fn merge_order<B, T>(parts: &[Part<B, T>]) -> Vec<usize> {
+    // (day number, part) of every row, parts in order.
+    let rows: Vec<(i32, usize)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.rows
+                .iter()
+                .map(move |(date, _, _)| (date.num_days_from_ce(), i))
+        })
+        .collect();
+    let (Some(first), Some(last)) = (
+        rows.iter().map(|&(day, _)| day).min(),
+        rows.iter().map(|&(day, _)| day).max(),
+    ) else {
+        return Vec::new();
+    };
+    let span = usize::try_from(i64::from(last) - i64::from(first) + 1).unwrap_or(usize::MAX);
+    if span
+        > MAX_DAYS_PER_ROW
+            .saturating_mul(rows.len())
+            .max(MIN_COUNTED_DAYS)
+    {
+        let mut rows = rows;
+        rows.sort_by_key(|&(day, _)| day);
+        return rows.into_iter().map(|(_, part)| part).collect();
+    }
+    // The day's offset from the first: in 0..span, so it indexes `starts`.
+    let slot = |day: i32| (day - first) as usize;
+    // starts[d]: where the rows of day `first + d` begin in the merged order.
+    let mut starts = vec![0usize; span + 1];
+    for &(day, _) in &rows {
+        starts[slot(day) + 1] += 1;
+    }
+    for d in 1..starts.len() {
+        starts[d] += starts[d - 1];
+    }
+    let mut order = vec![0; rows.len()];
+    for &(day, part) in &rows {
+        let next = &mut starts[slot(day)];
+        order[*next] = part;
+        *next += 1;
+    }
+    order
+}
+
+/// A date span up to this many days per row (or [`MIN_COUNTED_DAYS`]) is counting-sorted.
+const MAX_DAYS_PER_ROW: usize = 4;
+const MIN_COUNTED_DAYS: usize = 1 << 16;
 
 #[cfg(test)]
 mod tests {
@@ -398,6 +449,48 @@ mod tests {
         ])
         .into_items();
         assert_eq!(merged, ["x1", "y1", "y2", "x3", "x3b", "y3"]);
+    }
+
+    /// The merge order against its definition, a stable sort by date, for dates a few days
+    /// apart (counted) and centuries apart (sorted).
+    #[test]
+    fn the_merge_order_is_a_stable_sort_by_date_whatever_the_span() {
+        let day = |n: i32| NaiveDate::from_num_days_from_ce_opt(n).expect("date");
+        for spread in [3, 40_000] {
+            let parts: Vec<Part<(), ()>> = (0..5)
+                .map(|i: i32| {
+                    let mut dates: Vec<NaiveDate> = (0..40)
+                        .map(|j: i32| day(700_000 + (i * 7 + j * 13) % 31 * spread))
+                        .collect();
+                    dates.sort();
+                    let rows = dates
+                        .into_iter()
+                        .map(|date| {
+                            let key = KeyInSymbol {
+                                rule: "rule".into(),
+                                kind: "a",
+                                period: crate::market::Timeframe::Daily.key(date),
+                            };
+                            (date, key, ())
+                        })
+                        .collect();
+                    Part {
+                        ticker: format!("T{i}"),
+                        buffer: (),
+                        rows,
+                    }
+                })
+                .collect();
+            let mut expected: Vec<(NaiveDate, usize)> = parts
+                .iter()
+                .enumerate()
+                .flat_map(|(i, p)| p.rows.iter().map(move |(date, _, _)| (*date, i)))
+                .collect();
+            expected.sort_by_key(|&(date, _)| date);
+            let expected: Vec<usize> = expected.into_iter().map(|(_, part)| part).collect();
+            assert_eq!(merge_order(&parts), expected, "spread {spread}");
+        }
+        assert!(merge_order::<(), ()>(&[]).is_empty());
     }
 
     #[test]
