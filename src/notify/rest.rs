@@ -191,11 +191,7 @@ impl DiscordRest {
                 .observe(&route, status, &headers, body_retry_after, body_global);
 
             if status.is_success() {
-                let message_id = json.as_ref().and_then(|json| match json.get("id") {
-                    Some(Value::String(id)) => Some(id.clone()),
-                    Some(Value::Number(id)) => Some(id.to_string()),
-                    _ => None,
-                });
+                let message_id = json.as_ref().and_then(crate::shared::message_id);
                 tracing::info!(
                     status = status.as_u16(),
                     message_id = message_id.as_deref().unwrap_or(""),

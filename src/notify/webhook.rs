@@ -429,14 +429,9 @@ impl Notifier for WebhookNotifier {
         if !status.is_success() {
             return Err(self.refused(status, retry_after_header, &text));
         }
-        let message_id =
-            serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|json| match json.get("id") {
-                    Some(Value::String(id)) => Some(id.clone()),
-                    Some(Value::Number(id)) => Some(id.to_string()),
-                    _ => None,
-                });
+        let message_id = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|json| crate::shared::message_id(&json));
         tracing::info!(
             status = status.as_u16(),
             message_id = message_id.as_deref().unwrap_or(""),

@@ -1,5 +1,6 @@
-//! Small things shared across the layers: Discord's ids as types ([`ids`]), and how an HTTP
-//! error and a URL may be shown in errors and logs without leaking a secret. A leaf: it uses
+//! Small things shared across the layers: Discord's ids as types ([`ids`]), the id of a
+//! message Discord created, and how an HTTP error and a URL may be shown in errors and logs
+//! without leaking a secret. A leaf: it uses
 //! nothing of the crate but `market`'s text helpers, so every layer above `market` may use it.
 
 use url::Url;
@@ -20,6 +21,16 @@ pub(crate) fn redact(url: &Url) -> String {
     shown.into()
 }
 
+/// The id of the message a Discord answer describes (`"id"`: a snowflake as a string, or as
+/// a number from a lenient server); `None` when there is none.
+pub(crate) fn message_id(json: &serde_json::Value) -> Option<String> {
+    match json.get("id") {
+        Some(serde_json::Value::String(id)) => Some(id.clone()),
+        Some(serde_json::Value::Number(id)) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
 /// A reqwest error and its causes, without the URL (which would carry the query string, or a
 /// webhook's token).
 pub(crate) fn error_chain(error: reqwest::Error) -> String {
@@ -38,6 +49,15 @@ pub(crate) fn error_chain(error: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_id_is_read_as_text_or_number_and_nothing_else() {
+        use serde_json::json;
+        assert_eq!(message_id(&json!({"id": "1234"})), Some("1234".into()));
+        assert_eq!(message_id(&json!({"id": 1234})), Some("1234".into()));
+        assert_eq!(message_id(&json!({"id": null})), None);
+        assert_eq!(message_id(&json!({"content": "hi"})), None);
+    }
 
     #[test]
     fn redacted_urls_keep_the_path_and_lose_query_and_credentials() {
