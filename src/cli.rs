@@ -74,6 +74,23 @@ pub enum Command {
     /// Show a database's state: servers, destinations, rules, the outbox, the last run of each
     /// job and the lock holder. Reads only (safe beside a running `highwater run`).
     Status(StatusArgs),
+    /// List the latest messages of a database's outbox: state, attempts, Discord's message id
+    /// and what happened. Reads only (safe beside a running `highwater run`).
+    Outbox(OutboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    /// The SQLite database file (default: the config's store.path, else highwater.db in the
+    /// platform's data folder).
+    #[arg(long, value_name = "PATH")]
+    pub database: Option<PathBuf>,
+    /// How many of the latest messages to list.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
+    /// One JSON object per message instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +189,13 @@ pub struct ReplayArgs {
 pub struct QueryArgs {
     /// Symbol or alias.
     pub symbol: String,
+    #[command(flatten)]
+    pub answer: AnswerArgs,
+}
+
+/// When an answer is for, where its histories come from, and its form.
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
     /// Answer as of this date (YYYY-MM-DD; default: the latest bar).
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
@@ -210,18 +234,8 @@ pub struct RiskArgs {
     pub a: Option<String>,
     /// The second asset (default: BTC).
     pub b: Option<String>,
-    /// Answer as of this date (YYYY-MM-DD; default: the latest date both have).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
-    pub as_of: Option<NaiveDate>,
-    /// Answer as if it were this UTC instant (RFC 3339; default: now): each history is cut at
-    /// its latest session closed then.
-    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
-    pub now: Option<DateTime<Utc>>,
     #[command(flatten)]
-    pub data: DataArgs,
-    /// One JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +295,7 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
         Command::Fetch(args) => fetch(&config, args, out),
         Command::Config => write!(out, "{}", config.effective_toml()).map_err(Into::into),
         Command::Status(args) => status(&config, args, out),
+        Command::Outbox(args) => outbox(&config, args, out),
     };
     // A reader that stopped reading (`highwater replay ... | head -1`) is not a failure: it
     // has had all it wanted. The command ends quietly and successfully.
@@ -376,6 +391,25 @@ fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> anyhow::Re
         writeln!(out, "{}", crate::ops::status::json(&shown, &status, holder))?;
     } else {
         write!(out, "{}", crate::ops::status::text(&shown, &status, holder))?;
+    }
+    Ok(())
+}
+
+/// `highwater outbox`: the latest messages, read without the lock and without writing.
+fn outbox(config: &Config, args: OutboxArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let path = args
+        .database
+        .or_else(|| config.store.path())
+        .context("no database: name one with --database or [store] path")?;
+    let messages = runtime()?
+        .block_on(crate::store::outbox(&path, Some(args.limit)))
+        .context("cannot read the database")?;
+    if args.json {
+        for message in &messages {
+            writeln!(out, "{}", crate::ops::status::outbox_json(message))?;
+        }
+    } else {
+        write!(out, "{}", crate::ops::status::outbox_text(&messages))?;
     }
     Ok(())
 }
@@ -557,7 +591,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let as_of = args.query.as_of;
+    let as_of = args.query.answer.as_of;
     answer(config, &args.query, out, |series| {
         let answer = service::streak(series, args.timeframe, as_of)?;
         Ok((
@@ -568,7 +602,7 @@ fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Re
 }
 
 fn context(config: &Config, args: ContextArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let as_of = args.query.as_of;
+    let as_of = args.query.answer.as_of;
     answer(config, &args.query, out, |series| {
         let answer = service::context(series, args.timeframe, as_of)?;
         Ok((alerts::context_json(&answer), alerts::context_text(&answer)))
@@ -576,7 +610,7 @@ fn context(config: &Config, args: ContextArgs, out: &mut impl Write) -> anyhow::
 }
 
 fn history(config: &Config, args: HistoryArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let as_of = args.query.as_of;
+    let as_of = args.query.answer.as_of;
     answer(config, &args.query, out, |series| {
         let answer = service::history(series, as_of)?;
         Ok((
@@ -587,7 +621,7 @@ fn history(config: &Config, args: HistoryArgs, out: &mut impl Write) -> anyhow::
 }
 
 fn high(config: &Config, args: HighArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let as_of = args.query.as_of;
+    let as_of = args.query.answer.as_of;
     answer(config, &args.query, out, |series| {
         let answer = service::high(series, as_of)?;
         Ok((
@@ -607,16 +641,17 @@ fn answer(
     out: &mut impl Write,
     render: impl FnOnce(&Series) -> anyhow::Result<(serde_json::Value, String)>,
 ) -> anyhow::Result<()> {
-    let histories = open_histories(config, args.data.data.as_deref())?;
+    let at = &args.answer;
+    let histories = open_histories(config, at.data.data.as_deref())?;
     let symbol = histories.resolve(&args.symbol)?;
     let loaded = runtime()?.block_on(histories.history(
         &providers::NoBarCache,
         symbol,
-        args.now.unwrap_or_else(Utc::now),
+        at.now.unwrap_or_else(Utc::now),
     ))?;
     let (series, status) = (loaded.series, loaded.status);
     let (value, text) = render(&series)?;
-    if args.json {
+    if at.json {
         writeln!(out, "{}", alerts::with_data_status(value, &status))?;
     } else {
         writeln!(out, "{text}")?;
@@ -630,8 +665,9 @@ fn answer(
 /// `highwater risk`: both histories from the one lookup, then the view and what should be
 /// said about each history.
 fn risk(config: &Config, args: RiskArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let histories = open_histories(config, args.data.data.as_deref())?;
-    let now = args.now.unwrap_or_else(Utc::now);
+    let at = &args.answer;
+    let histories = open_histories(config, at.data.data.as_deref())?;
+    let now = at.now.unwrap_or_else(Utc::now);
     let runtime = runtime()?;
     let load = |query: &str| -> anyhow::Result<providers::Loaded> {
         let symbol = histories.resolve(query)?;
@@ -639,8 +675,8 @@ fn risk(config: &Config, args: RiskArgs, out: &mut impl Write) -> anyhow::Result
     };
     let a = load(args.a.as_deref().unwrap_or("RUT"))?;
     let b = load(args.b.as_deref().unwrap_or("BTC"))?;
-    let answer = service::risk(&a.series, &b.series, args.as_of)?;
-    if args.json {
+    let answer = service::risk(&a.series, &b.series, at.as_of)?;
+    if at.json {
         let mut value = alerts::risk_json(&answer);
         if let Some(assets) = value["assets"].as_array_mut() {
             for (asset, loaded) in assets.iter_mut().zip([&a, &b]) {

@@ -19,7 +19,8 @@
 //! config              settings files, environment overrides, built-in defaults
 //! notify              outbound messages: console, webhooks, Discord REST, payloads, limits
 //! alerts              events and answers rendered for people: headlines, embeds, JSON
-//! service             operations both doors share: replay, streak, high, quote
+//! service             operations both doors share: replay, streak, high, quote, context,
+//!                     history, risk
 //! rules               rules as data, evaluated session by session into events
 //! analytics | scheduler   the incremental fact engine | cron in a market's timezone
 //! telemetry | shared  metrics and process health | Discord ids, error and URL helpers (leaves)

@@ -80,6 +80,16 @@ pub(crate) fn documented_defaults() -> BTreeMap<String, toml::Value> {
     found
 }
 
+/// The value `config/highwater.toml` states for `key`, which must be one of
+/// [`CHECKED_ABOVE`] (the keys whose checks live beside the code that applies them).
+pub(crate) fn stated(key: &str) -> toml::Value {
+    assert!(CHECKED_ABOVE.contains(&key), "{key} is checked here");
+    documented_defaults()
+        .get(key)
+        .unwrap_or_else(|| panic!("config/highwater.toml states {key}"))
+        .clone()
+}
+
 /// The documented value of `key` as a number (an integer is read as one too).
 pub(crate) fn number(value: &toml::Value) -> f64 {
     match value {

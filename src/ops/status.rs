@@ -1,12 +1,13 @@
-//! `highwater status`: a database's state for an operator, as text or JSON. Reading is
-//! [`StoreStatus::read_only`] (no lock, no write); this file only renders.
+//! `highwater status` (a database's state for an operator) and `highwater outbox` (its latest
+//! messages), as text or JSON. Reading is [`StoreStatus::read_only`] and
+//! [`crate::store::outbox`] (no lock, no write); this file only renders.
 //!
 //! Times are UTC and say so. Destinations are shown by kind and id, never a webhook token.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::store::{Holder, StoreStatus};
+use crate::store::{Holder, MessageRecord, MessageState, StoreStatus};
 
 fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
@@ -114,5 +115,58 @@ pub fn json(database: &str, status: &StoreStatus, holder: Holder) -> Value {
             "scheduled": rfc3339(*scheduled),
             "finished": rfc3339(*finished),
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// `highwater outbox`: one line per message, oldest first. Notes are a delivery's own words
+/// (never a webhook token: the store keeps none in them).
+pub fn outbox_text(messages: &[MessageRecord]) -> String {
+    if messages.is_empty() {
+        return "the outbox is empty\n".to_owned();
+    }
+    let mut out = String::new();
+    for m in messages {
+        out.push_str(&format!(
+            "#{} {} {} {} server {} destination {}, {} attempt{}",
+            m.id,
+            m.state.as_str(),
+            m.session,
+            m.symbol,
+            m.server,
+            m.destination,
+            m.attempts,
+            if m.attempts == 1 { "" } else { "s" }
+        ));
+        if let Some(remote) = &m.remote_id {
+            out.push_str(&format!(", message {remote}"));
+        }
+        if m.interrupted {
+            out.push_str(", interrupted while sending");
+        }
+        if matches!(m.state, MessageState::Pending | MessageState::Sending) {
+            out.push_str(&format!(", next attempt {}", utc(m.next_attempt_at)));
+        }
+        if let Some(note) = m.note.as_deref().filter(|n| !n.is_empty()) {
+            out.push_str(&format!(": {note}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `highwater outbox --json`: one object per message.
+pub fn outbox_json(message: &MessageRecord) -> Value {
+    json!({
+        "id": message.id,
+        "state": message.state.as_str(),
+        "session": message.session.to_string(),
+        "symbol": message.symbol,
+        "server": message.server.to_string(),
+        "destination": message.destination,
+        "attempts": message.attempts,
+        "next_attempt_at": rfc3339(message.next_attempt_at),
+        "remote_id": message.remote_id,
+        "interrupted": message.interrupted,
+        "note": message.note,
     })
 }

@@ -23,20 +23,12 @@ mod documented_defaults {
     use std::time::Duration;
 
     use super::{DeliveryPolicy, TickLimits};
-    use crate::config::documented::{CHECKED_ABOVE, documented_defaults, number};
+    use crate::config::documented::{number, stated};
 
     /// The delivery and pipeline defaults `config/highwater.toml` states are the ones
     /// [`DeliveryPolicy`] and [`TickLimits`] apply when a key is absent.
     #[test]
     fn the_shipped_config_states_the_delivery_and_pipeline_defaults() {
-        let documented = documented_defaults();
-        let stated = |key: &str| {
-            assert!(CHECKED_ABOVE.contains(&key), "{key} is checked here");
-            documented
-                .get(key)
-                .unwrap_or_else(|| panic!("config/highwater.toml states {key}"))
-                .clone()
-        };
         let delivery = DeliveryPolicy::default();
         let limits = TickLimits::default();
         assert_eq!(

@@ -121,20 +121,12 @@ pub fn resolve(query: &str) -> Result<Arc<Symbol>, ProviderError> {
 #[cfg(test)]
 mod documented_defaults {
     use super::*;
-    use crate::config::documented::{CHECKED_ABOVE, documented_defaults, number};
+    use crate::config::documented::{number, stated};
 
     /// The provider defaults `config/highwater.toml` states are the ones [`policy`] and the
     /// providers apply.
     #[test]
     fn the_shipped_config_states_the_provider_defaults() {
-        let documented = documented_defaults();
-        let stated = |key: &str| {
-            assert!(CHECKED_ABOVE.contains(&key), "{key} is checked here");
-            documented
-                .get(key)
-                .unwrap_or_else(|| panic!("config/highwater.toml states {key}"))
-                .clone()
-        };
         let none = ProviderSettings::default();
         let yahoo = policy(&none, HttpPolicy::default().requests_per_second);
         let binance = policy(&none, BINANCE_REQUESTS_PER_SECOND);

@@ -36,7 +36,7 @@ pub use lock::{DatabaseLock, Holder, LockError, holder, lock_path};
 #[doc(hidden)]
 pub use page_limit::PageLimit;
 pub use sqlite::SqliteStore;
-pub use status::{OutboxSummary, StoreStatus};
+pub use status::{OutboxSummary, StoreStatus, outbox};
 
 /// Limits on what one server may configure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,7 +326,7 @@ pub enum MessageState {
 }
 
 impl MessageState {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             MessageState::Pending => "pending",
             MessageState::Sending => "sending",
@@ -534,7 +534,6 @@ pub trait Store: Send + Sync {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    async fn messages(&self) -> Result<Vec<MessageRecord>, StoreError>;
 
     // The scheduler.
 

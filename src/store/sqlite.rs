@@ -399,6 +399,30 @@ impl SqliteStore {
         })
     }
 
+    /// One outbox row as a [`MessageRecord`].
+    pub(super) fn message_from(row: &SqliteRow) -> Result<MessageRecord, StoreError> {
+        let id: i64 = get(row, "id")?;
+        let session: String = get(row, "session")?;
+        let state: String = get(row, "state")?;
+        let payload: String = get(row, "payload")?;
+        let attempts: i64 = get(row, "attempts")?;
+        let interrupted: i64 = get(row, "interrupted")?;
+        Ok(MessageRecord {
+            id,
+            server: ServerId::from_stored(get(row, "server")?)?,
+            destination: get(row, "destination")?,
+            symbol: get(row, "symbol")?,
+            session: parse_date(&session, "outbox session")?,
+            state: MessageState::parse(&state)?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            next_attempt_at: from_ms(get(row, "next_attempt_at")?, "next_attempt_at")?,
+            remote_id: get(row, "remote_id")?,
+            note: get(row, "note")?,
+            interrupted: interrupted != 0,
+            payload: Self::payload_from(&payload, id)?,
+        })
+    }
+
     fn payload_from(text: &str, id: i64) -> Result<Outgoing, StoreError> {
         let mut payload: Outgoing =
             serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
@@ -1125,37 +1149,6 @@ impl Store for SqliteStore {
         .await
         .map_err(query("ending a message"))?;
         Ok(())
-    }
-
-    async fn messages(&self) -> Result<Vec<MessageRecord>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM outbox ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query("reading the outbox"))?;
-        rows.iter()
-            .map(|row| {
-                let id: i64 = get(row, "id")?;
-                let session: String = get(row, "session")?;
-                let state: String = get(row, "state")?;
-                let payload: String = get(row, "payload")?;
-                let attempts: i64 = get(row, "attempts")?;
-                let interrupted: i64 = get(row, "interrupted")?;
-                Ok(MessageRecord {
-                    id,
-                    server: ServerId::from_stored(get(row, "server")?)?,
-                    destination: get(row, "destination")?,
-                    symbol: get(row, "symbol")?,
-                    session: parse_date(&session, "outbox session")?,
-                    state: MessageState::parse(&state)?,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                    next_attempt_at: from_ms(get(row, "next_attempt_at")?, "next_attempt_at")?,
-                    remote_id: get(row, "remote_id")?,
-                    note: get(row, "note")?,
-                    interrupted: interrupted != 0,
-                    payload: Self::payload_from(&payload, id)?,
-                })
-            })
-            .collect()
     }
 
     async fn job_runs(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {

@@ -1,7 +1,8 @@
 //! What `highwater status` and `/metrics` read about a database: servers, destinations, rule
-//! counts, the outbox by state, and the last run of each job.
+//! counts, the outbox by state, and the last run of each job; and what `highwater outbox`
+//! lists: the latest messages of the outbox, each with its state and what happened to it.
 //!
-//! [`StoreStatus::read_only`] opens the file with its own read-only connection: no lock, no
+//! [`StoreStatus::read_only`] and [`outbox`] open the file with its own read-only connection: no lock, no
 //! migration, no write of any kind, so it is safe beside a running `highwater run` (SQLite's
 //! WAL lets a reader see the last committed state while the writer goes on). It never creates
 //! the file either: a missing database is an error naming it.
@@ -14,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
 use super::sqlite::{from_ms, get, query};
-use super::{Destination, SqliteStore, StoreError};
+use super::{Destination, MessageRecord, SqliteStore, StoreError};
 
 /// The outbox at a glance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,28 +92,47 @@ pub(super) async fn check_writable(pool: &SqlitePool) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// The latest `limit` messages of the outbox of the database at `path` (all of them without
+/// a limit), oldest first; read-only (see the module docs).
+pub async fn outbox(path: &Path, limit: Option<u32>) -> Result<Vec<MessageRecord>, StoreError> {
+    let pool = open_read_only(path).await?;
+    let rows =
+        sqlx::query("SELECT * FROM (SELECT * FROM outbox ORDER BY id DESC LIMIT ?) ORDER BY id")
+            .bind(limit.map_or(-1, i64::from))
+            .fetch_all(&pool)
+            .await
+            .map_err(query("reading the outbox"));
+    pool.close().await;
+    rows?.iter().map(SqliteStore::message_from).collect()
+}
+
+/// A read-only pool of one connection to the existing database at `path`.
+async fn open_read_only(path: &Path) -> Result<SqlitePool, StoreError> {
+    let shown = path.display().to_string();
+    if !path.is_file() {
+        return Err(StoreError::Open {
+            path: shown,
+            reason: "no such database file".into(),
+        });
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError::Open {
+            path: shown,
+            reason: e.to_string(),
+        })
+}
+
 impl StoreStatus {
     /// Reads the status of the database at `path`, read-only (see the module docs).
     pub async fn read_only(path: &Path) -> Result<Self, StoreError> {
-        let shown = path.display().to_string();
-        if !path.is_file() {
-            return Err(StoreError::Open {
-                path: shown,
-                reason: "no such database file".into(),
-            });
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .read_only(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::Open {
-                path: shown.clone(),
-                reason: e.to_string(),
-            })?;
+        let pool = open_read_only(path).await?;
         let status = Self::read(&pool).await;
         pool.close().await;
         status

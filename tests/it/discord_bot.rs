@@ -783,7 +783,7 @@ async fn two_databases_with_one_bot_token_both_get_their_alerts_into_a_channel()
         let app = posting_app(&fake, store, lock, &data, now).await;
         let (ticked, delivered) = app.run_once().await.expect("a tick");
         assert_eq!((ticked.messages, delivered.delivered), (1, 1), "{file}");
-        let messages = app.store().messages().await.expect("messages");
+        let messages = support::outbox(&dir.path().join(file)).await;
         assert_eq!(messages[0].id, 1, "{file}");
     }
     let posted = fake.messages(MARKETS);
@@ -842,7 +842,7 @@ async fn a_crash_between_posting_and_marking_shows_no_second_message_in_a_channe
     let delivered = app.deliver_now().await.expect("delivery");
     assert_eq!(delivered.delivered, 1);
     assert_eq!(fake.messages(MARKETS).len(), 1, "no second visible message");
-    let messages = app.store().messages().await.expect("messages");
+    let messages = support::outbox(&s.db).await;
     assert!(messages[0].interrupted);
     assert_eq!(messages[0].remote_id.as_deref(), Some(first_id.as_str()));
     assert_eq!(
@@ -1012,7 +1012,7 @@ async fn a_refused_bot_token_holds_every_channel_alert_and_leaves_channels_and_w
             );
         }
     };
-    check_waiting("after the 401", store.messages().await.expect("messages"));
+    check_waiting("after the 401", support::outbox(&s.db).await);
     let destinations = store
         .destinations(&ServerId::guild(GuildId::new(GUILD)))
         .await
@@ -1034,7 +1034,7 @@ async fn a_refused_bot_token_holds_every_channel_alert_and_leaves_channels_and_w
         refused_first,
         "no request with a refused token"
     );
-    check_waiting("due again", store.messages().await.expect("messages"));
+    check_waiting("due again", support::outbox(&s.db).await);
     drop(app);
     drop(store);
 

@@ -443,12 +443,52 @@ jobs:
     );
     assert!(!out.contains("token-1"), "no webhook token: {out}");
 
+    // `highwater outbox` lists the message the 429 left waiting, read the same way.
+    let (code, out, err) =
+        support::highwater_in(cwd.path(), ["outbox", "--database", db.as_str()], &[]);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(
+        lines[0].starts_with("#1 pending 2025-09-18 ^RUT server config:desk destination 1, "),
+        "{out}"
+    );
+    assert_eq!(
+        lines[0],
+        "#1 pending 2025-09-18 ^RUT server config:desk destination 1, 1 attempt, next attempt \
+         2025-09-18 21:01:00 UTC: retrying: 429 Too Many Requests: You are being rate limited.",
+    );
+    assert!(!out.contains("token-1"), "no webhook token: {out}");
+    let (code, out, _) = support::highwater_in(
+        cwd.path(),
+        [
+            "outbox",
+            "--json",
+            "--limit",
+            "5",
+            "--database",
+            db.as_str(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0);
+    let message: Value = serde_json::from_str(out.trim_end()).expect("one JSON object");
+    assert_eq!(
+        (
+            &message["id"],
+            &message["state"],
+            &message["symbol"],
+            &message["remote_id"]
+        ),
+        (&json!(1), &json!("pending"), &json!("^RUT"), &Value::Null)
+    );
+
     // Nothing written, and the app still holds the database.
     let after = (
         std::fs::read(&s.db).expect("db"),
         std::fs::read(&wal).unwrap_or_default(),
     );
-    assert!(before == after, "status wrote to the database");
+    assert!(before == after, "status or outbox wrote to the database");
     assert!(
         DatabaseLock::acquire(&s.db).is_err(),
         "the app still holds the lock"

@@ -152,7 +152,7 @@ async fn the_record_is_posted_once_across_reruns_and_restarts() {
         titles(&posts[1].body),
         vec!["Russell 2000: 7th straight weekly gain".to_owned()]
     );
-    let messages = app.store().messages().await.expect("messages");
+    let messages = support::outbox(&s.db).await;
     assert!(messages.iter().all(|m| m.state == MessageState::Delivered));
     assert!(messages.iter().all(|m| m.remote_id.is_some()));
 }
@@ -208,7 +208,7 @@ async fn a_crash_between_sending_and_marking_is_resent_once_and_flagged_as_a_pos
         "at-least-once: one duplicate in this window"
     );
     assert_eq!(posts[0].body, posts[1].body, "the very same message again");
-    let messages = app.store().messages().await.expect("messages");
+    let messages = support::outbox(&s.db).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].state, MessageState::Delivered);
     assert!(messages[0].interrupted);
@@ -246,7 +246,7 @@ async fn a_deleted_webhook_disables_the_subscription_and_is_never_retried() {
     let (ticked, delivered) = app.run_once().await.expect("tick");
     assert_eq!((ticked.messages, delivered.dropped), (1, 1));
     assert_eq!(webhook.requests(), 1);
-    let messages = app.store().messages().await.expect("messages");
+    let messages = support::outbox(&s.db).await;
     assert!(messages.iter().all(|m| m.state == MessageState::Dropped));
     assert!(
         messages[1]
@@ -302,7 +302,7 @@ async fn a_muted_symbol_drops_its_alerts_and_says_so() {
     let (_, delivered) = app.run_once().await.expect("tick");
     assert_eq!((delivered.delivered, delivered.dropped), (0, 1));
     assert_eq!(webhook.requests(), 0);
-    let messages = app.store().messages().await.expect("messages");
+    let messages = support::outbox(&s.db).await;
     let note = messages[0].note.as_deref().unwrap_or_default();
     assert!(note.contains("muted") && note.contains("^RUT"), "{note}");
 }
@@ -319,7 +319,7 @@ async fn quiet_hours_hold_alerts_until_they_end() {
     let app = app(cfg, &s.db, &s.data, clock.clone()).await;
     let (_, delivered) = app.run_once().await.expect("tick");
     assert_eq!((delivered.delivered, delivered.held), (0, 1));
-    let messages = app.store().messages().await.expect("messages");
+    let messages = support::outbox(&s.db).await;
     assert_eq!(messages[0].state, MessageState::Pending);
     assert_eq!(
         messages[0].next_attempt_at,
@@ -344,7 +344,7 @@ async fn quiet_hours_hold_alerts_until_they_end() {
     );
     assert_eq!(app.deliver_now().await.expect("delivery").delivered, 1);
     assert_eq!(webhook.posts().len(), 1);
-    let messages = app.store().messages().await.expect("messages");
+    let messages = support::outbox(&s.db).await;
     assert_eq!(messages[0].attempts, 1, "holding is not an attempt");
 }
 
@@ -558,7 +558,7 @@ async fn a_full_disk_fails_ticks_loudly_and_afterwards_no_alert_is_lost_or_sent_
     }
     let posts = webhook.posts();
     assert_eq!(posts.len(), 8, "each message once");
-    let messages = app.store().messages().await.expect("messages");
+    let messages = support::outbox(&s.db).await;
     assert_eq!(messages.len(), 8);
     assert!(
         messages

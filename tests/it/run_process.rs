@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use highwater::store::{MessageRecord, MessageState, SqliteStore, Store};
+use highwater::store::{MessageRecord, MessageState};
 use support::webhook::{FakeWebhook, Post};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -97,10 +97,7 @@ async fn local_yahoo() -> MockServer {
 
 /// The outbox as stored now, read beside the running process.
 async fn stored_messages(db: &Path) -> Vec<MessageRecord> {
-    let store = SqliteStore::open(db).await.expect("the database opens");
-    let messages = store.messages().await.expect("messages");
-    store.close().await;
-    messages
+    support::outbox(db).await
 }
 
 /// Waits until `expected` posts have arrived, then a while longer, in which no more may come.

@@ -24,6 +24,14 @@ pub fn data_dir() -> PathBuf {
     dir
 }
 
+/// Every message of the outbox of the database at `path`, read as `highwater outbox` reads it
+/// (read-only, beside a store that may still be open).
+pub async fn outbox(path: &Path) -> Vec<highwater::store::MessageRecord> {
+    highwater::store::outbox(path, None)
+        .await
+        .expect("the outbox reads")
+}
+
 /// What one run of the binary did: exit code, stdout, stderr.
 pub type Outcome = (i32, String, String);
 
