@@ -594,9 +594,10 @@ fn streak(config: &Config, args: StreakArgs, out: &mut impl Write) -> anyhow::Re
     let as_of = args.query.answer.as_of;
     answer(config, &args.query, out, |series| {
         let answer = service::streak(series, args.timeframe, as_of)?;
+        let context = service::context(series, args.timeframe, as_of).ok();
         Ok((
             alerts::streak_json_answer(&answer),
-            alerts::streak_text(&answer),
+            alerts::streak_text_in_context(&answer, context.as_ref()),
         ))
     })
 }
@@ -624,9 +625,10 @@ fn high(config: &Config, args: HighArgs, out: &mut impl Write) -> anyhow::Result
     let as_of = args.query.answer.as_of;
     answer(config, &args.query, out, |series| {
         let answer = service::high(series, as_of)?;
+        let context = service::context(series, Timeframe::Weekly, as_of).ok();
         Ok((
             alerts::high_json_answer(&answer),
-            alerts::high_text(&answer),
+            alerts::high_text_in_context(&answer, context.as_ref()),
         ))
     })
 }

@@ -12,7 +12,7 @@ use crate::analytics::Direction;
 use crate::market::Timeframe;
 use crate::service::context::{After, ForwardReturns, MIN_CASES};
 use crate::service::risk::Side;
-use crate::service::{ContextAnswer, HistoryAnswer, RiskAnswer};
+use crate::service::{ContextAnswer, HighAnswer, HistoryAnswer, RiskAnswer, StreakAnswer};
 
 /// "5 sessions: median +0.85%, 4 of 5 higher" or why it is not stated.
 fn horizon_line(returns: &ForwardReturns) -> String {
@@ -366,4 +366,70 @@ pub fn risk_json(answer: &RiskAnswer) -> Value {
         "observations_90d": answer.observations_90d,
         "assets": [side(&answer.a), side(&answer.b)],
     })
+}
+
+/// One line of context under a streak answer: how many earlier runs reached its length and
+/// what followed them 21 sessions later. `None` for no streak or a single period.
+pub fn streak_context_line(context: &ContextAnswer) -> Option<String> {
+    let s = context.streak.as_ref().filter(|s| s.length >= 2)?;
+    let runs = match s.earlier_at_least {
+        1 => "1 earlier run".to_owned(),
+        n => format!("{n} earlier runs"),
+    };
+    let after = context
+        .forward_returns
+        .iter()
+        .find(|r| r.after == After::Streak && r.sessions == 21)?;
+    let tail = match (after.median_pct, after.positive_share) {
+        (Some(median), Some(share)) => format!(
+            "; 21 sessions after reaching it: median {}, {} of {} higher",
+            percent(median),
+            (share * after.count as f64).round() as usize,
+            after.count
+        ),
+        _ => String::new(),
+    };
+    Some(format!(
+        "How rare: {runs} reached {} or more since {}{tail}.",
+        s.length,
+        short_date(s.first_date)
+    ))
+}
+
+/// One line of context under a record answer: the rank of the drought the latest record
+/// ended. `None` when records are unknown or it ended none (a record the session after one).
+pub fn record_context_line(context: &ContextAnswer) -> Option<String> {
+    let r = context.record.as_ref().filter(|r| r.drought_sessions > 0)?;
+    Some(format!(
+        "The record of {} ended a {}-session drought, the {}-longest of {} on record.",
+        short_date(r.date),
+        r.drought_sessions,
+        ordinal(u32::try_from(r.drought_rank).unwrap_or(u32::MAX)),
+        r.droughts_on_record
+    ))
+}
+
+/// `text` and, when there is one, a line of context under it.
+fn with_line(mut text: String, line: Option<String>) -> String {
+    if let Some(line) = line {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    text
+}
+
+/// The `/streak` answer with its line of context (see [`streak_context_line`]).
+pub fn streak_text_in_context(answer: &StreakAnswer, context: Option<&ContextAnswer>) -> String {
+    with_line(
+        super::streak_text(answer),
+        context.and_then(streak_context_line),
+    )
+}
+
+/// The `/high` answer with its line of context (see [`record_context_line`]).
+pub fn high_text_in_context(answer: &HighAnswer, context: Option<&ContextAnswer>) -> String {
+    with_line(
+        super::high_text(answer),
+        context.and_then(record_context_line),
+    )
 }

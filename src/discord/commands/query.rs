@@ -48,7 +48,9 @@ pub async fn streak(
     let loaded = load(ctx, &symbol).await?;
     let timeframe = timeframe.map_or(Timeframe::Weekly, Timeframe::from);
     let answer = service::streak(&loaded.series, timeframe, None)?;
-    public(ctx, with_status(alerts::streak_text(&answer), &loaded)).await
+    let context = service::context(&loaded.series, timeframe, None).ok();
+    let text = alerts::streak_text_in_context(&answer, context.as_ref());
+    public(ctx, with_status(text, &loaded)).await
 }
 
 /// A symbol's record close: when, how long ago, how far below it is, and its 52-week range.
@@ -62,7 +64,9 @@ pub async fn high(
 ) -> Result<(), Error> {
     let loaded = load(ctx, &symbol).await?;
     let answer = service::high(&loaded.series, None)?;
-    public(ctx, with_status(alerts::high_text(&answer), &loaded)).await
+    let context = service::context(&loaded.series, Timeframe::Weekly, None).ok();
+    let text = alerts::high_text_in_context(&answer, context.as_ref());
+    public(ctx, with_status(text, &loaded)).await
 }
 
 /// How rare a symbol's streak and latest record are, and what followed earlier ones.
