@@ -5,11 +5,15 @@
 
 use serde_json::{Value, json};
 
+use super::EmbedField;
 use super::format::{ordinal, percent, price, short_date};
 use super::json::{tidy, tidy_pct};
 use super::text::streak_noun;
 use crate::analytics::Direction;
+use crate::market::Series;
 use crate::market::Timeframe;
+use crate::rules::{Event, Fact};
+use crate::service;
 use crate::service::context::{After, ForwardReturns, MIN_CASES};
 use crate::service::risk::Side;
 use crate::service::{ContextAnswer, HighAnswer, HistoryAnswer, RiskAnswer, StreakAnswer};
@@ -432,4 +436,29 @@ pub fn high_text_in_context(answer: &HighAnswer, context: Option<&ContextAnswer>
         super::high_text(answer),
         context.and_then(record_context_line),
     )
+}
+
+/// The line of context an alert carries, as an embed field "How rare": for a streak, how many
+/// earlier runs reached its length and what followed; for a record, its drought's rank.
+/// `None` for other kinds and when the history cannot say (computed over `series` as of the
+/// alert's session, so a replayed alert gets the context of its own day).
+pub fn context_field(event: &Event, series: &Series) -> Option<EmbedField> {
+    let line = match &event.fact {
+        Fact::Streak { timeframe, .. } => {
+            let context = service::context(series, *timeframe, Some(event.date)).ok()?;
+            streak_context_line(&context)?
+        }
+        Fact::RecordClose { .. } => {
+            let context = service::context(series, Timeframe::Weekly, Some(event.date)).ok()?;
+            // The record this alert is about, not an earlier one.
+            context.record.as_ref().filter(|r| r.date == event.date)?;
+            record_context_line(&context)?
+        }
+        _ => return None,
+    };
+    Some(EmbedField {
+        name: "How rare".to_owned(),
+        value: line,
+        inline: false,
+    })
 }

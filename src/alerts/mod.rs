@@ -17,8 +17,9 @@ pub use answers::{
     with_data_status,
 };
 pub use context::{
-    BookPart, context_json, context_text, high_text_in_context, history_json, history_text,
-    record_context_line, risk_json, risk_text, streak_context_line, streak_text_in_context,
+    BookPart, context_field, context_json, context_text, high_text_in_context, history_json,
+    history_text, record_context_line, risk_json, risk_text, streak_context_line,
+    streak_text_in_context,
 };
 pub use decide::{Decision, Mute, MuteTarget, QuietHours, QuietHoursError, decide};
 pub use embed::{Embed, EmbedField, render_embed};

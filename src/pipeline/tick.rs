@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::DiscordMessage;
-use crate::alerts::{event_json, headline, render_embed};
+use crate::alerts::{context_field, event_json, headline, render_embed};
 use crate::market::sanity::sessions_behind;
 use crate::market::{Calendar, Series, Symbol};
 use crate::providers::live;
@@ -292,6 +292,8 @@ pub async fn tick_symbols(
                     continue;
                 };
                 let key = event.dedup_key();
+                let mut embed = render_embed(event, source);
+                embed.fields.extend(context_field(event, history));
                 groups
                     .entry((destination, event.date, role))
                     .or_default()
@@ -299,7 +301,7 @@ pub async fn tick_symbols(
                         rule_id: key.rule.to_string(),
                         kind: key.kind.to_owned(),
                         period: key.period.to_string(),
-                        embed: render_embed(event, source),
+                        embed,
                         headline: headline(event),
                         event: event_json(event),
                     });

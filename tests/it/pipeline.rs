@@ -135,6 +135,28 @@ async fn the_record_is_posted_once_across_reruns_and_restarts() {
         "{body}"
     );
     assert_eq!(body["allowed_mentions"], json!({"parse": []}));
+    // Each carries its context, as `highwater high` and `highwater streak` state it that day.
+    let how_rare = |embed: &serde_json::Value| {
+        embed["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .find(|f| f["name"] == "How rare")
+            .map(|f| f["value"].as_str().expect("text").to_owned())
+    };
+    assert_eq!(
+        how_rare(&body["embeds"][0]).as_deref(),
+        Some(
+            "The record of Sep 18, 2025 ended a 967-session drought, the 2nd-longest of 578 on record."
+        )
+    );
+    assert_eq!(
+        how_rare(&body["embeds"][1]).as_deref(),
+        Some(
+            "How rare: 19 earlier runs reached 7 or more since Sep 10, 1987; 21 sessions after \
+             reaching it: median +2.13%, 13 of 19 higher."
+        )
+    );
 
     // A restart on the same database posts nothing again.
     let app = app(cfg, &s.db, &s.data, clock.clone()).await;
