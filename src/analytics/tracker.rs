@@ -205,6 +205,20 @@ struct OpenPeriod {
     remaining: u32,
 }
 
+impl OpenPeriod {
+    /// A period opened by its first session (its sessions left are set when it settles).
+    #[inline]
+    fn first_session(key: PeriodKey, date: NaiveDate, close: f64) -> Self {
+        Self {
+            key,
+            first_date: date,
+            last_date: date,
+            close,
+            remaining: 0,
+        }
+    }
+}
+
 /// Streak and move state of one timeframe.
 #[derive(Debug, Clone)]
 struct PeriodTrack {
@@ -301,13 +315,7 @@ impl PeriodTrack {
                 if let Some(open) = slot.take() {
                     self.commit(open);
                 }
-                self.open = Some(OpenPeriod {
-                    key,
-                    first_date: date,
-                    last_date: date,
-                    close,
-                    remaining: 0,
-                });
+                self.open = Some(OpenPeriod::first_session(key, date, close));
             }
         }
     }
@@ -324,13 +332,7 @@ impl PeriodTrack {
             }
             None => Timeframe::Daily.key(date),
         };
-        self.open = Some(OpenPeriod {
-            key,
-            first_date: date,
-            last_date: date,
-            close,
-            remaining: 0,
-        });
+        self.open = Some(OpenPeriod::first_session(key, date, close));
     }
 
     /// After bulk steps: what the calendar says of the open period, as `push` would have left it.

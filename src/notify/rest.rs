@@ -245,13 +245,7 @@ impl DiscordRest {
     /// A failed request (no status): always worth another try (a timeout after Discord accepted
     /// the message is safe to re-send: the nonce makes Discord return the first one).
     fn request_failed(&self, channel_id: ChannelId, error: reqwest::Error) -> DeliveryError {
-        let what = if error.is_timeout() {
-            "timed out"
-        } else if error.is_connect() {
-            "could not connect"
-        } else {
-            "request failed"
-        };
+        let what = crate::shared::request_failure(&error);
         let reason = self.scrub(&format!(
             "channel {channel_id}: {what}: {}",
             error_chain(error)

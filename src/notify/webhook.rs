@@ -335,13 +335,7 @@ impl WebhookNotifier {
 
     /// A failed request (no status): always worth another try.
     fn request_failed(&self, error: reqwest::Error) -> DeliveryError {
-        let what = if error.is_timeout() {
-            "timed out"
-        } else if error.is_connect() {
-            "could not connect"
-        } else {
-            "request failed"
-        };
+        let what = crate::shared::request_failure(&error);
         let reason = self.url.scrub(&format!("{what}: {}", error_chain(error)));
         tracing::warn!(%reason, "webhook request failed");
         DeliveryError::Retry {

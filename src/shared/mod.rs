@@ -31,6 +31,18 @@ pub(crate) fn message_id(json: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// What went wrong with a request that got no answer, in words: `timed out`, `could not
+/// connect` or `request failed`.
+pub(crate) fn request_failure(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    }
+}
+
 /// A reqwest error and its causes, without the URL (which would carry the query string, or a
 /// webhook's token).
 pub(crate) fn error_chain(error: reqwest::Error) -> String {
