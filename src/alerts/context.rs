@@ -70,11 +70,20 @@ pub fn context_text(answer: &ContextAnswer) -> String {
             lines.extend(horizons(answer, After::Streak));
         }
         None => lines.push(format!(
-            "Streak: none (the latest {} closed unchanged).",
+            "Streak: none (the latest {} extends no run of closes).",
             answer.timeframe.unit()
         )),
     }
     match &answer.record {
+        Some(r) if r.drought_sessions == 0 => {
+            lines.push(format!(
+                "Record: {} on {}, the session after the previous high-water mark (no drought).",
+                price(r.close),
+                short_date(r.date)
+            ));
+            lines.push("After earlier records:".to_owned());
+            lines.extend(horizons(answer, After::Record));
+        }
         Some(r) => {
             lines.push(format!(
                 "Record: {} on {} ended a {}-session drought, the {}-longest of {} on record.",

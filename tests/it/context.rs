@@ -453,3 +453,29 @@ fn the_risk_view_correlates_as_a_naive_loop_does() {
         }
     }
 }
+
+/// At the start of a history: one bar has no streak and no record; a record the session after
+/// the first close ended no drought, and nothing is stated from fewer than five cases.
+#[test]
+fn the_first_sessions_of_a_history_say_what_they_cannot_know() {
+    let data = data_dir();
+    let dir = data.to_str().expect("utf-8 path");
+    let (code, out, err) = highwater(["context", "--data", dir, "RUT", "--as-of", "1987-09-10"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "Russell 2000 as of 1987-09-10\n\
+         Streak: none (the latest week extends no run of closes).\n\
+         Record: unknown or none yet in this history.\n"
+    );
+    let (code, out, err) = highwater(["context", "--data", dir, "RUT", "--as-of", "1987-09-21"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "Record: 170.54 on Sep 11, 1987, the session after the previous high-water mark \
+             (no drought).\nAfter earlier records:\n  5 sessions later: not stated (0 cases; at \
+             least 5 needed)\n"
+        ),
+        "{out}"
+    );
+}
