@@ -137,6 +137,25 @@ pub fn render_embed(event: &Event, source: &str) -> Embed {
                 streak_noun(*timeframe, direction)
             )
         }
+        Fact::CorrelationShift {
+            versus,
+            window,
+            threshold,
+            correlation,
+            previous,
+            direction,
+        } => {
+            fields.push(field(
+                &format!("{window}-day correlation"),
+                format!("{correlation:+.2} (was {previous:+.2})"),
+            ));
+            fields.push(field("Threshold", format!("{threshold:+.2}")));
+            format!(
+                "{name}: correlation with {} crosses {} {threshold:+.2}",
+                versus.name(),
+                super::text::crossing_word(*direction)
+            )
+        }
         Fact::BigMove {
             timeframe,
             movement,

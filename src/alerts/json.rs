@@ -341,6 +341,7 @@ struct EventJson<'a> {
     biggest_since_pct: Option<Option<f64>>,
     change_pct: Option<f64>,
     close: f64,
+    correlation: Option<f64>,
     direction: Option<Option<Direction>>,
     drought_sessions: Option<u32>,
     earlier_at_least: Option<u32>,
@@ -355,14 +356,18 @@ struct EventJson<'a> {
     on_pace: Option<bool>,
     period: Option<PeriodKey>,
     previous_close: Option<f64>,
+    previous_correlation: Option<f64>,
     previous_record_close: Option<f64>,
     previous_record_date: Option<NaiveDate>,
     previous_record_high: Option<f64>,
     session_change_pct: Option<f64>,
     sessions_remaining: Option<u32>,
     start_date: Option<NaiveDate>,
+    threshold: Option<f64>,
     timeframe: Option<Timeframe>,
+    versus: Option<&'a str>,
     weeks: Option<u32>,
+    window: Option<u32>,
 }
 
 impl<'a> EventJson<'a> {
@@ -374,6 +379,7 @@ impl<'a> EventJson<'a> {
             biggest_since_pct: None,
             change_pct: None,
             close: tidy(event.close),
+            correlation: None,
             direction: None,
             drought_sessions: None,
             earlier_at_least: None,
@@ -388,16 +394,20 @@ impl<'a> EventJson<'a> {
             on_pace: None,
             period: None,
             previous_close: None,
+            previous_correlation: None,
             previous_record_close: None,
             previous_record_date: None,
             previous_record_high: None,
             session_change_pct: event.session_change_pct.map(tidy_pct),
             sessions_remaining: None,
             start_date: None,
+            threshold: None,
             timeframe: None,
+            versus: None,
             weeks: None,
+            window: None,
         };
-        match event.fact {
+        match &event.fact {
             Fact::RecordClose {
                 previous,
                 drought_sessions,
@@ -405,7 +415,7 @@ impl<'a> EventJson<'a> {
                 json.basis = Some("close");
                 json.previous_record_date = Some(previous.date);
                 json.previous_record_close = Some(tidy(previous.value));
-                json.drought_sessions = Some(drought_sessions);
+                json.drought_sessions = Some(*drought_sessions);
             }
             Fact::RecordIntraday {
                 high,
@@ -413,16 +423,16 @@ impl<'a> EventJson<'a> {
                 drought_sessions,
             } => {
                 json.basis = Some("intraday");
-                json.high = Some(tidy(high));
+                json.high = Some(tidy(*high));
                 json.previous_record_date = Some(previous.date);
                 json.previous_record_high = Some(tidy(previous.value));
-                json.drought_sessions = Some(drought_sessions);
+                json.drought_sessions = Some(*drought_sessions);
             }
             Fact::PeriodHigh {
                 weeks,
                 highest_since,
             } => {
-                json.weeks = Some(weeks);
+                json.weeks = Some(*weeks);
                 json.highest_since_date = Some(highest_since.map(|(_, d)| d));
                 json.highest_since_close = Some(highest_since.map(|(c, _)| tidy(c)));
             }
@@ -430,12 +440,12 @@ impl<'a> EventJson<'a> {
                 weeks,
                 lowest_since,
             } => {
-                json.weeks = Some(weeks);
+                json.weeks = Some(*weeks);
                 json.lowest_since_date = Some(lowest_since.map(|(_, d)| d));
                 json.lowest_since_close = Some(lowest_since.map(|(c, _)| tidy(c)));
             }
             Fact::Streak { timeframe, streak } => {
-                json.timeframe = Some(timeframe);
+                json.timeframe = Some(*timeframe);
                 json.direction = Some(streak.direction);
                 json.length = Some(streak.length);
                 json.on_pace = Some(!streak.complete);
@@ -452,12 +462,27 @@ impl<'a> EventJson<'a> {
                 period,
                 movement,
             } => {
-                json.timeframe = Some(timeframe);
-                json.period = Some(period);
+                json.timeframe = Some(*timeframe);
+                json.period = Some(*period);
                 json.change_pct = Some(tidy_pct(movement.change_pct));
                 json.previous_close = Some(tidy(movement.previous_close));
                 json.biggest_since_date = Some(movement.biggest_since.map(|(d, _)| d));
                 json.biggest_since_pct = Some(movement.biggest_since.map(|(_, p)| tidy_pct(p)));
+            }
+            Fact::CorrelationShift {
+                versus,
+                window,
+                threshold,
+                correlation,
+                previous,
+                direction,
+            } => {
+                json.versus = Some(versus.ticker());
+                json.window = Some(*window);
+                json.threshold = Some(*threshold);
+                json.correlation = Some(*correlation);
+                json.previous_correlation = Some(*previous);
+                json.direction = Some(Some(*direction));
             }
         }
         json
@@ -480,6 +505,9 @@ impl<'a> EventJson<'a> {
             o.f64("change_pct", pct);
         }
         o.f64("close", self.close);
+        if let Some(correlation) = self.correlation {
+            o.f64("correlation", correlation);
+        }
         o.date("date", event.date);
         o.string_with("dedup_key", |out| push_dedup_key(out, event));
         if let Some(direction) = self.direction {
@@ -530,6 +558,9 @@ impl<'a> EventJson<'a> {
         if let Some(close) = self.previous_close {
             o.f64("previous_close", close);
         }
+        if let Some(correlation) = self.previous_correlation {
+            o.f64("previous_correlation", correlation);
+        }
         if let Some(close) = self.previous_record_close {
             o.f64("previous_record_close", close);
         }
@@ -548,11 +579,20 @@ impl<'a> EventJson<'a> {
             o.date("start_date", date);
         }
         o.str("symbol", event.symbol.ticker());
+        if let Some(threshold) = self.threshold {
+            o.f64("threshold", threshold);
+        }
         if let Some(timeframe) = self.timeframe {
             o.name("timeframe", timeframe.as_str());
         }
+        if let Some(versus) = self.versus {
+            o.str("versus", versus);
+        }
         if let Some(weeks) = self.weeks {
             o.u32("weeks", weeks);
+        }
+        if let Some(window) = self.window {
+            o.u32("window", window);
         }
         o.end();
     }

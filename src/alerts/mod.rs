@@ -7,6 +7,7 @@
 mod answers;
 mod context;
 mod decide;
+mod digest;
 mod embed;
 mod format;
 mod json;
@@ -22,6 +23,7 @@ pub use context::{
     streak_text_in_context,
 };
 pub use decide::{Decision, Mute, MuteTarget, QuietHours, QuietHoursError, decide};
+pub use digest::{digest_embed, digest_json, digest_line};
 pub use embed::{Embed, EmbedField, render_embed};
 pub use format::{a_ordinal, month_year, ordinal, percent, price, short_date};
 pub use json::{bar_json, bar_text, event_json, write_event_json};

@@ -115,6 +115,14 @@ fn push_streak_sentence(
     push_longest_clause(out, timeframe, s.longest_since, history_from);
 }
 
+/// Which way a correlation crossed its level: to or above it (`Up`), below it (`Down`).
+pub(crate) fn crossing_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "above",
+        Direction::Down => "below",
+    }
+}
+
 /// The headline of an event.
 pub fn headline(event: &Event) -> String {
     let mut out = Vec::with_capacity(160);
@@ -210,6 +218,23 @@ pub fn push_headline(out: &mut Vec<u8>, event: &Event) {
         }
         Fact::Streak { timeframe, streak } => {
             push_streak_sentence(out, name, *timeframe, streak, event.history_from);
+        }
+        Fact::CorrelationShift {
+            versus,
+            window,
+            threshold,
+            correlation,
+            previous,
+            direction,
+        } => {
+            out.extend_from_slice(
+                format!(
+                    "{name}'s {window}-day correlation with {} crosses {} {threshold:+.2}: {correlation:+.2}, from {previous:+.2} the session before",
+                    versus.name(),
+                    crossing_word(*direction),
+                )
+                .as_bytes(),
+            );
         }
         Fact::BigMove {
             timeframe,

@@ -7,11 +7,13 @@
 //! feeds a whole context at once, passing over what only matters as of a bar; a property test holds
 //! it to the same state as feeding bar by bar.
 
+mod correlation;
 mod record;
 mod stack;
 mod streak;
 mod tracker;
 
+pub use correlation::{Aligned, Crossing, aligned_returns, crossings, pearson, rolling_at};
 pub use record::{Intraday, Mark, RecordFact};
 pub use stack::PrevAtLeast;
 pub use streak::{Direction, RunRef, StreakFact};

@@ -918,7 +918,7 @@ mod tests {
         assert_eq!(
             text,
             "config file my.toml: rule 'r': unknown kind 'nope' (expected one of: record_high, \
-             period_high, period_low, streak, big_move)"
+             period_high, period_low, streak, big_move, correlation_shift)"
         );
     }
 }

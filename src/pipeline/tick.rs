@@ -11,16 +11,19 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::DiscordMessage;
-use crate::alerts::{context_field, event_json, headline, render_embed};
+use crate::alerts::{
+    context_field, digest_embed, digest_json, event_json, headline, render_embed, short_date,
+};
 use crate::market::sanity::sessions_behind;
 use crate::market::{Calendar, Series, Symbol};
 use crate::providers::live;
 use crate::providers::market_data::Held;
 use crate::providers::{Histories, HistoryError};
-use crate::rules::{Event, Rule, RuleSet};
+use crate::rules::{Event, Rule, RuleSet, cross};
 use crate::service::{ReplayRange, replay_series};
+use crate::shared::ChannelId;
 use crate::store::{
-    AlertGroup, NewAlert, RoleId, ServerId, ServerSettings, Store, StoreError, StoredRule,
+    AlertGroup, NewAlert, RoleId, ServerId, ServerSettings, Store, StoreError, StoredRule, Target,
     TickWrite,
 };
 
@@ -104,6 +107,10 @@ struct Plan {
     rules: RuleSet,
     routes: HashMap<String, (Option<i64>, Option<RoleId>)>,
     symbols: Vec<Arc<Symbol>>,
+    /// The histories its two-history rules compare with (loaded, not evaluated).
+    versus: Vec<Arc<Symbol>>,
+    /// Where its daily digest goes, when it asked for one.
+    digest: Option<ChannelId>,
 }
 
 async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, StoreError> {
@@ -145,22 +152,129 @@ async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, Stor
         tracing::error!(%server, %error, "stored rules conflict; evaluating none");
         RuleSet::default()
     });
+    let mut versus = Vec::new();
+    for name in cross::versus_symbols(&rules) {
+        match live::resolve(name) {
+            Ok(symbol) => versus.push(symbol),
+            Err(error) => {
+                tracing::warn!(%server, symbol = %name, %error, "ignoring a correlation rule's versus symbol")
+            }
+        }
+    }
     Ok(Plan {
         server,
         rules,
         routes,
         symbols: symbols.into_values().collect(),
+        versus,
+        digest: settings.digest_channel,
     })
 }
+
+/// How a digest names a calendar in its outbox row (its `symbol`).
+fn calendar_name(calendar: Calendar) -> &'static str {
+    match calendar {
+        Calendar::Nyse => "nyse",
+        Calendar::Crypto => "crypto",
+        Calendar::Weekdays => "weekdays",
+    }
+}
+
+/// Adds `plan`'s daily digests to `write`: for each calendar this tick is for (`None`: all),
+/// the digest of its symbols as of the latest session any of them reached, once per session
+/// (the alert log keeps it to one: rule `digest`, kind `digest`, the session as the period).
+/// Symbols whose history did not load this tick are named under "No data".
+async fn digests(
+    store: &dyn Store,
+    plan: &Plan,
+    channel: ChannelId,
+    series: &HashMap<String, (Series, &'static str)>,
+    only_calendar: Option<Calendar>,
+    write: &mut TickWrite,
+) -> Result<(), StoreError> {
+    let watched = |ticker: &str| {
+        plan.symbols
+            .iter()
+            .chain(&plan.versus)
+            .any(|s| s.ticker() == ticker)
+    };
+    let (a, b) = crate::service::digest::PAIR;
+    let pair = match (series.get(a), series.get(b)) {
+        (Some((a_history, _)), Some((b_history, _))) if watched(a) && watched(b) => {
+            Some((a_history, b_history))
+        }
+        _ => None,
+    };
+    // Per calendar: the histories at hand and the symbols without one.
+    type Part<'s> = (Calendar, Vec<&'s Series>, Vec<Arc<Symbol>>);
+    let mut calendars: Vec<Part<'_>> = Vec::new();
+    for symbol in &plan.symbols {
+        if only_calendar.is_some_and(|c| symbol.calendar() != c) {
+            continue;
+        }
+        let calendar = symbol.calendar();
+        let slot = match calendars.iter().position(|c| c.0 == calendar) {
+            Some(at) => at,
+            None => {
+                calendars.push((calendar, Vec::new(), Vec::new()));
+                calendars.len() - 1
+            }
+        };
+        match series.get(symbol.ticker()) {
+            Some((history, _)) => calendars[slot].1.push(history),
+            None => calendars[slot].2.push(symbol.clone()),
+        }
+    }
+    for (calendar, histories, unloaded) in calendars {
+        let Some(session) = histories.iter().filter_map(|h| h.last_date()).max() else {
+            continue; // nothing of this calendar was looked at this tick
+        };
+        let mut digest = crate::service::digest(&histories, session, pair);
+        digest.missing.extend(unloaded);
+        let destination = store
+            .destination_for(&plan.server, &Target::Channel(channel))
+            .await?;
+        let period = session.to_string();
+        write.groups.push(AlertGroup {
+            server: plan.server.clone(),
+            destination,
+            symbol: calendar_name(calendar).to_owned(),
+            session,
+            mention_role: None,
+            alerts: vec![NewAlert {
+                rule_id: DIGEST.to_owned(),
+                kind: DIGEST.to_owned(),
+                period,
+                embed: digest_embed(&digest, calendar),
+                headline: format!("Daily digest for {}", short_date(session)),
+                event: digest_json(&digest),
+            }],
+        });
+    }
+    Ok(())
+}
+
+/// How far back a tick looks for correlation crossings it could not see before (see
+/// [`new_events`]).
+const LATE_COMPARISON_DAYS: u64 = 7;
+
+/// The rule id and kind a digest is logged under.
+pub const DIGEST: &str = "digest";
 
 /// The events of the sessions after `through` (at most `limits` of them), and the last session
 /// looked at. The evaluation is replay's ([`replay_series`]) from the first unseen session; an
 /// evaluation that fails is logged and looks at nothing, so those sessions are tried again.
-pub fn new_events(
+///
+/// Two-history rules (`correlation_shift`) compare with the history `others` gives for their
+/// `versus` symbol (by name as written). When it gives none, the other rules' events are still
+/// returned but the sessions count as not looked at, so the comparison is made on a later tick
+/// (the outbox keeps the repeated events once).
+pub fn new_events<'a>(
     series: &Series,
     rules: &RuleSet,
     through: Option<NaiveDate>,
     limits: TickLimits,
+    others: &dyn Fn(&str) -> Option<&'a Series>,
 ) -> (Vec<Event>, Option<NaiveDate>) {
     let bars = series.bars();
     let Some(last) = series.last_date() else {
@@ -182,7 +296,37 @@ pub fn new_events(
         to: None,
     };
     match replay_series(series, rules, range) {
-        Ok(events) => (events, Some(last)),
+        Ok(mut events) => {
+            let mut looked_at = Some(last);
+            // The other history may reach a date only later (a crypto day closes at midnight
+            // UTC, after the index's evening tick): comparisons look back a week, and the
+            // outbox keeps each crossing once.
+            let compare_from = match through {
+                Some(_) => range
+                    .from
+                    .checked_sub_days(chrono::Days::new(LATE_COMPARISON_DAYS))
+                    .unwrap_or(range.from),
+                None => range.from,
+            };
+            for name in cross::versus_symbols(rules) {
+                match others(name) {
+                    Some(versus) => events.extend(cross::correlation_events(
+                        series,
+                        versus,
+                        rules,
+                        compare_from,
+                        None,
+                    )),
+                    None => {
+                        tracing::warn!(symbol = %series.symbol().ticker(), versus = %name, "no history to compare with this tick; correlation rules wait for it");
+                        looked_at = through;
+                    }
+                }
+            }
+            // Stable: same-date events keep the one-history order, comparisons after.
+            events.sort_by_key(|e| e.date);
+            (events, looked_at)
+        }
         Err(error) => {
             tracing::error!(symbol = %series.symbol().ticker(), %error, "the rules could not be evaluated on this history; it is tried again next tick");
             (Vec::new(), through)
@@ -216,13 +360,23 @@ pub async fn tick_symbols(
     for settings in store.servers().await? {
         plans.push(plan(store, &settings).await?);
     }
-    let needed: BTreeMap<String, Arc<Symbol>> = plans
+    let mut needed: BTreeMap<String, Arc<Symbol>> = plans
         .iter()
         .flat_map(|p| p.symbols.iter())
         .filter(|s| calendar.is_none_or(|c| s.calendar() == c))
         .filter(|s| only.is_none_or(|only| only.contains(s.ticker())))
         .map(|s| (s.ticker().to_owned(), s.clone()))
         .collect();
+    // What a plan's evaluated symbols are compared with, whatever its calendar.
+    for plan in &plans {
+        if plan.symbols.iter().any(|s| needed.contains_key(s.ticker())) {
+            for symbol in &plan.versus {
+                needed
+                    .entry(symbol.ticker().to_owned())
+                    .or_insert_with(|| symbol.clone());
+            }
+        }
+    }
     let mut report = TickReport {
         symbols: needed.len(),
         ..TickReport::default()
@@ -270,6 +424,11 @@ pub async fn tick_symbols(
     let mut write = TickWrite::default();
     for plan in &plans {
         for symbol in &plan.symbols {
+            if calendar.is_some_and(|c| symbol.calendar() != c)
+                || only.is_some_and(|only| !only.contains(symbol.ticker()))
+            {
+                continue; // loaded only to be compared with
+            }
             let Some((history, source)) = series.get(symbol.ticker()) else {
                 continue;
             };
@@ -280,7 +439,11 @@ pub async fn tick_symbols(
             let through = store
                 .evaluated_through(&plan.server, symbol.ticker())
                 .await?;
-            let (events, last) = new_events(history, &rules, through, limits);
+            let others = |name: &str| {
+                let versus = live::resolve(name).ok()?;
+                series.get(versus.ticker()).map(|(history, _)| history)
+            };
+            let (events, last) = new_events(history, &rules, through, limits, &others);
             report.events += events.len();
             let mut groups: BTreeMap<(i64, NaiveDate, Option<RoleId>), Vec<NewAlert>> =
                 BTreeMap::new();
@@ -323,6 +486,14 @@ pub async fn tick_symbols(
                 write
                     .evaluated
                     .push((plan.server.clone(), symbol.ticker().to_owned(), last));
+            }
+        }
+    }
+    // A re-check of held closes sends no digest: the tick it re-checks did.
+    if only.is_none() {
+        for plan in &plans {
+            if let Some(channel) = plan.digest {
+                digests(store, plan, channel, &series, calendar, &mut write).await?;
             }
         }
     }

@@ -42,7 +42,7 @@ impl Evaluator {
         let armed: Vec<Armed> = rules
             .rules()
             .iter()
-            .filter(|r| r.applies_to(&symbol))
+            .filter(|r| r.applies_to(&symbol) && !r.kind().needs_two_histories())
             .map(|r| Armed {
                 id: Arc::from(r.id()),
                 kind: r.kind().clone(),
@@ -122,6 +122,7 @@ fn needs(rules: &[Armed]) -> Needs {
                 let floor = &mut needs.moves[timeframe as usize];
                 *floor = Some(floor.map_or(threshold_pct, |f| f.min(threshold_pct)));
             }
+            RuleKind::CorrelationShift { .. } => {}
         }
     }
     needs
@@ -157,6 +158,7 @@ impl Anchor {
 }
 
 fn emit(rule: &mut Armed, ctx: &Context<'_>, fact: Fact, at: Anchor, out: &mut Vec<Event>) {
+    let flavour = usize::from(matches!(fact, Fact::Streak { streak, .. } if !streak.complete));
     let event = Event {
         rule_id: rule.id.clone(),
         symbol: ctx.symbol.clone(),
@@ -166,7 +168,6 @@ fn emit(rule: &mut Armed, ctx: &Context<'_>, fact: Fact, at: Anchor, out: &mut V
         history_from: ctx.history_from,
         fact,
     };
-    let flavour = usize::from(matches!(fact, Fact::Streak { streak, .. } if !streak.complete));
     let period = event.period();
     if rule.last[flavour].is_some_and(|last| last >= period) {
         return;
@@ -299,6 +300,8 @@ fn evaluate(rule: &mut Armed, ctx: &Context<'_>, out: &mut Vec<Event>) -> Option
                 emit(rule, ctx, fact, Anchor::today(tracker)?, out);
             }
         }
+        // Two histories: evaluated by `rules::cross`, never armed here.
+        RuleKind::CorrelationShift { .. } => return None,
     }
     Some(())
 }

@@ -10,7 +10,7 @@ use crate::analytics::{Direction, Mark, MoveFact, StreakFact};
 use crate::market::{PeriodKey, Symbol, Timeframe};
 
 /// The fact behind an event.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Fact {
     /// The close is strictly above every earlier close.
     RecordClose {
@@ -46,6 +46,19 @@ pub enum Fact {
         period: PeriodKey,
         movement: MoveFact,
     },
+    /// The rolling correlation of daily log returns with `versus` crossed the rule's
+    /// `threshold` on this date (see `analytics::correlation` for the alignment).
+    CorrelationShift {
+        versus: Arc<Symbol>,
+        /// Aligned returns in the window (30).
+        window: u32,
+        threshold: f64,
+        correlation: f64,
+        /// The correlation on the aligned date before.
+        previous: f64,
+        /// `Up`: rose to or above the threshold; `Down`: fell below it.
+        direction: Direction,
+    },
 }
 
 impl Fact {
@@ -57,6 +70,7 @@ impl Fact {
             Fact::PeriodLow { .. } => Kind::PeriodLow,
             Fact::Streak { .. } => Kind::Streak,
             Fact::BigMove { .. } => Kind::BigMove,
+            Fact::CorrelationShift { .. } => Kind::CorrelationShift,
         }
     }
 
@@ -103,6 +117,7 @@ impl Fact {
             Fact::PeriodLow { .. } => false,
             Fact::Streak { streak, .. } => streak.direction == Some(Direction::Up),
             Fact::BigMove { movement, .. } => movement.change_pct >= 0.0,
+            Fact::CorrelationShift { direction, .. } => *direction == Direction::Up,
         }
     }
 }
@@ -128,9 +143,9 @@ impl Event {
     /// The period the fact is about: the session for records and highs, the week or month for
     /// weekly and monthly streaks and moves.
     pub fn period(&self) -> PeriodKey {
-        match self.fact {
+        match &self.fact {
             Fact::Streak { streak, .. } => streak.period,
-            Fact::BigMove { period, .. } => period,
+            Fact::BigMove { period, .. } => *period,
             _ => Timeframe::Daily.key(self.date),
         }
     }

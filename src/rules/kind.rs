@@ -1,5 +1,5 @@
 //! The names of the rule kinds: the one place `record_high`, `period_high`, `period_low`,
-//! `streak` and `big_move` are spelled. Rule files, stored rules, JSON output, dedup keys and
+//! `streak`, `big_move` and `correlation_shift` are spelled. Rule files, stored rules, JSON output, dedup keys and
 //! the `/rules add` command all go through [`Kind`].
 
 use std::fmt;
@@ -13,16 +13,18 @@ pub enum Kind {
     PeriodLow,
     Streak,
     BigMove,
+    CorrelationShift,
 }
 
 impl Kind {
     /// Every kind, in the order error messages and docs list them.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::RecordHigh,
         Kind::PeriodHigh,
         Kind::PeriodLow,
         Kind::Streak,
         Kind::BigMove,
+        Kind::CorrelationShift,
     ];
 
     /// The machine name, as written in rule files, stored rules and JSON output.
@@ -33,6 +35,7 @@ impl Kind {
             Kind::PeriodLow => "period_low",
             Kind::Streak => "streak",
             Kind::BigMove => "big_move",
+            Kind::CorrelationShift => "correlation_shift",
         }
     }
 }
@@ -77,7 +80,7 @@ mod tests {
         }
         assert_eq!(
             Kind::names(),
-            "record_high, period_high, period_low, streak, big_move"
+            "record_high, period_high, period_low, streak, big_move, correlation_shift"
         );
     }
 
@@ -86,7 +89,7 @@ mod tests {
         let err = "moonshot".parse::<Kind>().expect_err("not a kind");
         assert_eq!(
             err.to_string(),
-            "unknown rule kind 'moonshot' (expected one of: record_high, period_high, period_low, streak, big_move)"
+            "unknown rule kind 'moonshot' (expected one of: record_high, period_high, period_low, streak, big_move, correlation_shift)"
         );
         assert!(
             "Streak".parse::<Kind>().is_err(),

@@ -5,11 +5,13 @@
 //! - [`event`]: an event carries every fact an alert needs and a stable dedup key.
 //! - `watch`: a cheap test of whether any rule could fire on a session, so quiet sessions
 //!   (nearly all of them) cost almost nothing.
+//! - [`cross`]: rules over two histories (`correlation_shift`), evaluated where both are held.
 //! - [`eval`]: runs a rule set over a symbol's bars, one session at a time, as the scheduler
 //!   would after each close; a stronger event suppresses a weaker one of the same day.
 //!
 //! Pure: no I/O, no clock.
 
+pub mod cross;
 pub mod eval;
 pub mod event;
 pub mod kind;

@@ -3,13 +3,23 @@
 //! ```toml
 //! [[rules]]
 //! id = "weekly-streak-up"     # unique, stable: it is part of every alert's dedup key
-//! kind = "streak"             # record_high | period_high | period_low | streak | big_move (`Kind`)
+//! kind = "streak"             # record_high | period_high | period_low | streak | big_move |
+//!                             # correlation_shift (`Kind`)
 //! timeframe = "weekly"
 //! direction = "up"
 //! min_length = 5
 //! on_pace = true
 //! symbols = ["RUT"]           # optional: only these symbols (any alias)
 //! asset_classes = ["index"]   # optional: only these asset classes
+//! chart = true                # optional: alerts carry a chart of the symbol (default false)
+//!
+//! [[rules]]
+//! id = "rut-btc-decoupling"
+//! kind = "correlation_shift"  # the 30-day correlation of daily log returns crosses a level
+//! symbols = ["RUT"]
+//! versus = "BTC"              # the other asset
+//! threshold = 0.5             # between -1 and 1 (exclusive)
+//! direction = "down"          # up = rises to or above it, down = falls below it, both
 //! ```
 //!
 //! The raw form accepts every parameter of every kind; [`Rule::from_raw`] then checks that each
@@ -77,6 +87,14 @@ pub enum RuleKind {
         direction: DirectionFilter,
         threshold_pct: f64,
     },
+    /// The 30-day correlation of daily log returns with `versus` crossed `threshold`: up = from
+    /// below to at or above it, down = from at or above to below it.
+    CorrelationShift {
+        /// The other asset, as written (upper case; any alias).
+        versus: String,
+        threshold: f64,
+        direction: DirectionFilter,
+    },
 }
 
 impl RuleKind {
@@ -88,11 +106,18 @@ impl RuleKind {
             RuleKind::PeriodLow { .. } => Kind::PeriodLow,
             RuleKind::Streak { .. } => Kind::Streak,
             RuleKind::BigMove { .. } => Kind::BigMove,
+            RuleKind::CorrelationShift { .. } => Kind::CorrelationShift,
         }
     }
 
     pub fn name(&self) -> &'static str {
         self.kind().as_str()
+    }
+
+    /// Whether the rule compares two histories (evaluated by [`super::cross`], not by the
+    /// one-history [`super::Evaluator`]).
+    pub fn needs_two_histories(&self) -> bool {
+        matches!(self, RuleKind::CorrelationShift { .. })
     }
 }
 
@@ -105,6 +130,8 @@ pub struct Rule {
     symbols: Vec<String>,
     /// Empty = every asset class.
     asset_classes: Vec<AssetClass>,
+    /// Whether alerts carry a chart of the symbol.
+    chart: bool,
 }
 
 /// Why a rule or rule file was refused. Messages name the rule and the parameter.
@@ -170,7 +197,17 @@ pub struct RawRule {
     pub on_pace: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold_pct: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versus: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Alerts carry a chart of the symbol (any kind; default false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart: Option<bool>,
 }
+
+/// Longest symbol name a rule's `versus` may give (as the bot's symbol arguments).
+const MAX_SYMBOL_CHARS: usize = 32;
 
 /// Longest window a period rule may ask for (100 years).
 const MAX_WEEKS: u32 = 5_218;
@@ -191,7 +228,7 @@ impl Rule {
             id: id.clone(),
             kind: raw.kind.clone(),
         })?;
-        let given: [(&'static str, bool); 7] = [
+        let given: [(&'static str, bool); 9] = [
             ("basis", raw.basis.is_some()),
             ("weeks", raw.weeks.is_some()),
             ("timeframe", raw.timeframe.is_some()),
@@ -199,12 +236,15 @@ impl Rule {
             ("min_length", raw.min_length.is_some()),
             ("on_pace", raw.on_pace.is_some()),
             ("threshold_pct", raw.threshold_pct.is_some()),
+            ("versus", raw.versus.is_some()),
+            ("threshold", raw.threshold.is_some()),
         ];
         let allowed: &[&str] = match kind_name {
             Kind::RecordHigh => &["basis"],
             Kind::PeriodHigh | Kind::PeriodLow => &["weeks"],
             Kind::Streak => &["timeframe", "direction", "min_length", "on_pace"],
             Kind::BigMove => &["timeframe", "direction", "threshold_pct"],
+            Kind::CorrelationShift => &["versus", "threshold", "direction"],
         };
         if let Some((param, _)) = given.iter().find(|(p, set)| *set && !allowed.contains(p)) {
             return Err(RuleError::Inapplicable {
@@ -270,6 +310,35 @@ impl Rule {
                     threshold_pct,
                 }
             }
+            Kind::CorrelationShift => {
+                let versus = raw.versus.as_deref().ok_or_else(|| missing("versus"))?;
+                let versus = versus.trim().to_ascii_uppercase();
+                if versus.is_empty() || versus.chars().count() > MAX_SYMBOL_CHARS {
+                    return Err(bad(
+                        "versus",
+                        &format!("must name a symbol in 1 to {MAX_SYMBOL_CHARS} characters"),
+                    ));
+                }
+                if raw
+                    .symbols
+                    .iter()
+                    .any(|s| s.trim().eq_ignore_ascii_case(&versus))
+                {
+                    return Err(bad("versus", "must be another symbol than the rule's own"));
+                }
+                let threshold = raw.threshold.ok_or_else(|| missing("threshold"))?;
+                if !(threshold.is_finite() && threshold > -1.0 && threshold < 1.0) {
+                    return Err(bad(
+                        "threshold",
+                        &format!("{threshold} must be a correlation above -1 and below 1"),
+                    ));
+                }
+                RuleKind::CorrelationShift {
+                    versus,
+                    threshold,
+                    direction: raw.direction.unwrap_or_default(),
+                }
+            }
         };
         if let RuleKind::Streak {
             timeframe: Timeframe::Daily,
@@ -288,6 +357,7 @@ impl Rule {
                 .map(|s| s.trim().to_ascii_uppercase())
                 .collect(),
             asset_classes: raw.asset_classes,
+            chart: raw.chart.unwrap_or(false),
         })
     }
 
@@ -298,12 +368,13 @@ impl Rule {
             kind: self.kind.name().to_owned(),
             symbols: self.symbols.clone(),
             asset_classes: self.asset_classes.clone(),
+            chart: self.chart.then_some(true),
             ..RawRule::default()
         };
-        match self.kind {
-            RuleKind::RecordHigh { basis } => raw.basis = Some(basis),
+        match &self.kind {
+            RuleKind::RecordHigh { basis } => raw.basis = Some(*basis),
             RuleKind::PeriodHigh { weeks } | RuleKind::PeriodLow { weeks } => {
-                raw.weeks = Some(weeks)
+                raw.weeks = Some(*weeks)
             }
             RuleKind::Streak {
                 timeframe,
@@ -311,19 +382,28 @@ impl Rule {
                 min_length,
                 on_pace,
             } => {
-                raw.timeframe = Some(timeframe);
-                raw.direction = Some(direction);
-                raw.min_length = Some(min_length);
-                raw.on_pace = Some(on_pace);
+                raw.timeframe = Some(*timeframe);
+                raw.direction = Some(*direction);
+                raw.min_length = Some(*min_length);
+                raw.on_pace = Some(*on_pace);
             }
             RuleKind::BigMove {
                 timeframe,
                 direction,
                 threshold_pct,
             } => {
-                raw.timeframe = Some(timeframe);
-                raw.direction = Some(direction);
-                raw.threshold_pct = Some(threshold_pct);
+                raw.timeframe = Some(*timeframe);
+                raw.direction = Some(*direction);
+                raw.threshold_pct = Some(*threshold_pct);
+            }
+            RuleKind::CorrelationShift {
+                versus,
+                threshold,
+                direction,
+            } => {
+                raw.versus = Some(versus.clone());
+                raw.threshold = Some(*threshold);
+                raw.direction = Some(*direction);
             }
         }
         raw
@@ -335,6 +415,11 @@ impl Rule {
 
     pub fn kind(&self) -> &RuleKind {
         &self.kind
+    }
+
+    /// Whether the rule's alerts carry a chart of the symbol.
+    pub fn chart(&self) -> bool {
+        self.chart
     }
 
     /// Whether the rule watches `symbol`.

@@ -59,6 +59,7 @@ impl Watch {
                 } => {
                     smaller(&mut watch.move_min[timeframe as usize], threshold_pct);
                 }
+                RuleKind::CorrelationShift { .. } => {}
             }
         }
         watch

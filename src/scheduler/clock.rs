@@ -14,6 +14,14 @@ use tokio::time::Instant;
 pub trait Clock: Send + Sync {
     /// The current instant.
     fn now(&self) -> DateTime<Utc>;
+
+    /// The longest the loop sleeps before it reads the clock again. A wall clock can jump (a
+    /// suspended machine resumes, NTP steps the time) while the loop sleeps on tokio's
+    /// monotonic timer; re-reading it this often notices a fire time that jumped past. A clock
+    /// a test sets by hand answers with a short interval.
+    fn recheck_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(60)
+    }
 }
 
 /// The operating system's wall clock ([`Utc::now`]).

@@ -162,7 +162,10 @@ pub async fn run<F, Fut>(
             shutdown.cancelled().await;
             break;
         };
-        let wait = (wake - now).to_std().unwrap_or_default();
+        let wait = (wake - now)
+            .to_std()
+            .unwrap_or_default()
+            .min(clock.recheck_every());
         tracing::debug!(wake = %wake, wait_ms = wait.as_millis(), "sleeping until the next fire time");
         tokio::select! {
             () = shutdown.cancelled() => break,

@@ -3,6 +3,7 @@
 //! none of them knows where the bars came from or where the answer goes.
 
 pub mod context;
+pub mod digest;
 pub mod episodes;
 pub mod history;
 pub mod query;
@@ -30,6 +31,7 @@ impl DataStatus {
 }
 
 pub use context::{ContextAnswer, context};
+pub use digest::{Digest, digest};
 pub use history::{HistoryAnswer, history};
 pub use query::{HighAnswer, QueryError, StreakAnswer, high, streak};
 pub use quote::{QuoteAnswer, SessionState, quote, session_state};

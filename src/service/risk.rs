@@ -16,6 +16,7 @@ use std::sync::Arc;
 use chrono::{Days, NaiveDate};
 
 use super::query::{HighAnswer, QueryError, StreakAnswer, high, streak};
+use crate::analytics::{Aligned, aligned_returns, pearson, rolling_at};
 use crate::market::{Series, Symbol, Timeframe};
 
 /// The windows, in aligned returns.
@@ -46,52 +47,8 @@ pub struct RiskAnswer {
     pub observations_90d: usize,
 }
 
-/// The aligned log returns of `a` and `b` through `as_of`: (date, return of a, return of b).
-pub fn aligned_returns(a: &Series, b: &Series, as_of: NaiveDate) -> Vec<(NaiveDate, f64, f64)> {
-    let (a, b) = (a.up_to(as_of), b.up_to(as_of));
-    let mut pairs = Vec::with_capacity(a.len().min(b.len()));
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].date().cmp(&b[j].date()) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                pairs.push((a[i].date(), a[i].close(), b[j].close()));
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    pairs
-        .windows(2)
-        .map(|w| (w[1].0, (w[1].1 / w[0].1).ln(), (w[1].2 / w[0].2).ln()))
-        .collect()
-}
-
-/// Pearson's correlation of the pairs; `None` with fewer than 3 or when either side does not
-/// vary.
-pub fn pearson(pairs: &[(NaiveDate, f64, f64)]) -> Option<f64> {
-    let n = pairs.len();
-    if n < 3 {
-        return None;
-    }
-    let mean_x = pairs.iter().map(|p| p.1).sum::<f64>() / n as f64;
-    let mean_y = pairs.iter().map(|p| p.2).sum::<f64>() / n as f64;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for &(_, x, y) in pairs {
-        let (dx, dy) = (x - mean_x, y - mean_y);
-        sxy += dx * dy;
-        sxx += dx * dx;
-        syy += dy * dy;
-    }
-    if sxx == 0.0 || syy == 0.0 {
-        return None;
-    }
-    Some(sxy / (sxx * syy).sqrt())
-}
-
 /// The last `window` of `returns` (all of them when fewer).
-fn last(returns: &[(NaiveDate, f64, f64)], window: usize) -> &[(NaiveDate, f64, f64)] {
+fn last(returns: &[Aligned], window: usize) -> &[Aligned] {
     &returns[returns.len().saturating_sub(window)..]
 }
 
@@ -118,8 +75,8 @@ pub fn risk(a: &Series, b: &Series, as_of: Option<NaiveDate>) -> Result<RiskAnsw
         .checked_sub_days(Days::new(365))
         .unwrap_or(NaiveDate::MIN);
     let rolling: Vec<f64> = (0..returns.len())
-        .filter(|&end| returns[end].0 > year_ago && end + 1 >= SHORT)
-        .filter_map(|end| pearson(&returns[end + 1 - SHORT..=end]))
+        .filter(|&end| returns[end].0 > year_ago)
+        .filter_map(|end| rolling_at(&returns, end, SHORT))
         .collect();
     let (short, long) = (last(&returns, SHORT), last(&returns, LONG));
     Ok(RiskAnswer {
@@ -133,25 +90,4 @@ pub fn risk(a: &Series, b: &Series, as_of: Option<NaiveDate>) -> Result<RiskAnsw
         observations_30d: short.len(),
         observations_90d: long.len(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn day(d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(2025, 9, d).expect("a date")
-    }
-
-    #[test]
-    fn perfectly_opposite_returns_correlate_at_minus_one() {
-        let pairs: Vec<_> = (1..=5)
-            .map(|i| (day(i), f64::from(i), -2.0 * f64::from(i)))
-            .collect();
-        let r = pearson(&pairs).expect("a correlation");
-        assert!((r + 1.0).abs() < 1e-12, "{r}");
-        assert_eq!(pearson(&pairs[..2]), None);
-        let flat: Vec<_> = (1..=5).map(|i| (day(i), 1.0, f64::from(i))).collect();
-        assert_eq!(pearson(&flat), None);
-    }
 }

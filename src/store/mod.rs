@@ -136,6 +136,8 @@ pub struct ServerSettings {
     pub quiet_hours: Option<QuietHours>,
     /// The Discord channel alerts go to unless a rule names another (guilds only).
     pub alert_channel: Option<ChannelId>,
+    /// The Discord channel a daily digest goes to (`/alerts digest on`); `None`: no digest.
+    pub digest_channel: Option<ChannelId>,
 }
 
 impl ServerSettings {
@@ -146,6 +148,7 @@ impl ServerSettings {
             display_tz: Tz::UTC,
             quiet_hours: None,
             alert_channel: None,
+            digest_channel: None,
         }
     }
 }

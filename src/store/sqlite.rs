@@ -34,9 +34,10 @@ use crate::market::Bar;
 use crate::notify::{Outgoing, legacy_nonce};
 use crate::providers::market_data::{Cached, Held};
 use crate::rules::spec::RawRule;
+use crate::shared::ChannelId;
 
 /// The schema, in order. Never edit a released migration: add a new one.
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (
         1,
         "servers rules bars",
@@ -51,6 +52,11 @@ const MIGRATIONS: [(i64, &str, &str); 3] = [
         3,
         "held verdict",
         include_str!("../../migrations/sqlite/0003_held_verdict.sql"),
+    ),
+    (
+        4,
+        "digest",
+        include_str!("../../migrations/sqlite/0004_digest.sql"),
     ),
 ];
 
@@ -342,19 +348,22 @@ impl SqliteStore {
             }
             _ => None,
         };
-        let channel: Option<String> = get(row, "alert_channel")?;
-        let alert_channel = match channel {
-            Some(text) => Some(text.parse().map_err(|_| StoreError::Corrupt {
-                what: "alert_channel",
-                problem: format!("{text:?} is not a channel id"),
-            })?),
-            None => None,
+        let channel = |what: &'static str| -> Result<Option<ChannelId>, StoreError> {
+            let text: Option<String> = get(row, what)?;
+            text.map(|text| {
+                text.parse().map_err(|_| StoreError::Corrupt {
+                    what,
+                    problem: format!("{text:?} is not a channel id"),
+                })
+            })
+            .transpose()
         };
         Ok(ServerSettings {
             server,
             display_tz,
             quiet_hours,
-            alert_channel,
+            alert_channel: channel("alert_channel")?,
+            digest_channel: channel("digest_channel")?,
         })
     }
 
@@ -501,18 +510,19 @@ impl Store for SqliteStore {
         };
         sqlx::query(
             "INSERT INTO servers (server, display_tz, quiet_start, quiet_end, alert_channel,
-                                  created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+                                  digest_channel, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (server) DO UPDATE SET
                 display_tz = excluded.display_tz, quiet_start = excluded.quiet_start,
                 quiet_end = excluded.quiet_end, alert_channel = excluded.alert_channel,
-                updated_at = excluded.updated_at",
+                digest_channel = excluded.digest_channel, updated_at = excluded.updated_at",
         )
         .bind(settings.server.as_str())
         .bind(settings.display_tz.name())
         .bind(start)
         .bind(end)
         .bind(settings.alert_channel.map(|c| c.to_string()))
+        .bind(settings.digest_channel.map(|c| c.to_string()))
         .bind(ms(now))
         .bind(ms(now))
         .execute(&self.pool)

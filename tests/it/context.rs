@@ -10,13 +10,13 @@ use crate::support::{data_dir, highwater};
 
 const HORIZONS: [usize; 3] = [5, 21, 63];
 
-struct Day {
-    date: NaiveDate,
-    close: f64,
+pub(crate) struct Day {
+    pub(crate) date: NaiveDate,
+    pub(crate) close: f64,
 }
 
 /// The rows of `data/SYMBOL.csv` up to `as_of`: the date and the close columns, nothing else.
-fn read(symbol: &str, as_of: NaiveDate) -> Vec<Day> {
+pub(crate) fn read(symbol: &str, as_of: NaiveDate) -> Vec<Day> {
     let text = std::fs::read_to_string(data_dir().join(format!("{symbol}.csv"))).expect("csv");
     text.lines()
         .skip(1)
@@ -382,7 +382,7 @@ fn the_record_book_lists_what_a_naive_loop_finds() {
 }
 
 /// Pearson's r from the textbook formula, in two passes.
-fn naive_pearson(xs: &[f64], ys: &[f64]) -> f64 {
+pub(crate) fn naive_pearson(xs: &[f64], ys: &[f64]) -> f64 {
     let n = xs.len() as f64;
     let mx = xs.iter().sum::<f64>() / n;
     let my = ys.iter().sum::<f64>() / n;

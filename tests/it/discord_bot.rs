@@ -21,20 +21,20 @@ use support::discord::{ChannelAccess, FakeConfig, FakeDiscord, Interaction, Memb
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const GUILD: u64 = 1111;
-const MARKETS: u64 = 2001;
-const GENERAL: u64 = 2002;
+pub(crate) const GUILD: u64 = 1111;
+pub(crate) const MARKETS: u64 = 2001;
+pub(crate) const GENERAL: u64 = 2002;
 
 use support::ManualClock;
 
-fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+pub(crate) fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
         .single()
         .expect("valid")
 }
 
 /// A running `highwater run` (scheduler, deliverer and bot) in this process.
-struct Running {
+pub(crate) struct Running {
     shutdown: CancellationToken,
     task: JoinHandle<()>,
     store: Arc<dyn Store>,
@@ -43,7 +43,7 @@ struct Running {
 }
 
 impl Running {
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(20), self.task)
             .await
@@ -67,7 +67,12 @@ fn config_with(fake: &FakeDiscord, extra: &str) -> Config {
     .expect("valid config")
 }
 
-async fn start(fake: &FakeDiscord, db: &Path, data: &Path, clock: Arc<ManualClock>) -> Running {
+pub(crate) async fn start(
+    fake: &FakeDiscord,
+    db: &Path,
+    data: &Path,
+    clock: Arc<ManualClock>,
+) -> Running {
     start_with(fake, config(fake), db, data, clock).await
 }
 
@@ -117,13 +122,13 @@ async fn start_with(
 
 use support::run_dir as setup;
 
-fn admin() -> Member {
+pub(crate) fn admin() -> Member {
     Member::manager(5001, "desk-admin")
 }
 
 /// `/rules add` with `kind` (its choice index: 0 record high, 3 streak) for `symbol`, by an
 /// admin.
-fn rules_add(kind: i64, symbol: &str) -> Interaction {
+pub(crate) fn rules_add(kind: i64, symbol: &str) -> Interaction {
     Interaction::command("rules")
         .sub("add")
         .option_int("kind", kind)

@@ -70,8 +70,8 @@ fn replay_all(series: &Series, rules: &RuleSet) -> Vec<Event> {
 }
 
 fn streak_of(event: &Event) -> StreakFact {
-    match event.fact {
-        Fact::Streak { streak, .. } => streak,
+    match &event.fact {
+        Fact::Streak { streak, .. } => *streak,
         other => panic!("expected a streak, got {other:?}"),
     }
 }
@@ -541,7 +541,7 @@ fn a_five_percent_drop_names_the_last_drop_at_least_as_big() {
 
     let moves: Vec<(NaiveDate, f64, Option<NaiveDate>)> = events
         .iter()
-        .map(|e| match e.fact {
+        .map(|e| match &e.fact {
             Fact::BigMove { movement, .. } => (
                 e.date,
                 (movement.change_pct * 1e6).round() / 1e6,

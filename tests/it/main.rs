@@ -11,6 +11,7 @@ mod binance_provider;
 mod calendar_data;
 mod cli;
 mod context;
+mod cross_asset;
 mod deploy;
 mod discord_bot;
 mod discord_fanout;

@@ -486,7 +486,7 @@ async fn a_database_from_an_older_version_is_migrated_not_wiped() {
         old.close().await;
     }
     let store = open(&path).await;
-    assert_eq!(schema_version(&path).await, 3);
+    assert_eq!(schema_version(&path).await, 4);
     let rules = store.rules(&server).await.expect("rules");
     assert_eq!(rules.len(), 1, "the old data is still there");
     assert_eq!(rules[0].rule.id, "kept");

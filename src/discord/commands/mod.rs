@@ -364,6 +364,7 @@ mod tests {
                 ("risk b".to_owned(), 32),
                 ("quote symbol".to_owned(), 32),
                 ("rules add symbol".to_owned(), 32),
+                ("rules add versus".to_owned(), 32),
                 ("rules remove id".to_owned(), 64),
                 ("rules preview id".to_owned(), 64),
                 ("mute target".to_owned(), 64),

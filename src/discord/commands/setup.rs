@@ -83,7 +83,7 @@ async fn done(ctx: Context<'_>, guild: GuildId, text: String) -> Result<(), Erro
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("alerts_channel"),
+    subcommands("alerts_channel", "alerts_digest"),
     subcommand_required,
     default_member_permissions = "MANAGE_GUILD"
 )]
@@ -122,6 +122,59 @@ async fn alerts_channel(
     done(ctx, guild, text).await
 }
 
+/// Whether a daily digest is posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum Switch {
+    #[name = "on"]
+    On,
+    #[name = "off"]
+    Off,
+}
+
+/// Post a daily digest of this server's symbols after each session's close (or stop it).
+#[poise::command(slash_command, guild_only, rename = "digest")]
+async fn alerts_digest(
+    ctx: Context<'_>,
+    #[description = "on or off"] state: Switch,
+    #[description = "The channel for the digest (default: the alerts channel)"]
+    #[channel_types("Text", "News")]
+    channel: Option<serenity::ChannelId>,
+) -> Result<(), Error> {
+    let guild = require_manager(ctx).await?;
+    let mut settings = settings(ctx, guild).await?;
+    let store = &ctx.data().store;
+    let text = match state {
+        Switch::On => {
+            let channel = channel
+                .map(ChannelId::from)
+                .or(settings.alert_channel)
+                .ok_or_else(|| {
+                    UserError::boxed(
+                        "Where should the digest go? Give `channel`, or set a default with `/alerts channel`.",
+                    )
+                })?;
+            store
+                .destination_for(&settings.server, &Target::Channel(channel))
+                .await?;
+            settings.digest_channel = Some(channel);
+            format!(
+                "A daily digest of this server's symbols will be posted to <#{channel}> after each session's close."
+            )
+        }
+        Switch::Off if settings.digest_channel.is_none() => {
+            "There is no daily digest to turn off.".to_owned()
+        }
+        Switch::Off => {
+            settings.digest_channel = None;
+            "The daily digest is off.".to_owned()
+        }
+    };
+    store
+        .upsert_server(&settings, ctx.data().clock.now())
+        .await?;
+    done(ctx, guild, text).await
+}
+
 /// What a rule watches for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
 pub enum KindChoice {
@@ -135,6 +188,8 @@ pub enum KindChoice {
     Streak,
     #[name = "big move"]
     BigMove,
+    #[name = "correlation shift"]
+    CorrelationShift,
 }
 
 impl KindChoice {
@@ -145,6 +200,7 @@ impl KindChoice {
             KindChoice::PeriodLow => Kind::PeriodLow,
             KindChoice::Streak => Kind::Streak,
             KindChoice::BigMove => Kind::BigMove,
+            KindChoice::CorrelationShift => Kind::CorrelationShift,
         }
     }
 }
@@ -177,6 +233,9 @@ fn new_rule_id(raw: &RawRule, ticker: &str, taken: &BTreeSet<String>) -> String 
     let mut parts = vec![ticker.to_ascii_lowercase(), raw.kind.replace('_', "-")];
     if let Some(weeks) = raw.weeks {
         parts.push(format!("{weeks}w"));
+    }
+    if let Some(versus) = &raw.versus {
+        parts.push(versus.to_ascii_lowercase());
     }
     if let Some(tf) = raw.timeframe {
         parts.push(tf.as_str().to_owned());
@@ -229,6 +288,13 @@ async fn rules_add(
     #[max = 5218]
     weeks: Option<u32>,
     #[description = "Big moves: at least this many percent"] threshold_pct: Option<f64>,
+    #[description = "Correlation shifts: the other asset, e.g. BTC"]
+    #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
+    versus: Option<String>,
+    #[description = "Correlation shifts: the 30-day correlation level, between -1 and 1"]
+    threshold: Option<f64>,
+    #[description = "Attach a chart of the symbol to each alert"] chart: Option<bool>,
     #[description = "Post to this channel (default: the /alerts channel)"]
     #[channel_types("Text", "News")]
     channel: Option<serenity::ChannelId>,
@@ -238,6 +304,7 @@ async fn rules_add(
     let settings = settings(ctx, guild).await?;
     let server = settings.server.clone();
     let symbol = resolve(ctx, &symbol)?;
+    let versus = versus.map(|name| resolve(ctx, &name)).transpose()?;
     let store = &ctx.data().store;
     let limits = ctx.data().limits;
     let channel = channel
@@ -256,6 +323,9 @@ async fn rules_add(
         on_pace,
         weeks,
         threshold_pct,
+        versus: versus.map(|v| v.ticker().to_owned()),
+        threshold,
+        chart,
     }
     .rule_for(&symbol)?;
     let destination = store
@@ -303,6 +373,10 @@ struct RuleOptions {
     on_pace: Option<bool>,
     weeks: Option<u32>,
     threshold_pct: Option<f64>,
+    /// The other asset's ticker, already resolved.
+    versus: Option<String>,
+    threshold: Option<f64>,
+    chart: Option<bool>,
 }
 
 impl RuleOptions {
@@ -323,6 +397,9 @@ impl RuleOptions {
             on_pace: self.on_pace,
             weeks: self.weeks,
             threshold_pct: self.threshold_pct,
+            versus: self.versus,
+            threshold: self.threshold,
+            chart: self.chart.filter(|&on| on),
             ..RawRule::default()
         };
         raw.id = new_rule_id(&raw, symbol.plain_ticker(), &BTreeSet::new());
@@ -369,6 +446,15 @@ fn describe(raw: &RawRule) -> String {
     }
     if let Some(p) = raw.threshold_pct {
         parts.push(format!("≥ {p}%"));
+    }
+    if let Some(versus) = &raw.versus {
+        parts.push(format!("with {}", escape_markdown(versus)));
+    }
+    if let Some(level) = raw.threshold {
+        parts.push(format!("crossing {level:+.2}"));
+    }
+    if raw.chart == Some(true) {
+        parts.push("with a chart".into());
     }
     parts.join(", ")
 }

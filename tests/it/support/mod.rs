@@ -148,6 +148,11 @@ impl highwater::scheduler::Clock for ManualClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The test moves the clock with [`ManualClock::set`]: the scheduler notices within 50 ms.
+    fn recheck_every(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(50)
+    }
 }
 
 /// A fresh database path and the shared histories, for one test run of the pipeline.
