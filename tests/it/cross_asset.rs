@@ -46,7 +46,7 @@ fn naive_rolling(as_of: NaiveDate) -> Vec<(NaiveDate, f64)> {
 
 #[test]
 fn correlation_shifts_fire_where_a_naive_loop_sees_the_crossings() {
-    let source = CsvSource::open(&support::data_dir(), Catalog::builtin()).expect("data");
+    let source = CsvSource::open(support::data_dir(), Catalog::builtin()).expect("data");
     let rut = source.load("RUT").expect("RUT");
     let btc = source.load("BTC").expect("BTC");
     let (from, to) = (date("2025-01-01"), date("2025-12-31"));
@@ -183,10 +183,9 @@ async fn a_late_crossing_and_the_daily_digest_reach_their_channels_once() {
         )
     );
 
-    let mut digests = 0;
-    for day in [12, 13, 14] {
+    for (before, day) in [12, 13, 14].into_iter().enumerate() {
         clock.set(utc(2025, 8, day, 20, 15, 30));
-        digests += 1;
+        let digests = before + 1;
         let posted = fake
             .wait_until(Duration::from_secs(30), |f| {
                 f.messages(GENERAL).len() >= digests
@@ -251,7 +250,7 @@ async fn a_late_crossing_and_the_daily_digest_reach_their_channels_once() {
         let daily = {
             let up = close > previous;
             let mut n = 0;
-            while at >= n + 1 && (rut[at - n].close > rut[at - n - 1].close) == up {
+            while at > n && (rut[at - n].close > rut[at - n - 1].close) == up {
                 n += 1;
             }
             format!(
