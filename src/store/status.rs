@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool};
 
-use super::sqlite::{from_ms, get, query};
-use super::{Destination, MessageRecord, SqliteStore, StoreError};
+use super::rows::{self, Columns, count, query};
+use super::{Destination, MessageRecord, StoreError};
 
 /// The outbox at a glance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,19 +59,7 @@ pub(super) async fn outbox_summary(pool: &SqlitePool) -> Result<OutboxSummary, S
     .fetch_all(pool)
     .await
     .map_err(query("counting the outbox"))?;
-    let mut summary = OutboxSummary::default();
-    for row in &rows {
-        let state: String = get(row, "state")?;
-        let n: i64 = get(row, "n")?;
-        let oldest = from_ms(get(row, "oldest")?, "outbox created_at")?;
-        if state == "pending" || state == "sending" {
-            summary.oldest_pending = Some(summary.oldest_pending.map_or(oldest, |o| o.min(oldest)));
-        }
-        summary
-            .by_state
-            .insert(state, u64::try_from(n).unwrap_or_default());
-    }
-    Ok(summary)
+    rows::outbox_summary(&rows)
 }
 
 /// Whether the database takes a write now: a write transaction begun (`BEGIN IMMEDIATE`, which
@@ -103,7 +91,7 @@ pub async fn outbox(path: &Path, limit: Option<u32>) -> Result<Vec<MessageRecord
             .await
             .map_err(query("reading the outbox"));
     pool.close().await;
-    rows?.iter().map(SqliteStore::message_from).collect()
+    rows?.iter().map(rows::message).collect()
 }
 
 /// A read-only pool of one connection to the existing database at `path`.
@@ -144,14 +132,14 @@ impl StoreStatus {
             .await
             .map_err(query("reading servers"))?
             .iter()
-            .map(|row| get::<String>(row, "server"))
+            .map(|row| row.text("server"))
             .collect::<Result<Vec<_>, _>>()?;
         let destinations = sqlx::query("SELECT * FROM destinations ORDER BY server, id")
             .fetch_all(pool)
             .await
             .map_err(query("reading destinations"))?
             .iter()
-            .map(SqliteStore::destination_from)
+            .map(rows::destination)
             .collect::<Result<Vec<_>, _>>()?;
         let mut rules = BTreeMap::new();
         for row in sqlx::query("SELECT server, COUNT(*) AS n FROM rules GROUP BY server")
@@ -159,8 +147,7 @@ impl StoreStatus {
             .await
             .map_err(query("counting rules"))?
         {
-            let n: i64 = get(&row, "n")?;
-            rules.insert(get(&row, "server")?, u64::try_from(n).unwrap_or_default());
+            rules.insert(row.text("server")?, count(row.int("n")?));
         }
         let mut job_runs = BTreeMap::new();
         for row in sqlx::query("SELECT job, scheduled_at, finished_at FROM job_runs")
@@ -169,15 +156,8 @@ impl StoreStatus {
             .map_err(query("reading job runs"))?
         {
             job_runs.insert(
-                row.try_get::<String, _>("job")
-                    .map_err(|e| StoreError::Corrupt {
-                        what: "job",
-                        problem: e.to_string(),
-                    })?,
-                (
-                    from_ms(get(&row, "scheduled_at")?, "job run")?,
-                    from_ms(get(&row, "finished_at")?, "job run")?,
-                ),
+                row.text("job")?,
+                (row.instant("scheduled_at")?, row.instant("finished_at")?),
             );
         }
         Ok(Self {
