@@ -1247,8 +1247,8 @@ async fn rule_limits_hold_against_adds_at_once(kind: Kind) {
 }
 
 async fn two_stores_claiming_at_once_never_claim_the_same_message(kind: Kind) {
-    const DESTINATIONS: u64 = 12;
-    const PER_DESTINATION: usize = 5;
+    const DESTINATIONS: u64 = 3;
+    const PER_DESTINATION: usize = 20;
     let db = TestDb::new(kind).await;
     let setup = db.open().await;
     let now = at(2025, 9, 18, 21);
@@ -1288,15 +1288,23 @@ async fn two_stores_claiming_at_once_never_claim_the_same_message(kind: Kind) {
     let all: BTreeSet<i64> = db.outbox().await.iter().map(|m| m.id).collect();
     assert_eq!(all.len(), DESTINATIONS as usize * PER_DESTINATION);
 
+    // Few destinations, many messages: claimers meet on the same destination all the time. (A
+    // claim in one statement, `FOR UPDATE SKIP LOCKED` on messages alone, fails this test on
+    // PostgreSQL: a second claimer skips the first one's locked message and takes the next of
+    // the same destination before the first has committed.)
+    //
     // Two processes' stores, each with two workers claiming one message at a time (as the
-    // deliverer does) and delivering it at once. Every claim is logged, per destination, in
-    // the order the claims were made.
+    // deliverer does) and delivering it at once. Every claim is logged in the order the claims
+    // were made, and each destination is marked busy from its claim until just before its
+    // delivery is recorded: a claim for a busy destination would be a second message in flight.
     let log: Arc<Mutex<Vec<(usize, i64, i64)>>> = Arc::default();
+    let busy: Arc<Mutex<BTreeSet<i64>>> = Arc::default();
+    let overlaps: Arc<Mutex<Vec<i64>>> = Arc::default();
     let stores = [Arc::new(db.open().await), Arc::new(db.open().await)];
     let workers: Vec<_> = (0..4)
         .map(|worker| {
             let store: Arc<TestStore> = stores[worker % 2].clone();
-            let log = log.clone();
+            let (log, busy, overlaps) = (log.clone(), busy.clone(), overlaps.clone());
             tokio::spawn(async move {
                 loop {
                     let claimed = store
@@ -1312,10 +1320,16 @@ async fn two_stores_claiming_at_once_never_claim_the_same_message(kind: Kind) {
                         tokio::task::yield_now().await;
                         continue;
                     };
+                    let destination = message.destination.id;
                     log.lock()
                         .expect("the log")
-                        .push((worker, message.destination.id, message.id));
-                    tokio::task::yield_now().await;
+                        .push((worker, destination, message.id));
+                    if !busy.lock().expect("busy").insert(destination) {
+                        overlaps.lock().expect("overlaps").push(destination);
+                    }
+                    // "Sending": long enough for another claimer to try this destination.
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    busy.lock().expect("busy").remove(&destination);
                     store
                         .mark_delivered(message.id, None, None, now)
                         .await
@@ -1330,6 +1344,11 @@ async fn two_stores_claiming_at_once_never_claim_the_same_message(kind: Kind) {
             .expect("the workers finish")
             .expect("a worker ran");
     }
+    assert_eq!(
+        *overlaps.lock().expect("overlaps"),
+        Vec::<i64>::new(),
+        "destinations with two messages in flight at once"
+    );
     let log = log.lock().expect("the log").clone();
     let claimed: Vec<i64> = log.iter().map(|(_, _, id)| *id).collect();
     let unique: BTreeSet<i64> = claimed.iter().copied().collect();
