@@ -95,8 +95,8 @@ pub struct OutboxArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The SQLite database file (default: the config's store.path, else highwater.db in the
-    /// platform's data folder). A PostgreSQL store.url is not read here yet.
+    /// The SQLite database file (default: the config's store.url, a PostgreSQL database, else
+    /// its store.path, else highwater.db in the platform's data folder).
     #[arg(long, value_name = "PATH")]
     pub database: Option<PathBuf>,
     /// One JSON object instead of text.
@@ -375,25 +375,29 @@ fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
 
 /// `highwater status`: the database read without its lock and without writing.
 fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    if args.database.is_none() && config.store.url.is_some() {
-        anyhow::bail!(
-            "highwater status reads a SQLite file, and store.url selects PostgreSQL: ask a \
-             running instance (/readyz, /metrics), or name a SQLite file with --database"
-        );
-    }
-    let path = args
-        .database
-        .or_else(|| config.store.path())
-        .context("no database: name one with --database or [store] path")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let status = runtime
-        .block_on(crate::store::StoreStatus::read_only(&path))
-        .context("cannot read the database")?;
-    let holder = crate::store::holder(&path);
-    let shown = path.display().to_string();
+    let runtime = runtime()?;
+    let (shown, status, holder) = match (args.database, &config.store.url) {
+        (None, Some(url)) => (
+            url.to_string(),
+            runtime
+                .block_on(crate::store::StoreStatus::read_postgres(url))
+                .context("cannot read the database")?,
+            crate::store::Holder::Shared,
+        ),
+        (database, _) => {
+            let path = database
+                .or_else(|| config.store.path())
+                .context("no database: name one with --database or [store] path")?;
+            let status = runtime
+                .block_on(crate::store::StoreStatus::read_only(&path))
+                .context("cannot read the database")?;
+            (
+                path.display().to_string(),
+                status,
+                crate::store::holder(&path),
+            )
+        }
+    };
     if args.json {
         writeln!(out, "{}", crate::ops::status::json(&shown, &status, holder))?;
     } else {

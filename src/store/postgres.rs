@@ -104,7 +104,7 @@ impl PgStore {
     }
 
     /// A pool on the database at `url`, checked with one query; no migration, no write.
-    async fn connect(url: &PostgresUrl) -> Result<Self, StoreError> {
+    pub(super) async fn connect(url: &PostgresUrl) -> Result<Self, StoreError> {
         let shown = url.to_string();
         let open_error = |reason: String| StoreError::Open {
             path: shown.clone(),
@@ -153,6 +153,11 @@ impl PgStore {
     /// The database, without its password.
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// The pool, for reading beside the store (`status.rs`).
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// Closes the pool (all connections).
@@ -858,13 +863,7 @@ impl Store for PgStore {
     }
 
     async fn outbox_summary(&self) -> Result<OutboxSummary, StoreError> {
-        let rows = sqlx::query(
-            "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox GROUP BY state",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query("counting the outbox"))?;
-        rows::outbox_summary(&rows)
+        super::status::outbox_summary(&self.pool).await
     }
 
     async fn check_writable(&self) -> Result<(), StoreError> {

@@ -419,7 +419,7 @@ fn delivery_durations_that_used_to_panic_are_one_error_line() {
 }
 
 #[tokio::test]
-async fn run_once_on_postgres_alerts_once_and_outbox_reads_what_it_sent() {
+async fn run_once_on_postgres_alerts_once_and_outbox_and_status_read_it() {
     use crate::support::database::{Kind, TestDb};
     let db = TestDb::new(Kind::Postgres).await;
     let url = db.url().expect("a PostgreSQL database").expose().to_owned();
@@ -468,26 +468,40 @@ async fn run_once_on_postgres_alerts_once_and_outbox_reads_what_it_sent() {
     assert_eq!(messages.len(), 1, "{stdout}");
     assert_eq!(messages[0]["state"], "delivered", "{stdout}");
     assert_eq!(messages[0]["server"], "config:terminal", "{stdout}");
+
+    let (code, stdout, stderr) = support::highwater_in(
+        cwd.path(),
+        ["status", "--json", "--config", "highwater.toml"],
+        &env,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let status: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(status["database"], url, "{stdout}");
+    assert_eq!(
+        status["servers"][0]["server"], "config:terminal",
+        "{stdout}"
+    );
+    assert_eq!(status["servers"][0]["rules"], 2, "{stdout}");
+    let (code, stdout, stderr) = support::highwater_in(cwd.path(), ["status"], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("lock holder: none (PostgreSQL: shared by every instance, no lock)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("outbox: 1 delivered"), "{stdout}");
 }
 
-#[tokio::test]
-async fn commands_that_read_sqlite_files_say_so_when_the_store_is_postgres() {
+#[test]
+fn a_database_file_with_a_postgres_url_is_refused_naming_both() {
     let env = [(
         "HIGHWATER__STORE__URL",
         "postgres://postgres@127.0.0.1:5432/test",
     )];
     let cwd = tempfile::tempdir().expect("temp dir");
-    let (code, stdout, stderr) = support::highwater_in(cwd.path(), ["status"], &env);
+    let (code, stdout, stderr) =
+        support::highwater_in(cwd.path(), ["run", "--once", "--database", "h.db"], &env);
     assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("highwater status reads a SQLite file, and store.url selects PostgreSQL"),
-        "{stderr}"
-    );
-
-    let (code, _, stderr) =
-        support::highwater_in(cwd.path(), ["run", "--once", "--database", "h.db"], &env);
-    assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("--database h.db names a SQLite file, but store.url selects PostgreSQL"),
         "{stderr}"
