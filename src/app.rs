@@ -185,8 +185,8 @@ impl App {
 
     /// Like [`build`](Self::build), with the store, its lock and the clock given (tests).
     /// `lock` must be the lock of the database `store` opened (see
-    /// [`crate::store::SqliteStore::open_locked`]): holding it is what allows the app to take deliveries
-    /// left `sending` as interrupted and send them again.
+    /// [`crate::store::SqliteStore::open_locked`]): holding it is what allows the app to take
+    /// deliveries left `sending` as interrupted and send them again.
     pub async fn with_locked_parts(
         config: Config,
         options: RunOptions,

@@ -422,7 +422,8 @@ impl Store for PgStore {
             .await
             .map_err(query("replacing a watchlist"))?;
         sqlx::query(
-            "INSERT INTO watchlist (server, symbol) SELECT $1, symbol FROM UNNEST($2::text[]) AS s(symbol)
+            "INSERT INTO watchlist (server, symbol)
+             SELECT $1, symbol FROM UNNEST($2::text[]) AS s(symbol)
              ON CONFLICT DO NOTHING",
         )
         .bind(server.as_str())

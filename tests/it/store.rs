@@ -367,19 +367,9 @@ async fn a_watermark_never_moves_back(kind: Kind) {
 }
 
 async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted(kind: Kind) {
-    let db = TestDb::new(kind).await;
     let now = at(2025, 9, 18, 21);
+    let (db, store) = one_pending_message(kind, now).await;
     let first_nonce = {
-        let store = db.open().await;
-        let (server, destination) = server_with_destination(&*store, "desk").await;
-        store
-            .enqueue(
-                &one_alert(&server, destination, "record-close", "2025-09-18"),
-                &DiscordMessage,
-                now,
-            )
-            .await
-            .expect("enqueued");
         let claimed = store
             .claim_due(now, at(2025, 9, 18, 22), 10)
             .await
@@ -388,7 +378,7 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted(kind: Kind)
         assert_eq!(claimed[0].attempts, 1);
         assert!(!claimed[0].interrupted);
         assert_eq!(claimed[0].rules, vec!["record-close".to_owned()]);
-        assert_eq!(claimed[0].server, server);
+        assert_eq!(claimed[0].server, ServerId::config("desk"));
         assert_eq!(claimed[0].destination.target, Target::Console);
         assert_eq!(claimed[0].symbol, "^RUT");
         // Nothing else may claim it while the lease runs.
