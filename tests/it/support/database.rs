@@ -227,10 +227,13 @@ impl Drop for TestDb {
                 .ok()?;
             runtime.block_on(async {
                 let mut conn = sqlx::PgConnection::connect(&postgres_url()).await.ok()?;
-                sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                    .execute(&mut conn)
-                    .await
-                    .ok()?;
+                // Never wait long for a test's own connections that still hold locks.
+                sqlx::raw_sql(&format!(
+                    "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {name} CASCADE"
+                ))
+                .execute(&mut conn)
+                .await
+                .ok()?;
                 conn.close().await.ok()
             })
         });
