@@ -24,7 +24,7 @@ use crate::providers::Histories;
 use crate::providers::live;
 use crate::scheduler::{self, Clock, Due, Scheduler, SystemClock};
 use crate::store::{
-    DatabaseLock, ServerId, ServerSettings, SqliteStore, Store, StoreError, StoredRule, Target,
+    DatabaseLock, Location, Opened, ServerId, ServerSettings, Store, StoreError, StoredRule, Target,
 };
 use crate::telemetry::{Health, LastTick, Metrics};
 use secrecy::SecretString;
@@ -120,10 +120,12 @@ pub struct App {
     wake: Arc<Notify>,
     bot: Option<BotSettings>,
     /// This process's hold on the database, kept for as long as the app lives: no other
-    /// `highwater run` can use the file meanwhile. `None` only for tests and benchmarks.
+    /// `highwater run` can use the file meanwhile. `None` for PostgreSQL (shared by design),
+    /// tests and benchmarks.
     lock: Option<DatabaseLock>,
-    /// The database file, when the app opened it itself (for the start-up summary).
-    database: Option<PathBuf>,
+    /// The database (a file, or a URL without its password), when the app opened it itself
+    /// (for the start-up summary).
+    database: Option<String>,
     /// This process's metrics (see [`crate::telemetry::metrics`]): owned here, not global.
     metrics: Arc<Metrics>,
     /// Cancelled when `run` is asked to stop: a job waiting to re-check a held close stops
@@ -132,23 +134,29 @@ pub struct App {
 }
 
 impl App {
-    /// Takes the database's lock (an error at once if another process holds it), opens the
-    /// database (creating and migrating it), sets up histories and notifiers, stores the
+    /// Opens the configured database ([`crate::store::open`]: a SQLite file after taking its
+    /// lock, an error at once if another process holds it; or a PostgreSQL database, which
+    /// needs no lock), creating and migrating it, sets up histories and notifiers, stores the
     /// config's subscriptions, and takes note of deliveries a previous process left in flight.
     pub async fn build(config: Config, mut options: RunOptions) -> Result<Self, AppError> {
         if options.discord_token.is_none() {
             options.discord_token = config.discord.token(std::env::var("DISCORD_TOKEN").ok())?;
         }
-        let path = match options
-            .database
-            .clone()
-            .or_else(|| config.store.path.clone())
-        {
-            Some(path) => path,
-            None => default_database()?,
+        let location = match (&config.store.url, options.database.clone()) {
+            (Some(_), Some(path)) => {
+                return Err(AppError::Setting(format!(
+                    "--database {} names a SQLite file, but store.url selects PostgreSQL; use one",
+                    path.display()
+                )));
+            }
+            (Some(url), None) => Location::Postgres(url.clone()),
+            (None, Some(path)) => Location::Sqlite(path),
+            (None, None) => Location::Sqlite(match config.store.path.clone() {
+                Some(path) => path,
+                None => default_database()?,
+            }),
         };
-        let (store, lock) = SqliteStore::open_locked(&path).await?;
-        let store: Arc<dyn Store> = Arc::new(store);
+        let Opened { store, lock } = crate::store::open(&location).await?;
         let clock: Arc<dyn Clock> = match options.now {
             Some(start) => Arc::new(OffsetClock {
                 start,
@@ -156,15 +164,29 @@ impl App {
             }),
             None => Arc::new(SystemClock),
         };
-        let mut app = Self::assemble(config, options, store, Some(lock), clock).await?;
-        app.database = Some(path);
+        let mut app = Self::assemble(config, options, store, lock, clock).await?;
+        app.database = Some(location.to_string());
+        if let Location::Postgres(_) = location {
+            // Other processes may share the database and be sending right now: only attempts
+            // whose lease has run out are taken as interrupted.
+            let interrupted = app
+                .store
+                .recover_interrupted(app.clock.now(), false)
+                .await?;
+            if interrupted > 0 {
+                tracing::warn!(
+                    interrupted,
+                    "deliveries whose lease ran out were in flight; they will be sent again"
+                );
+            }
+        }
         Ok(app)
     }
 
     /// Like [`build`](Self::build), with the store, its lock and the clock given (tests).
     /// `lock` must be the lock of the database `store` opened (see
-    /// [`SqliteStore::open_locked`]): holding it is what allows the app to take deliveries
-    /// left `sending` as interrupted and send them again.
+    /// [`crate::store::SqliteStore::open_locked`]): holding it is what allows the app to take
+    /// deliveries left `sending` as interrupted and send them again.
     pub async fn with_locked_parts(
         config: Config,
         options: RunOptions,
@@ -678,8 +700,8 @@ impl App {
         }
         let database = self
             .database
-            .as_ref()
-            .map_or("(given)".to_owned(), |p| p.display().to_string());
+            .clone()
+            .unwrap_or_else(|| "(given)".to_owned());
         tracing::info!(
             %database,
             servers = servers.len(),

@@ -81,8 +81,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct OutboxArgs {
-    /// The SQLite database file (default: the config's store.path, else highwater.db in the
-    /// platform's data folder).
+    /// The SQLite database file (default: the config's store.url, a PostgreSQL database, else
+    /// its store.path, else highwater.db in the platform's data folder).
     #[arg(long, value_name = "PATH")]
     pub database: Option<PathBuf>,
     /// How many of the latest messages to list.
@@ -95,8 +95,8 @@ pub struct OutboxArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The SQLite database file (default: the config's store.path, else highwater.db in the
-    /// platform's data folder).
+    /// The SQLite database file (default: the config's store.url, a PostgreSQL database, else
+    /// its store.path, else highwater.db in the platform's data folder).
     #[arg(long, value_name = "PATH")]
     pub database: Option<PathBuf>,
     /// One JSON object instead of text.
@@ -132,7 +132,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// The SQLite database file (default: the config's store.path, else highwater.db in the
-    /// platform's data folder, ~/.local/share/highwater on Linux).
+    /// platform's data folder, ~/.local/share/highwater on Linux). Not with store.url, which
+    /// selects PostgreSQL.
     #[arg(long, value_name = "PATH")]
     pub database: Option<PathBuf>,
     /// Run as if the clock read this UTC instant at start-up (RFC 3339, e.g.
@@ -374,19 +375,29 @@ fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
 
 /// `highwater status`: the database read without its lock and without writing.
 fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let path = args
-        .database
-        .or_else(|| config.store.path())
-        .context("no database: name one with --database or [store] path")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let status = runtime
-        .block_on(crate::store::StoreStatus::read_only(&path))
-        .context("cannot read the database")?;
-    let holder = crate::store::holder(&path);
-    let shown = path.display().to_string();
+    let runtime = runtime()?;
+    let (shown, status, holder) = match (args.database, &config.store.url) {
+        (None, Some(url)) => (
+            url.to_string(),
+            runtime
+                .block_on(crate::store::StoreStatus::read_postgres(url))
+                .context("cannot read the database")?,
+            crate::store::Holder::Shared,
+        ),
+        (database, _) => {
+            let path = database
+                .or_else(|| config.store.path())
+                .context("no database: name one with --database or [store] path")?;
+            let status = runtime
+                .block_on(crate::store::StoreStatus::read_only(&path))
+                .context("cannot read the database")?;
+            (
+                path.display().to_string(),
+                status,
+                crate::store::holder(&path),
+            )
+        }
+    };
     if args.json {
         writeln!(out, "{}", crate::ops::status::json(&shown, &status, holder))?;
     } else {
@@ -397,13 +408,20 @@ fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> anyhow::Re
 
 /// `highwater outbox`: the latest messages, read without the lock and without writing.
 fn outbox(config: &Config, args: OutboxArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let path = args
-        .database
-        .or_else(|| config.store.path())
-        .context("no database: name one with --database or [store] path")?;
-    let messages = runtime()?
-        .block_on(crate::store::outbox(&path, Some(args.limit)))
-        .context("cannot read the database")?;
+    let limit = Some(args.limit);
+    let messages = match (args.database, &config.store.url) {
+        (None, Some(url)) => runtime()?
+            .block_on(crate::store::PgStore::read_outbox(url, limit))
+            .context("cannot read the database")?,
+        (database, _) => {
+            let path = database
+                .or_else(|| config.store.path())
+                .context("no database: name one with --database or [store] path")?;
+            runtime()?
+                .block_on(crate::store::outbox(&path, limit))
+                .context("cannot read the database")?
+        }
+    };
     if args.json {
         for message in &messages {
             writeln!(out, "{}", crate::ops::status::outbox_json(message))?;

@@ -14,7 +14,7 @@
 //! app                 wiring: App::build, run --once, run (scheduler, deliverer, bot, endpoints)
 //! discord | pipeline  the bot's commands | the stages: tick (fetch, evaluate, store) and deliver
 //! ops                 what an operator reads: /healthz, /readyz, /metrics, highwater status
-//! store               persistence (SQLite): servers, rules, bar cache, alert log, outbox
+//! store               persistence (SQLite or PostgreSQL): servers, rules, bar cache, alert log, outbox
 //! providers           market data: CSV, Yahoo, Binance, cache and sanity, the history lookup
 //! config              settings files, environment overrides, built-in defaults
 //! notify              outbound messages: console, webhooks, Discord REST, payloads, limits

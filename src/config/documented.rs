@@ -14,6 +14,8 @@ use super::DEFAULT_CONFIG;
 pub(crate) const EXAMPLES: &[&str] = &[
     // Default: the platform's data folder.
     "store.path",
+    // Default: no PostgreSQL (the SQLite file).
+    "store.url",
     // Default: commands registered globally.
     "discord.dev_guild",
     // Default: no token file.

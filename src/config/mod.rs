@@ -26,9 +26,11 @@ use url::Url;
 #[cfg(test)]
 pub(crate) mod documented;
 mod ops;
+mod postgres;
 mod run;
 
 pub use ops::{DEFAULT_LISTEN, HttpConfig, LogConfig, LogFormat};
+pub use postgres::{PostgresUrl, PostgresUrlError};
 
 pub use run::{
     DEFAULT_DATABASE, DISCORD_API_BASE, DeliveryConfig, DiscordConfig, EntryError, PipelineConfig,
@@ -262,7 +264,7 @@ struct ConfigFile {
     #[serde(default)]
     sanity: SanityConfig,
     #[serde(default)]
-    store: StoreConfig,
+    store: run::RawStoreConfig,
     jobs: Option<Vec<RawJob>>,
     #[serde(default)]
     delivery: DeliveryConfig,
@@ -351,7 +353,7 @@ fn redacted(mut table: toml::Table) -> toml::Table {
             }
         }
     }
-    for section in ["providers", "discord"] {
+    for section in ["providers", "discord", "store"] {
         let Some(toml::Value::Table(section)) = table.get_mut(section) else {
             continue;
         };
@@ -544,6 +546,7 @@ impl Config {
         file.pipeline.validate().map_err(invalid_setting)?;
         file.discord.validate().map_err(invalid_setting)?;
         file.http.validate().map_err(invalid_setting)?;
+        let store = StoreConfig::from_raw(file.store).map_err(invalid_setting)?;
         run::check_count(
             "sanity.stale_sessions",
             file.sanity.stale_sessions,
@@ -559,7 +562,7 @@ impl Config {
             rules,
             providers: file.providers,
             sanity: file.sanity,
-            store: file.store,
+            store,
             jobs,
             delivery: file.delivery,
             pipeline: file.pipeline,
@@ -685,6 +688,77 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn a_store_url_selects_postgres_from_the_file_or_the_environment() {
+        let from_file = Config::from_toml(
+            "[store]\nurl = \"postgres://highwater:s3cret@db.internal/alerts\"\n",
+            "test",
+        )
+        .expect("valid");
+        let url = from_file.store.url.clone().expect("a PostgreSQL url");
+        assert_eq!(
+            url.expose(),
+            "postgres://highwater:s3cret@db.internal/alerts"
+        );
+        assert_eq!(
+            url.to_string(),
+            "postgres://highwater:***@db.internal/alerts"
+        );
+        assert_eq!(from_file.store.path, None);
+        let printed = from_file.effective_toml();
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("db.internal/alerts"), "{printed}");
+
+        let from_env = Config::from_toml_with_env(
+            "",
+            "test",
+            env(&[(
+                "HIGHWATER__STORE__URL",
+                "postgres://postgres@127.0.0.1:5432/test",
+            )]),
+        )
+        .expect("valid");
+        assert_eq!(
+            from_env.store.url.map(|u| u.to_string()),
+            Some("postgres://postgres@127.0.0.1:5432/test".to_owned())
+        );
+        assert_eq!(Config::builtin().store.url, None, "SQLite is the default");
+    }
+
+    #[test]
+    fn a_store_with_both_a_path_and_a_url_is_an_error_naming_both() {
+        let error = Config::from_toml_with_env(
+            "[store]\npath = \"/var/lib/highwater/highwater.db\"\n",
+            "my.toml",
+            env(&[(
+                "HIGHWATER__STORE__URL",
+                "postgres://postgres@localhost/test",
+            )]),
+        )
+        .expect_err("two databases")
+        .to_string();
+        assert!(
+            error.contains("store.url and store.path are both set"),
+            "{error}"
+        );
+        assert!(error.contains("my.toml"), "{error}");
+    }
+
+    #[test]
+    fn a_store_url_that_is_not_postgres_is_refused_without_echoing_it() {
+        let error = Config::from_toml(
+            "[store]\nurl = \"mysql://root:s3cret@localhost/db\"\n",
+            "my.toml",
+        )
+        .expect_err("not PostgreSQL");
+        let text = format!("{:#}", anyhow::Error::from(error));
+        assert_eq!(
+            text,
+            "config my.toml: store.url has the scheme \"mysql\"; a PostgreSQL URL starts with \
+             postgres://"
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ use crate::rules::RuleSet;
 use crate::scheduler::{CronSchedule, Job};
 use crate::shared::{GuildId, RoleId};
 
+use super::PostgresUrl;
+
 /// The database's file name in the platform's data directory, where it lives when neither
 /// `--database` nor `[store] path` names a file.
 pub const DEFAULT_DATABASE: &str = "highwater.db";
@@ -29,12 +31,34 @@ pub fn data_home() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "highwater").map(|dirs| dirs.data_dir().to_owned())
 }
 
-/// `[store]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// `[store]` as written. The URL is parsed by [`StoreConfig::from_raw`] rather than while the
+/// file is read, so that a bad one is reported by its key, never with the file's line (which
+/// would show its password).
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(super) struct RawStoreConfig {
+    path: Option<PathBuf>,
+    url: Option<String>,
+}
+
+/// The URL unseen: it may hold a password.
+impl std::fmt::Debug for RawStoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawStoreConfig")
+            .field("path", &self.path)
+            .field("url", &self.url.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// `[store]`: a SQLite file (`path`, the default) or a PostgreSQL database (`url`), never both.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoreConfig {
     /// The SQLite database file (created with its schema on first run).
     pub path: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user@host/db`), which several instances may share;
+    /// it selects PostgreSQL instead of SQLite. It may hold a password: shown without it.
+    pub url: Option<PostgresUrl>,
 }
 
 impl StoreConfig {
@@ -43,6 +67,27 @@ impl StoreConfig {
         self.path
             .clone()
             .or_else(|| data_home().map(|dir| dir.join(DEFAULT_DATABASE)))
+    }
+
+    /// One database, with a URL that is PostgreSQL's: `path` and `url` together name two.
+    pub(super) fn from_raw(raw: RawStoreConfig) -> Result<Self, Invalid> {
+        let url = match raw.url {
+            Some(text) => Some(
+                PostgresUrl::parse(&text).map_err(|e| Invalid::new("store.url", e.to_string()))?,
+            ),
+            None => None,
+        };
+        if raw.path.is_some() && url.is_some() {
+            return Err(Invalid::new(
+                "store.url",
+                "and store.path are both set: the database is either PostgreSQL (url) or a \
+                 SQLite file (path); remove one",
+            ));
+        }
+        Ok(Self {
+            path: raw.path,
+            url,
+        })
     }
 }
 

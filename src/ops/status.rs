@@ -1,6 +1,7 @@
 //! `highwater status` (a database's state for an operator) and `highwater outbox` (its latest
-//! messages), as text or JSON. Reading is [`StoreStatus::read_only`] and
-//! [`crate::store::outbox`] (no lock, no write); this file only renders.
+//! messages), as text or JSON. Reading is [`StoreStatus::read_only`] (or
+//! [`StoreStatus::read_postgres`]) and [`crate::store::outbox`] (no lock, no write); this file
+//! only renders.
 //!
 //! Times are UTC and say so. Destinations are shown by kind and id, never a webhook token.
 
@@ -18,6 +19,7 @@ fn holder_text(holder: Holder) -> String {
         Holder::None => "none".to_owned(),
         Holder::Running(pid) => format!("pid {pid}"),
         Holder::Gone(pid) => format!("none (pid {pid} in the lock file is not running)"),
+        Holder::Shared => "none (PostgreSQL: shared by every instance, no lock)".to_owned(),
     }
 }
 
@@ -85,7 +87,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 /// The status as one JSON object; instants in RFC 3339 UTC (`Z`).
 pub fn json(database: &str, status: &StoreStatus, holder: Holder) -> Value {
     let (pid, stale) = match holder {
-        Holder::None => (None, None),
+        Holder::None | Holder::Shared => (None, None),
         Holder::Running(pid) => (Some(pid), None),
         Holder::Gone(pid) => (None, Some(pid)),
     };

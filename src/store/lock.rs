@@ -117,6 +117,8 @@ pub enum Holder {
     /// A pid left in the lock file by a process that is no longer running (killed before it
     /// could empty the file); the lock itself was released by the kernel.
     Gone(u32),
+    /// A PostgreSQL database: shared by any number of processes, locked by none.
+    Shared,
 }
 
 /// Who holds the lock of `database`, read from `<database>.lock` without locking anything

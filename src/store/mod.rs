@@ -1,8 +1,12 @@
 //! Persistence behind one interface: servers and their rules, watchlists and mutes, where their
 //! alerts go, the bar cache, the alert log and outbox, and when each job last ran.
 //!
-//! [`Store`] is what the pipeline, the scheduler and (later) the Discord commands use; the
-//! embedded default is [`SqliteStore`], one file created with its migrations on first run.
+//! [`Store`] is what the pipeline, the scheduler and the Discord commands use; the embedded
+//! default is [`SqliteStore`], one file created with its migrations on first run, and
+//! [`PgStore`] keeps the same in a PostgreSQL database that several processes may share
+//! (`[store] url`). [`open`] opens whichever the configuration names. The two share their
+//! encoding and everything that does not depend on SQL (`rows.rs`), and their schemas are kept
+//! in step (`schema.rs`).
 //! Writes that belong together are one transaction: a tick's new alerts, their outbox messages
 //! and the evaluation watermarks land together or not at all, and a duplicate dedup key is a
 //! no-op, so re-running a tick never creates a second alert.
@@ -27,14 +31,21 @@ use crate::rules::spec::RawRule;
 pub use crate::shared::{ChannelId, GuildId, RoleId};
 
 mod lock;
+mod open;
 mod page_limit;
+mod postgres;
+mod rows;
+mod schema;
 mod sqlite;
 mod status;
 mod transaction;
 
+pub use crate::config::PostgresUrl;
 pub use lock::{DatabaseLock, Holder, LockError, holder, lock_path};
+pub use open::{Location, Opened, open};
 #[doc(hidden)]
 pub use page_limit::PageLimit;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use status::{OutboxSummary, StoreStatus, outbox};
 

@@ -7,140 +7,27 @@
 //! holder takes every attempt still in flight as interrupted at start-up (see
 //! [`Store::recover_interrupted`]).
 
-use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, SqlitePool};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::page_limit::PageLimit;
+use super::rows::{self, Columns, date_text, from_ms, ms, nan_to_null, parse_date, query};
+use super::schema;
 use super::transaction::{Begin, WriteTx};
 use super::{
-    Claimed, Compose, DatabaseLock, Destination, Enqueued, MessageRecord, MessageState, Mute,
-    MuteTarget, RuleAdded, ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule,
-    Target, TickWrite,
+    Claimed, Compose, DatabaseLock, Destination, Enqueued, MessageState, Mute, RuleAdded, ServerId,
+    ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target, TickWrite,
 };
-use crate::alerts::QuietHours;
-use crate::market::Bar;
-use crate::notify::{Outgoing, legacy_nonce};
-use crate::providers::market_data::{Cached, Held};
-use crate::rules::spec::RawRule;
-use crate::shared::ChannelId;
-
-/// The schema, in order. Never edit a released migration: add a new one.
-const MIGRATIONS: [(i64, &str, &str); 4] = [
-    (
-        1,
-        "servers rules bars",
-        include_str!("../../migrations/sqlite/0001_servers_rules_bars.sql"),
-    ),
-    (
-        2,
-        "alert pipeline",
-        include_str!("../../migrations/sqlite/0002_alert_pipeline.sql"),
-    ),
-    (
-        3,
-        "held verdict",
-        include_str!("../../migrations/sqlite/0003_held_verdict.sql"),
-    ),
-    (
-        4,
-        "digest",
-        include_str!("../../migrations/sqlite/0004_digest.sql"),
-    ),
-];
+use crate::providers::market_data::Cached;
 
 /// How long a writer waits for another connection's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn migrator(up_to: i64) -> Migrator {
-    let migrations: Vec<Migration> = MIGRATIONS
-        .iter()
-        .filter(|(version, _, _)| *version <= up_to)
-        .map(|(version, description, sql)| {
-            Migration::new(
-                *version,
-                Cow::Borrowed(*description),
-                MigrationType::Simple,
-                Cow::Borrowed(*sql),
-                false,
-            )
-        })
-        .collect();
-    Migrator {
-        migrations: Cow::Owned(migrations),
-        ..Migrator::DEFAULT
-    }
-}
-
-fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-pub(super) fn from_ms(value: i64, what: &'static str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(value).ok_or_else(|| StoreError::Corrupt {
-        what,
-        problem: format!("{value} is not a time"),
-    })
-}
-
-fn date_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
-fn parse_date(text: &str, what: &'static str) -> Result<NaiveDate, StoreError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| StoreError::Corrupt {
-        what,
-        problem: format!("{text:?}: {e}"),
-    })
-}
-
-pub(super) fn query(doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { doing, source }
-}
-
-pub(super) fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    row.try_get(column).map_err(|e| StoreError::Corrupt {
-        what: column,
-        problem: e.to_string(),
-    })
-}
-
-fn nan_to_null(value: Option<f64>) -> Option<f64> {
-    value.filter(|v| !v.is_nan())
-}
-
-fn bar_from(
-    date: NaiveDate,
-    open: Option<f64>,
-    high: Option<f64>,
-    low: Option<f64>,
-    close: f64,
-    volume: Option<f64>,
-) -> Result<Bar, StoreError> {
-    // A range stored before the checks of today (a high below the close) costs the bar its
-    // high and low, not its close.
-    Bar::new(date, close)
-        .map(|b| b.with_range_or_less(open, high, low).0)
-        .and_then(|b| b.with_volume(volume))
-        .map_err(|e| StoreError::Corrupt {
-            what: "bar",
-            problem: format!("{date}: {e}"),
-        })
-}
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -299,19 +186,13 @@ impl SqliteStore {
             .fetch_one(&pool)
             .await
             .map_err(|e| open_error(open_reason(&e)))?;
-        migrator(version).run(&pool).await.map_err(|e| {
-            let reason = match &e {
-                sqlx::migrate::MigrateError::VersionMissing(v) => format!(
-                    "it was written by a newer highwater (schema version {v}); upgrade highwater"
-                ),
-                sqlx::migrate::MigrateError::Execute(inner) => open_reason(inner),
-                other => other.to_string(),
-            };
-            StoreError::Migrate {
+        schema::migrator(&schema::SQLITE, version)
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migrate {
                 path: shown.clone(),
-                reason,
-            }
-        })?;
+                reason: schema::migrate_reason(&e, open_reason),
+            })?;
         Ok(Self {
             pool,
             path: path.to_owned(),
@@ -328,134 +209,13 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    fn settings_from(row: &SqliteRow) -> Result<ServerSettings, StoreError> {
-        let server = ServerId::from_stored(get(row, "server")?)?;
-        let tz_text: String = get(row, "display_tz")?;
-        let display_tz = Tz::from_str(&tz_text).map_err(|_| StoreError::Corrupt {
-            what: "display_tz",
-            problem: format!("{tz_text:?} is not a timezone"),
-        })?;
-        let start: Option<i64> = get(row, "quiet_start")?;
-        let end: Option<i64> = get(row, "quiet_end")?;
-        let quiet_hours = match (start, end) {
-            (Some(s), Some(e)) => {
-                Some(
-                    QuietHours::from_minutes(s, e).map_err(|problem| StoreError::Corrupt {
-                        what: "quiet hours",
-                        problem: problem.to_string(),
-                    })?,
-                )
-            }
-            _ => None,
-        };
-        let channel = |what: &'static str| -> Result<Option<ChannelId>, StoreError> {
-            let text: Option<String> = get(row, what)?;
-            text.map(|text| {
-                text.parse().map_err(|_| StoreError::Corrupt {
-                    what,
-                    problem: format!("{text:?} is not a channel id"),
-                })
-            })
-            .transpose()
-        };
-        Ok(ServerSettings {
-            server,
-            display_tz,
-            quiet_hours,
-            alert_channel: channel("alert_channel")?,
-            digest_channel: channel("digest_channel")?,
-        })
-    }
-
-    pub(super) fn destination_from(row: &SqliteRow) -> Result<Destination, StoreError> {
-        let id: i64 = get(row, "id")?;
-        let kind: String = get(row, "kind")?;
-        let target = Target::from_stored(id, &kind, get(row, "target")?)?;
-        let enabled: i64 = get(row, "enabled")?;
-        let reason: Option<String> = get(row, "disabled_reason")?;
-        let at: Option<i64> = get(row, "disabled_at")?;
-        let disabled = match (reason, at) {
-            (Some(reason), Some(at)) => Some((reason, from_ms(at, "disabled_at")?)),
-            _ => None,
-        };
-        Ok(Destination {
-            id,
-            server: ServerId::from_stored(get(row, "server")?)?,
-            target,
-            enabled: enabled != 0,
-            disabled,
-        })
-    }
-
-    fn rule_from(row: &SqliteRow) -> Result<StoredRule, StoreError> {
-        let spec: String = get(row, "spec")?;
-        let rule: RawRule = serde_json::from_str(&spec).map_err(|e| StoreError::Corrupt {
-            what: "rule",
-            problem: e.to_string(),
-        })?;
-        let role: Option<String> = get(row, "mention_role")?;
-        let mention_role = match role {
-            Some(text) => Some(text.parse().map_err(|_| StoreError::Corrupt {
-                what: "mention_role",
-                problem: format!("{text:?} is not a role id"),
-            })?),
-            None => None,
-        };
-        Ok(StoredRule {
-            rule,
-            destination: get(row, "destination")?,
-            mention_role,
-        })
-    }
-
-    /// One outbox row as a [`MessageRecord`].
-    pub(super) fn message_from(row: &SqliteRow) -> Result<MessageRecord, StoreError> {
-        let id: i64 = get(row, "id")?;
-        let session: String = get(row, "session")?;
-        let state: String = get(row, "state")?;
-        let payload: String = get(row, "payload")?;
-        let attempts: i64 = get(row, "attempts")?;
-        let interrupted: i64 = get(row, "interrupted")?;
-        Ok(MessageRecord {
-            id,
-            server: ServerId::from_stored(get(row, "server")?)?,
-            destination: get(row, "destination")?,
-            symbol: get(row, "symbol")?,
-            session: parse_date(&session, "outbox session")?,
-            state: MessageState::parse(&state)?,
-            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-            next_attempt_at: from_ms(get(row, "next_attempt_at")?, "next_attempt_at")?,
-            remote_id: get(row, "remote_id")?,
-            note: get(row, "note")?,
-            interrupted: interrupted != 0,
-            payload: Self::payload_from(&payload, id)?,
-        })
-    }
-
-    fn payload_from(text: &str, id: i64) -> Result<Outgoing, StoreError> {
-        let mut payload: Outgoing =
-            serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-                what: "outbox payload",
-                problem: format!("message {id}: {e}"),
-            })?;
-        if payload.nonce.is_empty() {
-            // Stored by a highwater from before nonces named the message: keep the nonce it
-            // was (or will be) first sent with.
-            payload.nonce = legacy_nonce(id);
-        }
-        Ok(payload)
-    }
-
     async fn insert_rule(
         tx: &mut sqlx::SqliteConnection,
         server: &ServerId,
         rule: &StoredRule,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let spec = serde_json::to_string(&rule.rule).map_err(|e| StoreError::Corrupt {
-            what: "rule",
-            problem: e.to_string(),
-        })?;
+        let spec = rows::rule_spec(rule)?;
         sqlx::query(
             "INSERT INTO rules (server, rule_id, spec, destination, mention_role, created_at)
              VALUES (?, ?, ?, ?, ?, ?)
@@ -537,7 +297,7 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(query("reading server settings"))?;
-        row.as_ref().map(Self::settings_from).transpose()
+        row.as_ref().map(rows::settings).transpose()
     }
 
     async fn servers(&self) -> Result<Vec<ServerSettings>, StoreError> {
@@ -545,7 +305,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(query("listing servers"))?;
-        rows.iter().map(Self::settings_from).collect()
+        rows.iter().map(rows::settings).collect()
     }
 
     async fn destination_for(&self, server: &ServerId, target: &Target) -> Result<i64, StoreError> {
@@ -573,7 +333,7 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(query("reading a destination"))?;
-        row.as_ref().map(Self::destination_from).transpose()
+        row.as_ref().map(rows::destination).transpose()
     }
 
     async fn destinations(&self, server: &ServerId) -> Result<Vec<Destination>, StoreError> {
@@ -582,7 +342,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(query("listing destinations"))?;
-        rows.iter().map(Self::destination_from).collect()
+        rows.iter().map(rows::destination).collect()
     }
 
     async fn disable_destination(
@@ -633,30 +393,14 @@ impl Store for SqliteStore {
             .fetch_all(tx.conn())
             .await
             .map_err(query(DOING))?;
-        let existing = rows
-            .iter()
-            .map(Self::rule_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        if existing.len() >= limits.max_rules {
-            tx.rollback().await?;
-            return Ok(RuleAdded::TooManyRules {
-                have: existing.len(),
-            });
-        }
-        let symbols: BTreeSet<&str> = existing
-            .iter()
-            .chain(std::iter::once(rule))
-            .flat_map(|r| r.rule.symbols.iter().map(String::as_str))
-            .collect();
-        if symbols.len() > limits.max_symbols {
-            tx.rollback().await?;
-            return Ok(RuleAdded::TooManySymbols {
-                limit: limits.max_symbols,
-            });
-        }
-        let taken: BTreeSet<String> = existing.into_iter().map(|r| r.rule.id).collect();
-        let mut stored = rule.clone();
-        stored.rule.id = id_for(&taken);
+        let existing = rows.iter().map(rows::rule).collect::<Result<Vec<_>, _>>()?;
+        let stored = match rows::within_limits(existing, rule, limits, id_for) {
+            Ok(stored) => stored,
+            Err(refused) => {
+                tx.rollback().await?;
+                return Ok(refused);
+            }
+        };
         Self::insert_rule(tx.conn(), server, &stored, now).await?;
         tx.commit().await?;
         Ok(RuleAdded::Added { id: stored.rule.id })
@@ -688,7 +432,7 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(query("reading rules"))?;
-        rows.iter().map(Self::rule_from).collect()
+        rows.iter().map(rows::rule).collect()
     }
 
     async fn replace_rules(
@@ -720,10 +464,7 @@ impl Store for SqliteStore {
     }
 
     async fn mute(&self, server: &ServerId, mute: &Mute) -> Result<(), StoreError> {
-        let (kind, target) = match &mute.target {
-            MuteTarget::Symbol(s) => ("symbol", s),
-            MuteTarget::Rule(r) => ("rule", r),
-        };
+        let (kind, target) = rows::mute_target(&mute.target);
         sqlx::query(
             "INSERT INTO mutes (server, target_kind, target, until) VALUES (?, ?, ?, ?)
              ON CONFLICT (server, target_kind, target) DO UPDATE SET until = excluded.until",
@@ -752,26 +493,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(query("reading mutes"))?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = get(row, "target_kind")?;
-                let target: String = get(row, "target")?;
-                let target = match kind.as_str() {
-                    "symbol" => MuteTarget::Symbol(target),
-                    "rule" => MuteTarget::Rule(target),
-                    other => {
-                        return Err(StoreError::Corrupt {
-                            what: "mute",
-                            problem: format!("unknown target kind {other:?}"),
-                        });
-                    }
-                };
-                Ok(Mute {
-                    target,
-                    until: from_ms(get(row, "until")?, "mute until")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::mute).collect()
     }
 
     async fn load_history(&self, ticker: &str) -> Result<Option<Cached>, StoreError> {
@@ -790,50 +512,8 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(query("reading the bar cache"))?;
-        let mut bars = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let date: String = get(row, "date")?;
-            bars.push(bar_from(
-                parse_date(&date, "bar date")?,
-                get(row, "open")?,
-                get(row, "high")?,
-                get(row, "low")?,
-                get(row, "close")?,
-                get(row, "volume")?,
-            )?);
-        }
-        let last_split: Option<String> = get(&meta, "last_split")?;
-        let held_date: Option<String> = get(&meta, "held_date")?;
-        let held = match held_date {
-            Some(date) => {
-                let close: Option<f64> = get(&meta, "held_close")?;
-                let jump: Option<f64> = get(&meta, "held_jump_pct")?;
-                let bar = bar_from(
-                    parse_date(&date, "held bar date")?,
-                    get(&meta, "held_open")?,
-                    get(&meta, "held_high")?,
-                    get(&meta, "held_low")?,
-                    close.unwrap_or(f64::NAN),
-                    get(&meta, "held_volume")?,
-                )?;
-                let rejected: Option<bool> = get(&meta, "held_rejected")?;
-                let reason: Option<String> = get(&meta, "held_reason")?;
-                Some(Held {
-                    bar,
-                    jump_pct: jump.unwrap_or(f64::NAN),
-                    rejected: rejected.unwrap_or(false),
-                    reason: reason.unwrap_or_default(),
-                })
-            }
-            None => None,
-        };
-        Ok(Some(Cached {
-            bars,
-            held,
-            last_split: last_split
-                .map(|d| parse_date(&d, "last split"))
-                .transpose()?,
-        }))
+        let bars = rows.iter().map(rows::bar).collect::<Result<Vec<_>, _>>()?;
+        rows::cached(&meta, bars).map(Some)
     }
 
     async fn save_history(
@@ -865,7 +545,7 @@ impl Store for SqliteStore {
             .await
             .map_err(query(DOING))?;
         }
-        let held = history.held.as_ref();
+        let meta = rows::BarMeta::of(history);
         sqlx::query(
             "INSERT OR REPLACE INTO bar_meta (symbol, last_split, held_date, held_open, held_high,
                  held_low, held_close, held_volume, held_jump_pct, held_rejected, held_reason,
@@ -873,16 +553,16 @@ impl Store for SqliteStore {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(ticker)
-        .bind(history.last_split.map(date_text))
-        .bind(held.map(|h| date_text(h.bar.date())))
-        .bind(held.and_then(|h| h.bar.open()))
-        .bind(held.and_then(|h| h.bar.high()))
-        .bind(held.and_then(|h| h.bar.low()))
-        .bind(held.map(|h| h.bar.close()))
-        .bind(held.and_then(|h| h.bar.volume()))
-        .bind(held.map(|h| h.jump_pct))
-        .bind(held.map(|h| h.rejected))
-        .bind(held.map(|h| h.reason.as_str()))
+        .bind(meta.last_split)
+        .bind(meta.held_date)
+        .bind(meta.held_open)
+        .bind(meta.held_high)
+        .bind(meta.held_low)
+        .bind(meta.held_close)
+        .bind(meta.held_volume)
+        .bind(meta.held_jump_pct)
+        .bind(meta.held_rejected)
+        .bind(meta.held_reason)
         .bind(ms(now))
         .execute(tx.conn())
         .await
@@ -952,18 +632,7 @@ impl Store for SqliteStore {
                 .ok_or_else(|| {
                     StoreError::NotFound(format!("no destination {}", group.destination))
                 })?;
-            let target = Target::from_stored(
-                group.destination,
-                &get::<String>(&destination, "kind")?,
-                get(&destination, "target")?,
-            )?;
-            let payload =
-                compose
-                    .compose(group, &fresh, &target)
-                    .map_err(|e| StoreError::Corrupt {
-                        what: "outbox payload",
-                        problem: e.to_string(),
-                    })?;
+            let payload = rows::compose_payload(compose, group, &fresh, &destination)?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO outbox (server, destination, symbol, session, payload, state,
                                      next_attempt_at, created_at)
@@ -1053,10 +722,9 @@ impl Store for SqliteStore {
         .map_err(query(DOING))?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
-            let id: i64 = get(row, "id")?;
-            let destination_id: i64 = get(row, "destination")?;
+            let id = row.int("id")?;
             let destination = sqlx::query("SELECT * FROM destinations WHERE id = ?")
-                .bind(destination_id)
+                .bind(row.int("destination")?)
                 .fetch_one(tx.conn())
                 .await
                 .map_err(query(DOING))?;
@@ -1067,21 +735,7 @@ impl Store for SqliteStore {
             .fetch_all(tx.conn())
             .await
             .map_err(query(DOING))?;
-            let session: String = get(row, "session")?;
-            let payload: String = get(row, "payload")?;
-            let attempts: i64 = get(row, "attempts")?;
-            let interrupted: i64 = get(row, "interrupted")?;
-            claimed.push(Claimed {
-                id,
-                server: ServerId::from_stored(get(row, "server")?)?,
-                destination: Self::destination_from(&destination)?,
-                symbol: get(row, "symbol")?,
-                session: parse_date(&session, "outbox session")?,
-                payload: Self::payload_from(&payload, id)?,
-                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                interrupted: interrupted != 0,
-                rules,
-            });
+            claimed.push(rows::claimed(row, rows::destination(&destination)?, rules)?);
         }
         tx.commit().await?;
         claimed.sort_by_key(|c| c.id);
@@ -1167,12 +821,7 @@ impl Store for SqliteStore {
             .await
             .map_err(query("reading job runs"))?;
         rows.iter()
-            .map(|row| {
-                Ok((
-                    get(row, "job")?,
-                    from_ms(get(row, "scheduled_at")?, "job run")?,
-                ))
-            })
+            .map(|row| Ok((row.text("job")?, row.instant("scheduled_at")?)))
             .collect()
     }
 

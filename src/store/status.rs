@@ -5,17 +5,20 @@
 //! [`StoreStatus::read_only`] and [`outbox`] open the file with its own read-only connection: no lock, no
 //! migration, no write of any kind, so it is safe beside a running `highwater run` (SQLite's
 //! WAL lets a reader see the last committed state while the writer goes on). It never creates
-//! the file either: a missing database is an error naming it.
+//! the file either: a missing database is an error naming it. [`StoreStatus::read_postgres`]
+//! reads a PostgreSQL database the same way, with the same statements (written once, for either
+//! backend), and nothing is sorted by the database: the lists are sorted here, by bytes.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Database, Executor, IntoArguments, Pool, SqlitePool};
 
-use super::sqlite::{from_ms, get, query};
-use super::{Destination, MessageRecord, SqliteStore, StoreError};
+use super::rows::{self, Columns, count, query};
+use super::{Destination, MessageRecord, PgStore, StoreError};
+use crate::config::PostgresUrl;
 
 /// The outbox at a glance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,27 +54,21 @@ pub struct StoreStatus {
     pub job_runs: BTreeMap<String, (DateTime<Utc>, DateTime<Utc>)>,
 }
 
-/// The outbox by state and its oldest waiting message.
-pub(super) async fn outbox_summary(pool: &SqlitePool) -> Result<OutboxSummary, StoreError> {
-    let rows = sqlx::query(
+/// The outbox by state and its oldest waiting message, from a pool of either backend.
+pub(super) async fn outbox_summary<DB>(pool: &Pool<DB>) -> Result<OutboxSummary, StoreError>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    DB::Row: Columns,
+{
+    let rows = sqlx::query::<DB>(
         "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox GROUP BY state",
     )
     .fetch_all(pool)
     .await
     .map_err(query("counting the outbox"))?;
-    let mut summary = OutboxSummary::default();
-    for row in &rows {
-        let state: String = get(row, "state")?;
-        let n: i64 = get(row, "n")?;
-        let oldest = from_ms(get(row, "oldest")?, "outbox created_at")?;
-        if state == "pending" || state == "sending" {
-            summary.oldest_pending = Some(summary.oldest_pending.map_or(oldest, |o| o.min(oldest)));
-        }
-        summary
-            .by_state
-            .insert(state, u64::try_from(n).unwrap_or_default());
-    }
-    Ok(summary)
+    rows::outbox_summary(&rows)
 }
 
 /// Whether the database takes a write now: a write transaction begun (`BEGIN IMMEDIATE`, which
@@ -103,7 +100,7 @@ pub async fn outbox(path: &Path, limit: Option<u32>) -> Result<Vec<MessageRecord
             .await
             .map_err(query("reading the outbox"));
     pool.close().await;
-    rows?.iter().map(SqliteStore::message_from).collect()
+    rows?.iter().map(rows::message).collect()
 }
 
 /// A read-only pool of one connection to the existing database at `path`.
@@ -138,46 +135,55 @@ impl StoreStatus {
         status
     }
 
-    async fn read(pool: &SqlitePool) -> Result<Self, StoreError> {
-        let servers = sqlx::query("SELECT server FROM servers ORDER BY server")
+    /// Reads the status of the PostgreSQL database at `url` without migrating or writing.
+    pub async fn read_postgres(url: &PostgresUrl) -> Result<Self, StoreError> {
+        let store = PgStore::connect(url).await?;
+        let status = Self::read(store.pool()).await;
+        store.close().await;
+        status
+    }
+
+    /// The status through `pool`, of either backend: the statements are plain SQL both take.
+    async fn read<DB>(pool: &Pool<DB>) -> Result<Self, StoreError>
+    where
+        DB: Database,
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+        DB::Row: Columns,
+    {
+        let mut servers = sqlx::query::<DB>("SELECT server FROM servers")
             .fetch_all(pool)
             .await
             .map_err(query("reading servers"))?
             .iter()
-            .map(|row| get::<String>(row, "server"))
+            .map(|row| row.text("server"))
             .collect::<Result<Vec<_>, _>>()?;
-        let destinations = sqlx::query("SELECT * FROM destinations ORDER BY server, id")
+        servers.sort();
+        let mut destinations = sqlx::query::<DB>("SELECT * FROM destinations")
             .fetch_all(pool)
             .await
             .map_err(query("reading destinations"))?
             .iter()
-            .map(SqliteStore::destination_from)
+            .map(rows::destination)
             .collect::<Result<Vec<_>, _>>()?;
+        destinations.sort_by(|a, b| (&a.server, a.id).cmp(&(&b.server, b.id)));
         let mut rules = BTreeMap::new();
-        for row in sqlx::query("SELECT server, COUNT(*) AS n FROM rules GROUP BY server")
+        for row in sqlx::query::<DB>("SELECT server, COUNT(*) AS n FROM rules GROUP BY server")
             .fetch_all(pool)
             .await
             .map_err(query("counting rules"))?
         {
-            let n: i64 = get(&row, "n")?;
-            rules.insert(get(&row, "server")?, u64::try_from(n).unwrap_or_default());
+            rules.insert(row.text("server")?, count(row.int("n")?));
         }
         let mut job_runs = BTreeMap::new();
-        for row in sqlx::query("SELECT job, scheduled_at, finished_at FROM job_runs")
+        for row in sqlx::query::<DB>("SELECT job, scheduled_at, finished_at FROM job_runs")
             .fetch_all(pool)
             .await
             .map_err(query("reading job runs"))?
         {
             job_runs.insert(
-                row.try_get::<String, _>("job")
-                    .map_err(|e| StoreError::Corrupt {
-                        what: "job",
-                        problem: e.to_string(),
-                    })?,
-                (
-                    from_ms(get(&row, "scheduled_at")?, "job run")?,
-                    from_ms(get(&row, "finished_at")?, "job run")?,
-                ),
+                row.text("job")?,
+                (row.instant("scheduled_at")?, row.instant("finished_at")?),
             );
         }
         Ok(Self {

@@ -636,21 +636,30 @@ const ODD_TOML: &[&str] = &[
     "0.5",
 ];
 
+/// Documented keys that are an alternative to another documented key of their section, so
+/// are left commented: `[store] url` (PostgreSQL) instead of `path` (a SQLite file).
+const ALTERNATIVES: &[(&str, &str)] = &[("[store]", "url")];
+
 /// The shipped config with its documented keys uncommented (`# timeout_secs = 10` in a real
-/// section), so that every setting can be changed; example sections stay comments.
+/// section), so that every setting can be changed; example sections and [`ALTERNATIVES`] stay
+/// comments.
 fn documented_config() -> Vec<String> {
     let mut in_real_section = true;
+    let mut section = "";
     SHIPPED_CONFIG
         .lines()
         .map(|line| {
             if line.starts_with('[') {
                 in_real_section = true;
+                section = line;
             } else if line.starts_with("# [") || line.starts_with("#[") {
                 in_real_section = false;
             }
             let key = line.strip_prefix("# ").filter(|rest| {
                 rest.split_once(" = ").is_some_and(|(key, _)| {
-                    !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    !key.is_empty()
+                        && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                        && !ALTERNATIVES.contains(&(section, key))
                 })
             });
             match key {

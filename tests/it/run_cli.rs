@@ -417,3 +417,94 @@ fn delivery_durations_that_used_to_panic_are_one_error_line() {
         }
     }
 }
+
+#[tokio::test]
+async fn run_once_on_postgres_alerts_once_and_outbox_and_status_read_it() {
+    use crate::support::database::{Kind, TestDb};
+    let db = TestDb::new(Kind::Postgres).await;
+    let url = db.url().expect("a PostgreSQL database").expose().to_owned();
+    let env = [("HIGHWATER__STORE__URL", url.as_str())];
+    let data = support::data_dir();
+    let cwd = support::temp_dir_with(&[("highwater.toml", &console_config())]);
+    let run = [
+        "run",
+        "--once",
+        "--config",
+        "highwater.toml",
+        "--data",
+        path_str(&data),
+        "--now",
+        "2025-09-18T21:00:00Z",
+    ];
+    let (code, stdout, stderr) = support::highwater_in(cwd.path(), run, &env);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].contains("closes at a record 2,467.70"), "{stdout}");
+    assert!(
+        stderr.contains("2 new alerts in 1 message (") && stderr.contains("delivered 1"),
+        "{stderr}"
+    );
+    assert!(
+        !cwd.path().join("data-home").exists(),
+        "no SQLite file was made"
+    );
+
+    let (code, stdout, stderr) = support::highwater_in(cwd.path(), run, &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "", "nothing twice");
+    assert!(stderr.contains("0 new alerts"), "{stderr}");
+
+    let (code, stdout, stderr) = support::highwater_in(
+        cwd.path(),
+        ["outbox", "--json", "--config", "highwater.toml"],
+        &env,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let messages: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(messages.len(), 1, "{stdout}");
+    assert_eq!(messages[0]["state"], "delivered", "{stdout}");
+    assert_eq!(messages[0]["server"], "config:terminal", "{stdout}");
+
+    let (code, stdout, stderr) = support::highwater_in(
+        cwd.path(),
+        ["status", "--json", "--config", "highwater.toml"],
+        &env,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let status: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(status["database"], url, "{stdout}");
+    assert_eq!(
+        status["servers"][0]["server"], "config:terminal",
+        "{stdout}"
+    );
+    assert_eq!(status["servers"][0]["rules"], 2, "{stdout}");
+    let (code, stdout, stderr) = support::highwater_in(cwd.path(), ["status"], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("lock holder: none (PostgreSQL: shared by every instance, no lock)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("outbox: 1 delivered"), "{stdout}");
+}
+
+#[test]
+fn a_database_file_with_a_postgres_url_is_refused_naming_both() {
+    let env = [(
+        "HIGHWATER__STORE__URL",
+        "postgres://postgres@127.0.0.1:5432/test",
+    )];
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, stderr) =
+        support::highwater_in(cwd.path(), ["run", "--once", "--database", "h.db"], &env);
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--database h.db names a SQLite file, but store.url selects PostgreSQL"),
+        "{stderr}"
+    );
+    assert!(!cwd.path().join("h.db").exists());
+}

@@ -1,8 +1,16 @@
-//! The SQLite store on a real file: what survives a restart, what a re-run does, how an older
-//! database is migrated, and how bad files are refused.
+//! The store on a real database, on both backends: what survives a restart, what a re-run
+//! does, how an older database is migrated, what two stores sharing a PostgreSQL database do
+//! at once, and (SQLite only, as they are about its file) how bad files are refused.
+//!
+//! A test about what the store means is written once, as an `async fn(Kind)`, and run on each
+//! backend by [`on_both!`]: `store::a_watermark_never_moves_back::sqlite` and `::postgres`.
+//! Each run has a database of its own ([`TestDb`]); PostgreSQL must be running (see
+//! `support::database`).
 
-use crate::support;
+use crate::support::database::{Kind, TestDb, TestStore};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use highwater::alerts::{Embed, Mute, MuteTarget, QuietHours};
@@ -16,6 +24,46 @@ use highwater::store::{
     AlertGroup, MessageState, NewAlert, PageLimit, RuleAdded, ServerId, ServerLimits,
     ServerSettings, SqliteStore, Store, StoredRule, Target, TickWrite,
 };
+
+/// Runs the `async fn(Kind)` of the same name on SQLite and on PostgreSQL, as two tests.
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            use crate::support::database::Kind;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Kind::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Kind::Postgres).await;
+            }
+        }
+    )+};
+}
+
+on_both!(
+    a_servers_rules_settings_and_mutes_survive_a_restart,
+    enqueueing_the_same_alerts_twice_creates_one_message,
+    a_watermark_never_moves_back,
+    an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted,
+    only_expired_leases_are_recovered_when_the_store_may_be_shared,
+    a_retry_waits_and_quiet_hours_give_the_attempt_back,
+    finished_messages_are_never_claimed_again,
+    one_destination_gets_one_message_at_a_time_in_order,
+    destinations_can_be_disabled_and_enabled_again,
+    the_bar_cache_round_trips_with_missing_prices_and_a_held_bar,
+    job_runs_are_remembered,
+    the_outbox_summary_counts_by_state,
+    a_database_from_an_older_version_is_migrated_not_wiped,
+    a_database_from_a_newer_version_is_refused,
+    two_databases_with_one_bot_cannot_give_different_alerts_the_same_nonce,
+    a_message_stored_by_an_older_highwater_keeps_its_row_nonce,
+    rule_limits_hold_against_adds_at_once,
+    two_stores_claiming_at_once_never_claim_the_same_message,
+);
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
@@ -58,7 +106,7 @@ async fn open(path: &Path) -> SqliteStore {
     SqliteStore::open(path).await.expect("the store opens")
 }
 
-async fn server_with_destination(store: &SqliteStore, name: &str) -> (ServerId, i64) {
+async fn server_with_destination(store: &dyn Store, name: &str) -> (ServerId, i64) {
     let server = ServerId::config(name);
     store
         .upsert_server(&ServerSettings::new(server.clone()), at(2026, 1, 1, 0))
@@ -82,14 +130,40 @@ fn group(server: &ServerId, destination: i64, alerts: Vec<NewAlert>) -> AlertGro
     }
 }
 
-#[tokio::test]
-async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("highwater.db");
+/// One message of one alert (`rule_id` on `period`) for `destination`.
+fn one_alert(server: &ServerId, destination: i64, rule_id: &str, period: &str) -> TickWrite {
+    TickWrite {
+        groups: vec![group(
+            server,
+            destination,
+            vec![alert(rule_id, "record_high", period)],
+        )],
+        evaluated: Vec::new(),
+    }
+}
+
+/// A new database of `kind` with one server, its console, and one message enqueued at `now`.
+async fn one_pending_message(kind: Kind, now: DateTime<Utc>) -> (TestDb, TestStore) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let (server, destination) = server_with_destination(&*store, "desk").await;
+    store
+        .enqueue(
+            &one_alert(&server, destination, "record-close", "2025-09-18"),
+            &DiscordMessage,
+            now,
+        )
+        .await
+        .expect("enqueued");
+    (db, store)
+}
+
+async fn a_servers_rules_settings_and_mutes_survive_a_restart(kind: Kind) {
+    let db = TestDb::new(kind).await;
     let server = ServerId::guild(GuildId::new(81_384_788_765_712_384));
     let until = at(2026, 12, 1, 0);
     {
-        let store = open(&path).await;
+        let store = db.open().await;
         let mut settings = ServerSettings::new(server.clone());
         settings.display_tz = chrono_tz::America::Chicago;
         settings.quiet_hours = Some(QuietHours::parse("22:00-07:00").expect("valid"));
@@ -119,7 +193,7 @@ async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
             .replace_rules(
                 &server,
                 &rules,
-                &["^RUT".into(), "^GSPC".into()],
+                &["^RUT".into(), "^GSPC".into(), "^RUT".into()],
                 at(2026, 11, 26, 15),
             )
             .await
@@ -136,7 +210,7 @@ async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
             .expect("mute stored");
         store.close().await;
     }
-    let store = open(&path).await;
+    let store = db.open().await;
     let settings = store
         .server(&server)
         .await
@@ -153,6 +227,7 @@ async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
         settings.alert_channel,
         Some(ChannelId::new(1_234_567_890_123))
     );
+    assert_eq!(store.servers().await.expect("servers"), vec![settings]);
     let rules = store.rules(&server).await.expect("rules");
     assert_eq!(rules.len(), 1);
     assert_eq!(rules[0].rule, rule("rut-records"));
@@ -169,13 +244,15 @@ async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
     assert!(destination.enabled);
     assert_eq!(
         store.watchlist(&server).await.expect("watchlist"),
-        vec!["^GSPC".to_owned(), "^RUT".to_owned()]
+        vec!["^GSPC".to_owned(), "^RUT".to_owned()],
+        "sorted by bytes, each symbol once"
     );
     let mutes = store
         .active_mutes(&server, at(2026, 11, 30, 0))
         .await
         .expect("mutes");
     assert_eq!(mutes.len(), 1);
+    assert_eq!(mutes[0].target, MuteTarget::Symbol("^GSPC".into()));
     assert_eq!(mutes[0].until, until);
     assert!(
         store
@@ -199,11 +276,10 @@ async fn a_servers_rules_settings_and_mutes_survive_a_restart() {
     );
 }
 
-#[tokio::test]
-async fn enqueueing_the_same_alerts_twice_creates_one_message() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = open(&dir.path().join("h.db")).await;
-    let (server, destination) = server_with_destination(&store, "desk").await;
+async fn enqueueing_the_same_alerts_twice_creates_one_message(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let (server, destination) = server_with_destination(&*store, "desk").await;
     let write = TickWrite {
         groups: vec![group(
             &server,
@@ -237,7 +313,7 @@ async fn enqueueing_the_same_alerts_twice_creates_one_message() {
         .expect("enqueued");
     assert_eq!((third.alerts, third.duplicates, third.messages), (1, 2, 1));
 
-    let messages = support::outbox(&dir.path().join("h.db")).await;
+    let messages = db.outbox().await;
     assert_eq!(messages.len(), 2);
     assert_eq!(
         messages[0].payload.embeds.len(),
@@ -249,6 +325,8 @@ async fn enqueueing_the_same_alerts_twice_creates_one_message() {
         vec!["headline of daily-streak"]
     );
     assert!(messages.iter().all(|m| m.state == MessageState::Pending));
+    assert_eq!(messages[0].next_attempt_at, at(2025, 9, 18, 21));
+    assert_eq!(messages[0].session, day(2025, 9, 18));
     assert_eq!(
         store
             .evaluated_through(&server, "^RUT")
@@ -258,11 +336,10 @@ async fn enqueueing_the_same_alerts_twice_creates_one_message() {
     );
 }
 
-#[tokio::test]
-async fn a_watermark_never_moves_back() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = open(&dir.path().join("h.db")).await;
-    let (server, _) = server_with_destination(&store, "desk").await;
+async fn a_watermark_never_moves_back(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let (server, _) = server_with_destination(&*store, "desk").await;
     for date in [day(2025, 9, 19), day(2025, 9, 17)] {
         let write = TickWrite {
             groups: Vec::new(),
@@ -280,28 +357,19 @@ async fn a_watermark_never_moves_back() {
             .expect("read"),
         Some(day(2025, 9, 19))
     );
+    assert_eq!(
+        store
+            .evaluated_through(&server, "^GSPC")
+            .await
+            .expect("read"),
+        None
+    );
 }
 
-#[tokio::test]
-async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("h.db");
+async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted(kind: Kind) {
     let now = at(2025, 9, 18, 21);
+    let (db, store) = one_pending_message(kind, now).await;
     let first_nonce = {
-        let store = open(&path).await;
-        let (server, destination) = server_with_destination(&store, "desk").await;
-        let write = TickWrite {
-            groups: vec![group(
-                &server,
-                destination,
-                vec![alert("record-close", "record_high", "2025-09-18")],
-            )],
-            evaluated: Vec::new(),
-        };
-        store
-            .enqueue(&write, &DiscordMessage, now)
-            .await
-            .expect("enqueued");
         let claimed = store
             .claim_due(now, at(2025, 9, 18, 22), 10)
             .await
@@ -310,6 +378,9 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
         assert_eq!(claimed[0].attempts, 1);
         assert!(!claimed[0].interrupted);
         assert_eq!(claimed[0].rules, vec!["record-close".to_owned()]);
+        assert_eq!(claimed[0].server, ServerId::config("desk"));
+        assert_eq!(claimed[0].destination.target, Target::Console);
+        assert_eq!(claimed[0].symbol, "^RUT");
         // Nothing else may claim it while the lease runs.
         assert!(
             store
@@ -322,7 +393,7 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
         store.close().await;
         claimed[0].payload.nonce.clone()
     };
-    let store = open(&path).await;
+    let store = db.open().await;
     assert_eq!(
         store
             .recover_interrupted(now, true)
@@ -351,9 +422,10 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
         .mark_delivered(claimed[0].id, Some("1099"), None, now)
         .await
         .expect("marked");
-    let messages = support::outbox(&path).await;
+    let messages = db.outbox().await;
     assert_eq!(messages[0].state, MessageState::Delivered);
     assert_eq!(messages[0].remote_id.as_deref(), Some("1099"));
+    assert!(messages[0].interrupted);
     // Delivered messages are never claimed again.
     assert!(
         store
@@ -364,10 +436,234 @@ async fn an_attempt_in_flight_at_a_crash_is_recovered_as_interrupted() {
     );
 }
 
-#[tokio::test]
-async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("h.db");
+async fn only_expired_leases_are_recovered_when_the_store_may_be_shared(kind: Kind) {
+    let now = at(2025, 9, 18, 21);
+    let (db, store) = one_pending_message(kind, now).await;
+    let lease_until = at(2025, 9, 18, 22);
+    assert_eq!(
+        store
+            .claim_due(now, lease_until, 1)
+            .await
+            .expect("claimed")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .recover_interrupted(at(2025, 9, 18, 21), false)
+            .await
+            .expect("checked"),
+        0,
+        "the lease still runs: another process may be sending it"
+    );
+    assert_eq!(db.outbox().await[0].state, MessageState::Sending);
+    assert_eq!(
+        store
+            .recover_interrupted(at(2025, 9, 18, 23), false)
+            .await
+            .expect("recovered"),
+        1,
+        "the lease ran out"
+    );
+    let message = &db.outbox().await[0];
+    assert_eq!(message.state, MessageState::Pending);
+    assert!(message.interrupted);
+    assert_eq!(
+        message.note.as_deref(),
+        Some("an attempt was in flight when the process stopped")
+    );
+}
+
+async fn a_retry_waits_and_quiet_hours_give_the_attempt_back(kind: Kind) {
+    let now = at(2025, 9, 18, 21);
+    let (db, store) = one_pending_message(kind, now).await;
+    assert_eq!(store.next_due().await.expect("due"), Some(now));
+    let id = store
+        .claim_due(now, at(2025, 9, 18, 22), 1)
+        .await
+        .expect("claimed")[0]
+        .id;
+    assert_eq!(
+        store.next_due().await.expect("due"),
+        None,
+        "nothing pending"
+    );
+
+    // A failed attempt: back in the queue at 23:00, the attempt counted.
+    let later = at(2025, 9, 18, 23);
+    store
+        .retry_at(id, later, "HTTP 502", true)
+        .await
+        .expect("rescheduled");
+    assert_eq!(store.next_due().await.expect("due"), Some(later));
+    assert!(
+        store
+            .claim_due(now, at(2025, 9, 18, 22), 1)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "not due before its time"
+    );
+    let again = store
+        .claim_due(later, at(2025, 9, 19, 0), 1)
+        .await
+        .expect("claimed");
+    assert_eq!(again[0].attempts, 2);
+
+    // Quiet hours: held, and the claim's attempt is given back.
+    store
+        .retry_at(id, at(2025, 9, 19, 7), "quiet hours", false)
+        .await
+        .expect("held");
+    let message = &db.outbox().await[0];
+    assert_eq!(message.attempts, 1);
+    assert_eq!(message.state, MessageState::Pending);
+    assert_eq!(message.note.as_deref(), Some("quiet hours"));
+    assert_eq!(message.next_attempt_at, at(2025, 9, 19, 7));
+}
+
+async fn finished_messages_are_never_claimed_again(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let now = at(2025, 9, 18, 21);
+    let (server, destination) = server_with_destination(&*store, "desk").await;
+    for (rule_id, state) in [("a", MessageState::Dropped), ("b", MessageState::Failed)] {
+        store
+            .enqueue(
+                &one_alert(&server, destination, rule_id, "2025-09-18"),
+                &DiscordMessage,
+                now,
+            )
+            .await
+            .expect("enqueued");
+        let id = store
+            .claim_due(now, at(2025, 9, 18, 22), 1)
+            .await
+            .expect("claimed")[0]
+            .id;
+        store
+            .finish(id, state, &format!("{state} on purpose"), now)
+            .await
+            .expect("finished");
+    }
+    let messages = db.outbox().await;
+    assert_eq!(
+        messages
+            .iter()
+            .map(|m| (m.state, m.note.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            (MessageState::Dropped, Some("dropped on purpose".to_owned())),
+            (MessageState::Failed, Some("failed on purpose".to_owned())),
+        ]
+    );
+    assert!(
+        store
+            .claim_due(at(2025, 9, 30, 0), at(2025, 9, 30, 1), 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    assert_eq!(store.next_due().await.expect("due"), None);
+}
+
+async fn one_destination_gets_one_message_at_a_time_in_order(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let now = at(2025, 9, 18, 21);
+    let (server, first) = server_with_destination(&*store, "desk").await;
+    let second = store
+        .destination_for(&server, &Target::Channel(ChannelId::new(2001)))
+        .await
+        .expect("destination");
+    // (The dedup key has no destination: each destination's alerts come from a rule of its own.)
+    for period in ["2025-09-16", "2025-09-17"] {
+        for (rule_id, destination) in [("to-console", first), ("to-channel", second)] {
+            store
+                .enqueue(
+                    &one_alert(&server, destination, rule_id, period),
+                    &DiscordMessage,
+                    now,
+                )
+                .await
+                .expect("enqueued");
+        }
+    }
+    // One claim at a time, as the deliverer's workers claim.
+    let lease = at(2025, 9, 18, 22);
+    let a = store.claim_due(now, lease, 1).await.expect("claim");
+    let b = store.claim_due(now, lease, 1).await.expect("claim");
+    assert_eq!(
+        (a[0].destination.id, b[0].destination.id),
+        (first, second),
+        "the oldest message of each destination"
+    );
+    assert!(
+        store
+            .claim_due(now, lease, 1)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "each destination has a message in flight"
+    );
+    store
+        .mark_delivered(a[0].id, None, None, now)
+        .await
+        .expect("marked");
+    let c = store.claim_due(now, lease, 5).await.expect("claim");
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].destination.id, first);
+    assert!(c[0].id > a[0].id, "its next message, in order");
+}
+
+async fn destinations_can_be_disabled_and_enabled_again(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let (server, console) = server_with_destination(&*store, "desk").await;
+    let hook = Target::Webhook(
+        highwater::notify::WebhookUrl::parse(
+            "https://discord.com/api/webhooks/123456789012345678/s3cret-token",
+        )
+        .expect("a webhook"),
+    );
+    let webhook = store.destination_for(&server, &hook).await.expect("stored");
+    assert_eq!(
+        store.destination_for(&server, &hook).await.expect("again"),
+        webhook,
+        "the same place is the same destination"
+    );
+    store
+        .disable_destination(webhook, "HTTP 404: Unknown Webhook", at(2026, 1, 2, 3))
+        .await
+        .expect("disabled");
+    assert_eq!(
+        store.destination_for(&server, &hook).await.expect("again"),
+        webhook
+    );
+    let listed = store.destinations(&server).await.expect("listed");
+    assert_eq!(
+        listed.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![console, webhook]
+    );
+    assert_eq!(listed[1].target, hook);
+    assert!(!listed[1].enabled, "a disabled destination stays disabled");
+    assert_eq!(
+        listed[1].disabled,
+        Some(("HTTP 404: Unknown Webhook".to_owned(), at(2026, 1, 2, 3)))
+    );
+    store.enable_destination(webhook).await.expect("enabled");
+    let again = store
+        .destination(webhook)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert!(again.enabled);
+    assert_eq!(again.disabled, None);
+    assert_eq!(store.destination(webhook + 100).await.expect("read"), None);
+}
+
+async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar(kind: Kind) {
+    let db = TestDb::new(kind).await;
     let bars = vec![
         Bar::new(day(2025, 9, 17), 2404.67).expect("bar"),
         Bar::new(day(2025, 9, 18), 2467.70)
@@ -387,15 +683,23 @@ async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar() {
         last_split: Some(day(2020, 8, 31)),
     };
     {
-        let store = open(&path).await;
+        let store = db.open().await;
         assert_eq!(store.load_history("^RUT").await.expect("read"), None);
+        // Saved twice: the second replaces the first whole.
+        let mut older = cached.clone();
+        older.bars.truncate(1);
+        older.held = None;
+        store
+            .save_history("^RUT", &older, at(2025, 9, 18, 21))
+            .await
+            .expect("saved");
         store
             .save_history("^RUT", &cached, at(2025, 9, 19, 21))
             .await
             .expect("saved");
         store.close().await;
     }
-    let store = open(&path).await;
+    let store = db.open().await;
     let loaded = store
         .load_history("^RUT")
         .await
@@ -403,6 +707,7 @@ async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar() {
         .expect("cached");
     assert_eq!(loaded.bars.len(), 2);
     assert_eq!(loaded.bars[0].open(), None, "a missing open stays missing");
+    assert_eq!(loaded.bars[0].close(), 2404.67);
     assert_eq!(loaded.bars[1].high(), Some(2470.5));
     assert_eq!(loaded.bars[1].volume(), Some(1.5e9));
     let held = loaded.held.expect("the held bar");
@@ -414,6 +719,7 @@ async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar() {
     assert!(held.rejected, "the verdict is kept with the held bar");
     assert_eq!(held.reason, "+872.5% while IWM +0.3% the same session");
     assert_eq!(loaded.last_split, Some(day(2020, 8, 31)));
+    assert_eq!(store.load_history("^GSPC").await.expect("read"), None);
 }
 
 #[tokio::test]
@@ -429,49 +735,77 @@ async fn a_new_database_is_readable_by_its_owner_only() {
     assert_eq!(mode & 0o777, 0o600, "it holds webhook tokens");
 }
 
-#[tokio::test]
-async fn job_runs_are_remembered() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("h.db");
+async fn job_runs_are_remembered(kind: Kind) {
+    let db = TestDb::new(kind).await;
     {
-        let store = open(&path).await;
+        let store = db.open().await;
+        store
+            .record_job_run("us-close", at(2026, 11, 24, 21), at(2026, 11, 24, 22))
+            .await
+            .expect("recorded");
         store
             .record_job_run("us-close", at(2026, 11, 25, 21), at(2026, 11, 25, 22))
             .await
             .expect("recorded");
+        store.check_writable().await.expect("writable");
         store.close().await;
     }
-    let runs = open(&path).await.job_runs().await.expect("runs");
+    let runs = db.open().await.job_runs().await.expect("runs");
+    assert_eq!(runs.len(), 1);
     assert_eq!(runs.get("us-close"), Some(&at(2026, 11, 25, 21)));
 }
 
-/// The last migration applied to the database at `path`, read beside the store.
-async fn schema_version(path: &std::path::Path) -> i64 {
-    let url = format!("sqlite://{}?mode=ro", path.display());
-    let pool = sqlx::SqlitePool::connect(&url)
+async fn the_outbox_summary_counts_by_state(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let (server, destination) = server_with_destination(&*store, "desk").await;
+    for (n, rule_id) in ["a", "b", "c"].iter().enumerate() {
+        store
+            .enqueue(
+                &one_alert(&server, destination, rule_id, "2025-09-18"),
+                &DiscordMessage,
+                at(2025, 9, 18, 20 + n as u32),
+            )
+            .await
+            .expect("enqueued");
+    }
+    let now = at(2025, 9, 18, 23);
+    let first = store
+        .claim_due(now, at(2025, 9, 19, 0), 1)
         .await
-        .expect("the database opens");
-    let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-        .fetch_one(&pool)
+        .expect("claim")[0]
+        .id;
+    store
+        .mark_delivered(first, Some("1"), None, now)
         .await
-        .expect("the migrations table");
-    pool.close().await;
-    version
+        .expect("delivered");
+    store
+        .claim_due(now, at(2025, 9, 19, 0), 1)
+        .await
+        .expect("claim");
+    let summary = store.outbox_summary().await.expect("summary");
+    assert_eq!(
+        summary.by_state,
+        BTreeMap::from([
+            ("delivered".to_owned(), 1),
+            ("pending".to_owned(), 1),
+            ("sending".to_owned(), 1),
+        ])
+    );
+    assert_eq!(summary.waiting(), 2);
+    assert_eq!(summary.oldest_pending, Some(at(2025, 9, 18, 21)));
 }
 
-#[tokio::test]
-async fn a_database_from_an_older_version_is_migrated_not_wiped() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("h.db");
+async fn a_database_from_an_older_version_is_migrated_not_wiped(kind: Kind) {
+    let db = TestDb::new(kind).await;
     let server = ServerId::config("old");
     {
-        let old = SqliteStore::open_at_version(&path, 1)
-            .await
-            .expect("a version-1 database");
-        assert_eq!(schema_version(&path).await, 1);
-        old.upsert_server(&ServerSettings::new(server.clone()), at(2026, 1, 1, 0))
-            .await
-            .expect("stored");
+        let old = db.open_at_version(1).await;
+        assert_eq!(db.schema_version().await, 1);
+        // The server row as version 1 wrote it (today's code writes columns it lacks).
+        let insert = "INSERT INTO servers (server, display_tz, created_at, updated_at)
+                      VALUES ('config:old', 'UTC', 0, 0)";
+        db.execute(insert, insert).await;
         old.put_rule(
             &server,
             &StoredRule {
@@ -485,8 +819,8 @@ async fn a_database_from_an_older_version_is_migrated_not_wiped() {
         .expect("stored");
         old.close().await;
     }
-    let store = open(&path).await;
-    assert_eq!(schema_version(&path).await, 4);
+    let store = db.open().await;
+    assert_eq!(db.schema_version().await, 4);
     let rules = store.rules(&server).await.expect("rules");
     assert_eq!(rules.len(), 1, "the old data is still there");
     assert_eq!(rules[0].rule.id, "kept");
@@ -494,36 +828,27 @@ async fn a_database_from_an_older_version_is_migrated_not_wiped() {
     assert_eq!(store.job_runs().await.expect("runs").len(), 0);
 }
 
+async fn a_database_from_a_newer_version_is_refused(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    db.open().await.close().await;
+    // Pretend a newer highwater added migration 99.
+    db.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99, 'from the future', 1, x'00', 0)",
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99, 'from the future', true, '\\x00', 0)",
+    )
+    .await;
+    let error = db.open_error().await;
+    assert!(error.contains("newer highwater"), "{error}");
+    assert!(error.contains("99"), "{error}");
+}
+
 async fn open_error(path: &Path) -> String {
     SqliteStore::open(path)
         .await
         .expect_err("the store must refuse this")
         .to_string()
-}
-
-#[tokio::test]
-async fn a_database_from_a_newer_version_is_refused() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("h.db");
-    {
-        let store = open(&path).await;
-        store.close().await;
-    }
-    // Pretend a newer highwater added migration 99.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("raw connection");
-    sqlx::query(
-        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
-         VALUES (99, 'from the future', 1, x'00', 0)",
-    )
-    .execute(&pool)
-    .await
-    .expect("inserted");
-    pool.close().await;
-    let error = open_error(&path).await;
-    assert!(error.contains("newer highwater"), "{error}");
-    assert!(error.contains("99"), "{error}");
 }
 
 #[tokio::test]
@@ -563,6 +888,19 @@ async fn a_database_in_a_missing_folder_is_refused() {
     assert!(error.contains("does not exist"), "{error}");
 }
 
+#[tokio::test]
+async fn a_postgres_database_that_does_not_exist_is_refused_naming_it() {
+    let base = crate::support::database::postgres_url();
+    let (server, _) = base.rsplit_once('/').expect("a URL with a database");
+    let url = highwater::store::PostgresUrl::parse(&format!("{server}/highwater_no_such_db"))
+        .expect("a URL");
+    let error = highwater::store::PgStore::open(&url)
+        .await
+        .expect_err("no such database")
+        .to_string();
+    assert!(error.contains("highwater_no_such_db"), "{error}");
+    assert!(error.contains("create the database first"), "{error}");
+}
 /// An alert whose message needs pages of its own: a full disk refuses it.
 fn bulky_alert(rule_id: &str, period: &str) -> NewAlert {
     let mut bulky = alert(rule_id, "record_high", period);
@@ -617,7 +955,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
         );
     }
     // Nothing half-written, and reading still works.
-    assert!(support::outbox(&path).await.is_empty());
+    assert!(crate::support::outbox(&path).await.is_empty());
     assert_eq!(
         store
             .evaluated_through(&server, "^RUT")
@@ -698,7 +1036,7 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
     // A restart sees every write since the fault, and only those.
     let store = open(&path).await;
     assert_eq!(store.rules(&server).await.expect("rules").len(), 6);
-    let messages = support::outbox(&path).await;
+    let messages = crate::support::outbox(&path).await;
     assert_eq!(messages.len(), 5);
     assert!(messages.iter().all(|m| m.state == MessageState::Pending));
     assert_eq!(
@@ -716,15 +1054,16 @@ async fn a_full_disk_fails_each_write_whole_and_writes_work_again_once_there_is_
     assert_eq!((again.alerts, again.duplicates, again.messages), (0, 1, 0));
 }
 
-/// The first message of `alerts` for guild 1111's channel 2001 in the database at `path`, after
-/// `other_destinations` channels of that guild were stored before it (so its destination has
-/// a different row id).
+/// The first message of `alerts` for guild 1111's channel 2001 in a new database of `kind`,
+/// after `other_destinations` channels of that guild were stored before it (so its destination
+/// has a different row id).
 async fn first_channel_message(
-    path: &Path,
+    kind: Kind,
     alerts: Vec<NewAlert>,
     other_destinations: u64,
-) -> highwater::store::MessageRecord {
-    let store = open(path).await;
+) -> (TestDb, highwater::store::MessageRecord) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
     let server = ServerId::guild(GuildId::new(1111));
     store
         .upsert_server(&ServerSettings::new(server.clone()), at(2025, 9, 1, 0))
@@ -748,25 +1087,24 @@ async fn first_channel_message(
         .enqueue(&write, &DiscordMessage, at(2025, 9, 18, 21))
         .await
         .expect("enqueued");
-    let mut messages = support::outbox(path).await;
+    let mut messages = db.outbox().await;
     store.close().await;
     assert_eq!(messages.len(), 1);
-    messages.remove(0)
+    let message = messages.remove(0);
+    (db, message)
 }
 
-#[tokio::test]
-async fn two_databases_with_one_bot_cannot_give_different_alerts_the_same_nonce() {
+async fn two_databases_with_one_bot_cannot_give_different_alerts_the_same_nonce(kind: Kind) {
     // A staging copy and production, one bot token, one channel: each database's first
     // message is outbox row 1, which once made both nonces "hw1".
-    let dir = tempfile::tempdir().expect("temp dir");
-    let staging = first_channel_message(
-        &dir.path().join("staging.db"),
+    let (_staging_db, staging) = first_channel_message(
+        kind,
         vec![alert("record-close", "record_high", "2025-09-18")],
         0,
     )
     .await;
-    let production = first_channel_message(
-        &dir.path().join("production.db"),
+    let (_production_db, production) = first_channel_message(
+        kind,
         vec![alert("weekly-streak-up", "streak_on_pace", "2025-W38")],
         0,
     )
@@ -787,8 +1125,8 @@ async fn two_databases_with_one_bot_cannot_give_different_alerts_the_same_nonce(
 
     // The same alert in a third database (a restored backup), stored under other row ids, is
     // the same message: Discord may and should take a repeat of it for a repeat.
-    let restored = first_channel_message(
-        &dir.path().join("restored.db"),
+    let (_restored_db, restored) = first_channel_message(
+        kind,
         vec![alert("record-close", "record_high", "2025-09-18")],
         3,
     )
@@ -797,28 +1135,306 @@ async fn two_databases_with_one_bot_cannot_give_different_alerts_the_same_nonce(
     assert_eq!(restored.payload.nonce, staging.payload.nonce);
 }
 
-#[tokio::test]
-async fn a_message_stored_by_an_older_highwater_keeps_its_row_nonce() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("h.db");
-    let message = first_channel_message(
-        &path,
+async fn a_message_stored_by_an_older_highwater_keeps_its_row_nonce(kind: Kind) {
+    let (db, message) = first_channel_message(
+        kind,
         vec![alert("record-close", "record_high", "2025-09-18")],
         0,
     )
     .await;
     assert!(message.payload.nonce.starts_with("hw") && message.payload.nonce.len() == 25);
     // Older versions stored the payload with an empty nonce and sent "hw<id>".
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+    db.execute(
+        "UPDATE outbox SET payload = json_set(payload, '$.nonce', '')",
+        "UPDATE outbox SET payload = jsonb_set(payload::jsonb, '{nonce}', '\"\"')::text",
+    )
+    .await;
+    // Opened by this version (migrations run), then read as `highwater outbox` reads it.
+    db.open().await.close().await;
+    let messages = db.outbox().await;
+    assert_eq!(messages[0].payload.nonce, format!("hw{}", messages[0].id));
+}
+
+async fn rule_limits_hold_against_adds_at_once(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let (first, second) = (Arc::new(db.open().await), Arc::new(db.open().await));
+    let (server, destination) = server_with_destination(&**first, "desk").await;
+    let limits = ServerLimits {
+        max_rules: 3,
+        max_symbols: 10,
+    };
+    // Ten adds at once through two stores (two pools, as two processes would): three fit.
+    let adds: Vec<_> = (0..10)
+        .map(|n| {
+            let store = if n % 2 == 0 {
+                first.clone()
+            } else {
+                second.clone()
+            };
+            let server = server.clone();
+            tokio::spawn(async move {
+                store
+                    .add_rule_within(
+                        &server,
+                        &StoredRule {
+                            rule: rule("new"),
+                            destination: Some(destination),
+                            mention_role: None,
+                        },
+                        limits,
+                        &|taken| format!("rule-{}", taken.len() + 1),
+                        at(2026, 1, 1, 0),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut added = BTreeSet::new();
+    let mut refused = 0;
+    for add in adds {
+        match add.await.expect("the task ran").expect("the add ran") {
+            RuleAdded::Added { id } => {
+                assert!(added.insert(id.clone()), "{id} given twice");
+            }
+            RuleAdded::TooManyRules { have } => {
+                assert_eq!(have, 3);
+                refused += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        added,
+        BTreeSet::from([
+            "rule-1".to_owned(),
+            "rule-2".to_owned(),
+            "rule-3".to_owned()
+        ])
+    );
+    assert_eq!(refused, 7);
+    assert_eq!(first.rules(&server).await.expect("rules").len(), 3);
+
+    // A rule whose symbols would pass the symbol limit is refused too.
+    let mut wide = rule("wide");
+    wide.symbols = (0..11).map(|n| format!("SYM{n}")).collect();
+    let outcome = second
+        .add_rule_within(
+            &server,
+            &StoredRule {
+                rule: wide,
+                destination: None,
+                mention_role: None,
+            },
+            ServerLimits {
+                max_rules: 25,
+                max_symbols: 10,
+            },
+            &|_| "wide".to_owned(),
+            at(2026, 1, 1, 0),
+        )
+        .await
+        .expect("checked");
+    assert_eq!(outcome, RuleAdded::TooManySymbols { limit: 10 });
+}
+
+async fn two_stores_claiming_at_once_never_claim_the_same_message(kind: Kind) {
+    const DESTINATIONS: u64 = 3;
+    const PER_DESTINATION: usize = 20;
+    let db = TestDb::new(kind).await;
+    let setup = db.open().await;
+    let now = at(2025, 9, 18, 21);
+    let server = ServerId::guild(GuildId::new(1111));
+    setup
+        .upsert_server(&ServerSettings::new(server.clone()), now)
+        .await
+        .expect("server stored");
+    let mut destinations = Vec::new();
+    for n in 0..DESTINATIONS {
+        destinations.push(
+            setup
+                .destination_for(&server, &Target::Channel(ChannelId::new(5000 + n)))
+                .await
+                .expect("destination stored"),
+        );
+    }
+    for day_of_month in 1..=PER_DESTINATION {
+        let period = format!("2025-09-{day_of_month:02}");
+        let write = TickWrite {
+            groups: destinations
+                .iter()
+                .map(|&d| {
+                    // The dedup key has no destination: a rule of its own for each.
+                    let rule_id = format!("rule-{d}");
+                    group(&server, d, vec![alert(&rule_id, "record_high", &period)])
+                })
+                .collect(),
+            evaluated: Vec::new(),
+        };
+        setup
+            .enqueue(&write, &DiscordMessage, now)
+            .await
+            .expect("enqueued");
+    }
+    setup.close().await;
+    let all: BTreeSet<i64> = db.outbox().await.iter().map(|m| m.id).collect();
+    assert_eq!(all.len(), DESTINATIONS as usize * PER_DESTINATION);
+
+    // Few destinations, many messages: claimers meet on the same destination all the time. (A
+    // claim in one statement, `FOR UPDATE SKIP LOCKED` on messages alone, fails this test on
+    // PostgreSQL: a second claimer skips the first one's locked message and takes the next of
+    // the same destination before the first has committed.)
+    //
+    // Two processes' stores, each with two workers claiming one message at a time (as the
+    // deliverer does) and delivering it at once. Every claim is logged in the order the claims
+    // were made, and each destination is marked busy from its claim until just before its
+    // delivery is recorded: a claim for a busy destination would be a second message in flight.
+    let log: Arc<Mutex<Vec<(usize, i64, i64)>>> = Arc::default();
+    let busy: Arc<Mutex<BTreeSet<i64>>> = Arc::default();
+    let overlaps: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let stores = [Arc::new(db.open().await), Arc::new(db.open().await)];
+    let workers: Vec<_> = (0..4)
+        .map(|worker| {
+            let store: Arc<TestStore> = stores[worker % 2].clone();
+            let (log, busy, overlaps) = (log.clone(), busy.clone(), overlaps.clone());
+            tokio::spawn(async move {
+                loop {
+                    let claimed = store
+                        .claim_due(now, at(2025, 9, 18, 22), 1)
+                        .await
+                        .expect("a claim");
+                    let Some(message) = claimed.into_iter().next() else {
+                        // Nothing claimable now; done once nothing is pending or in flight.
+                        let summary = store.outbox_summary().await.expect("summary");
+                        if summary.waiting() == 0 {
+                            return;
+                        }
+                        tokio::task::yield_now().await;
+                        continue;
+                    };
+                    let destination = message.destination.id;
+                    log.lock()
+                        .expect("the log")
+                        .push((worker, destination, message.id));
+                    if !busy.lock().expect("busy").insert(destination) {
+                        overlaps.lock().expect("overlaps").push(destination);
+                    }
+                    // "Sending": long enough for another claimer to try this destination.
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    busy.lock().expect("busy").remove(&destination);
+                    store
+                        .mark_delivered(message.id, None, None, now)
+                        .await
+                        .expect("marked");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        tokio::time::timeout(std::time::Duration::from_secs(60), worker)
+            .await
+            .expect("the workers finish")
+            .expect("a worker ran");
+    }
+    assert_eq!(
+        *overlaps.lock().expect("overlaps"),
+        Vec::<i64>::new(),
+        "destinations with two messages in flight at once"
+    );
+    let log = log.lock().expect("the log").clone();
+    let claimed: Vec<i64> = log.iter().map(|(_, _, id)| *id).collect();
+    let unique: BTreeSet<i64> = claimed.iter().copied().collect();
+    assert_eq!(unique.len(), claimed.len(), "a message was claimed twice");
+    assert_eq!(unique, all, "every message was claimed");
+    // Within a destination, messages were claimed oldest first, one after the other.
+    for destination in destinations {
+        let ids: Vec<i64> = log
+            .iter()
+            .filter(|(_, d, _)| *d == destination)
+            .map(|(_, _, id)| *id)
+            .collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "{destination}: {ids:?}"
+        );
+        assert_eq!(ids.len(), PER_DESTINATION);
+    }
+    let workers_used: BTreeSet<usize> = log.iter().map(|(w, _, _)| *w).collect();
+    assert!(
+        workers_used.len() > 1,
+        "the claims were shared: {workers_used:?}"
+    );
+}
+
+/// The tables of the SQLite schema, each with its columns, from `sqlite_master` and
+/// `pragma_table_info` (sqlx's own table left out).
+async fn sqlite_columns(path: &Path) -> BTreeMap<String, Vec<String>> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", path.display()))
         .await
         .expect("the file opens");
-    sqlx::query("UPDATE outbox SET payload = json_set(payload, '$.nonce', '')")
-        .execute(&pool)
-        .await
-        .expect("rewritten as an older version stored it");
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name != '_sqlx_migrations'
+         ORDER BY m.name, c.cid",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("the schema reads");
     pool.close().await;
-    // Opened by this version (migrations run), then read as `highwater outbox` reads it.
-    open(&path).await.close().await;
-    let messages = support::outbox(&path).await;
-    assert_eq!(messages[0].payload.nonce, format!("hw{}", messages[0].id));
+    let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (table, column) in rows {
+        tables.entry(table).or_default().push(column);
+    }
+    tables
+}
+
+/// The same of the PostgreSQL schema `db` uses, from `information_schema.columns`.
+async fn postgres_columns(db: &TestDb) -> BTreeMap<String, Vec<String>> {
+    use sqlx::Connection;
+    let url = db.url().expect("a PostgreSQL database");
+    let mut conn = sqlx::PgConnection::connect(url.expose())
+        .await
+        .expect("the schema opens");
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name != '_sqlx_migrations'
+         ORDER BY table_name, ordinal_position",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("the schema reads");
+    let _ = conn.close().await;
+    let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (table, column) in rows {
+        tables.entry(table).or_default().push(column);
+    }
+    tables
+}
+
+#[tokio::test]
+async fn both_schemas_have_the_same_tables_and_columns() {
+    let sqlite = TestDb::new(Kind::Sqlite).await;
+    sqlite.open().await.close().await;
+    let postgres = TestDb::new(Kind::Postgres).await;
+    postgres.open().await.close().await;
+    let (lite, pg) = (
+        sqlite_columns(sqlite.path()).await,
+        postgres_columns(&postgres).await,
+    );
+    assert_eq!(
+        lite.keys().collect::<Vec<_>>(),
+        [
+            "alert_log",
+            "bar_meta",
+            "bars",
+            "destinations",
+            "evaluated",
+            "job_runs",
+            "mutes",
+            "outbox",
+            "rules",
+            "servers",
+            "watchlist"
+        ]
+    );
+    assert_eq!(lite, pg, "migrations/sqlite and migrations/postgres differ");
 }

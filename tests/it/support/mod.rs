@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: where the example histories are, how to run the
 //! real binary, and small temporary data directories.
 
+pub mod database;
 pub mod discord;
 pub mod webhook;
 pub mod yahoo;
