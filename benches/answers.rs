@@ -1,14 +1,16 @@
 //! How long the look-back answers take once the histories are loaded (the bot keeps them for a
-//! few minutes, so this is what a `/context`, `/history` or `/risk` costs after the first):
-//! `context` and `history` over the Russell 2000 (38 years of sessions) and `risk` over the
-//! Russell 2000 and Bitcoin, from the histories shipped in `data/`. The target is under 50 ms
-//! each on the 2-core machine.
+//! few minutes, so this is what a `/context`, `/history`, `/risk` or `/chart` costs after the
+//! first): `context` and `history` over the Russell 2000 (38 years of sessions), `risk` over
+//! the Russell 2000 and Bitcoin, and the Russell 2000's chart over a year and over its whole
+//! history (drawn and encoded as PNG), from the histories shipped in `data/`. The target is
+//! under 50 ms each on the 2-core machine.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
+use highwater::chart::{self, ChartRange};
 use highwater::market::{Catalog, Timeframe};
 use highwater::providers::CsvSource;
 use highwater::service;
@@ -28,6 +30,12 @@ fn answers(c: &mut Criterion) {
     });
     group.bench_function("risk_rut_btc", |b| {
         b.iter(|| service::risk(black_box(&rut), black_box(&btc), as_of).expect("risk"))
+    });
+    group.bench_function("chart_rut_1y", |b| {
+        b.iter(|| chart::render(black_box(&rut), ChartRange::Year1, as_of).expect("chart"))
+    });
+    group.bench_function("chart_rut_max", |b| {
+        b.iter(|| chart::render(black_box(&rut), ChartRange::Max, as_of).expect("chart"))
     });
     group.finish();
 }

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerts;
 use crate::app::{App, AppError, RunOptions};
+use crate::chart::ChartRange;
 use crate::config::Config;
 use crate::market::{IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Two assets side by side — by default the Russell 2000 and Bitcoin: their streaks and
     /// distance from record, and the 30- and 90-day correlation of their daily returns.
     Risk(RiskArgs),
+    /// Draw a symbol's daily closes as a PNG: the record line, the current daily run shaded
+    /// and the latest close labelled.
+    Chart(ChartArgs),
     /// Fetch daily bars from the live providers and print them, normalised.
     Fetch(FetchArgs),
     /// Run the scheduler and deliver alerts until stopped (SIGTERM or Ctrl-C), or do one
@@ -246,6 +250,27 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ChartArgs {
+    /// Symbol or alias.
+    pub symbol: String,
+    /// How much history to show: 1m, 3m, 6m, 1y, 5y or max.
+    #[arg(long, default_value = "1y", value_parser = parse_range)]
+    pub range: ChartRange,
+    /// Draw as of this date (YYYY-MM-DD; default: the latest bar).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+    /// Draw as if it were this UTC instant (RFC 3339; default: now): the history is cut at
+    /// the latest session closed then, as the bot cuts it.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The PNG file to write (replaced whole: written beside it, then renamed).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct HighArgs {
     #[command(flatten)]
     pub query: QueryArgs,
@@ -273,6 +298,11 @@ fn parse_timeframe(text: &str) -> Result<Timeframe, String> {
     text.parse()
 }
 
+fn parse_range(text: &str) -> Result<ChartRange, String> {
+    text.parse()
+        .map_err(|e: crate::chart::UnknownRange| e.to_string())
+}
+
 /// Runs a parsed command, writing its output to `out`. Configuration warnings are logged for
 /// `run` and written to `err` as `warning:` lines after a one-shot command succeeds (so a
 /// failing command still prints exactly one line).
@@ -293,6 +323,7 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
         Command::Context(args) => context(&config, args, out),
         Command::History(args) => history(&config, args, out),
         Command::Risk(args) => risk(&config, args, out),
+        Command::Chart(args) => chart(&config, args, out),
         Command::Fetch(args) => fetch(&config, args, out),
         Command::Config => write!(out, "{}", config.effective_toml()).map_err(Into::into),
         Command::Status(args) => status(&config, args, out),
@@ -662,13 +693,7 @@ fn answer(
     render: impl FnOnce(&Series) -> anyhow::Result<(serde_json::Value, String)>,
 ) -> anyhow::Result<()> {
     let at = &args.answer;
-    let histories = open_histories(config, at.data.data.as_deref())?;
-    let symbol = histories.resolve(&args.symbol)?;
-    let loaded = runtime()?.block_on(histories.history(
-        &providers::NoBarCache,
-        symbol,
-        at.now.unwrap_or_else(Utc::now),
-    ))?;
+    let loaded = load_one(config, &args.symbol, at.data.data.as_deref(), at.now)?;
     let (series, status) = (loaded.series, loaded.status);
     let (value, text) = render(&series)?;
     if at.json {
@@ -680,6 +705,78 @@ fn answer(
         }
     }
     Ok(())
+}
+
+/// One symbol's history as the bot's commands look it up: the `--data` folder or the live
+/// providers, cut at the latest session closed at `now` (default: now), with no bar cache.
+fn load_one(
+    config: &Config,
+    query: &str,
+    data: Option<&Path>,
+    now: Option<DateTime<Utc>>,
+) -> anyhow::Result<providers::Loaded> {
+    let histories = open_histories(config, data)?;
+    let symbol = histories.resolve(query)?;
+    Ok(runtime()?.block_on(histories.history(
+        &providers::NoBarCache,
+        symbol,
+        now.unwrap_or_else(Utc::now),
+    ))?)
+}
+
+/// `highwater chart`: the history as `answer` loads it, drawn, and written to `--out` whole
+/// (a temporary file in the same folder, then renamed over it).
+fn chart(config: &Config, args: ChartArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let target = &args.out;
+    let folder = match target.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        bail!(
+            "--out {}: no such folder {}",
+            target.display(),
+            folder.display()
+        );
+    }
+    let loaded = load_one(config, &args.symbol, args.data.data.as_deref(), args.now)?;
+    let drawn = crate::chart::render(&loaded.series, args.range, args.as_of)?;
+    write_whole(target, &drawn.png)
+        .with_context(|| format!("cannot write the chart to {}", target.display()))?;
+    let layout = &drawn.layout;
+    writeln!(
+        out,
+        "wrote {} ({}×{}, {} sessions {}..{}, record {} on {})",
+        target.display(),
+        layout.width,
+        layout.height,
+        layout.sessions,
+        layout.first_date,
+        layout.last_date,
+        alerts::price(layout.record),
+        layout.record_date
+    )?;
+    for line in alerts::data_status_lines(&loaded.status) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a temporary file beside `path` and renames it over `path`, so a reader
+/// never sees half a file; the temporary file is removed when anything fails.
+fn write_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut temporary = name.to_os_string();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary);
+    let written =
+        std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// `highwater risk`: both histories from the one lookup, then the view and what should be

@@ -18,6 +18,7 @@
 //! providers           market data: CSV, Yahoo, Binance, cache and sanity, the history lookup
 //! config              settings files, environment overrides, built-in defaults
 //! notify              outbound messages: console, webhooks, Discord REST, payloads, limits
+//! chart               a symbol's closes drawn as a PNG: record line, current run, latest close
 //! alerts              events and answers rendered for people: headlines, embeds, JSON
 //! service             operations both doors share: replay, streak, high, quote, context,
 //!                     history, risk
@@ -33,6 +34,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod app;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod discord;
@@ -59,6 +61,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["providers"],
     &["config"],
     &["notify"],
+    &["chart"],
     &["alerts"],
     &["service"],
     &["rules"],

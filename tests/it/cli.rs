@@ -58,7 +58,7 @@ fn assert_near(value: &Value, key: &str, expected: f64, tolerance: f64) {
 
 /// Checks that a run failed the way a user should see it fail: a non-zero exit, nothing on
 /// stdout, and one line on stderr starting with "error:". Returns that line.
-fn the_one_error_line(outcome: Outcome) -> String {
+pub(crate) fn the_one_error_line(outcome: Outcome) -> String {
     let (code, stdout, stderr) = outcome;
     assert_ne!(code, 0, "expected a failure; stderr: {stderr}");
     assert_eq!(stdout, "", "nothing belongs on stdout after an error");

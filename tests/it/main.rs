@@ -9,6 +9,7 @@ mod support;
 mod analytics_reference;
 mod binance_provider;
 mod calendar_data;
+mod chart;
 mod cli;
 mod context;
 mod cross_asset;
