@@ -341,3 +341,68 @@ fn a_chart_needs_an_out_file() {
         "{stderr}"
     );
 }
+
+/// `/chart` through the local Discord: the reply carries the PNG as a multipart upload, byte
+/// for byte the chart `highwater chart` draws of the same closes, named in the message's
+/// attachments, with a caption saying what it shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_bot_posts_the_chart_as_an_attachment() {
+    use crate::discord_bot::{start, utc};
+    use crate::support::discord::{FakeConfig, FakeDiscord, Interaction, Member};
+
+    let s = crate::support::run_dir();
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let clock = crate::support::ManualClock::at(utc(2025, 9, 19, 21, 0, 0));
+    let bot = start(&fake, &s.db, &s.data, clock).await;
+    let reply = fake
+        .interact(
+            Interaction::command("chart")
+                .option_str("symbol", "RUT")
+                .option_int("range", 3)
+                .by(Member::new(5002, "trader")),
+        )
+        .await;
+    let source = CsvSource::open(data_dir(), Catalog::builtin()).expect("the shipped data");
+    let series = source.load("RUT").expect("the history");
+    let want =
+        chart::render(&series, ChartRange::Year1, Some(date("2025-09-19"))).expect("a chart");
+    let caption = format!(
+        "Russell 2000, {} to Sep 19, 2025 ({} sessions); record close 2,467.70 on Sep 18, 2025",
+        highwater::alerts::short_date(want.layout.first_date),
+        want.layout.sessions
+    );
+    let failed: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.status >= 400)
+        .map(|r| (r.method, r.path, r.status, r.body))
+        .collect();
+    assert_eq!(
+        reply.content().as_deref(),
+        Some(caption.as_str()),
+        "{failed:?}"
+    );
+    let uploads: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| !r.files.is_empty())
+        .collect();
+    assert_eq!(uploads.len(), 1, "one upload");
+    let upload = &uploads[0];
+    assert!(upload.path.contains("/webhooks/") || upload.path.contains("/interactions/"));
+    assert_eq!(upload.files.len(), 1);
+    let (part, filename, bytes) = &upload.files[0];
+    assert_eq!(
+        (part.as_str(), filename.as_str()),
+        ("files[0]", "rut-1y.png")
+    );
+    assert_eq!(png_size(bytes), (1000, 500));
+    assert!(*bytes == want.png, "the bot's chart is the CLI's chart");
+    let attachments = upload.body["attachments"]
+        .as_array()
+        .or_else(|| upload.body["data"]["attachments"].as_array())
+        .expect("the payload names its attachments");
+    assert_eq!(attachments[0]["filename"], "rut-1y.png");
+    assert_eq!(attachments[0]["size"], want.png.len());
+    bot.stop().await;
+}

@@ -153,6 +153,7 @@ async fn commands_are_registered_and_questions_answered_as_the_cli_answers_them(
         names,
         vec![
             "alerts",
+            "chart",
             "context",
             "high",
             "history",
@@ -684,7 +685,7 @@ async fn without_a_dev_guild_commands_are_registered_globally() {
     let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let registered = fake
         .wait_until(Duration::from_secs(20), |f| {
-            f.command_names(None).len() == 10
+            f.command_names(None).len() == 11
         })
         .await;
     assert!(registered, "{:?}", fake.registered_commands());

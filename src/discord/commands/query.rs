@@ -1,8 +1,12 @@
-//! Questions anyone may ask: `/streak`, `/high`, `/context`, `/history`, `/risk`, `/quote`. The answers are the CLI's answers
+//! Questions anyone may ask: `/streak`, `/high`, `/context`, `/history`, `/risk`, `/quote`,
+//! `/chart` (a PNG, drawn as `highwater chart` draws it). The answers are the CLI's answers
 //! (`highwater streak RUT` and `/streak RUT` say the same thing).
 
-use super::{Context, Error, autocomplete_symbol, escape_markdown, load, public};
+use poise::serenity_prelude as serenity;
+
+use super::{Context, Error, autocomplete_symbol, escape_markdown, fit_content, load, public};
 use crate::alerts;
+use crate::chart::{ChartError, ChartRange};
 use crate::market::Timeframe;
 use crate::service;
 
@@ -157,4 +161,77 @@ pub async fn quote(
     let loaded = load(ctx, &symbol).await?;
     let answer = service::quote(&loaded.series, ctx.data().clock.now())?;
     public(ctx, with_status(alerts::quote_text(&answer), &loaded)).await
+}
+
+/// How much history `/chart` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum RangeChoice {
+    #[name = "1 month"]
+    Month1,
+    #[name = "3 months"]
+    Month3,
+    #[name = "6 months"]
+    Month6,
+    #[name = "1 year"]
+    Year1,
+    #[name = "5 years"]
+    Year5,
+    #[name = "everything"]
+    Max,
+}
+
+impl From<RangeChoice> for ChartRange {
+    fn from(choice: RangeChoice) -> Self {
+        match choice {
+            RangeChoice::Month1 => ChartRange::Month1,
+            RangeChoice::Month3 => ChartRange::Month3,
+            RangeChoice::Month6 => ChartRange::Month6,
+            RangeChoice::Year1 => ChartRange::Year1,
+            RangeChoice::Year5 => ChartRange::Year5,
+            RangeChoice::Max => ChartRange::Max,
+        }
+    }
+}
+
+/// A chart of the closes: the record line, the current run shaded, the latest close labelled.
+#[poise::command(slash_command)]
+pub async fn chart(
+    ctx: Context<'_>,
+    #[description = "Symbol or alias, e.g. RUT, SPX, BTC"]
+    #[autocomplete = "autocomplete_symbol"]
+    #[max_length = 32]
+    symbol: String,
+    #[description = "How far back (default: 1 year)"] range: Option<RangeChoice>,
+) -> Result<(), Error> {
+    let loaded = load(ctx, &symbol).await?;
+    let range = range.map_or(ChartRange::default(), ChartRange::from);
+    let drawn = match crate::chart::render(&loaded.series, range, None) {
+        Ok(drawn) => drawn,
+        // Not enough history is the answers' own message.
+        Err(ChartError::Query(error)) => return Err(error.into()),
+        Err(error) => return Err(error.into()),
+    };
+    let layout = &drawn.layout;
+    let name = loaded.series.symbol().name();
+    let caption = format!(
+        "{name}, {} to {} ({} sessions); record close {} on {}",
+        alerts::short_date(layout.first_date),
+        alerts::short_date(layout.last_date),
+        layout.sessions,
+        alerts::price(layout.record),
+        alerts::short_date(layout.record_date)
+    );
+    let file = format!(
+        "{}-{}.png",
+        loaded.series.symbol().plain_ticker().to_ascii_lowercase(),
+        range.as_str()
+    );
+    ctx.send(
+        poise::CreateReply::default()
+            .content(fit_content(&with_status(caption, &loaded)))
+            .attachment(serenity::CreateAttachment::bytes(drawn.png, file))
+            .allowed_mentions(serenity::CreateAllowedMentions::new()),
+    )
+    .await?;
+    Ok(())
 }

@@ -309,7 +309,7 @@ pub fn message(id: u64, channel_id: u64, author: Value, body: &Value) -> Value {
         "mentions": [],
         "mention_roles": [],
         "mention_channels": [],
-        "attachments": [],
+        "attachments": field("attachments", json!([])),
         "embeds": field("embeds", json!([])),
         "components": field("components", json!([])),
         "reactions": [],
@@ -365,4 +365,29 @@ pub fn invalid_form(path: &str, error_code: &str, message: &str) -> Value {
         errors = json!({ key: errors });
     }
     json!({"message": "Invalid Form Body", "code": 50035, "errors": errors})
+}
+
+/// The `attachments` of a message body with uploads, as Discord stores them: each entry the
+/// bot named (`{"id": <upload index>, "filename"}`) becomes an attachment with its own
+/// snowflake, its size from the uploaded part, and a CDN URL.
+pub fn stored_attachments(body: &mut Value, files: &[(String, String, Vec<u8>)]) {
+    let Some(entries) = body.get_mut("attachments").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for (index, entry) in entries.iter_mut().enumerate() {
+        let filename = entry["filename"].as_str().unwrap_or("file").to_owned();
+        let size = files
+            .iter()
+            .find(|(_, name, _)| *name == filename)
+            .map_or(0, |(_, _, bytes)| bytes.len());
+        let id = 990_000_000_000_000_000u64 + index as u64;
+        *entry = json!({
+            "id": id.to_string(),
+            "filename": filename,
+            "size": size,
+            "url": format!("https://cdn.discordapp.com/attachments/{id}/{filename}"),
+            "proxy_url": format!("https://media.discordapp.net/attachments/{id}/{filename}"),
+            "content_type": "image/png",
+        });
+    }
 }

@@ -240,6 +240,54 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ()> {
     serde_json::from_slice(body).map_err(|_| ())
 }
 
+/// The file parts of a multipart body, as Discord reads uploads: every part with a `filename`
+/// (name, filename, bytes). Not multipart, or malformed: none.
+fn multipart_files(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String, Vec<u8>)> {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(boundary) = content_type
+        .strip_prefix("multipart/form-data")
+        .and_then(|rest| rest.split("boundary=").nth(1))
+        .map(|b| b.trim_matches('"').to_owned())
+    else {
+        return Vec::new();
+    };
+    let delimiter = format!("--{boundary}").into_bytes();
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|at| at + from)
+    };
+    let mut files = Vec::new();
+    let mut at = 0;
+    while let Some(start) = find(body, &delimiter, at) {
+        let head_start = start + delimiter.len() + 2; // past "\r\n"
+        let Some(head_end) = find(body, b"\r\n\r\n", head_start) else {
+            break;
+        };
+        let Some(next) = find(body, &delimiter, head_end) else {
+            break;
+        };
+        let head = String::from_utf8_lossy(&body[head_start..head_end]);
+        let field = |key: &str| {
+            head.split(';')
+                .filter_map(|part| part.trim().strip_prefix(&format!("{key}=\"")))
+                .map(|v| v.split('"').next().unwrap_or_default().to_owned())
+                .next()
+        };
+        if let (Some(name), Some(filename)) = (field("name"), field("filename")) {
+            // The part's bytes end with the "\r\n" before the next delimiter.
+            let content = &body[head_end + 4..next.saturating_sub(2).max(head_end + 4)];
+            files.push((name, filename, content.to_vec()));
+        }
+        at = next;
+    }
+    files
+}
+
 /// The REST entry point: everything that is not the gateway upgrade lands here.
 pub async fn handle(
     AxumState(shared): AxumState<Arc<Shared>>,
@@ -251,7 +299,16 @@ pub async fn handle(
     let now = Instant::now();
     let path = uri.path().to_owned();
     let route = Route::parse(&method, &path);
-    let parsed = parse_body(&headers, &body);
+    let files = multipart_files(&headers, &body);
+    let parsed = parse_body(&headers, &body).map(|mut value| {
+        if !files.is_empty() {
+            payloads::stored_attachments(&mut value, &files);
+            if let Some(data) = value.get_mut("data") {
+                payloads::stored_attachments(data, &files);
+            }
+        }
+        value
+    });
     let expected = format!("Bot {}", shared.config.token);
     let authorized = !route.needs_auth()
         || headers
@@ -268,6 +325,7 @@ pub async fn handle(
         body: parsed.clone().unwrap_or(Value::Null),
         global: counts_globally,
         known_route: !matches!(route, Route::Unknown),
+        files: files.clone(),
     };
 
     if !authorized {

@@ -34,6 +34,8 @@ pub struct RequestRecord {
     pub global: bool,
     /// Whether the fake knows the route; unknown ones answer 404 and are worth a look.
     pub known_route: bool,
+    /// The files of a multipart body (`files[n]` parts): (part name, filename, bytes).
+    pub files: Vec<(String, String, Vec<u8>)>,
 }
 
 /// How a channel answers message creation.
