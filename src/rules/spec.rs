@@ -11,7 +11,6 @@
 //! on_pace = true
 //! symbols = ["RUT"]           # optional: only these symbols (any alias)
 //! asset_classes = ["index"]   # optional: only these asset classes
-//! chart = true                # optional: alerts carry a chart of the symbol (default false)
 //!
 //! [[rules]]
 //! id = "rut-btc-decoupling"
@@ -130,8 +129,6 @@ pub struct Rule {
     symbols: Vec<String>,
     /// Empty = every asset class.
     asset_classes: Vec<AssetClass>,
-    /// Whether alerts carry a chart of the symbol.
-    chart: bool,
 }
 
 /// Why a rule or rule file was refused. Messages name the rule and the parameter.
@@ -201,9 +198,6 @@ pub struct RawRule {
     pub versus: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
-    /// Alerts carry a chart of the symbol (any kind; default false).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chart: Option<bool>,
 }
 
 /// Longest symbol name a rule's `versus` may give (as the bot's symbol arguments).
@@ -357,7 +351,6 @@ impl Rule {
                 .map(|s| s.trim().to_ascii_uppercase())
                 .collect(),
             asset_classes: raw.asset_classes,
-            chart: raw.chart.unwrap_or(false),
         })
     }
 
@@ -368,7 +361,6 @@ impl Rule {
             kind: self.kind.name().to_owned(),
             symbols: self.symbols.clone(),
             asset_classes: self.asset_classes.clone(),
-            chart: self.chart.then_some(true),
             ..RawRule::default()
         };
         match &self.kind {
@@ -415,11 +407,6 @@ impl Rule {
 
     pub fn kind(&self) -> &RuleKind {
         &self.kind
-    }
-
-    /// Whether the rule's alerts carry a chart of the symbol.
-    pub fn chart(&self) -> bool {
-        self.chart
     }
 
     /// Whether the rule watches `symbol`.

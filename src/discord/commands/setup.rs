@@ -294,7 +294,6 @@ async fn rules_add(
     versus: Option<String>,
     #[description = "Correlation shifts: the 30-day correlation level, between -1 and 1"]
     threshold: Option<f64>,
-    #[description = "Attach a chart of the symbol to each alert"] chart: Option<bool>,
     #[description = "Post to this channel (default: the /alerts channel)"]
     #[channel_types("Text", "News")]
     channel: Option<serenity::ChannelId>,
@@ -325,7 +324,6 @@ async fn rules_add(
         threshold_pct,
         versus: versus.map(|v| v.ticker().to_owned()),
         threshold,
-        chart,
     }
     .rule_for(&symbol)?;
     let destination = store
@@ -376,7 +374,6 @@ struct RuleOptions {
     /// The other asset's ticker, already resolved.
     versus: Option<String>,
     threshold: Option<f64>,
-    chart: Option<bool>,
 }
 
 impl RuleOptions {
@@ -399,7 +396,6 @@ impl RuleOptions {
             threshold_pct: self.threshold_pct,
             versus: self.versus,
             threshold: self.threshold,
-            chart: self.chart.filter(|&on| on),
             ..RawRule::default()
         };
         raw.id = new_rule_id(&raw, symbol.plain_ticker(), &BTreeSet::new());
@@ -452,9 +448,6 @@ fn describe(raw: &RawRule) -> String {
     }
     if let Some(level) = raw.threshold {
         parts.push(format!("crossing {level:+.2}"));
-    }
-    if raw.chart == Some(true) {
-        parts.push("with a chart".into());
     }
     parts.join(", ")
 }
