@@ -70,6 +70,16 @@ pub enum Calendar {
 }
 
 impl Calendar {
+    /// The name it is configured by (`[[jobs]] calendar`) and stored under: `nyse`, `crypto`,
+    /// `weekdays`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Calendar::Nyse => "nyse",
+            Calendar::Crypto => "crypto",
+            Calendar::Weekdays => "weekdays",
+        }
+    }
+
     /// The timezone session dates are in.
     pub fn timezone(self) -> Tz {
         match self {

@@ -2,6 +2,8 @@
 //! → new alerts into the outbox (one transaction, duplicates are no-ops) → the deliverer sends
 //! them through each destination's notifier, retrying with backoff, and records the outcome.
 //!
+//! A tick also writes the daily digests servers asked for (`digest.rs`).
+//!
 //! The store persists; [`DiscordMessage`] is what it is given to compose each outbox message.
 //!
 //! [`App`](crate::app::App) wires it from the configuration; `highwater run` and `run --once`
@@ -9,6 +11,7 @@
 
 mod compose;
 mod deliver;
+mod digest;
 mod tick;
 
 pub use compose::DiscordMessage;

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::DiscordMessage;
-use crate::alerts::{
-    context_field, digest_embed, digest_json, event_json, headline, render_embed, short_date,
-};
+use crate::alerts::{context_field, event_json, headline, render_embed};
 use crate::market::sanity::sessions_behind;
 use crate::market::{Calendar, Series, Symbol};
 use crate::providers::live;
@@ -23,7 +21,7 @@ use crate::rules::{Event, Rule, RuleSet, cross};
 use crate::service::{ReplayRange, replay_series};
 use crate::shared::ChannelId;
 use crate::store::{
-    AlertGroup, NewAlert, RoleId, ServerId, ServerSettings, Store, StoreError, StoredRule, Target,
+    AlertGroup, NewAlert, RoleId, ServerId, ServerSettings, Store, StoreError, StoredRule,
     TickWrite,
 };
 
@@ -102,13 +100,13 @@ impl TickReport {
 }
 
 /// A server's rules ready to run, and where each rule's alerts go.
-struct Plan {
-    server: ServerId,
+pub(super) struct Plan {
+    pub(super) server: ServerId,
     rules: RuleSet,
     routes: HashMap<String, (Option<i64>, Option<RoleId>)>,
-    symbols: Vec<Arc<Symbol>>,
+    pub(super) symbols: Vec<Arc<Symbol>>,
     /// The histories its two-history rules compare with (loaded, not evaluated).
-    versus: Vec<Arc<Symbol>>,
+    pub(super) versus: Vec<Arc<Symbol>>,
     /// Where its daily digest goes, when it asked for one.
     digest: Option<ChannelId>,
 }
@@ -171,95 +169,9 @@ async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, Stor
     })
 }
 
-/// How a digest names a calendar in its outbox row (its `symbol`).
-fn calendar_name(calendar: Calendar) -> &'static str {
-    match calendar {
-        Calendar::Nyse => "nyse",
-        Calendar::Crypto => "crypto",
-        Calendar::Weekdays => "weekdays",
-    }
-}
-
-/// Adds `plan`'s daily digests to `write`: for each calendar this tick is for (`None`: all),
-/// the digest of its symbols as of the latest session any of them reached, once per session
-/// (the alert log keeps it to one: rule `digest`, kind `digest`, the session as the period).
-/// Symbols whose history did not load this tick are named under "No data".
-async fn digests(
-    store: &dyn Store,
-    plan: &Plan,
-    channel: ChannelId,
-    series: &HashMap<String, (Series, &'static str)>,
-    only_calendar: Option<Calendar>,
-    write: &mut TickWrite,
-) -> Result<(), StoreError> {
-    let watched = |ticker: &str| {
-        plan.symbols
-            .iter()
-            .chain(&plan.versus)
-            .any(|s| s.ticker() == ticker)
-    };
-    let (a, b) = crate::service::digest::PAIR;
-    let pair = match (series.get(a), series.get(b)) {
-        (Some((a_history, _)), Some((b_history, _))) if watched(a) && watched(b) => {
-            Some((a_history, b_history))
-        }
-        _ => None,
-    };
-    // Per calendar: the histories at hand and the symbols without one.
-    type Part<'s> = (Calendar, Vec<&'s Series>, Vec<Arc<Symbol>>);
-    let mut calendars: Vec<Part<'_>> = Vec::new();
-    for symbol in &plan.symbols {
-        if only_calendar.is_some_and(|c| symbol.calendar() != c) {
-            continue;
-        }
-        let calendar = symbol.calendar();
-        let slot = match calendars.iter().position(|c| c.0 == calendar) {
-            Some(at) => at,
-            None => {
-                calendars.push((calendar, Vec::new(), Vec::new()));
-                calendars.len() - 1
-            }
-        };
-        match series.get(symbol.ticker()) {
-            Some((history, _)) => calendars[slot].1.push(history),
-            None => calendars[slot].2.push(symbol.clone()),
-        }
-    }
-    for (calendar, histories, unloaded) in calendars {
-        let Some(session) = histories.iter().filter_map(|h| h.last_date()).max() else {
-            continue; // nothing of this calendar was looked at this tick
-        };
-        let mut digest = crate::service::digest(&histories, session, pair);
-        digest.missing.extend(unloaded);
-        let destination = store
-            .destination_for(&plan.server, &Target::Channel(channel))
-            .await?;
-        let period = session.to_string();
-        write.groups.push(AlertGroup {
-            server: plan.server.clone(),
-            destination,
-            symbol: calendar_name(calendar).to_owned(),
-            session,
-            mention_role: None,
-            alerts: vec![NewAlert {
-                rule_id: DIGEST.to_owned(),
-                kind: DIGEST.to_owned(),
-                period,
-                embed: digest_embed(&digest, calendar),
-                headline: format!("Daily digest for {}", short_date(session)),
-                event: digest_json(&digest),
-            }],
-        });
-    }
-    Ok(())
-}
-
 /// How far back a tick looks for correlation crossings it could not see before (see
 /// [`new_events`]).
 const LATE_COMPARISON_DAYS: u64 = 7;
-
-/// The rule id and kind a digest is logged under.
-pub const DIGEST: &str = "digest";
 
 /// The events of the sessions after `through` (at most `limits` of them), and the last session
 /// looked at. The evaluation is replay's ([`replay_series`]) from the first unseen session; an
@@ -493,7 +405,7 @@ pub async fn tick_symbols(
     if only.is_none() {
         for plan in &plans {
             if let Some(channel) = plan.digest {
-                digests(store, plan, channel, &series, calendar, &mut write).await?;
+                super::digest::digests(store, plan, channel, &series, calendar, &mut write).await?;
             }
         }
     }
