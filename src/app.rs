@@ -17,8 +17,8 @@ use crate::notify::rest::DiscordRest;
 use crate::notify::{ConsoleFormat, ConsoleNotifier};
 use crate::ops::OpsState;
 use crate::pipeline::{
-    DeliveryPolicy, DeliveryReport, Notifiers, TickLimits, TickReport, deliver_due, run_deliverer,
-    tick, tick_symbols,
+    DeliveryPolicy, DeliveryReport, HistoryCharts, Notifiers, TickLimits, TickReport, deliver_due,
+    run_deliverer, tick, tick_symbols,
 };
 use crate::providers::Histories;
 use crate::providers::live;
@@ -217,7 +217,11 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AppError> {
         let metrics = Arc::new(Metrics::new());
-        let histories = Histories::open(&config, options.data.as_deref(), Some(metrics.clone()))?;
+        let histories = Arc::new(Histories::open(
+            &config,
+            options.data.as_deref(),
+            Some(metrics.clone()),
+        )?);
         let format = options
             .console_format
             .or(config.delivery.console_format)
@@ -244,6 +248,11 @@ impl App {
             discord,
             health: Health::new(),
             metrics: metrics.clone(),
+            charts: Some(Arc::new(HistoryCharts::new(
+                histories.clone(),
+                store.clone(),
+                clock.clone(),
+            ))),
         };
         let defaults = DeliveryPolicy::default();
         let delivery = &config.delivery;
@@ -281,7 +290,7 @@ impl App {
         let app = Self {
             config,
             store,
-            histories: Arc::new(histories),
+            histories,
             notifiers,
             clock,
             policy,

@@ -34,7 +34,7 @@ pub use render::{
 };
 
 /// How much history a chart shows, counted back from its latest session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ChartRange {
     Month1,
     Month3,
@@ -122,6 +122,20 @@ impl FromStr for ChartRange {
             .into_iter()
             .find(|range| range.as_str().eq_ignore_ascii_case(wanted))
             .ok_or_else(|| UnknownRange(crate::market::shown(text)))
+    }
+}
+
+/// Written as its name (`"1y"`), as a message stored in the outbox names the chart it carries.
+impl serde::Serialize for ChartRange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ChartRange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

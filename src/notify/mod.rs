@@ -6,12 +6,15 @@
 //! disabling a destination are the deliverer's decisions, persisted in the outbox so they survive
 //! a restart. A notifier never logs or returns a secret (a webhook token) in its errors.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::Embed;
+use crate::chart::ChartRange;
 pub use crate::shared::{ChannelId, RoleId};
 
 mod console;
@@ -25,7 +28,7 @@ mod webhook;
 pub use console::{ConsoleFormat, ConsoleFormatError, ConsoleNotifier};
 pub use limits::DiscordLimits;
 pub use nonce::{legacy_nonce, message_nonce};
-pub use payload::{discord_channel_message_json, discord_message_json};
+pub use payload::{discord_channel_message_json, discord_message_json, with_attachment};
 /// A Discord error answer as one line with its field errors, shared with the bot's REST client.
 pub(crate) use webhook::describe as describe_discord_error;
 pub use webhook::{WebhookNotifier, WebhookUrl, WebhookUrlError};
@@ -52,6 +55,62 @@ pub struct Outgoing {
     pub headlines: Vec<String>,
     /// Each event in the JSON form of `highwater replay --json` (for the console's JSON lines).
     pub events: Vec<serde_json::Value>,
+    /// The chart to send with it, when one of its rules asked for one (`chart = true`). Only
+    /// the request is stored: the picture is drawn when the message is sent (and again on a
+    /// re-send, from the same history), so a fan-out to many channels stores no images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<ChartRequest>,
+}
+
+/// A chart a message carries: `symbol`'s closes over `range`, as of `session` (the alert's).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChartRequest {
+    /// The ticker, as the alert's group names it (`^RUT`).
+    pub symbol: String,
+    /// The alert's session: the chart ends there, whatever came after.
+    pub session: NaiveDate,
+    pub range: ChartRange,
+}
+
+impl ChartRequest {
+    /// The file name it is uploaded as, e.g. `rut-2025-09-18-1y.png`: lower-case letters,
+    /// digits and `-` only, as `attachment://` references need.
+    pub fn file_name(&self) -> String {
+        let mut name = String::new();
+        for c in self.symbol.chars() {
+            if c.is_ascii_alphanumeric() {
+                name.push(c.to_ascii_lowercase());
+            } else if !name.is_empty() && !name.ends_with('-') {
+                name.push('-');
+            }
+        }
+        let name = name.trim_end_matches('-');
+        let name = if name.is_empty() { "chart" } else { name };
+        format!("{name}-{}-{}.png", self.session, self.range.as_str())
+    }
+}
+
+/// A file sent with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// As Discord shows it, and as the embed's `attachment://` image names it.
+    pub file_name: String,
+    pub bytes: Arc<[u8]>,
+}
+
+/// Why a chart could not be drawn for a message (it then goes without one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no chart for {symbol} as of {session}: {reason}")]
+pub struct ChartUnavailable {
+    pub symbol: String,
+    pub session: NaiveDate,
+    pub reason: String,
+}
+
+/// Draws the chart a message asks for, when it is sent.
+#[async_trait]
+pub trait ChartSource: Send + Sync {
+    async fn draw(&self, request: &ChartRequest) -> Result<Attachment, ChartUnavailable>;
 }
 
 /// One alert of a message, as the tick rendered it.
@@ -82,6 +141,7 @@ impl Outgoing {
             embeds: alerts.iter().map(|a| a.embed.clone()).collect(),
             headlines: alerts.iter().map(|a| a.headline.clone()).collect(),
             events: alerts.iter().map(|a| a.event.clone()).collect(),
+            chart: None,
         }
     }
 }
@@ -124,6 +184,22 @@ pub enum DeliveryError {
 pub trait Notifier: Send + Sync {
     /// Sends `message` once.
     async fn send(&self, message: &Outgoing) -> Result<Receipt, DeliveryError>;
+
+    /// Sends `message` once with `file` attached (its first embed showing it), where the
+    /// destination takes files ([`Notifier::takes_files`]); others send the message alone.
+    async fn send_with(
+        &self,
+        message: &Outgoing,
+        file: Option<&Attachment>,
+    ) -> Result<Receipt, DeliveryError> {
+        let _ = file;
+        self.send(message).await
+    }
+
+    /// Whether [`Notifier::send_with`] sends its file (Discord channels and webhooks do).
+    fn takes_files(&self) -> bool {
+        false
+    }
 
     /// Whether a re-send of the same [`Outgoing::nonce`] is recognised by the destination and
     /// never shows a second message. `false` means at-least-once in the window between "sent"
@@ -177,5 +253,40 @@ mod tests {
         assert_eq!(message.events[0]["headline"], "a record");
         let quiet = Outgoing::compose("config:desk", "console", &keys, None, &alerts);
         assert_eq!((quiet.content, quiet.mention_role), (None, None));
+    }
+
+    #[test]
+    fn a_chart_is_uploaded_under_a_name_attachment_urls_can_carry() {
+        let request = |symbol: &str| ChartRequest {
+            symbol: symbol.to_owned(),
+            session: NaiveDate::from_ymd_opt(2025, 9, 18).expect("a date"),
+            range: ChartRange::Year1,
+        };
+        assert_eq!(request("^RUT").file_name(), "rut-2025-09-18-1y.png");
+        assert_eq!(request("BTC-USD").file_name(), "btc-usd-2025-09-18-1y.png");
+        assert_eq!(request("^_^").file_name(), "chart-2025-09-18-1y.png");
+    }
+
+    #[test]
+    fn a_message_stored_before_charts_existed_reads_back_without_one() {
+        let message = Outgoing::compose("s", "console", &[], None, &[parts("a record")]);
+        let mut json = serde_json::to_value(&message).expect("serialisable");
+        assert_eq!(json.get("chart"), None, "no key when there is no chart");
+        json.as_object_mut().map(|o| o.remove("chart"));
+        let back: Outgoing = serde_json::from_value(json.clone()).expect("an old payload");
+        assert_eq!(back, message);
+        let mut charted = message.clone();
+        charted.chart = Some(ChartRequest {
+            symbol: "^RUT".into(),
+            session: NaiveDate::from_ymd_opt(2025, 9, 18).expect("a date"),
+            range: ChartRange::Month6,
+        });
+        let json = serde_json::to_value(&charted).expect("serialisable");
+        assert_eq!(
+            json["chart"],
+            serde_json::json!({"symbol": "^RUT", "session": "2025-09-18", "range": "6m"})
+        );
+        let back: Outgoing = serde_json::from_value(json).expect("a payload with a chart");
+        assert_eq!(back, charted);
     }
 }

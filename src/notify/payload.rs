@@ -19,13 +19,16 @@
 //!   Alerts are grouped per subscription, symbol and session, so this only bites on a pathological
 //!   rule set, and one readable message beats a burst of fragments.
 //! - Every cut and every drop is logged with `tracing::warn!`.
+//! - **A file goes as Discord takes uploads**: `multipart/form-data` with the JSON body in a
+//!   `payload_json` part and the file in `files[0]`, listed under `attachments` and shown as
+//!   the first embed's image (`attachment://name`).
 //!
 //! Pure: no I/O, no clock.
 
 use serde_json::{Map, Value, json};
 
-use super::Outgoing;
 use super::limits::{DiscordLimits, cut, escape_markdown, truncate};
+use super::{Attachment, DeliveryError, Outgoing};
 use crate::alerts::{Embed, EmbedField};
 use crate::shared::RoleId;
 
@@ -75,6 +78,49 @@ pub fn discord_channel_message_json(message: &Outgoing) -> Value {
         }
     }
     body
+}
+
+/// Lists `file` in `body` (a message body from [`discord_message_json`] or
+/// [`discord_channel_message_json`]) as upload 0, shown as the first embed's image.
+pub fn with_attachment(body: &mut Value, file: &Attachment) {
+    let Value::Object(map) = body else { return };
+    map.insert(
+        "attachments".to_owned(),
+        json!([{ "id": 0, "filename": file.file_name }]),
+    );
+    if let Some(Value::Object(first)) = map
+        .get_mut("embeds")
+        .and_then(Value::as_array_mut)
+        .and_then(|embeds| embeds.first_mut())
+    {
+        first.insert(
+            "image".to_owned(),
+            json!({ "url": format!("attachment://{}", file.file_name) }),
+        );
+    }
+}
+
+/// The `multipart/form-data` upload of `body` with `file`: `payload_json` and `files[0]`.
+/// Built afresh for each attempt (a form is consumed by its request).
+pub(crate) fn upload_form(
+    body: &Value,
+    file: &Attachment,
+) -> Result<reqwest::multipart::Form, DeliveryError> {
+    let mut body = body.clone();
+    with_attachment(&mut body, file);
+    let rejected = |error: reqwest::Error| DeliveryError::Rejected {
+        reason: format!("cannot build the upload of {}: {error}", file.file_name),
+    };
+    let payload = reqwest::multipart::Part::text(body.to_string())
+        .mime_str("application/json")
+        .map_err(rejected)?;
+    let image = reqwest::multipart::Part::bytes(file.bytes.to_vec())
+        .file_name(file.file_name.clone())
+        .mime_str("image/png")
+        .map_err(rejected)?;
+    Ok(reqwest::multipart::Form::new()
+        .part("payload_json", payload)
+        .part("files[0]", image))
 }
 
 /// `{"parse": []}`, plus the one role that may be pinged.
@@ -289,6 +335,43 @@ mod tests {
         );
         assert_eq!(json["fields"][0]["value"], r"\~\~1\~\~ \|\|2\|\|");
         assert_eq!(json["footer"]["text"], "CSV · session 2025-09-18");
+    }
+
+    #[test]
+    fn an_attachment_is_listed_and_shown_as_the_first_embeds_image() {
+        let embed = |title: &str| Embed {
+            title: title.to_owned(),
+            description: String::new(),
+            fields: Vec::new(),
+            colour: 0,
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            footer: String::new(),
+        };
+        let message = Outgoing {
+            nonce: "n".into(),
+            content: None,
+            mention_role: None,
+            embeds: vec![embed("first"), embed("second")],
+            headlines: Vec::new(),
+            events: Vec::new(),
+            chart: None,
+        };
+        let mut body = discord_channel_message_json(&message);
+        let file = Attachment {
+            file_name: "rut-2025-09-18-1y.png".into(),
+            bytes: vec![1, 2, 3].into(),
+        };
+        with_attachment(&mut body, &file);
+        assert_eq!(
+            body["attachments"],
+            json!([{"id": 0, "filename": "rut-2025-09-18-1y.png"}])
+        );
+        assert_eq!(
+            body["embeds"][0]["image"]["url"],
+            "attachment://rut-2025-09-18-1y.png"
+        );
+        assert_eq!(body["embeds"][1].get("image"), None);
+        assert_eq!(body["nonce"], "n");
     }
 
     #[test]

@@ -29,8 +29,9 @@ use serde_json::Value;
 use url::Url;
 
 use super::limiter::{RateLimiter, RouteKey};
+use super::payload::upload_form;
 use crate::notify::{
-    DeliveryError, Notifier, Outgoing, Receipt, describe_discord_error,
+    Attachment, DeliveryError, Notifier, Outgoing, Receipt, describe_discord_error,
     discord_channel_message_json,
 };
 use crate::shared::{ChannelId, error_chain};
@@ -129,8 +130,19 @@ impl DiscordRest {
         })
     }
 
+    /// Posts `message` to channel `channel_id`: [`DiscordRest::create_message_with`] without a
+    /// file.
+    pub async fn create_message(
+        &self,
+        channel_id: ChannelId,
+        message: &Outgoing,
+    ) -> Result<Receipt, DeliveryError> {
+        self.create_message_with(channel_id, message, None).await
+    }
+
     /// Posts `message` to channel `channel_id` (`POST /channels/{id}/messages`, with `nonce`
-    /// and `enforce_nonce`) and returns the posted message's id.
+    /// and `enforce_nonce`), with `file` uploaded (multipart) and shown in the first embed when
+    /// given, and returns the posted message's id.
     ///
     /// One outbox attempt: a 429 is learned by the limiter, waited out and retried here (up to
     /// [`RATE_LIMIT_RETRIES`] times, each wait at most [`MAX_INLINE_WAIT`]), then
@@ -139,10 +151,11 @@ impl DiscordRest {
     /// permissions) and 404 (unknown channel) → `Gone`; 400 and other statuses →
     /// `Rejected`, with Discord's field errors.
     #[tracing::instrument(skip_all, fields(channel_id = channel_id.get(), nonce = %message.nonce))]
-    pub async fn create_message(
+    pub async fn create_message_with(
         &self,
         channel_id: ChannelId,
         message: &Outgoing,
+        file: Option<&Attachment>,
     ) -> Result<Receipt, DeliveryError> {
         let route = RouteKey::create_message(channel_id.get());
         let url = self
@@ -155,10 +168,12 @@ impl DiscordRest {
         let mut rate_limited = 0;
         loop {
             self.limiter.acquire(&route).await;
-            let response = self
-                .client
-                .post(url.clone())
-                .json(&body)
+            let request = self.client.post(url.clone());
+            let request = match file {
+                Some(file) => request.multipart(upload_form(&body, file)?),
+                None => request.json(&body),
+            };
+            let response = request
                 .send()
                 .await
                 .map_err(|error| self.request_failed(channel_id, error))?;
@@ -380,6 +395,21 @@ impl Notifier for ChannelNotifier {
     /// One attempt through [`DiscordRest::create_message`] (429s are retried inside it).
     async fn send(&self, message: &Outgoing) -> Result<Receipt, DeliveryError> {
         self.rest.create_message(self.channel_id, message).await
+    }
+
+    /// The same, with `file` uploaded (multipart) and shown in the first embed.
+    async fn send_with(
+        &self,
+        message: &Outgoing,
+        file: Option<&Attachment>,
+    ) -> Result<Receipt, DeliveryError> {
+        self.rest
+            .create_message_with(self.channel_id, message, file)
+            .await
+    }
+
+    fn takes_files(&self) -> bool {
+        true
     }
 
     /// `true`: the nonce with `enforce_nonce` makes Discord return the first message for a

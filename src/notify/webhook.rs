@@ -17,8 +17,8 @@ use reqwest::header::RETRY_AFTER;
 use serde_json::Value;
 use url::{Host, Url};
 
-use super::payload::discord_message_json;
-use super::{DeliveryError, Notifier, Outgoing, Receipt};
+use super::payload::{discord_message_json, upload_form};
+use super::{Attachment, DeliveryError, Notifier, Outgoing, Receipt};
 use crate::shared::error_chain;
 
 /// The hosts Discord serves webhooks from.
@@ -382,13 +382,24 @@ impl Notifier for WebhookNotifier {
     /// 2xx → the posted message's id (when the answer has one); 429 → retry after Discord's
     /// `retry_after` (body) or `Retry-After` (header); 5xx, timeouts and connection failures →
     /// retry; 401, 403, 404 → gone; other statuses → rejected.
-    #[tracing::instrument(skip_all, fields(webhook = %self.url, nonce = %message.nonce))]
     async fn send(&self, message: &Outgoing) -> Result<Receipt, DeliveryError> {
+        self.send_with(message, None).await
+    }
+
+    /// [`Notifier::send`], with `file` uploaded (multipart) and shown in the first embed.
+    #[tracing::instrument(skip_all, fields(webhook = %self.url, nonce = %message.nonce))]
+    async fn send_with(
+        &self,
+        message: &Outgoing,
+        file: Option<&Attachment>,
+    ) -> Result<Receipt, DeliveryError> {
         let body = discord_message_json(message);
-        let response = self
-            .client
-            .post(self.url.endpoint.clone())
-            .json(&body)
+        let request = self.client.post(self.url.endpoint.clone());
+        let request = match file {
+            Some(file) => request.multipart(upload_form(&body, file)?),
+            None => request.json(&body),
+        };
+        let response = request
             .send()
             .await
             .map_err(|error| self.request_failed(error))?;
@@ -438,6 +449,10 @@ impl Notifier for WebhookNotifier {
     /// the message again.
     fn deduplicates_resends(&self) -> bool {
         false
+    }
+
+    fn takes_files(&self) -> bool {
+        true
     }
 }
 

@@ -1,8 +1,10 @@
 //! What an outbox message says: the store's [`Compose`] for Discord, so the store only
 //! persists. The payload is a [`notify::Outgoing`](crate::notify::Outgoing) as JSON, its nonce
-//! taken from the server, the destination's identity and the fresh alerts' dedup keys.
+//! taken from the server, the destination's identity and the fresh alerts' dedup keys; it names
+//! the chart to send with it when a fresh alert's rule asked for one.
 
-use crate::notify::{AlertParts, Outgoing};
+use crate::chart::ChartRange;
+use crate::notify::{AlertParts, ChartRequest, Outgoing};
 use crate::store::{AlertGroup, Compose, NewAlert, Target};
 
 /// Composes an outbox payload as a Discord message ([`Outgoing`]).
@@ -25,13 +27,19 @@ impl Compose for DiscordMessage {
                 event: a.event.clone(),
             })
             .collect();
-        let outgoing = Outgoing::compose(
+        let mut outgoing = Outgoing::compose(
             group.server.as_str(),
             &target.identity(),
             &keys,
             group.mention_role,
             &parts,
         );
+        // The default chart range: a year shows the record and the run in one picture.
+        outgoing.chart = fresh.iter().any(|a| a.chart).then(|| ChartRequest {
+            symbol: group.symbol.clone(),
+            session: group.session,
+            range: ChartRange::default(),
+        });
         serde_json::to_string(&outgoing)
     }
 }
@@ -60,6 +68,7 @@ mod tests {
             },
             headline: "RUT closes at a record".into(),
             event: serde_json::json!({"kind": "record_high"}),
+            chart: false,
         };
         let group = AlertGroup {
             server: ServerId::config("main"),

@@ -18,7 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{Decision, decide};
 use crate::notify::rest::{ChannelNotifier, DiscordRest};
-use crate::notify::{ConsoleNotifier, DeliveryError, Notifier, Outgoing, Receipt, WebhookNotifier};
+use crate::notify::{
+    Attachment, ChartSource, ConsoleNotifier, DeliveryError, Notifier, Outgoing, Receipt,
+    WebhookNotifier,
+};
 use crate::scheduler::Clock;
 use crate::store::{Claimed, MessageState, Store, StoreError, Target};
 use crate::telemetry::{Health, Metrics};
@@ -83,6 +86,8 @@ pub struct Notifiers {
     pub health: Arc<Health>,
     /// Where delivery outcomes and webhook 429s are counted.
     pub metrics: Arc<Metrics>,
+    /// Draws the charts messages ask for ([`Outgoing::chart`]); without one they go without.
+    pub charts: Option<Arc<dyn ChartSource>>,
 }
 
 impl Notifiers {
@@ -200,7 +205,10 @@ async fn deliver_one(
     };
     let notifier = notifiers.for_target(&message.destination.target);
     let outcome = match &notifier {
-        Ok(n) => n.send(&payload).await,
+        Ok(n) => {
+            let chart = chart_for(notifiers, n.as_ref(), &payload).await;
+            n.send_with(&payload, chart.as_ref()).await
+        }
         Err(e) => Err(e.clone()),
     };
     let sent = Sent {
@@ -208,6 +216,30 @@ async fn deliver_one(
         deduplicates: notifier.as_ref().is_ok_and(|n| n.deduplicates_resends()),
     };
     record_outcome(store, notifiers, policy, &message, sent, now, report).await
+}
+
+/// The chart `payload` asks for, drawn for a destination that takes files. A chart that cannot
+/// be drawn (no history, a provider down) costs the message its picture, never its delivery.
+async fn chart_for(
+    notifiers: &Notifiers,
+    notifier: &dyn Notifier,
+    payload: &Outgoing,
+) -> Option<Attachment> {
+    let request = payload.chart.as_ref()?;
+    if !notifier.takes_files() {
+        return None;
+    }
+    let Some(charts) = &notifiers.charts else {
+        tracing::warn!(symbol = %request.symbol, session = %request.session, "no chart source in this process: sending the alert without its chart");
+        return None;
+    };
+    match charts.draw(request).await {
+        Ok(file) => Some(file),
+        Err(error) => {
+            tracing::warn!(%error, "sending the alert without its chart");
+            None
+        }
+    }
 }
 
 /// What `message` sends now, without the alerts of muted rules; `None` once it has been

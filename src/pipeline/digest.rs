@@ -82,6 +82,7 @@ pub(super) async fn digests(
                 embed: digest_embed(&digest, calendar),
                 headline: format!("Daily digest for {}", short_date(session)),
                 event: digest_json(&digest),
+                chart: false,
             }],
         });
     }

@@ -2,18 +2,21 @@
 //! → new alerts into the outbox (one transaction, duplicates are no-ops) → the deliverer sends
 //! them through each destination's notifier, retrying with backoff, and records the outcome.
 //!
-//! A tick also writes the daily digests servers asked for (`digest.rs`).
+//! A tick also writes the daily digests servers asked for (`digest.rs`). A message whose rule
+//! asked for a chart names it; the chart is drawn when it is sent (`charts.rs`).
 //!
 //! The store persists; [`DiscordMessage`] is what it is given to compose each outbox message.
 //!
 //! [`App`](crate::app::App) wires it from the configuration; `highwater run` and `run --once`
 //! call it.
 
+mod charts;
 mod compose;
 mod deliver;
 mod digest;
 mod tick;
 
+pub use charts::HistoryCharts;
 pub use compose::DiscordMessage;
 pub use deliver::{
     AUTH_FAILED_HOLD, CONCURRENT_SENDS, DeliveryPolicy, DeliveryReport, Notifiers, deliver_due,

@@ -5,7 +5,7 @@
 //! Re-running a tick is harmless: an alert whose dedup key is already logged is skipped, and
 //! the watermark (`evaluated through`) only moves forward.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -104,6 +104,8 @@ pub(super) struct Plan {
     pub(super) server: ServerId,
     rules: RuleSet,
     routes: HashMap<String, (Option<i64>, Option<RoleId>)>,
+    /// The rules whose alerts carry the symbol's chart.
+    charted: HashSet<String>,
     pub(super) symbols: Vec<Arc<Symbol>>,
     /// The histories its two-history rules compare with (loaded, not evaluated).
     pub(super) versus: Vec<Arc<Symbol>>,
@@ -116,6 +118,7 @@ async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, Stor
     let stored: Vec<StoredRule> = store.rules(&server).await?;
     let mut rules = Vec::new();
     let mut routes = HashMap::new();
+    let mut charted = HashSet::new();
     let mut symbols: BTreeMap<String, Arc<Symbol>> = BTreeMap::new();
     for stored_rule in stored {
         match Rule::from_raw(stored_rule.rule.clone()) {
@@ -129,6 +132,9 @@ async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, Stor
                     rule.id().to_owned(),
                     (stored_rule.destination, stored_rule.mention_role),
                 );
+                if rule.chart() {
+                    charted.insert(rule.id().to_owned());
+                }
                 rules.push(rule);
             }
             Err(error) => {
@@ -163,6 +169,7 @@ async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, Stor
         server,
         rules,
         routes,
+        charted,
         symbols: symbols.into_values().collect(),
         versus,
         digest: settings.digest_channel,
@@ -379,6 +386,7 @@ pub async fn tick_symbols(
                         embed,
                         headline: headline(event),
                         event: event_json(event),
+                        chart: plan.charted.contains(&*event.rule_id),
                     });
             }
             for rule in unrouted {

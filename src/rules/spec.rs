@@ -129,6 +129,8 @@ pub struct Rule {
     symbols: Vec<String>,
     /// Empty = every asset class.
     asset_classes: Vec<AssetClass>,
+    /// Its alerts carry the symbol's chart.
+    chart: bool,
 }
 
 /// Why a rule or rule file was refused. Messages name the rule and the parameter.
@@ -198,6 +200,9 @@ pub struct RawRule {
     pub versus: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// Every kind: post the symbol's chart (1 year, as of the alert's session) with its alerts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart: Option<bool>,
 }
 
 /// Longest symbol name a rule's `versus` may give (as the bot's symbol arguments).
@@ -351,6 +356,7 @@ impl Rule {
                 .map(|s| s.trim().to_ascii_uppercase())
                 .collect(),
             asset_classes: raw.asset_classes,
+            chart: raw.chart.unwrap_or(false),
         })
     }
 
@@ -361,6 +367,7 @@ impl Rule {
             kind: self.kind.name().to_owned(),
             symbols: self.symbols.clone(),
             asset_classes: self.asset_classes.clone(),
+            chart: self.chart.then_some(true),
             ..RawRule::default()
         };
         match &self.kind {
@@ -407,6 +414,11 @@ impl Rule {
 
     pub fn kind(&self) -> &RuleKind {
         &self.kind
+    }
+
+    /// Whether its alerts carry the symbol's chart (`chart = true`).
+    pub fn chart(&self) -> bool {
+        self.chart
     }
 
     /// Whether the rule watches `symbol`.
@@ -581,6 +593,31 @@ mod tests {
         .expect("valid");
         let rule = &set.rules()[0];
         assert_eq!(Rule::from_raw(rule.to_raw()).as_ref(), Ok(rule));
+    }
+
+    #[test]
+    fn any_kind_may_ask_for_its_chart_and_keeps_asking_after_a_round_trip() {
+        let set = parse(
+            "[[rules]]\nid = \"r\"\nkind = \"record_high\"\nchart = true\n\
+             [[rules]]\nid = \"s\"\nkind = \"streak\"\ntimeframe = \"daily\"\nmin_length = 3\nchart = false\n\
+             [[rules]]\nid = \"p\"\nkind = \"period_low\"\nweeks = 52\n",
+        )
+        .expect("valid");
+        let charts: Vec<bool> = set.rules().iter().map(Rule::chart).collect();
+        assert_eq!(charts, [true, false, false]);
+        for rule in set.rules() {
+            let raw = rule.to_raw();
+            assert_eq!(raw.chart, rule.chart().then_some(true));
+            assert_eq!(Rule::from_raw(raw).as_ref(), Ok(rule));
+        }
+        let error = parse("[[rules]]\nid = \"x\"\nkind = \"record_high\"\nchart = \"yes\"\n")
+            .expect_err("not a boolean");
+        assert!(
+            error
+                .to_string()
+                .starts_with("line 4, column 9 (`chart = \"yes\"`)"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -275,6 +275,8 @@ pub struct NewAlert {
     pub embed: Embed,
     pub headline: String,
     pub event: serde_json::Value,
+    /// Its rule asked for the symbol's chart to go with it (`chart = true`).
+    pub chart: bool,
 }
 
 impl NewAlert {

@@ -213,7 +213,7 @@ fn the_sp500_record_of_dec_6_2024_is_inside_the_year_to_dec_31() {
 }
 
 /// The PNG's width and height from its header.
-fn png_size(bytes: &[u8]) -> (u32, u32) {
+pub(crate) fn png_size(bytes: &[u8]) -> (u32, u32) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "the PNG signature");
     assert_eq!(&bytes[12..16], b"IHDR");
     let word =

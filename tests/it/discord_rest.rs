@@ -45,6 +45,7 @@ fn record_message() -> Outgoing {
         }],
         headlines: vec!["Russell 2000 closes at a record 2,467.70".to_owned()],
         events: Vec::new(),
+        chart: None,
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod alert_charts;
 mod analytics_reference;
 mod binance_provider;
 mod calendar_data;

@@ -61,6 +61,7 @@ fn message_with(embeds: Vec<Embed>) -> Outgoing {
             "kind": "record_close",
             "close": 2467.7,
         })],
+        chart: None,
     }
 }
 

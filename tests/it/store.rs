@@ -99,6 +99,7 @@ fn alert(rule_id: &str, kind: &str, period: &str) -> NewAlert {
         },
         headline: format!("headline of {rule_id}"),
         event: serde_json::json!({"rule": rule_id, "kind": kind}),
+        chart: false,
     }
 }
 

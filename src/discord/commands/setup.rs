@@ -294,6 +294,9 @@ async fn rules_add(
     versus: Option<String>,
     #[description = "Correlation shifts: the 30-day correlation level, between -1 and 1"]
     threshold: Option<f64>,
+    #[description = "Post the symbol's 1-year chart with each alert (default: no)"] chart: Option<
+        bool,
+    >,
     #[description = "Post to this channel (default: the /alerts channel)"]
     #[channel_types("Text", "News")]
     channel: Option<serenity::ChannelId>,
@@ -324,6 +327,7 @@ async fn rules_add(
         threshold_pct,
         versus: versus.map(|v| v.ticker().to_owned()),
         threshold,
+        chart,
     }
     .rule_for(&symbol)?;
     let destination = store
@@ -374,6 +378,8 @@ struct RuleOptions {
     /// The other asset's ticker, already resolved.
     versus: Option<String>,
     threshold: Option<f64>,
+    /// `Some(true)` only: an unasked-for `false` is not written into the rule.
+    chart: Option<bool>,
 }
 
 impl RuleOptions {
@@ -396,6 +402,7 @@ impl RuleOptions {
             threshold_pct: self.threshold_pct,
             versus: self.versus,
             threshold: self.threshold,
+            chart: self.chart.filter(|&chart| chart),
             ..RawRule::default()
         };
         raw.id = new_rule_id(&raw, symbol.plain_ticker(), &BTreeSet::new());
@@ -448,6 +455,9 @@ fn describe(raw: &RawRule) -> String {
     }
     if let Some(level) = raw.threshold {
         parts.push(format!("crossing {level:+.2}"));
+    }
+    if raw.chart == Some(true) {
+        parts.push("with its chart".into());
     }
     parts.join(", ")
 }

@@ -23,7 +23,10 @@ pub struct Post {
     pub path: String,
     /// The query string (`wait=true`).
     pub query: String,
+    /// The JSON body (of a multipart upload: its `payload_json` part).
     pub body: Value,
+    /// The files of a multipart upload: (part name, filename, bytes).
+    pub files: Vec<(String, String, Vec<u8>)>,
 }
 
 /// A scripted answer: status, JSON body, extra headers.
@@ -153,11 +156,11 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Reads one request: (method, target, body). `None` at EOF.
+/// Reads one request: (method, target, content type, body). `None` at EOF.
 async fn read_request(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
-) -> Option<(String, String, Vec<u8>)> {
+) -> Option<(String, String, String, Vec<u8>)> {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_string();
@@ -177,10 +180,15 @@ async fn read_request(
             }
             let body = buf[end + 4..end + 4 + length].to_vec();
             buf.drain(..end + 4 + length);
+            let content_type = head
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-type"))
+                .map_or(String::new(), |(_, v)| v.trim().to_owned());
             let mut first = head.lines().next()?.split_whitespace();
             let method = first.next()?.to_owned();
             let target = first.next()?.to_owned();
-            return Some((method, target, body));
+            return Some((method, target, content_type, body));
         }
         let mut chunk = [0u8; 8192];
         let n = stream.read(&mut chunk).await.ok()?;
@@ -202,7 +210,8 @@ async fn held(stream: &mut TcpStream, release: &Notify) -> bool {
 
 async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, release: Arc<Notify>) {
     let mut buf = Vec::new();
-    while let Some((method, target, body)) = read_request(&mut stream, &mut buf).await {
+    while let Some((method, target, content_type, body)) = read_request(&mut stream, &mut buf).await
+    {
         let (path, query) = target
             .split_once('?')
             .map_or((target.clone(), String::new()), |(p, q)| {
@@ -225,7 +234,12 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, release: Arc<Not
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let mut headers = axum::http::HeaderMap::new();
+        if let Ok(value) = axum::http::HeaderValue::from_str(&content_type) {
+            headers.insert("content-type", value);
+        }
+        let files = super::discord::rest::multipart_files(&headers, &body);
+        let body: Value = super::discord::rest::parse_body(&headers, &body).unwrap_or(Value::Null);
         let scripted = lock(&state).script.pop_front();
         let answer = match scripted {
             Some(answer) => answer,
@@ -237,6 +251,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, release: Arc<Not
                         path: path.clone(),
                         query: query.clone(),
                         body: body.clone(),
+                        files: files.clone(),
                     });
                     (s.next_id, s.hang_after_recording)
                 };

@@ -16,6 +16,7 @@ mod option_type {
     pub const SUB_COMMAND_GROUP: u8 = 2;
     pub const STRING: u8 = 3;
     pub const INTEGER: u8 = 4;
+    pub const BOOLEAN: u8 = 5;
     pub const USER: u8 = 6;
     pub const CHANNEL: u8 = 7;
     pub const ROLE: u8 = 8;
@@ -166,6 +167,10 @@ impl Interaction {
 
     pub fn option_int(self, name: &str, value: i64) -> Self {
         self.option(name, option_type::INTEGER, json!(value), Resolved::None)
+    }
+
+    pub fn option_bool(self, name: &str, value: bool) -> Self {
+        self.option(name, option_type::BOOLEAN, json!(value), Resolved::None)
     }
 
     pub fn option_number(self, name: &str, value: f64) -> Self {

@@ -17,7 +17,7 @@ mod gateway;
 mod interaction;
 pub mod payloads;
 mod ratelimit;
-mod rest;
+pub(crate) mod rest;
 mod state;
 pub mod validate;
 

@@ -369,11 +369,13 @@ pub fn invalid_form(path: &str, error_code: &str, message: &str) -> Value {
 
 /// The `attachments` of a message body with uploads, as Discord stores them: each entry the
 /// bot named (`{"id": <upload index>, "filename"}`) becomes an attachment with its own
-/// snowflake, its size from the uploaded part, and a CDN URL.
+/// snowflake, its size from the uploaded part, and a CDN URL; an embed image naming one
+/// (`attachment://<filename>`) is shown from that URL.
 pub fn stored_attachments(body: &mut Value, files: &[(String, String, Vec<u8>)]) {
     let Some(entries) = body.get_mut("attachments").and_then(Value::as_array_mut) else {
         return;
     };
+    let mut urls = Vec::new();
     for (index, entry) in entries.iter_mut().enumerate() {
         let filename = entry["filename"].as_str().unwrap_or("file").to_owned();
         let size = files
@@ -389,5 +391,15 @@ pub fn stored_attachments(body: &mut Value, files: &[(String, String, Vec<u8>)])
             "proxy_url": format!("https://media.discordapp.net/attachments/{id}/{filename}"),
             "content_type": "image/png",
         });
+        urls.push((format!("attachment://{filename}"), entry["url"].clone()));
+    }
+    let Some(embeds) = body.get_mut("embeds").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for image in embeds.iter_mut().filter_map(|e| e.get_mut("image")) {
+        let named = image["url"].as_str().unwrap_or_default().to_owned();
+        if let Some((_, url)) = urls.iter().find(|(reference, _)| *reference == named) {
+            image["url"] = url.clone();
+        }
     }
 }

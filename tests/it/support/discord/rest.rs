@@ -221,7 +221,7 @@ fn rate_limited(state: &BucketState, retry_after: f64, scope: Scope) -> Answer {
 
 /// The JSON of a request body; multipart bodies (messages with files) carry it in the
 /// `payload_json` part. `Err` when there is a body and it is not JSON.
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ()> {
+pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ()> {
     if body.is_empty() {
         return Ok(Value::Null);
     }
@@ -242,7 +242,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ()> {
 
 /// The file parts of a multipart body, as Discord reads uploads: every part with a `filename`
 /// (name, filename, bytes). Not multipart, or malformed: none.
-fn multipart_files(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String, Vec<u8>)> {
+pub(crate) fn multipart_files(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String, Vec<u8>)> {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
