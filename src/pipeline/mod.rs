@@ -22,7 +22,10 @@ pub use deliver::{
     AUTH_FAILED_HOLD, CONCURRENT_SENDS, DeliveryPolicy, DeliveryReport, Notifiers, deliver_due,
     run_deliverer,
 };
-pub use tick::{TickLimits, TickReport, new_events, tick, tick_symbols};
+pub use tick::{
+    Plans, TickHistories, TickLimits, TickReport, evaluate_and_enqueue, new_events, tick,
+    tick_symbols,
+};
 
 #[cfg(test)]
 mod documented_defaults {

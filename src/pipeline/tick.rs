@@ -176,6 +176,78 @@ async fn plan(store: &dyn Store, settings: &ServerSettings) -> Result<Plan, Stor
     })
 }
 
+/// The rules' shapes, ids left out, in order: two servers whose rules for a symbol have the
+/// same shapes find the same events on its history.
+fn shapes(rules: &RuleSet) -> String {
+    let mut text = String::new();
+    for rule in rules.rules() {
+        text.push_str(&format!("{:?};", rule.kind()));
+    }
+    text
+}
+
+/// The events one evaluation found, rendered, with their rule as a position in the rule set
+/// (each server that shares them puts its own rule's id there).
+struct Evaluated {
+    alerts: Vec<RenderedAlert>,
+    /// The last session looked at.
+    last: Option<NaiveDate>,
+}
+
+struct RenderedAlert {
+    /// The position of the event's rule in the evaluated rule set.
+    rule: usize,
+    date: NaiveDate,
+    kind: &'static str,
+    period: String,
+    embed: crate::alerts::Embed,
+    headline: String,
+    /// As `replay --json` writes it; its `rule` and `dedup_key` are rewritten with each
+    /// server's rule id.
+    event: serde_json::Value,
+    /// The dedup key as text after the rule id (`/^RUT/record_high/2025-09-18`).
+    key_after_rule: String,
+}
+
+impl Evaluated {
+    fn render(
+        events: Vec<Event>,
+        last: Option<NaiveDate>,
+        ids: Vec<Arc<str>>,
+        history: &Series,
+        source: &str,
+    ) -> Self {
+        let alerts = events
+            .iter()
+            .filter_map(|event| {
+                let Some(rule) = ids.iter().position(|id| *id == event.rule_id) else {
+                    tracing::error!(rule = %event.rule_id, "an event of a rule not in its set");
+                    return None;
+                };
+                let key = event.dedup_key();
+                let key_text = key.to_string();
+                let key_after_rule = key_text
+                    .strip_prefix(&*event.rule_id)
+                    .unwrap_or(&key_text)
+                    .to_owned();
+                let mut embed = render_embed(event, source);
+                embed.fields.extend(context_field(event, history));
+                Some(RenderedAlert {
+                    rule,
+                    date: event.date,
+                    kind: key.kind,
+                    period: key.period.to_string(),
+                    embed,
+                    headline: headline(event),
+                    event: event_json(event),
+                    key_after_rule,
+                })
+            })
+            .collect();
+        Self { alerts, last }
+    }
+}
+
 /// How far back a tick looks for correlation crossings it could not see before (see
 /// [`new_events`]).
 const LATE_COMPARISON_DAYS: u64 = 7;
@@ -264,6 +336,51 @@ pub async fn tick(
     tick_symbols(store, histories, limits, calendar, None, now).await
 }
 
+/// Every server's [`Plan`], read from the store at the start of a tick.
+pub struct Plans(Vec<Plan>);
+
+/// The histories of one tick by ticker, with the name of their source.
+pub type TickHistories = HashMap<String, (Series, &'static str)>;
+
+impl Plans {
+    /// The plans of every server in the store.
+    pub async fn load(store: &dyn Store) -> Result<Self, StoreError> {
+        let mut plans = Vec::new();
+        for settings in store.servers().await? {
+            plans.push(plan(store, &settings).await?);
+        }
+        Ok(Self(plans))
+    }
+
+    /// The symbols the plans evaluate for `calendar` (all when `None`) and, when given, only
+    /// the tickers in `only`, plus what their two-history rules compare them with.
+    pub fn needed(
+        &self,
+        calendar: Option<Calendar>,
+        only: Option<&BTreeSet<String>>,
+    ) -> BTreeMap<String, Arc<Symbol>> {
+        let mut needed: BTreeMap<String, Arc<Symbol>> = self
+            .0
+            .iter()
+            .flat_map(|p| p.symbols.iter())
+            .filter(|s| calendar.is_none_or(|c| s.calendar() == c))
+            .filter(|s| only.is_none_or(|only| only.contains(s.ticker())))
+            .map(|s| (s.ticker().to_owned(), s.clone()))
+            .collect();
+        // What a plan's evaluated symbols are compared with, whatever its calendar.
+        for plan in &self.0 {
+            if plan.symbols.iter().any(|s| needed.contains_key(s.ticker())) {
+                for symbol in &plan.versus {
+                    needed
+                        .entry(symbol.ticker().to_owned())
+                        .or_insert_with(|| symbol.clone());
+                }
+            }
+        }
+        needed
+    }
+}
+
 /// Runs one tick at `now` for the symbols of `calendar` (all when `None`), and of those only
 /// the tickers in `only` when given (a re-check of held closes).
 #[tracing::instrument(skip_all, fields(calendar = ?calendar))]
@@ -275,32 +392,13 @@ pub async fn tick_symbols(
     only: Option<&BTreeSet<String>>,
     now: DateTime<Utc>,
 ) -> Result<TickReport, StoreError> {
-    let mut plans = Vec::new();
-    for settings in store.servers().await? {
-        plans.push(plan(store, &settings).await?);
-    }
-    let mut needed: BTreeMap<String, Arc<Symbol>> = plans
-        .iter()
-        .flat_map(|p| p.symbols.iter())
-        .filter(|s| calendar.is_none_or(|c| s.calendar() == c))
-        .filter(|s| only.is_none_or(|only| only.contains(s.ticker())))
-        .map(|s| (s.ticker().to_owned(), s.clone()))
-        .collect();
-    // What a plan's evaluated symbols are compared with, whatever its calendar.
-    for plan in &plans {
-        if plan.symbols.iter().any(|s| needed.contains_key(s.ticker())) {
-            for symbol in &plan.versus {
-                needed
-                    .entry(symbol.ticker().to_owned())
-                    .or_insert_with(|| symbol.clone());
-            }
-        }
-    }
+    let plans = Plans::load(store).await?;
+    let needed = plans.needed(calendar, only);
     let mut report = TickReport {
         symbols: needed.len(),
         ..TickReport::default()
     };
-    let mut series: HashMap<String, (Series, &'static str)> = HashMap::new();
+    let mut series: TickHistories = HashMap::new();
     for (ticker, symbol) in &needed {
         match histories.history(store, symbol.clone(), now).await {
             Ok(loaded) => {
@@ -340,8 +438,43 @@ pub async fn tick_symbols(
         }
     }
 
+    evaluate_and_enqueue(
+        store,
+        &plans,
+        &series,
+        limits,
+        calendar,
+        only,
+        now,
+        &mut report,
+    )
+    .await?;
+    Ok(report)
+}
+
+/// The second half of a tick, once its histories are loaded: every server's rules evaluated
+/// on the sessions it has not seen, the new alerts (and the digests, unless this is a re-check
+/// of `only` some symbols) written to the outbox in one transaction, counted in `report`.
+#[allow(clippy::too_many_arguments)]
+pub async fn evaluate_and_enqueue(
+    store: &dyn Store,
+    plans: &Plans,
+    series: &TickHistories,
+    limits: TickLimits,
+    calendar: Option<Calendar>,
+    only: Option<&BTreeSet<String>>,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let plans = &plans.0;
     let mut write = TickWrite::default();
-    for plan in &plans {
+    // Servers whose rules for a symbol have the same shapes, in the same order, and have seen
+    // it through the same session find the same events, but for their rules' ids: the rules
+    // are evaluated and the alerts rendered once per such group, and every later server of it
+    // takes them under its own ids.
+    let mut evaluated: HashMap<(String, Option<NaiveDate>, String), Evaluated> = HashMap::new();
+    let watermarks = store.watermarks().await?;
+    for plan in plans {
         for symbol in &plan.symbols {
             if calendar.is_some_and(|c| symbol.calendar() != c)
                 || only.is_some_and(|only| !only.contains(symbol.ticker()))
@@ -355,38 +488,50 @@ pub async fn tick_symbols(
             if rules.is_empty() {
                 continue;
             }
-            let through = store
-                .evaluated_through(&plan.server, symbol.ticker())
-                .await?;
-            let others = |name: &str| {
-                let versus = live::resolve(name).ok()?;
-                series.get(versus.ticker()).map(|(history, _)| history)
-            };
-            let (events, last) = new_events(history, &rules, through, limits, &others);
-            report.events += events.len();
+            let through = watermarks
+                .get(&(plan.server.as_str().to_owned(), symbol.ticker().to_owned()))
+                .copied();
+            let ids: Vec<Arc<str>> = rules.rules().iter().map(|r| Arc::from(r.id())).collect();
+            let shared = evaluated
+                .entry((symbol.ticker().to_owned(), through, shapes(&rules)))
+                .or_insert_with(|| {
+                    let others = |name: &str| {
+                        let versus = live::resolve(name).ok()?;
+                        series.get(versus.ticker()).map(|(history, _)| history)
+                    };
+                    let (events, last) = new_events(history, &rules, through, limits, &others);
+                    Evaluated::render(events, last, ids.clone(), history, source)
+                });
+            let last = shared.last;
+            report.events += shared.alerts.len();
             let mut groups: BTreeMap<(i64, NaiveDate, Option<RoleId>), Vec<NewAlert>> =
                 BTreeMap::new();
             let mut unrouted = BTreeSet::new();
-            for event in &events {
-                let Some((Some(destination), role)) = plan.routes.get(&*event.rule_id).copied()
-                else {
-                    unrouted.insert(event.rule_id.to_string());
+            for rendered in &shared.alerts {
+                let rule_id = &ids[rendered.rule];
+                let Some((Some(destination), role)) = plan.routes.get(&**rule_id).copied() else {
+                    unrouted.insert(rule_id.to_string());
                     continue;
                 };
-                let key = event.dedup_key();
-                let mut embed = render_embed(event, source);
-                embed.fields.extend(context_field(event, history));
+                let mut event = rendered.event.clone();
+                if let Some(object) = event.as_object_mut() {
+                    object.insert("rule".to_owned(), serde_json::Value::from(&**rule_id));
+                    if object.contains_key("dedup_key") {
+                        let key = format!("{rule_id}{}", rendered.key_after_rule);
+                        object.insert("dedup_key".to_owned(), serde_json::Value::from(key));
+                    }
+                }
                 groups
-                    .entry((destination, event.date, role))
+                    .entry((destination, rendered.date, role))
                     .or_default()
                     .push(NewAlert {
-                        rule_id: key.rule.to_string(),
-                        kind: key.kind.to_owned(),
-                        period: key.period.to_string(),
-                        embed,
-                        headline: headline(event),
-                        event: event_json(event),
-                        chart: plan.charted.contains(&*event.rule_id),
+                        rule_id: rule_id.to_string(),
+                        kind: rendered.kind.to_owned(),
+                        period: rendered.period.clone(),
+                        embed: rendered.embed.clone(),
+                        headline: rendered.headline.clone(),
+                        event,
+                        chart: plan.charted.contains(&**rule_id),
                     });
             }
             for rule in unrouted {
@@ -411,9 +556,9 @@ pub async fn tick_symbols(
     }
     // A re-check of held closes sends no digest: the tick it re-checks did.
     if only.is_none() {
-        for plan in &plans {
+        for plan in plans {
             if let Some(channel) = plan.digest {
-                super::digest::digests(store, plan, channel, &series, calendar, &mut write).await?;
+                super::digest::digests(store, plan, channel, series, calendar, &mut write).await?;
             }
         }
     }
@@ -431,5 +576,5 @@ pub async fn tick_symbols(
         stale = report.stale.len(),
         "tick done"
     );
-    Ok(report)
+    Ok(())
 }

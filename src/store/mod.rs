@@ -492,6 +492,10 @@ pub trait Store: Send + Sync {
 
     // The pipeline.
 
+    /// Every watermark at once: the last session each server's rules were evaluated through,
+    /// by (server, ticker). A tick reads them in one query rather than one per pair.
+    async fn watermarks(&self) -> Result<HashMap<(String, String), NaiveDate>, StoreError>;
+
     /// The last session a server's rules were evaluated through for `ticker`.
     async fn evaluated_through(
         &self,

@@ -570,6 +570,19 @@ impl Store for SqliteStore {
         tx.commit().await
     }
 
+    async fn watermarks(&self) -> Result<HashMap<(String, String), NaiveDate>, StoreError> {
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT server, symbol, through FROM evaluated")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query("reading the watermarks"))?;
+        rows.into_iter()
+            .map(|(server, symbol, through)| {
+                Ok(((server, symbol), parse_date(&through, "evaluated through")?))
+            })
+            .collect()
+    }
+
     async fn evaluated_through(
         &self,
         server: &ServerId,

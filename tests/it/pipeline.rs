@@ -630,3 +630,108 @@ async fn a_bar_cache_that_cannot_be_saved_fails_the_tick_rather_than_skipping_th
     assert_eq!((ticked.alerts, delivered.delivered), (2, 1), "{ticked:?}");
     assert_eq!(webhook.posts().len(), 1);
 }
+
+/// Servers whose rules for a symbol have the same shapes share one evaluation (the tick
+/// evaluates and renders once per shape), yet each alert is logged, keyed and shown under its
+/// own server's rule id; a server with other shapes is evaluated on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_with_the_same_rule_shapes_share_an_evaluation_under_their_own_rule_ids() {
+    use highwater::pipeline::{TickLimits, tick};
+    use highwater::providers::Histories;
+    use highwater::rules::spec::RawRule;
+    use highwater::store::{ChannelId, GuildId, ServerSettings, StoredRule, Target};
+
+    let s = setup();
+    let store = SqliteStore::open(&s.db).await.expect("store opens");
+    let now = evening(18);
+    let weekly = |id: &str| RawRule {
+        id: id.into(),
+        kind: "streak".into(),
+        symbols: vec!["RUT".into()],
+        timeframe: Some(highwater::market::Timeframe::Weekly),
+        direction: Some(highwater::rules::DirectionFilter::Up),
+        min_length: Some(5),
+        on_pace: Some(true),
+        ..RawRule::default()
+    };
+    let record = |id: &str| RawRule {
+        id: id.into(),
+        kind: "record_high".into(),
+        symbols: vec!["RUT".into()],
+        ..RawRule::default()
+    };
+    let servers = [
+        (1, vec![record("alpha"), weekly("alpha-w")]),
+        (2, vec![record("beta"), weekly("beta-w")]),
+        (3, vec![record("gamma")]),
+    ];
+    for (n, rules) in &servers {
+        let server = ServerId::guild(GuildId::new(*n));
+        store
+            .upsert_server(&ServerSettings::new(server.clone()), now)
+            .await
+            .expect("a server");
+        let destination = store
+            .destination_for(&server, &Target::Channel(ChannelId::new(100 + n)))
+            .await
+            .expect("a destination");
+        for rule in rules {
+            let stored = StoredRule {
+                rule: rule.clone(),
+                destination: Some(destination),
+                mention_role: None,
+            };
+            store.put_rule(&server, &stored, now).await.expect("a rule");
+        }
+    }
+    let histories = Histories::open(&Config::builtin(), Some(&s.data), None).expect("data");
+    let report = tick(&store, &histories, TickLimits::default(), None, now)
+        .await
+        .expect("a tick");
+    assert_eq!((report.alerts, report.messages), (5, 3), "{report:?}");
+    store.close().await;
+    let messages = highwater::store::outbox(&s.db, None)
+        .await
+        .expect("the outbox");
+    let of = |n: u64| {
+        messages
+            .iter()
+            .find(|m| m.server == ServerId::guild(GuildId::new(n)))
+            .expect("a message for the server")
+            .payload
+            .clone()
+    };
+    let (a, b, c) = (of(1), of(2), of(3));
+    let rules = |m: &highwater::notify::Outgoing| -> Vec<String> {
+        m.events
+            .iter()
+            .map(|e| e["rule"].as_str().expect("a rule").to_owned())
+            .collect()
+    };
+    assert_eq!(rules(&a), ["alpha", "alpha-w"]);
+    assert_eq!(rules(&b), ["beta", "beta-w"]);
+    assert_eq!(rules(&c), ["gamma"]);
+    // The same facts, shown the same way, under different ids and nonces.
+    let without_rule = |m: &highwater::notify::Outgoing| -> Vec<serde_json::Value> {
+        m.events
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                let rule = e["rule"].as_str().expect("a rule").to_owned();
+                let key = e["dedup_key"].as_str().expect("a dedup key").to_owned();
+                assert!(key.starts_with(&format!("{rule}/^RUT/")), "{key}");
+                e.as_object_mut().map(|o| {
+                    o.remove("rule");
+                    o.remove("dedup_key")
+                });
+                e
+            })
+            .collect()
+    };
+    assert_eq!(without_rule(&a), without_rule(&b));
+    assert_eq!(without_rule(&a)[..1], without_rule(&c)[..]);
+    assert_eq!(a.embeds, b.embeds);
+    assert_eq!(a.embeds[0], c.embeds[0]);
+    assert_eq!(a.embeds[0].title, "Russell 2000: record close");
+    assert_ne!(a.nonce, b.nonce);
+}
