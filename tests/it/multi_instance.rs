@@ -4,6 +4,9 @@
 //! killed as well. The tick is not lost (the next leader runs it once, after the dead one's
 //! claim on it runs out) and every alert arrives, with at most one re-send per message in
 //! flight at the second kill (webhooks cannot deduplicate).
+//!
+//! In process: two apps' deliverers on one PostgreSQL schema share the outbox, and the claims
+//! of a third instance that "died" are taken over once their lease runs out.
 
 use crate::support;
 use crate::support::database::{Kind, TestDb};
@@ -223,12 +226,11 @@ fn logs(instances: &[Instance]) -> String {
 /// The job claim and last run of us-close, read beside the instances.
 async fn job_state(url: &str) -> (Option<(i64, String)>, Option<i64>) {
     let mut conn = sqlx::PgConnection::connect(url).await.expect("connects");
-    let claim: Option<(i64, String)> = sqlx::query_as(
-        "SELECT scheduled_at, instance FROM job_claims WHERE job = 'us-close'",
-    )
-    .fetch_optional(&mut conn)
-    .await
-    .expect("job_claims reads");
+    let claim: Option<(i64, String)> =
+        sqlx::query_as("SELECT scheduled_at, instance FROM job_claims WHERE job = 'us-close'")
+            .fetch_optional(&mut conn)
+            .await
+            .expect("job_claims reads");
     let run: Option<i64> =
         sqlx::query_scalar("SELECT scheduled_at FROM job_runs WHERE job = 'us-close'")
             .fetch_optional(&mut conn)
@@ -240,7 +242,7 @@ async fn job_state(url: &str) -> (Option<(i64, String)>, Option<i64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_every_alert_arrives()
- {
+{
     let db = TestDb::new(Kind::Postgres).await;
     let url = db.url().expect("a PostgreSQL schema").expose().to_owned();
     db.open().await.close().await; // migrated once, before the instances race to it
@@ -273,10 +275,16 @@ async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_e
     let ready = instances[1].readyz().await.expect("/readyz answers");
     assert_eq!(
         (&ready["role"], &ready["database"]),
-        (&serde_json::json!("follower"), &serde_json::json!("postgres")),
+        (
+            &serde_json::json!("follower"),
+            &serde_json::json!("postgres")
+        ),
         "{ready}"
     );
-    assert!(!ready.to_string().contains("postgres://"), "no URL: {ready}");
+    assert!(
+        !ready.to_string().contains("postgres://"),
+        "no URL: {ready}"
+    );
     assert_eq!(instances[0].metric("highwater_leader").await, Some(1.0));
     assert_eq!(instances[2].metric("highwater_leader").await, Some(0.0));
 
@@ -324,7 +332,11 @@ async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_e
         logs(&instances)
     );
     let (claim, run) = job_state(&url).await;
-    assert_eq!(run, Some(fire_ms), "the tick ran for the fire time A died in");
+    assert_eq!(
+        run,
+        Some(fire_ms),
+        "the tick ran for the fire time A died in"
+    );
     assert!(claim.is_none(), "and its claim is done: {claim:?}");
 
     // Every webhook has a post in flight: kill the instance that claimed the most (with two
@@ -424,4 +436,162 @@ async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_e
         all.contains("another instance runs this job; waiting"),
         "the new leader waited for A's claim: {all}"
     );
+}
+
+/// Two apps (two processes' stores) on one PostgreSQL schema deliver one tick's messages
+/// together while a third instance's claims sit in flight; once those leases run out they are
+/// taken back (as the running instances' sweep does) and delivered. Every message is posted
+/// exactly once, each destination's in order, and the two deliverers' claims add up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deliverers_share_the_outbox_and_take_over_a_dead_instances_claims() {
+    use highwater::app::{App, RunOptions};
+    use highwater::config::Config;
+    use highwater::scheduler::Clock;
+    use highwater::store::{PgStore, Store};
+    use std::sync::Arc;
+
+    let db = TestDb::new(Kind::Postgres).await;
+    let url = db.url().expect("a PostgreSQL schema").clone();
+    let webhook = FakeWebhook::start().await;
+    let mut text = format!(
+        "{}{}\n[delivery]\nretry_base_secs = 0.05\n",
+        support::RECORD_AND_WEEKLY_RULES,
+        support::DAILY_STREAK_AND_MOVE_RULES
+    );
+    for id in 1..=WEBHOOKS {
+        text.push_str(&format!(
+            "\n[[subscriptions]]\nname = \"desk-{id}\"\nwebhook = \"{}\"\nsymbols = [\"RUT\", \"SPX\", \"NDX\", \"DJI\"]\n",
+            webhook.url(id)
+        ));
+    }
+    let config = Config::from_toml(&text, "test config").expect("a valid config");
+    let start: chrono::DateTime<chrono::Utc> = "2025-09-19T21:00:00Z".parse().expect("an instant");
+    let clock = support::ManualClock::at(start);
+    let options = RunOptions {
+        data: Some(support::data_dir()),
+        ..RunOptions::default()
+    };
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let store = PgStore::open(&url).await.expect("the store opens");
+        apps.push(
+            App::with_parts(
+                config.clone(),
+                options.clone(),
+                Arc::new(store),
+                clock.clone(),
+            )
+            .await
+            .expect("the app starts"),
+        );
+    }
+    let report = apps[0].tick(None).await.expect("the tick runs");
+    let total = db.outbox().await.len();
+    assert_eq!(report.messages, total);
+    assert!(total > 2 * WEBHOOKS as usize, "{total} messages");
+
+    // The dead instance claimed the first messages of two destinations and never came back.
+    let dead = PgStore::open(&url).await.expect("the store opens");
+    let lease = chrono::Duration::seconds(120);
+    // One at a time, as the deliverer claims: the second skips the first's destination.
+    let mut stuck = Vec::new();
+    for _ in 0..2 {
+        stuck.extend(
+            dead.claim_due(start, start + lease, 1)
+                .await
+                .expect("claimed"),
+        );
+    }
+    assert_eq!(stuck.len(), 2);
+    assert_ne!(stuck[0].destination.id, stuck[1].destination.id);
+    let free_destination = db
+        .outbox()
+        .await
+        .iter()
+        .map(|m| m.destination)
+        .find(|d| stuck.iter().all(|m| m.destination.id != *d));
+    let free: Vec<_> = db
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| Some(m.destination) == free_destination)
+        .collect();
+
+    // Both deliverers at once: the destination nobody holds is delivered whole; the two held
+    // ones wait for their message in flight.
+    let (one, two) = tokio::join!(apps[0].deliver_now(), apps[1].deliver_now());
+    let (one, two) = (one.expect("delivers"), two.expect("delivers"));
+    assert_eq!(one.delivered + two.delivered, free.len());
+    assert!(
+        apps[0]
+            .store()
+            .recover_interrupted(clock.now(), false)
+            .await
+            .expect("checked")
+            == 0,
+        "the dead instance's leases still run"
+    );
+
+    // Its leases run out: taken back as interrupted, then the rest goes.
+    clock.advance(Duration::from_secs(121));
+    assert_eq!(
+        apps[1]
+            .store()
+            .recover_interrupted(clock.now(), false)
+            .await
+            .expect("recovered"),
+        2
+    );
+    let (one, two) = tokio::join!(apps[0].deliver_now(), apps[1].deliver_now());
+    let (one, two) = (one.expect("delivers"), two.expect("delivers"));
+    assert_eq!(one.delivered + two.delivered, total - free.len());
+
+    let messages = db.outbox().await;
+    assert!(messages.iter().all(|m| m.state == MessageState::Delivered));
+    let interrupted: Vec<i64> = messages
+        .iter()
+        .filter(|m| m.interrupted)
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(interrupted, stuck.iter().map(|m| m.id).collect::<Vec<_>>());
+    let posts = webhook.posts();
+    assert_eq!(posts.len(), total, "each message once");
+    // Each destination's posts came in the order of its messages.
+    for destination in messages
+        .iter()
+        .map(|m| m.destination)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let expected: Vec<String> = messages
+            .iter()
+            .filter(|m| m.destination == destination)
+            .map(|m| m.payload.embeds[0].footer.clone() + &m.payload.embeds[0].title)
+            .collect();
+        let arrived: Vec<String> = posts
+            .iter()
+            .filter(|p| p.path.ends_with(&format!("token-{destination}")))
+            .map(|p| {
+                format!(
+                    "{}{}",
+                    p.body["embeds"][0]["footer"]["text"]
+                        .as_str()
+                        .unwrap_or_default(),
+                    p.body["embeds"][0]["title"].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        assert_eq!(arrived, expected, "destination {destination}");
+    }
+    let claims = |app: &App| {
+        app.metrics()
+            .encode()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("highwater_outbox_claims_total ")?
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or(0.0)
+    };
+    assert_eq!(claims(&apps[0]) + claims(&apps[1]), total as f64);
 }
