@@ -77,17 +77,17 @@ impl StoreConfig {
             ),
             None => None,
         };
-        if raw.path.is_some() && url.is_some() {
+        // An empty path is no path: `HIGHWATER__STORE__PATH=` takes back a path set by an
+        // image or a file, so that `HIGHWATER__STORE__URL` can select PostgreSQL.
+        let path = raw.path.filter(|p| !p.as_os_str().is_empty());
+        if path.is_some() && url.is_some() {
             return Err(Invalid::new(
                 "store.url",
                 "and store.path are both set: the database is either PostgreSQL (url) or a \
                  SQLite file (path); remove one",
             ));
         }
-        Ok(Self {
-            path: raw.path,
-            url,
-        })
+        Ok(Self { path, url })
     }
 }
 

@@ -200,6 +200,24 @@ mod tests {
     }
 
     #[test]
+    fn readyz_says_the_role_and_the_database_kind_and_a_follower_is_ready() {
+        let mut health = HealthSnapshot {
+            database: "postgres",
+            ..HealthSnapshot::default()
+        };
+        let follower = Readiness::assess(Ok(()), &health).to_json();
+        assert_eq!(
+            (&follower["ready"], &follower["role"], &follower["database"]),
+            (&json!(true), &json!("follower"), &json!("postgres"))
+        );
+        health.leader = true;
+        assert_eq!(
+            Readiness::assess(Ok(()), &health).to_json()["role"],
+            json!("leader")
+        );
+    }
+
+    #[test]
     fn held_closes_are_shown_without_failing_readiness() {
         let mut health = HealthSnapshot::default();
         health.held.insert(

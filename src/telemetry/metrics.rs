@@ -407,5 +407,12 @@ mod tests {
             Some(3.0)
         );
         assert!(!other.encode().contains("us-close"), "registries are apart");
+        assert_eq!(sample(&text, "highwater_leader"), Some(0.0));
+        assert_eq!(sample(&text, "highwater_outbox_claims_total"), Some(0.0));
+        one.set_leader(true);
+        one.record_claims(3);
+        let text = one.encode();
+        assert_eq!(sample(&text, "highwater_leader"), Some(1.0));
+        assert_eq!(sample(&text, "highwater_outbox_claims_total"), Some(3.0));
     }
 }
