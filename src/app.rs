@@ -325,13 +325,6 @@ impl App {
         Ok(app)
     }
 
-    /// Runs the scheduled jobs only while `election` makes this instance the leader (tests
-    /// that start several apps on one PostgreSQL database; `build` does this itself).
-    pub fn with_election(mut self, election: Election) -> Self {
-        self.election = election;
-        self
-    }
-
     /// The store (for tests and status).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store

@@ -124,12 +124,27 @@ impl Election {
         }
     }
 
-    /// Gives up the lead (closing the lock's connection releases the lock at once), so that a
-    /// follower takes over at its next try rather than after this process is gone.
+    /// Gives up the lead: the lock is released before this returns (then its connection is
+    /// closed), so a follower's next try gets it. A clean stop resigns; a dead process's lock
+    /// goes when PostgreSQL ends its session.
     pub async fn resign(&mut self) {
         if let Inner::Postgres(pg) = &mut self.inner
-            && let Some(conn) = pg.conn.take()
+            && let Some(mut conn) = pg.conn.take()
         {
+            if pg.leading {
+                let unlocked = tokio::time::timeout(
+                    QUERY_TIMEOUT,
+                    sqlx::query("SELECT pg_advisory_unlock($1, hashtext(current_schema()))")
+                        .bind(LEADER_LOCK_CLASS)
+                        .execute(&mut conn),
+                )
+                .await;
+                if !matches!(unlocked, Ok(Ok(_))) {
+                    tracing::debug!(
+                        "could not release the scheduler lock; closing its connection does"
+                    );
+                }
+            }
             pg.leading = false;
             let _ = tokio::time::timeout(QUERY_TIMEOUT, conn.close()).await;
         }

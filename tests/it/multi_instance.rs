@@ -597,3 +597,38 @@ async fn two_deliverers_share_the_outbox_and_take_over_a_dead_instances_claims()
     };
     assert_eq!(claims(&apps[0]) + claims(&apps[1]), total as f64);
 }
+
+/// The election itself: of two instances on one schema one leads; when it resigns (as its
+/// connection closing at death does) the other takes the lead at its next poll; a deployment in
+/// another schema of the same database has a leader of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_per_schema_leads_and_another_takes_over_when_it_resigns() {
+    use highwater::store::{Election, Role};
+
+    let one = TestDb::new(Kind::Postgres).await;
+    let other = TestDb::new(Kind::Postgres).await;
+    let url = one.url().expect("a schema");
+    let mut a = Election::postgres(url).expect("a URL");
+    let mut b = Election::postgres(url).expect("a URL");
+    let mut elsewhere = Election::postgres(other.url().expect("a schema")).expect("a URL");
+    assert!(a.is_shared());
+    assert_eq!(a.poll().await, Role::Leader);
+    assert_eq!(b.poll().await, Role::Follower);
+    assert_eq!(a.poll().await, Role::Leader, "a leader stays one");
+    assert_eq!(b.poll().await, Role::Follower);
+    assert_eq!(
+        elsewhere.poll().await,
+        Role::Leader,
+        "another schema, another lock"
+    );
+    a.resign().await;
+    assert_eq!(b.poll().await, Role::Leader);
+    assert_eq!(a.poll().await, Role::Follower);
+    assert_eq!(
+        Election::alone().poll().await,
+        Role::Leader,
+        "SQLite: always"
+    );
+    b.resign().await;
+    elsewhere.resign().await;
+}
