@@ -710,7 +710,7 @@ impl App {
                     () = tokio::time::sleep(FOLLOWER_RETRY) => continue,
                 }
             }
-            let last_runs = match self.store.job_runs().await {
+            let last_runs = match self.last_runs_to_lead_from().await {
                 Ok(runs) => runs,
                 Err(error) => {
                     tracing::error!(%error, "cannot read the jobs' last runs; trying again shortly");
@@ -748,6 +748,24 @@ impl App {
             tokio::join!(run, watch);
             self.set_role(Role::Follower);
         }
+    }
+
+    /// The last run of each job as a new leader must see it: the finished runs, and before
+    /// a fire time that is claimed but not finished (its instance may have died in it) — so
+    /// that fire time is due, even for a job that never finished a run.
+    async fn last_runs_to_lead_from(
+        &self,
+    ) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
+        let mut runs = self.store.job_runs().await?;
+        for (job, claimed) in self.store.job_claims().await? {
+            let before = claimed - chrono::Duration::milliseconds(1);
+            let last = runs.entry(job).or_insert(before);
+            if *last >= claimed {
+                continue;
+            }
+            *last = (*last).max(before);
+        }
+        Ok(runs)
     }
 
     /// Runs `due` if this instance can claim it in the database: once per fire time across

@@ -589,6 +589,10 @@ pub trait Store: Send + Sync {
         scheduled: DateTime<Utc>,
         finished: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// The fire time each job's run is claimed for and not finished (a run in progress, or
+    /// one whose instance died): a new scheduler leader runs these too, even a job that has
+    /// never finished a run.
+    async fn job_claims(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError>;
     /// Claims the run of `job` for the fire time `scheduled` for `instance` until
     /// `lease_until`, atomically: of any number of instances asking at once, one gets
     /// [`JobClaim::Claimed`]. A fire time already recorded as run is [`JobClaim::Done`]; one

@@ -25,6 +25,10 @@
 //!   row first, so two adds cannot both pass a limit;
 //! - a duplicate dedup key is a no-op (`ON CONFLICT DO NOTHING`, which waits for a concurrent
 //!   insert of the same key to commit), so two ticks writing the same alert log it once;
+//! - claiming a job's run (`claim_job_run`) is one upsert of the job's row in `job_claims`,
+//!   whose `WHERE` is re-checked against the committed row when two claim at once, so one
+//!   instance runs a fire time; which instance *starts* jobs is the scheduler leader's
+//!   advisory lock (`leader.rs`);
 //! - migrating takes sqlx's advisory lock, so instances starting together migrate once.
 //!
 //! Taking every delivery marked `sending` as interrupted (`recover_interrupted(_, true)`) is
@@ -909,6 +913,16 @@ impl Store for PgStore {
             .await
             .map_err(query(DOING))?;
         tx.commit().await.map_err(query(DOING))
+    }
+
+    async fn job_claims(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        sqlx::query("SELECT job, scheduled_at FROM job_claims")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("reading job claims"))?
+            .iter()
+            .map(|row| Ok((row.text("job")?, row.instant("scheduled_at")?)))
+            .collect()
     }
 
     async fn claim_job_run(

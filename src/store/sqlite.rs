@@ -866,6 +866,16 @@ impl Store for SqliteStore {
         tx.commit().await
     }
 
+    async fn job_claims(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        sqlx::query("SELECT job, scheduled_at FROM job_claims")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("reading job claims"))?
+            .iter()
+            .map(|row| Ok((row.text("job")?, row.instant("scheduled_at")?)))
+            .collect()
+    }
+
     async fn claim_job_run(
         &self,
         job: &str,

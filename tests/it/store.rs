@@ -1462,6 +1462,11 @@ async fn a_job_run_is_claimed_once_and_taken_over_when_its_holder_stops_renewing
     };
     assert_eq!(claim("a", plus(fire, 1)).await, JobClaim::Claimed);
     assert_eq!(
+        store.job_claims().await.expect("claims"),
+        std::collections::HashMap::from([("us-close".to_owned(), fire)]),
+        "claimed, not finished"
+    );
+    assert_eq!(
         claim("b", plus(fire, 2)).await,
         JobClaim::Held {
             instance: "a".into(),
@@ -1494,6 +1499,7 @@ async fn a_job_run_is_claimed_once_and_taken_over_when_its_holder_stops_renewing
         .await
         .expect("recorded");
     assert_eq!(claim("c", plus(fire, 17)).await, JobClaim::Done);
+    assert!(store.job_claims().await.expect("claims").is_empty());
     assert_eq!(claim("b", plus(fire, 40)).await, JobClaim::Done);
     assert_eq!(
         store
