@@ -24,7 +24,8 @@ use crate::providers::Histories;
 use crate::providers::live;
 use crate::scheduler::{self, Clock, Due, Scheduler, SystemClock};
 use crate::store::{
-    DatabaseLock, Location, Opened, ServerId, ServerSettings, Store, StoreError, StoredRule, Target,
+    DatabaseLock, Election, FOLLOWER_RETRY, JobClaim, Location, Opened, Role, ServerId,
+    ServerSettings, Store, StoreError, StoredRule, Target,
 };
 use crate::telemetry::{Health, LastTick, Metrics};
 use secrecy::SecretString;
@@ -95,6 +96,11 @@ pub struct RunOptions {
     pub discord_token: Option<SecretString>,
 }
 
+/// How long a claim on a job's run holds without being renewed. The instance running the job
+/// renews it every third of this, so only an instance that died (or lost the database for this
+/// long) loses it; the next leader then runs the job, at most this long after the death.
+const JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(9);
+
 /// A clock that started at a chosen instant and runs at real speed.
 #[derive(Debug)]
 struct OffsetClock {
@@ -131,6 +137,11 @@ pub struct App {
     /// Cancelled when `run` is asked to stop: a job waiting to re-check a held close stops
     /// waiting.
     stop: CancellationToken,
+    /// Decides whether this instance runs the scheduled jobs (see [`crate::store::Election`]):
+    /// always for SQLite, the holder of an advisory lock for PostgreSQL.
+    election: Election,
+    /// This instance's name in the job-run claims it makes.
+    instance: String,
 }
 
 impl App {
@@ -166,7 +177,8 @@ impl App {
         };
         let mut app = Self::assemble(config, options, store, lock, clock).await?;
         app.database = Some(location.to_string());
-        if let Location::Postgres(_) = location {
+        if let Location::Postgres(url) = &location {
+            app.election = Election::postgres(url)?;
             // Other processes may share the database and be sending right now: only attempts
             // whose lease has run out are taken as interrupted.
             let interrupted = app
@@ -266,6 +278,7 @@ impl App {
                 .retry_max_secs
                 .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
                 .unwrap_or(defaults.retry_max),
+            lease: delivery.lease().unwrap_or(defaults.lease),
             ..defaults
         };
         let limit_defaults = TickLimits::default();
@@ -301,8 +314,11 @@ impl App {
             database: None,
             metrics,
             stop: CancellationToken::new(),
+            election: Election::alone(),
+            instance: crate::store::instance_name(),
         };
         app.notifiers.health.set_bot_configured(app.bot.is_some());
+        app.notifiers.health.set_database(app.store.kind());
         app.sync_subscriptions().await?;
         // Only the lock holder: no other process can have a delivery in flight on this
         // database, so whatever is marked `sending` was left by one that stopped.
@@ -619,33 +635,32 @@ impl App {
             self.wake.clone(),
             shutdown.clone(),
         ));
+        let sweeper = self.election.is_shared().then(|| {
+            tokio::spawn(sweep_expired_leases(
+                self.store.clone(),
+                self.clock.clone(),
+                self.policy.lease,
+                self.wake.clone(),
+                shutdown.clone(),
+            ))
+        });
+        let started = self.clock.now();
         let last_runs = self.store.job_runs().await?;
-        let scheduler = Scheduler::new(self.config.jobs.clone(), last_runs, self.clock.now());
-        self.log_summary(&scheduler).await?;
-        let calendars: std::collections::HashMap<String, Option<Calendar>> = self
-            .config
-            .jobs
-            .iter()
-            .map(|j| (j.name.clone(), j.calendar))
-            .collect();
-        let app = &self;
-        scheduler::run(scheduler, &*self.clock, shutdown.clone(), |due: Due| {
-            let calendar = calendars.get(&due.job).copied().flatten();
-            async move {
-                match app.run_job(&due.job, calendar).await {
-                    Ok(_) => {}
-                    Err(error) => tracing::error!(job = %due.job, %error, "tick failed"),
-                }
-                if let Err(error) = app
-                    .store
-                    .record_job_run(&due.job, due.scheduled, app.clock.now())
-                    .await
-                {
-                    tracing::error!(job = %due.job, %error, "could not record the job run");
-                }
-            }
-        })
-        .await;
+        self.log_summary(&Scheduler::new(
+            self.config.jobs.clone(),
+            last_runs,
+            started,
+        ))
+        .await?;
+        let mut election = std::mem::replace(&mut self.election, Election::alone());
+        self.schedule_while_leading(&mut election, started, &shutdown)
+            .await;
+        election.resign().await;
+        if let Some(sweeper) = sweeper
+            && let Err(error) = sweeper.await
+        {
+            tracing::error!(%error, "the lease sweeper stopped abnormally");
+        }
         if let Err(error) = deliverer.await {
             tracing::error!(%error, "the deliverer stopped abnormally");
         }
@@ -660,6 +675,173 @@ impl App {
             tracing::error!(%error, "the HTTP endpoint task failed");
         }
         Ok(())
+    }
+
+    /// Records this instance's role in the health state and the metrics.
+    fn set_role(&self, role: Role) {
+        let leader = role == Role::Leader;
+        self.notifiers.health.set_leader(leader);
+        self.metrics.set_leader(leader);
+    }
+
+    /// The scheduler, run for as long as `election` makes this instance the leader, until
+    /// `shutdown`. A follower asks again every [`FOLLOWER_RETRY`]; a leader checks as often
+    /// that it still leads, and stops scheduling (after the job in progress) when it does not.
+    /// Each time it starts to lead, it reads the jobs' last runs from the database, so a fire
+    /// time the previous leader missed or died in the middle of is run now, once. `started`
+    /// is when `run` started: a job that has never run waits for its first fire time after
+    /// that.
+    async fn schedule_while_leading(
+        &self,
+        election: &mut Election,
+        started: DateTime<Utc>,
+        shutdown: &CancellationToken,
+    ) {
+        let calendars: std::collections::HashMap<String, Option<Calendar>> = self
+            .config
+            .jobs
+            .iter()
+            .map(|j| (j.name.clone(), j.calendar))
+            .collect();
+        let mut announced_follower = false;
+        while !shutdown.is_cancelled() {
+            if election.poll().await == Role::Follower {
+                self.set_role(Role::Follower);
+                if !announced_follower {
+                    tracing::info!(
+                        retry_secs = FOLLOWER_RETRY.as_secs(),
+                        "another instance runs the jobs: following, asking again shortly"
+                    );
+                    announced_follower = true;
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(FOLLOWER_RETRY) => continue,
+                }
+            }
+            let last_runs = match self.last_runs_to_lead_from().await {
+                Ok(runs) => runs,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the jobs' last runs; trying again shortly");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(FOLLOWER_RETRY) => continue,
+                    }
+                }
+            };
+            self.set_role(Role::Leader);
+            announced_follower = false;
+            tracing::info!(instance = %self.instance, "leading: this instance runs the jobs");
+            let term = shutdown.child_token();
+            let scheduler = Scheduler::new(self.config.jobs.clone(), last_runs, started);
+            let run = scheduler::run(scheduler, &*self.clock, term.clone(), |due: Due| {
+                let calendar = calendars.get(&due.job).copied().flatten();
+                let term = term.clone();
+                async move { self.run_claimed(&due, calendar, &term).await }
+            });
+            let watch = async {
+                loop {
+                    tokio::select! {
+                        () = term.cancelled() => return,
+                        () = tokio::time::sleep(FOLLOWER_RETRY) => {}
+                    }
+                    if election.poll().await == Role::Follower {
+                        tracing::warn!(
+                            "no longer the leader: stopping the scheduler after the job in progress"
+                        );
+                        term.cancel();
+                        return;
+                    }
+                }
+            };
+            tokio::join!(run, watch);
+            self.set_role(Role::Follower);
+        }
+    }
+
+    /// The last run of each job as a new leader must see it: the finished runs, and before
+    /// a fire time that is claimed but not finished (its instance may have died in it) — so
+    /// that fire time is due, even for a job that never finished a run.
+    async fn last_runs_to_lead_from(
+        &self,
+    ) -> Result<std::collections::HashMap<String, DateTime<Utc>>, StoreError> {
+        let mut runs = self.store.job_runs().await?;
+        for (job, claimed) in self.store.job_claims().await? {
+            let before = claimed - chrono::Duration::milliseconds(1);
+            let last = runs.entry(job).or_insert(before);
+            if *last >= claimed {
+                continue;
+            }
+            *last = (*last).max(before);
+        }
+        Ok(runs)
+    }
+
+    /// Runs `due` if this instance can claim it in the database: once per fire time across
+    /// every instance. A run another instance holds is waited for (its lease renews while it
+    /// runs, and runs out when that instance died, and then it is this one's); one already run
+    /// is skipped. The claim is renewed while the job runs, and the run is recorded at the end.
+    /// Gives up waiting when `term` is cancelled (shutdown, or no longer the leader).
+    async fn run_claimed(&self, due: &Due, calendar: Option<Calendar>, term: &CancellationToken) {
+        let lease = chrono::Duration::from_std(JOB_LEASE).unwrap_or(chrono::Duration::MAX / 2);
+        let claim = || {
+            let now = self.clock.now();
+            self.store
+                .claim_job_run(&due.job, due.scheduled, &self.instance, now, now + lease)
+        };
+        loop {
+            let wait = match claim().await {
+                Ok(JobClaim::Claimed) => break,
+                Ok(JobClaim::Done) => {
+                    tracing::info!(job = %due.job, scheduled = %due.scheduled, "already run by another instance");
+                    return;
+                }
+                Ok(JobClaim::Held { instance, until }) => {
+                    tracing::info!(job = %due.job, scheduled = %due.scheduled, %instance, lease_until = %until, "another instance runs this job; waiting for it to finish or for its claim to run out");
+                    (until - self.clock.now())
+                        .to_std()
+                        .unwrap_or_default()
+                        .clamp(std::time::Duration::from_millis(200), JOB_LEASE)
+                }
+                Err(error) => {
+                    tracing::error!(job = %due.job, %error, "cannot claim the job's run; trying again shortly");
+                    FOLLOWER_RETRY
+                }
+            };
+            tokio::select! {
+                () = term.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        let renew = async {
+            loop {
+                tokio::time::sleep(JOB_LEASE / 3).await;
+                match claim().await {
+                    Ok(JobClaim::Claimed) => {}
+                    Ok(other) => {
+                        tracing::warn!(job = %due.job, claim = ?other, "lost the claim on the job's run; finishing it anyway (its alerts are deduplicated)");
+                    }
+                    Err(error) => {
+                        tracing::warn!(job = %due.job, %error, "cannot renew the claim on the job's run");
+                    }
+                }
+            }
+        };
+        let result = tokio::select! {
+            biased;
+            result = self.run_job(&due.job, calendar) => result,
+            never = renew => never,
+        };
+        if let Err(error) = result {
+            tracing::error!(job = %due.job, %error, "tick failed");
+        }
+        if let Err(error) = self
+            .store
+            .record_job_run(&due.job, due.scheduled, self.clock.now())
+            .await
+        {
+            tracing::error!(job = %due.job, %error, "could not record the job run");
+        }
     }
 
     /// Binds `[http] listen` and serves `/healthz`, `/readyz` and `/metrics` until
@@ -733,6 +915,38 @@ impl App {
             );
         }
         Ok(())
+    }
+}
+
+/// Every half lease, takes the outbox messages whose lease ran out — claimed by an instance
+/// that died mid-send — back as pending and interrupted, and wakes the deliverer for them, so
+/// another instance's claims are redelivered while this one runs (not only when one starts).
+/// Only for a shared database: alone, `build` recovered everything at start-up and no other
+/// process claims.
+async fn sweep_expired_leases(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    lease: std::time::Duration,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let every = (lease / 2).max(std::time::Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        match store.recover_interrupted(clock.now(), false).await {
+            Ok(0) => {}
+            Ok(taken) => {
+                tracing::warn!(
+                    taken,
+                    "deliveries whose lease ran out (their instance stopped) will be sent again"
+                );
+                wake.notify_one();
+            }
+            Err(error) => tracing::warn!(%error, "cannot look for expired deliveries"),
+        }
     }
 }
 

@@ -34,6 +34,7 @@ pub(crate) const CHECKED_ABOVE: &[&str] = &[
     "delivery.max_attempts",
     "delivery.retry_base_secs",
     "delivery.retry_max_secs",
+    "delivery.lease_secs",
     "delivery.console_format",
     "pipeline.first_run_sessions",
     "pipeline.max_catch_up_sessions",

@@ -747,6 +747,27 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_store_path_takes_the_path_back_so_a_url_can_select_postgres() {
+        let config = Config::from_toml_with_env(
+            "[store]\npath = \"/data/highwater.db\"\n",
+            "image.toml",
+            env(&[
+                ("HIGHWATER__STORE__PATH", ""),
+                (
+                    "HIGHWATER__STORE__URL",
+                    "postgres://highwater@postgres/highwater",
+                ),
+            ]),
+        )
+        .expect("one database");
+        assert_eq!(config.store.path, None);
+        assert_eq!(
+            config.store.url.map(|u| u.to_string()),
+            Some("postgres://highwater@postgres/highwater".to_owned())
+        );
+    }
+
+    #[test]
     fn a_store_url_that_is_not_postgres_is_refused_without_echoing_it() {
         let error = Config::from_toml(
             "[store]\nurl = \"mysql://root:s3cret@localhost/db\"\n",

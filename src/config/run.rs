@@ -77,17 +77,17 @@ impl StoreConfig {
             ),
             None => None,
         };
-        if raw.path.is_some() && url.is_some() {
+        // An empty path is no path: `HIGHWATER__STORE__PATH=` takes back a path set by an
+        // image or a file, so that `HIGHWATER__STORE__URL` can select PostgreSQL.
+        let path = raw.path.filter(|p| !p.as_os_str().is_empty());
+        if path.is_some() && url.is_some() {
             return Err(Invalid::new(
                 "store.url",
                 "and store.path are both set: the database is either PostgreSQL (url) or a \
                  SQLite file (path); remove one",
             ));
         }
-        Ok(Self {
-            path: raw.path,
-            url,
-        })
+        Ok(Self { path, url })
     }
 }
 
@@ -112,6 +112,9 @@ pub struct DeliveryConfig {
     pub retry_base_secs: Option<f64>,
     pub retry_max_secs: Option<f64>,
     pub timeout_secs: Option<f64>,
+    /// How long a claimed message stays claimed before another instance on the same
+    /// PostgreSQL database may take it over as interrupted (its sender died).
+    pub lease_secs: Option<f64>,
     pub console_format: Option<ConsoleFormat>,
 }
 
@@ -122,8 +125,17 @@ impl DeliveryConfig {
             .unwrap_or(Duration::from_secs(10))
     }
 
+    /// The lease of a claimed message (checked by [`validate`](Self::validate): 1 to 3600
+    /// seconds, longer than `timeout_secs`).
+    pub fn lease(&self) -> Option<Duration> {
+        self.lease_secs
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+    }
+
     /// Every key in its documented range: `max_attempts` 1-100, `retry_base_secs` 0.01-3600,
-    /// `retry_max_secs` 0.01-86400 and not below `retry_base_secs`, `timeout_secs` 0.1-300.
+    /// `retry_max_secs` 0.01-86400 and not below `retry_base_secs`, `timeout_secs` 0.1-300,
+    /// `lease_secs` 1-3600 and longer than `timeout_secs` (a send still running must never be
+    /// taken for a dead one).
     pub fn validate(&self) -> Result<(), Invalid> {
         check_count("delivery.max_attempts", self.max_attempts, 1, 100)?;
         check_secs(
@@ -139,6 +151,16 @@ impl DeliveryConfig {
             86_400.0,
         )?;
         check_secs("delivery.timeout_secs", self.timeout_secs, 0.1, 300.0)?;
+        check_secs("delivery.lease_secs", self.lease_secs, 1.0, 3600.0)?;
+        let timeout = self.timeout().as_secs_f64();
+        if let Some(lease) = self.lease_secs
+            && lease <= timeout
+        {
+            return Err(Invalid::new(
+                "delivery.lease_secs",
+                format!("= {lease} must be longer than timeout_secs ({timeout})"),
+            ));
+        }
         let base = self.retry_base_secs.unwrap_or(5.0);
         if let Some(max) = self.retry_max_secs
             && max < base

@@ -2,7 +2,8 @@
 //!
 //! Ready means: the database takes writes, the bot is connected when it has a token and
 //! Discord has not refused that token, the last tick did not fail, and no history is stale.
-//! A process that has not ticked yet is ready (its first tick may be hours away).
+//! A process that has not ticked yet is ready (its first tick may be hours away). The answer
+//! also says whether this instance leads the scheduler and which kind of database it uses.
 
 use serde_json::{Value, json};
 
@@ -30,10 +31,15 @@ pub struct Check {
     pub why: String,
 }
 
-/// Every check, in a fixed order.
+/// Every check, in a fixed order, and what this instance is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readiness {
     pub checks: Vec<Check>,
+    /// `leader` (runs the scheduled jobs) or `follower`: information, never a failed check —
+    /// a follower is ready, it delivers and answers.
+    pub role: &'static str,
+    /// The database's kind, `sqlite` or `postgres` (never its URL, which may hold a password).
+    pub database: &'static str,
 }
 
 impl Readiness {
@@ -136,6 +142,8 @@ impl Readiness {
         };
         Self {
             checks: vec![database, discord, last_tick, histories, held],
+            role: if health.leader { "leader" } else { "follower" },
+            database: health.database,
         }
     }
 
@@ -144,10 +152,13 @@ impl Readiness {
         self.checks.iter().all(|c| c.ok)
     }
 
-    /// `{"ready": bool, "checks": [{"name", "ok", "why"}, ...]}`.
+    /// `{"ready": bool, "role": "leader"|"follower", "database": "sqlite"|"postgres",
+    /// "checks": [{"name", "ok", "why"}, ...]}`.
     pub fn to_json(&self) -> Value {
         json!({
             "ready": self.ready(),
+            "role": self.role,
+            "database": self.database,
             "checks": self.checks.iter().map(|c| json!({
                 "name": c.name,
                 "ok": c.ok,
@@ -185,6 +196,24 @@ mod tests {
         assert_eq!(
             broken.to_json()["checks"][0],
             json!({"name": "database", "ok": false, "why": "no write possible within 2 s"})
+        );
+    }
+
+    #[test]
+    fn readyz_says_the_role_and_the_database_kind_and_a_follower_is_ready() {
+        let mut health = HealthSnapshot {
+            database: "postgres",
+            ..HealthSnapshot::default()
+        };
+        let follower = Readiness::assess(Ok(()), &health).to_json();
+        assert_eq!(
+            (&follower["ready"], &follower["role"], &follower["database"]),
+            (&json!(true), &json!("follower"), &json!("postgres"))
+        );
+        health.leader = true;
+        assert_eq!(
+            Readiness::assess(Ok(()), &health).to_json()["role"],
+            json!("leader")
         );
     }
 

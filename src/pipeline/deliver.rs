@@ -436,6 +436,7 @@ pub async fn deliver_due(
                 break;
             };
             report.claimed += 1;
+            notifiers.metrics.record_claims(1);
             let kind = message.destination.target.kind();
             let alerts = message.payload.events.len();
             let before = report;

@@ -52,6 +52,10 @@ mod documented_defaults {
             delivery.retry_max,
             Duration::from_secs_f64(number(&stated("delivery.retry_max_secs")))
         );
+        assert_eq!(
+            delivery.lease,
+            Duration::from_secs_f64(number(&stated("delivery.lease_secs")))
+        );
         // `App::build` prints console alerts as text unless told otherwise.
         assert_eq!(stated("delivery.console_format").as_str(), Some("text"));
         assert_eq!(

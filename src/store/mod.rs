@@ -6,7 +6,8 @@
 //! [`PgStore`] keeps the same in a PostgreSQL database that several processes may share
 //! (`[store] url`). [`open`] opens whichever the configuration names. The two share their
 //! encoding and everything that does not depend on SQL (`rows.rs`), and their schemas are kept
-//! in step (`schema.rs`).
+//! in step (`schema.rs`). Which of several instances on one PostgreSQL database runs the
+//! scheduled jobs is decided in `leader.rs` ([`Election`]).
 //! Writes that belong together are one transaction: a tick's new alerts, their outbox messages
 //! and the evaluation watermarks land together or not at all, and a duplicate dedup key is a
 //! no-op, so re-running a tick never creates a second alert.
@@ -30,6 +31,7 @@ use crate::providers::{BarCache, CacheError};
 use crate::rules::spec::RawRule;
 pub use crate::shared::{ChannelId, GuildId, RoleId};
 
+mod leader;
 mod lock;
 mod open;
 mod page_limit;
@@ -41,6 +43,7 @@ mod status;
 mod transaction;
 
 pub use crate::config::PostgresUrl;
+pub use leader::{Election, FOLLOWER_RETRY, LEADER_LOCK_CLASS, Role, instance_name};
 pub use lock::{DatabaseLock, Holder, LockError, holder, lock_path};
 pub use open::{Location, Opened, open};
 #[doc(hidden)]
@@ -409,9 +412,30 @@ pub struct MessageRecord {
     pub payload: Outgoing,
 }
 
+/// What [`Store::claim_job_run`] found for one (job, fire time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobClaim {
+    /// The caller holds the run until the lease it gave: run it, then
+    /// [`record_job_run`](Store::record_job_run). Also the answer when the caller already held
+    /// it (its lease is then renewed), or when the holder's lease had run out (it died mid-run).
+    Claimed,
+    /// Nothing to run: this fire time (or a later one of the job) has already been run, or is
+    /// being run for a later fire time, which covers this one.
+    Done,
+    /// Another instance runs it, and its lease holds until `until` (UTC): ask again then.
+    Held {
+        instance: String,
+        until: DateTime<Utc>,
+    },
+}
+
 /// Persistence for everything highwater must remember across restarts.
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`: which backend this is (for `/readyz` and the logs; never the
+    /// URL).
+    fn kind(&self) -> &'static str;
+
     // Servers, destinations, rules, watchlists, mutes.
 
     /// Creates or updates a server's settings.
@@ -563,12 +587,32 @@ pub trait Store: Send + Sync {
     async fn outbox_summary(&self) -> Result<OutboxSummary, StoreError>;
     /// Whether the database takes a write now (without writing anything).
     async fn check_writable(&self) -> Result<(), StoreError>;
+    /// Records that `job` ran for the fire time `scheduled` (a job's last run never moves
+    /// backwards) and ends the claim on it, in one transaction.
     async fn record_job_run(
         &self,
         job: &str,
         scheduled: DateTime<Utc>,
         finished: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// The fire time each job's run is claimed for and not finished (a run in progress, or
+    /// one whose instance died): a new scheduler leader runs these too, even a job that has
+    /// never finished a run.
+    async fn job_claims(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError>;
+    /// Claims the run of `job` for the fire time `scheduled` for `instance` until
+    /// `lease_until`, atomically: of any number of instances asking at once, one gets
+    /// [`JobClaim::Claimed`]. A fire time already recorded as run is [`JobClaim::Done`]; one
+    /// another instance holds is [`JobClaim::Held`] until its lease runs out, and then
+    /// claimable again — a run whose instance died mid-way is taken over, not lost. The holder
+    /// renews its lease by claiming again. `now` (UTC) decides which leases have run out.
+    async fn claim_job_run(
+        &self,
+        job: &str,
+        scheduled: DateTime<Utc>,
+        instance: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<JobClaim, StoreError>;
 }
 
 /// Every store keeps the live path's bar cache.

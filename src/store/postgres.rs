@@ -25,6 +25,10 @@
 //!   row first, so two adds cannot both pass a limit;
 //! - a duplicate dedup key is a no-op (`ON CONFLICT DO NOTHING`, which waits for a concurrent
 //!   insert of the same key to commit), so two ticks writing the same alert log it once;
+//! - claiming a job's run (`claim_job_run`) is one upsert of the job's row in `job_claims`,
+//!   whose `WHERE` is re-checked against the committed row when two claim at once, so one
+//!   instance runs a fire time; which instance *starts* jobs is the scheduler leader's
+//!   advisory lock (`leader.rs`);
 //! - migrating takes sqlx's advisory lock, so instances starting together migrate once.
 //!
 //! Taking every delivery marked `sending` as interrupted (`recover_interrupted(_, true)`) is
@@ -43,9 +47,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use super::rows::{self, Columns, date_text, from_ms, ms, nan_to_null, parse_date, query};
 use super::schema;
 use super::{
-    Claimed, Compose, Destination, Enqueued, MessageRecord, MessageState, Mute, OutboxSummary,
-    RuleAdded, ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target,
-    TickWrite,
+    Claimed, Compose, Destination, Enqueued, JobClaim, MessageRecord, MessageState, Mute,
+    OutboxSummary, RuleAdded, ServerId, ServerLimits, ServerSettings, Store, StoreError,
+    StoredRule, Target, TickWrite,
 };
 use crate::config::PostgresUrl;
 use crate::providers::market_data::Cached;
@@ -226,6 +230,10 @@ impl PgStore {
 
 #[async_trait]
 impl Store for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
     async fn upsert_server(
         &self,
         settings: &ServerSettings,
@@ -897,17 +905,100 @@ impl Store for PgStore {
         scheduled: DateTime<Utc>,
         finished: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        const DOING: &str = "recording a job run";
+        let mut tx = self.pool.begin().await.map_err(query(DOING))?;
         sqlx::query(
             "INSERT INTO job_runs (job, scheduled_at, finished_at) VALUES ($1, $2, $3)
              ON CONFLICT (job) DO UPDATE SET scheduled_at = excluded.scheduled_at,
-                finished_at = excluded.finished_at",
+                finished_at = excluded.finished_at
+             WHERE excluded.scheduled_at >= job_runs.scheduled_at",
         )
         .bind(job)
         .bind(ms(scheduled))
         .bind(ms(finished))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map_err(query("recording a job run"))?;
-        Ok(())
+        .map_err(query(DOING))?;
+        sqlx::query("DELETE FROM job_claims WHERE job = $1 AND scheduled_at <= $2")
+            .bind(job)
+            .bind(ms(scheduled))
+            .execute(&mut *tx)
+            .await
+            .map_err(query(DOING))?;
+        tx.commit().await.map_err(query(DOING))
+    }
+
+    async fn job_claims(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        sqlx::query("SELECT job, scheduled_at FROM job_claims")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("reading job claims"))?
+            .iter()
+            .map(|row| Ok((row.text("job")?, row.instant("scheduled_at")?)))
+            .collect()
+    }
+
+    async fn claim_job_run(
+        &self,
+        job: &str,
+        scheduled: DateTime<Utc>,
+        instance: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<JobClaim, StoreError> {
+        const DOING: &str = "claiming a job run";
+        let mut tx = self.pool.begin().await.map_err(query(DOING))?;
+        // One statement decides: an upsert of the job's row waits for a concurrent one on the
+        // same row and then re-checks its WHERE against the row as committed, so of instances
+        // claiming at once exactly one is granted.
+        let granted = sqlx::query(
+            "INSERT INTO job_claims (job, scheduled_at, instance, lease_until)
+             SELECT $1, $2, $3, $4
+             WHERE NOT EXISTS (SELECT 1 FROM job_runs WHERE job = $1 AND scheduled_at >= $2)
+             ON CONFLICT (job) DO UPDATE SET scheduled_at = excluded.scheduled_at,
+                instance = excluded.instance, lease_until = excluded.lease_until
+             WHERE job_claims.scheduled_at < excluded.scheduled_at
+                OR (job_claims.scheduled_at = excluded.scheduled_at
+                    AND (job_claims.instance = excluded.instance
+                         OR job_claims.lease_until < $5))
+             RETURNING job",
+        )
+        .bind(job)
+        .bind(ms(scheduled))
+        .bind(instance)
+        .bind(ms(lease_until))
+        .bind(ms(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(query(DOING))?
+        .is_some();
+        let answer = if granted {
+            JobClaim::Claimed
+        } else {
+            let last_run: Option<i64> =
+                sqlx::query_scalar("SELECT scheduled_at FROM job_runs WHERE job = $1")
+                    .bind(job)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(query(DOING))?;
+            let claim = sqlx::query(
+                "SELECT scheduled_at, instance, lease_until FROM job_claims WHERE job = $1",
+            )
+            .bind(job)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(query(DOING))?
+            .map(|row| {
+                Ok::<_, StoreError>((
+                    row.int("scheduled_at")?,
+                    row.text("instance")?,
+                    row.int("lease_until")?,
+                ))
+            })
+            .transpose()?;
+            rows::job_claim_refused(ms(scheduled), last_run, claim, now)?
+        };
+        tx.commit().await.map_err(query(DOING))?;
+        Ok(answer)
     }
 }

@@ -17,9 +17,9 @@ use chrono_tz::Tz;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::{
-    AlertGroup, Claimed, Compose, Destination, MessageRecord, MessageState, Mute, MuteTarget,
-    NewAlert, OutboxSummary, RuleAdded, ServerId, ServerLimits, ServerSettings, StoreError,
-    StoredRule, Target,
+    AlertGroup, Claimed, Compose, Destination, JobClaim, MessageRecord, MessageState, Mute,
+    MuteTarget, NewAlert, OutboxSummary, RuleAdded, ServerId, ServerLimits, ServerSettings,
+    StoreError, StoredRule, Target,
 };
 use crate::alerts::QuietHours;
 use crate::market::Bar;
@@ -57,6 +57,36 @@ pub(super) fn parse_date(text: &str, what: &'static str) -> Result<NaiveDate, St
 /// A missing price is NULL, never NaN.
 pub(super) fn nan_to_null(value: Option<f64>) -> Option<f64> {
     value.filter(|v| !v.is_nan())
+}
+
+/// What a job run's claim that was not granted means, from what the database holds for the
+/// job: `last_run`, the fire time it last finished (job_runs), and `claim`, the row of
+/// job_claims as (fire time, instance, lease until). All instants in stored milliseconds.
+///
+/// Not granted because the fire time (or a later one) was run: done. Because a later fire
+/// time is being run: done too (that run covers this one). Because another instance holds
+/// this very fire time: held until its lease runs out. Anything else changed between the
+/// claim and this read (the holder finished or its row went): the caller asks again at once.
+pub(super) fn job_claim_refused(
+    scheduled: i64,
+    last_run: Option<i64>,
+    claim: Option<(i64, String, i64)>,
+    now: DateTime<Utc>,
+) -> Result<JobClaim, StoreError> {
+    if last_run.is_some_and(|last| last >= scheduled) {
+        return Ok(JobClaim::Done);
+    }
+    match claim {
+        Some((claimed, _, _)) if claimed > scheduled => Ok(JobClaim::Done),
+        Some((claimed, instance, until)) if claimed == scheduled => Ok(JobClaim::Held {
+            instance,
+            until: from_ms(until, "job claim lease")?,
+        }),
+        _ => Ok(JobClaim::Held {
+            instance: String::new(),
+            until: now,
+        }),
+    }
 }
 
 /// Maps a failed query to [`StoreError::Query`], naming the work.

@@ -17,7 +17,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 type Step = (i64, &'static str, &'static str);
 
 /// The SQLite schema, in order.
-pub(super) const SQLITE: [Step; 4] = [
+pub(super) const SQLITE: [Step; 5] = [
     (
         1,
         "servers rules bars",
@@ -38,10 +38,15 @@ pub(super) const SQLITE: [Step; 4] = [
         "digest",
         include_str!("../../migrations/sqlite/0004_digest.sql"),
     ),
+    (
+        5,
+        "job claims",
+        include_str!("../../migrations/sqlite/0005_job_claims.sql"),
+    ),
 ];
 
 /// The PostgreSQL schema, in order: the same steps as [`SQLITE`].
-pub(super) const POSTGRES: [Step; 4] = [
+pub(super) const POSTGRES: [Step; 5] = [
     (
         1,
         "servers rules bars",
@@ -61,6 +66,11 @@ pub(super) const POSTGRES: [Step; 4] = [
         4,
         "digest",
         include_str!("../../migrations/postgres/0004_digest.sql"),
+    ),
+    (
+        5,
+        "job claims",
+        include_str!("../../migrations/postgres/0005_job_claims.sql"),
     ),
 ];
 

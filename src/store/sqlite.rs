@@ -21,8 +21,8 @@ use super::rows::{self, Columns, date_text, from_ms, ms, nan_to_null, parse_date
 use super::schema;
 use super::transaction::{Begin, WriteTx};
 use super::{
-    Claimed, Compose, DatabaseLock, Destination, Enqueued, MessageState, Mute, RuleAdded, ServerId,
-    ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target, TickWrite,
+    Claimed, Compose, DatabaseLock, Destination, Enqueued, JobClaim, MessageState, Mute, RuleAdded,
+    ServerId, ServerLimits, ServerSettings, Store, StoreError, StoredRule, Target, TickWrite,
 };
 use crate::providers::market_data::Cached;
 
@@ -259,6 +259,10 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
     async fn upsert_server(
         &self,
         settings: &ServerSettings,
@@ -852,17 +856,100 @@ impl Store for SqliteStore {
         scheduled: DateTime<Utc>,
         finished: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        const DOING: &str = "recording a job run";
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Immediate).await?;
         sqlx::query(
             "INSERT INTO job_runs (job, scheduled_at, finished_at) VALUES (?, ?, ?)
              ON CONFLICT (job) DO UPDATE SET scheduled_at = excluded.scheduled_at,
-                finished_at = excluded.finished_at",
+                finished_at = excluded.finished_at
+             WHERE excluded.scheduled_at >= job_runs.scheduled_at",
         )
         .bind(job)
         .bind(ms(scheduled))
         .bind(ms(finished))
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await
-        .map_err(query("recording a job run"))?;
-        Ok(())
+        .map_err(query(DOING))?;
+        sqlx::query("DELETE FROM job_claims WHERE job = ? AND scheduled_at <= ?")
+            .bind(job)
+            .bind(ms(scheduled))
+            .execute(tx.conn())
+            .await
+            .map_err(query(DOING))?;
+        tx.commit().await
+    }
+
+    async fn job_claims(&self) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        sqlx::query("SELECT job, scheduled_at FROM job_claims")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("reading job claims"))?
+            .iter()
+            .map(|row| Ok((row.text("job")?, row.instant("scheduled_at")?)))
+            .collect()
+    }
+
+    async fn claim_job_run(
+        &self,
+        job: &str,
+        scheduled: DateTime<Utc>,
+        instance: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<JobClaim, StoreError> {
+        const DOING: &str = "claiming a job run";
+        let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Immediate).await?;
+        // The SELECT needs its WHERE for SQLite to read ON CONFLICT as the upsert clause.
+        let granted = sqlx::query(
+            "INSERT INTO job_claims (job, scheduled_at, instance, lease_until)
+             SELECT ?, ?, ?, ?
+             WHERE NOT EXISTS (SELECT 1 FROM job_runs WHERE job = ? AND scheduled_at >= ?)
+             ON CONFLICT (job) DO UPDATE SET scheduled_at = excluded.scheduled_at,
+                instance = excluded.instance, lease_until = excluded.lease_until
+             WHERE job_claims.scheduled_at < excluded.scheduled_at
+                OR (job_claims.scheduled_at = excluded.scheduled_at
+                    AND (job_claims.instance = excluded.instance
+                         OR job_claims.lease_until < ?))
+             RETURNING job",
+        )
+        .bind(job)
+        .bind(ms(scheduled))
+        .bind(instance)
+        .bind(ms(lease_until))
+        .bind(job)
+        .bind(ms(scheduled))
+        .bind(ms(now))
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(query(DOING))?
+        .is_some();
+        let answer = if granted {
+            JobClaim::Claimed
+        } else {
+            let last_run: Option<i64> =
+                sqlx::query_scalar("SELECT scheduled_at FROM job_runs WHERE job = ?")
+                    .bind(job)
+                    .fetch_optional(tx.conn())
+                    .await
+                    .map_err(query(DOING))?;
+            let claim = sqlx::query(
+                "SELECT scheduled_at, instance, lease_until FROM job_claims WHERE job = ?",
+            )
+            .bind(job)
+            .fetch_optional(tx.conn())
+            .await
+            .map_err(query(DOING))?
+            .map(|row| {
+                Ok::<_, StoreError>((
+                    row.int("scheduled_at")?,
+                    row.text("instance")?,
+                    row.int("lease_until")?,
+                ))
+            })
+            .transpose()?;
+            rows::job_claim_refused(ms(scheduled), last_run, claim, now)?
+        };
+        tx.commit().await?;
+        Ok(answer)
     }
 }

@@ -5,7 +5,8 @@
 //! Its edges:
 //! - Only **process-wide** facts live here: whether a bot is configured, whether Discord
 //!   refused the bot token, whether the gateway is connected, how the last tick ended,
-//!   which histories are stale and which latest closes are held back. A single channel or webhook that fails is that destination's
+//!   which histories are stale and which latest closes are held back, whether this instance
+//!   leads the scheduler and which kind of database it uses. A single channel or webhook that fails is that destination's
 //!   business and is recorded with the destination in the store.
 //! - The state is in memory and per process. A refused token is only ever cleared by a restart
 //!   (the token is read once, at start-up), so nothing here un-sets it.
@@ -49,6 +50,11 @@ pub struct HealthSnapshot {
     pub stale: BTreeMap<String, String>,
     /// Latest closes held back as of the last tick: ticker -> the close and the verdict.
     pub held: BTreeMap<String, String>,
+    /// Whether this instance runs the scheduled jobs now (the scheduler leader of its
+    /// database); `false` for a follower, and before `run` starts its scheduler.
+    pub leader: bool,
+    /// The database's kind, `sqlite` or `postgres` (never its URL); empty until the app sets it.
+    pub database: &'static str,
 }
 
 /// The shared health state: cheap to read, written rarely. Share it as an `Arc<Health>`.
@@ -60,6 +66,8 @@ pub struct Health {
     last_tick: Mutex<Option<LastTick>>,
     stale: Mutex<BTreeMap<String, String>>,
     held: Mutex<BTreeMap<String, String>>,
+    leader: AtomicBool,
+    database: Mutex<&'static str>,
 }
 
 /// A plain value behind a mutex: a writer that panicked cannot have left it half-set.
@@ -82,7 +90,19 @@ impl Health {
             last_tick: locked(&self.last_tick).clone(),
             stale: locked(&self.stale).clone(),
             held: locked(&self.held).clone(),
+            leader: self.leader.load(Ordering::Relaxed),
+            database: *locked(&self.database),
         }
+    }
+
+    /// Records whether this instance leads the scheduler now.
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.store(leader, Ordering::Relaxed);
+    }
+
+    /// Records the database's kind (`sqlite` or `postgres`).
+    pub fn set_database(&self, kind: &'static str) {
+        *locked(&self.database) = kind;
     }
 
     /// Records that this process runs the bot.

@@ -103,6 +103,8 @@ pub struct Metrics {
     gateway_connected: Gauge,
     discord_token_refused: Gauge,
     stale_histories: Gauge,
+    leader: Gauge,
+    outbox_claims: Counter,
 }
 
 impl Default for Metrics {
@@ -207,6 +209,18 @@ impl Metrics {
             "Symbols whose latest bar is more than [sanity] stale_sessions sessions old",
             stale_histories.clone(),
         );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this instance runs the scheduled jobs (the scheduler leader of its database)",
+            leader.clone(),
+        );
+        let outbox_claims = Counter::default();
+        registry.register(
+            "outbox_claims",
+            "Outbox messages this instance claimed for an attempt",
+            outbox_claims.clone(),
+        );
         Self {
             registry,
             ticks,
@@ -225,7 +239,19 @@ impl Metrics {
             gateway_connected,
             discord_token_refused,
             stale_histories,
+            leader,
+            outbox_claims,
         }
+    }
+
+    /// Whether this instance leads the scheduler now.
+    pub fn set_leader(&self, leader: bool) {
+        self.leader.set(i64::from(leader));
+    }
+
+    /// This instance claimed `count` outbox messages for an attempt.
+    pub fn record_claims(&self, count: usize) {
+        self.outbox_claims.inc_by(count as u64);
     }
 
     /// A tick of `job` ended (`ok` or not) after `took`.
@@ -381,5 +407,12 @@ mod tests {
             Some(3.0)
         );
         assert!(!other.encode().contains("us-close"), "registries are apart");
+        assert_eq!(sample(&text, "highwater_leader"), Some(0.0));
+        assert_eq!(sample(&text, "highwater_outbox_claims_total"), Some(0.0));
+        one.set_leader(true);
+        one.record_claims(3);
+        let text = one.encode();
+        assert_eq!(sample(&text, "highwater_leader"), Some(1.0));
+        assert_eq!(sample(&text, "highwater_outbox_claims_total"), Some(3.0));
     }
 }

@@ -86,6 +86,29 @@ fn compose_uses_the_image_with_a_named_volume_for_data_and_the_token_from_the_en
 }
 
 #[test]
+fn compose_also_runs_two_instances_on_a_postgres_service_without_a_written_password() {
+    let compose = repository_file("compose.yaml");
+    for service in [
+        "  postgres:\n",
+        "  highwater-a: &instance\n",
+        "  highwater-b:\n",
+    ] {
+        assert!(compose.contains(service), "no {service:?}");
+    }
+    assert_eq!(compose.matches("profiles: [\"postgres\"]").count(), 2);
+    assert!(compose.contains("<<: *instance"), "b is a copy of a");
+    assert!(compose.contains(
+        "HIGHWATER__STORE__URL: postgres://highwater:${POSTGRES_PASSWORD:-highwater}@postgres:5432/highwater"
+    ));
+    assert!(
+        compose.contains("HIGHWATER__STORE__PATH: \"\""),
+        "the image's SQLite path is taken back"
+    );
+    assert!(compose.contains("POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-highwater}"));
+    assert!(compose.contains("condition: service_healthy"));
+}
+
+#[test]
 fn the_systemd_unit_verifies_without_a_warning() {
     let unit = repository_file("deploy/highwater.service");
     // The unit names the installed binary; verify checks that it is executable, so the copy

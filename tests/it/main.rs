@@ -25,6 +25,7 @@ mod http_resilience;
 mod live_cache;
 mod live_replay;
 mod market_data;
+mod multi_instance;
 mod notifiers;
 mod ops;
 mod pipeline;

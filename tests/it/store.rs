@@ -21,7 +21,7 @@ use highwater::providers::market_data::{Cached, Held};
 use highwater::rules::spec::RawRule;
 use highwater::shared::{ChannelId, GuildId, RoleId};
 use highwater::store::{
-    AlertGroup, MessageState, NewAlert, PageLimit, RuleAdded, ServerId, ServerLimits,
+    AlertGroup, JobClaim, MessageState, NewAlert, PageLimit, RuleAdded, ServerId, ServerLimits,
     ServerSettings, SqliteStore, Store, StoredRule, Target, TickWrite,
 };
 
@@ -63,6 +63,8 @@ on_both!(
     a_message_stored_by_an_older_highwater_keeps_its_row_nonce,
     rule_limits_hold_against_adds_at_once,
     two_stores_claiming_at_once_never_claim_the_same_message,
+    a_job_run_is_claimed_once_and_taken_over_when_its_holder_stops_renewing,
+    instances_claiming_one_job_run_at_once_get_it_once,
 );
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -821,7 +823,7 @@ async fn a_database_from_an_older_version_is_migrated_not_wiped(kind: Kind) {
         old.close().await;
     }
     let store = db.open().await;
-    assert_eq!(db.schema_version().await, 4);
+    assert_eq!(db.schema_version().await, 5);
     let rules = store.rules(&server).await.expect("rules");
     assert_eq!(rules.len(), 1, "the old data is still there");
     assert_eq!(rules[0].rule.id, "kept");
@@ -1429,6 +1431,7 @@ async fn both_schemas_have_the_same_tables_and_columns() {
             "bars",
             "destinations",
             "evaluated",
+            "job_claims",
             "job_runs",
             "mutes",
             "outbox",
@@ -1438,4 +1441,150 @@ async fn both_schemas_have_the_same_tables_and_columns() {
         ]
     );
     assert_eq!(lite, pg, "migrations/sqlite and migrations/postgres differ");
+}
+
+/// `now` plus `secs` seconds.
+fn plus(now: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+    now + chrono::Duration::seconds(secs)
+}
+
+async fn a_job_run_is_claimed_once_and_taken_over_when_its_holder_stops_renewing(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let fire = at(2025, 9, 19, 20);
+    let claim = |instance: &'static str, now: DateTime<Utc>| {
+        let store = &store;
+        async move {
+            store
+                .claim_job_run("us-close", fire, instance, now, plus(now, 9))
+                .await
+                .expect("the claim is answered")
+        }
+    };
+    assert_eq!(claim("a", plus(fire, 1)).await, JobClaim::Claimed);
+    assert_eq!(
+        store.job_claims().await.expect("claims"),
+        std::collections::HashMap::from([("us-close".to_owned(), fire)]),
+        "claimed, not finished"
+    );
+    assert_eq!(
+        claim("b", plus(fire, 2)).await,
+        JobClaim::Held {
+            instance: "a".into(),
+            until: plus(fire, 10)
+        },
+        "a's lease holds"
+    );
+    // a renews while it runs; b is still refused after the first lease would have ended.
+    assert_eq!(claim("a", plus(fire, 4)).await, JobClaim::Claimed);
+    assert_eq!(
+        claim("b", plus(fire, 11)).await,
+        JobClaim::Held {
+            instance: "a".into(),
+            until: plus(fire, 13)
+        }
+    );
+    // a dies: once its lease has run out, b takes the run over, and a late renewal of a's
+    // is refused.
+    assert_eq!(claim("b", plus(fire, 14)).await, JobClaim::Claimed);
+    assert_eq!(
+        claim("a", plus(fire, 15)).await,
+        JobClaim::Held {
+            instance: "b".into(),
+            until: plus(fire, 23)
+        }
+    );
+    // b finishes: the fire time is done for everyone, and so is every earlier one.
+    store
+        .record_job_run("us-close", fire, plus(fire, 16))
+        .await
+        .expect("recorded");
+    assert_eq!(claim("c", plus(fire, 17)).await, JobClaim::Done);
+    assert!(store.job_claims().await.expect("claims").is_empty());
+    assert_eq!(claim("b", plus(fire, 40)).await, JobClaim::Done);
+    assert_eq!(
+        store
+            .claim_job_run("us-close", plus(fire, -86_400), "c", fire, plus(fire, 9))
+            .await
+            .expect("answered"),
+        JobClaim::Done
+    );
+    // The next fire time is claimable; another job is a claim of its own.
+    let next = plus(fire, 86_400);
+    assert_eq!(
+        store
+            .claim_job_run("us-close", next, "c", next, plus(next, 9))
+            .await
+            .expect("answered"),
+        JobClaim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_job_run("crypto", next, "a", next, plus(next, 9))
+            .await
+            .expect("answered"),
+        JobClaim::Claimed
+    );
+    // A run recorded late for an older fire time never moves the last run back.
+    store
+        .record_job_run("us-close", plus(fire, -86_400), plus(next, 1))
+        .await
+        .expect("recorded");
+    assert_eq!(
+        store.job_runs().await.expect("runs").get("us-close"),
+        Some(&fire)
+    );
+    assert_eq!(
+        store
+            .claim_job_run("us-close", next, "a", plus(next, 1), plus(next, 10))
+            .await
+            .expect("answered"),
+        JobClaim::Held {
+            instance: "c".into(),
+            until: plus(next, 9)
+        },
+        "the older record left the newer claim alone"
+    );
+}
+
+async fn instances_claiming_one_job_run_at_once_get_it_once(kind: Kind) {
+    const INSTANCES: usize = 4;
+    const ROUNDS: i64 = 10;
+    let db = TestDb::new(kind).await;
+    db.open().await.close().await;
+    // Four processes' stores (on SQLite the file's one writer at a time), each claiming the
+    // same fire times at the same instants.
+    let mut stores = Vec::new();
+    for _ in 0..INSTANCES {
+        stores.push(Arc::new(db.open().await));
+    }
+    for round in 0..ROUNDS {
+        let fire = plus(at(2025, 9, 19, 20), round * 86_400);
+        let claims: Vec<_> = stores
+            .iter()
+            .enumerate()
+            .map(|(n, store)| {
+                let store: Arc<TestStore> = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .claim_job_run("us-close", fire, &format!("i{n}"), fire, plus(fire, 9))
+                        .await
+                        .expect("answered")
+                })
+            })
+            .collect();
+        let mut granted = 0;
+        for claim in claims {
+            match claim.await.expect("the claim ran") {
+                JobClaim::Claimed => granted += 1,
+                JobClaim::Held { until, .. } => assert_eq!(until, plus(fire, 9)),
+                JobClaim::Done => panic!("round {round}: nothing was run yet"),
+            }
+        }
+        assert_eq!(granted, 1, "round {round}: one instance runs it");
+        stores[0]
+            .record_job_run("us-close", fire, plus(fire, 1))
+            .await
+            .expect("recorded");
+    }
 }

@@ -46,7 +46,7 @@ struct State {
     script: VecDeque<Answer>,
     /// Once this many posts are recorded, further requests wait for `release`.
     hold_after: Option<usize>,
-    /// Requests waiting right now.
+    /// Requests waiting right now (held before or after recording).
     holding: usize,
     /// Record a post, then never answer it (until released).
     hang_after_recording: bool,
@@ -255,8 +255,13 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>, release: Arc<Not
                     });
                     (s.next_id, s.hang_after_recording)
                 };
-                if hang && !held(&mut stream, &release).await {
-                    return;
+                if hang {
+                    lock(&state).holding += 1;
+                    let go_on = held(&mut stream, &release).await;
+                    lock(&state).holding -= 1;
+                    if !go_on {
+                        return;
+                    }
                 }
                 let webhook_id = path.split('/').nth(3).unwrap_or("0");
                 Answer {
