@@ -83,6 +83,9 @@ fn connect_reason(error: &sqlx::Error) -> String {
     format!("cannot connect ({error}); is PostgreSQL running and reachable?")
 }
 
+/// Watermarks written by one statement (three arrays of this many elements).
+const WATERMARK_BATCH: usize = 5_000;
+
 impl PgStore {
     /// Connects to the database at `url` and brings its schema up to date (creating it in an
     /// empty database). A database written by a newer highwater is refused. The schema lives in
@@ -694,15 +697,31 @@ impl Store for PgStore {
             done.alerts += fresh.len();
             done.messages += 1;
         }
+        // One statement per batch rather than one per watermark: a tick at scale moves
+        // thousands. A pair given twice keeps its latest session (ON CONFLICT may touch a row
+        // only once per statement).
+        let mut latest: std::collections::BTreeMap<(&str, &str), NaiveDate> =
+            std::collections::BTreeMap::new();
         for (server, symbol, through) in &write.evaluated {
+            let entry = latest
+                .entry((server.as_str(), symbol.as_str()))
+                .or_insert(*through);
+            *entry = (*entry).max(*through);
+        }
+        let latest: Vec<_> = latest.into_iter().collect();
+        for batch in latest.chunks(WATERMARK_BATCH) {
+            let servers: Vec<&str> = batch.iter().map(|((server, _), _)| *server).collect();
+            let symbols: Vec<&str> = batch.iter().map(|((_, symbol), _)| *symbol).collect();
+            let throughs: Vec<String> = batch.iter().map(|(_, d)| date_text(*d)).collect();
             sqlx::query(
-                "INSERT INTO evaluated (server, symbol, through) VALUES ($1, $2, $3)
+                "INSERT INTO evaluated (server, symbol, through)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[])
                  ON CONFLICT (server, symbol) DO UPDATE
                  SET through = GREATEST(evaluated.through COLLATE \"C\", excluded.through)",
             )
-            .bind(server.as_str())
-            .bind(symbol)
-            .bind(date_text(*through))
+            .bind(&servers)
+            .bind(&symbols)
+            .bind(&throughs)
             .execute(&mut *tx)
             .await
             .map_err(query(DOING))?;
