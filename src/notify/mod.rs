@@ -70,6 +70,9 @@ pub struct ChartRequest {
     /// The alert's session: the chart ends there, whatever came after.
     pub session: NaiveDate,
     pub range: ChartRange,
+    /// The rules that asked for it: when all of them are muted, the message goes without it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
 
 impl ChartRequest {
@@ -261,6 +264,7 @@ mod tests {
             symbol: symbol.to_owned(),
             session: NaiveDate::from_ymd_opt(2025, 9, 18).expect("a date"),
             range: ChartRange::Year1,
+            rules: Vec::new(),
         };
         assert_eq!(request("^RUT").file_name(), "rut-2025-09-18-1y.png");
         assert_eq!(request("BTC-USD").file_name(), "btc-usd-2025-09-18-1y.png");
@@ -280,11 +284,14 @@ mod tests {
             symbol: "^RUT".into(),
             session: NaiveDate::from_ymd_opt(2025, 9, 18).expect("a date"),
             range: ChartRange::Month6,
+            rules: vec!["record-close".into()],
         });
         let json = serde_json::to_value(&charted).expect("serialisable");
         assert_eq!(
             json["chart"],
-            serde_json::json!({"symbol": "^RUT", "session": "2025-09-18", "range": "6m"})
+            serde_json::json!({
+                "symbol": "^RUT", "session": "2025-09-18", "range": "6m", "rules": ["record-close"]
+            })
         );
         let back: Outgoing = serde_json::from_value(json).expect("a payload with a chart");
         assert_eq!(back, charted);

@@ -35,10 +35,16 @@ impl Compose for DiscordMessage {
             &parts,
         );
         // The default chart range: a year shows the record and the run in one picture.
-        outgoing.chart = fresh.iter().any(|a| a.chart).then(|| ChartRequest {
+        let asking: Vec<String> = fresh
+            .iter()
+            .filter(|a| a.chart)
+            .map(|a| a.rule_id.clone())
+            .collect();
+        outgoing.chart = (!asking.is_empty()).then(|| ChartRequest {
             symbol: group.symbol.clone(),
             session: group.session,
             range: ChartRange::default(),
+            rules: asking,
         });
         serde_json::to_string(&outgoing)
     }

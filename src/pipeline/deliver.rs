@@ -187,6 +187,13 @@ fn without_rules(payload: &Outgoing, muted: &[String]) -> Outgoing {
     out.embeds = kept(&payload.embeds, &keep);
     out.headlines = kept(&payload.headlines, &keep);
     out.events = kept(&payload.events, &keep);
+    // The chart goes only for a rule that asked for it and is not muted.
+    if let Some(chart) = &payload.chart
+        && !chart.rules.is_empty()
+        && chart.rules.iter().all(|r| muted.contains(r))
+    {
+        out.chart = None;
+    }
     out
 }
 
@@ -489,4 +496,52 @@ pub async fn run_deliverer(
         }
     }
     tracing::info!("deliverer stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::ChartRange;
+    use crate::notify::ChartRequest;
+
+    fn message(rules: &[&str], chart_rules: &[&str]) -> Outgoing {
+        let embed = crate::alerts::Embed {
+            title: "t".into(),
+            description: String::new(),
+            fields: Vec::new(),
+            colour: 0,
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            footer: String::new(),
+        };
+        Outgoing {
+            nonce: "n".into(),
+            content: None,
+            mention_role: None,
+            embeds: rules.iter().map(|_| embed.clone()).collect(),
+            headlines: rules.iter().map(|r| format!("{r} fired")).collect(),
+            events: rules
+                .iter()
+                .map(|r| serde_json::json!({"rule": r}))
+                .collect(),
+            chart: Some(ChartRequest {
+                symbol: "^RUT".into(),
+                session: chrono::NaiveDate::from_ymd_opt(2025, 9, 18).expect("a date"),
+                range: ChartRange::Year1,
+                rules: chart_rules.iter().map(|r| r.to_string()).collect(),
+            }),
+        }
+    }
+
+    #[test]
+    fn muting_every_rule_that_asked_for_the_chart_drops_the_chart_not_the_others() {
+        let payload = message(&["record", "weekly"], &["record"]);
+        let muted = without_rules(&payload, &["record".to_owned()]);
+        assert_eq!(muted.headlines, ["weekly fired"]);
+        assert_eq!(muted.chart, None);
+        let other = without_rules(&payload, &["weekly".to_owned()]);
+        assert_eq!(other.headlines, ["record fired"]);
+        assert_eq!(other.chart, payload.chart);
+        let both = message(&["record", "weekly"], &["record", "weekly"]);
+        assert!(without_rules(&both, &["record".to_owned()]).chart.is_some());
+    }
 }
