@@ -19,10 +19,14 @@ pub enum SeriesError {
 }
 
 /// Daily bars of one symbol, sorted by date, one per date.
+///
+/// The bars are shared, never copied, by clones: a tick's histories, the answers' recent cache
+/// and the provider's cache can hold the same history at the cost of one (10,000 sessions are
+/// about 480 KB).
 #[derive(Debug, Clone)]
 pub struct Series {
     symbol: Arc<Symbol>,
-    bars: Vec<Bar>,
+    bars: Arc<[Bar]>,
 }
 
 impl Series {
@@ -40,7 +44,15 @@ impl Series {
                 });
             }
         }
-        Ok(Self { symbol, bars })
+        Ok(Self {
+            symbol,
+            bars: bars.into(),
+        })
+    }
+
+    /// Whether `other` holds the very same bars (a clone of this series), not a copy.
+    pub fn shares_bars_with(&self, other: &Series) -> bool {
+        Arc::ptr_eq(&self.bars, &other.bars)
     }
 
     /// Sorts bars by date first; two bars on one date are still an error.

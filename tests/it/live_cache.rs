@@ -309,3 +309,37 @@ async fn a_new_split_in_the_events_forces_a_full_refetch() {
     let closes: Vec<f64> = snapshot.series.bars().iter().map(|b| b.close()).collect();
     assert_eq!(closes, halved, "no unadjusted close survives the split");
 }
+
+/// A history a tick loads and the copy the answers keep for a few minutes are one set of bars
+/// in memory, not two.
+#[tokio::test]
+async fn the_answers_cache_shares_the_bars_the_tick_loaded() {
+    use highwater::providers::{Histories, NoBarCache};
+    let histories = Histories::open(
+        &highwater::config::Config::builtin(),
+        Some(&crate::support::data_dir()),
+        None,
+    )
+    .expect("the shipped data");
+    let now = chrono::Utc::now();
+    let symbol = histories.resolve("RUT").expect("the Russell 2000");
+    let ticked = histories
+        .history(&NoBarCache, symbol.clone(), now)
+        .await
+        .expect("a history");
+    let answered = histories
+        .recent(&NoBarCache, symbol, now)
+        .await
+        .expect("the recent history");
+    assert!(ticked.series.len() > 9_000);
+    assert!(ticked.series.shares_bars_with(&answered.series));
+    let copy = highwater::market::Series::new(
+        ticked.series.symbol().clone(),
+        ticked.series.bars().to_vec(),
+    )
+    .expect("a series");
+    assert!(
+        !copy.shares_bars_with(&ticked.series),
+        "a copy is told apart"
+    );
+}
