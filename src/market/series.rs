@@ -26,7 +26,8 @@ pub enum SeriesError {
 #[derive(Debug, Clone)]
 pub struct Series {
     symbol: Arc<Symbol>,
-    bars: Arc<[Bar]>,
+    /// An `Arc` of the `Vec` itself, so making a series moves its bars rather than copying them.
+    bars: Arc<Vec<Bar>>,
 }
 
 impl Series {
@@ -46,7 +47,7 @@ impl Series {
         }
         Ok(Self {
             symbol,
-            bars: bars.into(),
+            bars: Arc::new(bars),
         })
     }
 
