@@ -5,20 +5,18 @@
 //! an alert whose chart cannot be drawn still arrives, without it.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use highwater::app::{App, RunOptions};
 use highwater::chart::{self, ChartRange};
 use highwater::config::Config;
 use highwater::market::Catalog;
 use highwater::providers::CsvSource;
-use highwater::store::SqliteStore;
 use serde_json::Value;
 
 use crate::chart::png_size;
 use crate::discord_bot::{MARKETS, rules_add, start, utc};
+use crate::pipeline::app;
 use crate::support::discord::{FakeConfig, FakeDiscord};
 use crate::support::webhook::FakeWebhook;
 use crate::support::{self, ManualClock, data_dir};
@@ -119,22 +117,6 @@ symbols = ["RUT"]
 "#
     );
     Config::from_toml(&text, "test config").expect("the test config is valid")
-}
-
-async fn app(config: Config, db: &Path, data: &Path, clock: Arc<ManualClock>) -> App {
-    let (store, lock) = SqliteStore::open_locked(db).await.expect("store opens");
-    App::with_locked_parts(
-        config,
-        RunOptions {
-            data: Some(data.to_owned()),
-            ..RunOptions::default()
-        },
-        Arc::new(store),
-        lock,
-        clock,
-    )
-    .await
-    .expect("the app starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

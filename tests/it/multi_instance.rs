@@ -22,15 +22,7 @@ use support::webhook::FakeWebhook;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// (file, Yahoo symbol, URL-encoded path segment).
-const SYMBOLS: [(&str, &str, &str); 4] = [
-    ("RUT.csv", "^RUT", "%5ERUT"),
-    ("GSPC.csv", "^GSPC", "%5EGSPC"),
-    ("NDX.csv", "^NDX", "%5ENDX"),
-    ("DJI.csv", "^DJI", "%5EDJI"),
-];
-
-const WEBHOOKS: u64 = 3;
+use crate::run_process::{SYMBOLS, WEBHOOKS, config_text_with};
 
 /// How long the local Yahoo takes to answer: a tick lasts at least this long.
 const YAHOO_DELAY: Duration = Duration::from_secs(2);
@@ -39,41 +31,14 @@ const YAHOO_DELAY: Duration = Duration::from_secs(2);
 /// us-close job fires at 16:15 New York time on Friday 2025-09-19.
 const START: &str = "2025-09-19T20:14:57Z";
 
+/// The process tests' config, with one Yahoo attempt per request and a 9 s delivery lease.
 fn config_text(yahoo: &str, webhook: &FakeWebhook) -> String {
-    let mut text = format!(
-        r#"
-[providers.yahoo]
-base_url = "{yahoo}"
-max_attempts = 1
-[providers.binance]
-enabled = false
-
-[pipeline]
-first_run_sessions = 10
-max_catch_up_sessions = 10
-
-[delivery]
-retry_base_secs = 0.2
-timeout_secs = 8
-lease_secs = 9
-
-[[jobs]]
-name = "us-close"
-cron = "0 15 16 * * Mon-Fri"
-timezone = "America/New_York"
-calendar = "nyse"
-
-{rules}{daily}"#,
-        rules = support::RECORD_AND_WEEKLY_RULES,
-        daily = support::DAILY_STREAK_AND_MOVE_RULES
-    );
-    for id in 1..=WEBHOOKS {
-        text.push_str(&format!(
-            "\n[[subscriptions]]\nname = \"desk-{id}\"\nwebhook = \"{}\"\nsymbols = [\"RUT\", \"SPX\", \"NDX\", \"DJI\"]\n",
-            webhook.url(id)
-        ));
-    }
-    text
+    config_text_with(
+        yahoo,
+        webhook,
+        "max_attempts = 1",
+        "timeout_secs = 8\nlease_secs = 9",
+    )
 }
 
 /// A local Yahoo serving the four indices' histories through Friday 2025-09-19, slowly.

@@ -47,7 +47,7 @@ use support::run_dir as setup;
 
 /// The app as `highwater run` builds it: it holds the database's lock (released when the app
 /// is dropped, as when a process ends).
-async fn app(config: Config, db: &Path, data: &Path, clock: Arc<ManualClock>) -> App {
+pub(crate) async fn app(config: Config, db: &Path, data: &Path, clock: Arc<ManualClock>) -> App {
     let (store, lock) = SqliteStore::open_locked(db).await.expect("store opens");
     app_with(config, store, lock, Some(data), clock).await
 }

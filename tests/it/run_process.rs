@@ -16,20 +16,33 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// (file, Yahoo symbol, URL-encoded path segment).
-const SYMBOLS: [(&str, &str, &str); 4] = [
+pub(crate) const SYMBOLS: [(&str, &str, &str); 4] = [
     ("RUT.csv", "^RUT", "%5ERUT"),
     ("GSPC.csv", "^GSPC", "%5EGSPC"),
     ("NDX.csv", "^NDX", "%5ENDX"),
     ("DJI.csv", "^DJI", "%5EDJI"),
 ];
 
-const WEBHOOKS: u64 = 3;
+pub(crate) const WEBHOOKS: u64 = 3;
 
 fn config_text(yahoo: &str, webhook: &FakeWebhook) -> String {
+    config_text_with(yahoo, webhook, "", "")
+}
+
+/// The process tests' config: the four indices from the local Yahoo at `yahoo` (plus
+/// `yahoo_extra` keys), the us-close job, the record, weekly and daily rules, and three webhook
+/// subscriptions on `webhook`; `delivery_extra` adds `[delivery]` keys.
+pub(crate) fn config_text_with(
+    yahoo: &str,
+    webhook: &FakeWebhook,
+    yahoo_extra: &str,
+    delivery_extra: &str,
+) -> String {
     let mut text = format!(
         r#"
 [providers.yahoo]
 base_url = "{yahoo}"
+{yahoo_extra}
 [providers.binance]
 enabled = false
 
@@ -39,6 +52,7 @@ max_catch_up_sessions = 10
 
 [delivery]
 retry_base_secs = 0.2
+{delivery_extra}
 
 [[jobs]]
 name = "us-close"
