@@ -1,9 +1,11 @@
 //! Three `highwater run` processes on one PostgreSQL schema, with a local Yahoo (slow, so a
-//! tick takes seconds) and a local Discord webhook: the scheduler leader is killed with SIGKILL
-//! in the middle of the us-close tick, and then the instance holding deliveries in flight is
-//! killed as well. The tick is not lost (the next leader runs it once, after the dead one's
-//! claim on it runs out) and every alert arrives, with at most one re-send per message in
-//! flight at the second kill (webhooks cannot deduplicate).
+//! tick takes seconds), local Discord webhooks and the local Discord (REST and gateway, for a
+//! server's channels): the scheduler leader is killed with SIGKILL in the middle of the
+//! us-close tick, and then the instances holding deliveries in flight are killed as well, and
+//! a fourth takes over. The tick is not lost (the next leader runs it once, after the dead
+//! one's claim on it runs out) and every alert arrives: on channels exactly once (the re-sent
+//! message carries the nonce of the first, which Discord deduplicates), on webhooks with one
+//! re-send per message in flight at the kill (webhooks cannot deduplicate).
 //!
 //! In process: two apps' deliverers on one PostgreSQL schema share the outbox, and the claims
 //! of a third instance that "died" are taken over once their lease runs out.
@@ -16,8 +18,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use highwater::store::MessageState;
+use highwater::rules::spec::RawRule;
+use highwater::store::{
+    ChannelId, GuildId, MessageState, ServerId, ServerSettings, StoredRule, Target,
+};
 use sqlx::Connection;
+use support::discord::{FakeConfig, FakeDiscord};
 use support::webhook::FakeWebhook;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -31,14 +37,73 @@ const YAHOO_DELAY: Duration = Duration::from_secs(2);
 /// us-close job fires at 16:15 New York time on Friday 2025-09-19.
 const START: &str = "2025-09-19T20:14:57Z";
 
-/// The process tests' config, with one Yahoo attempt per request and a 9 s delivery lease.
-fn config_text(yahoo: &str, webhook: &FakeWebhook) -> String {
-    config_text_with(
+/// The process tests' config, with one Yahoo attempt per request and a 9 s delivery lease,
+/// and the bot's REST pointed at the local Discord.
+fn config_text(yahoo: &str, webhook: &FakeWebhook, discord: &FakeDiscord) -> String {
+    let mut text = config_text_with(
         yahoo,
         webhook,
         "max_attempts = 1",
         "timeout_secs = 8\nlease_secs = 9",
-    )
+    );
+    text.push_str(&format!(
+        "\n[discord]\napi_base = \"{}\"\n",
+        discord.api_base()
+    ));
+    text
+}
+
+/// The local Discord's guild, and the channel its rules post to (one: the bot's requests to
+/// a second channel would wait behind the first one's held request to learn its rate limit
+/// bucket, and time out).
+const GUILD: u64 = 1111;
+const CHANNELS: [u64; 1] = [2001];
+
+/// The guild's rules, as `/rules add` stores them: Russell 2000 and S&P 500 records and big
+/// daily moves of the Russell 2000, in #markets.
+async fn seed_guild(db: &TestDb) {
+    let store = db.open().await;
+    let now = START.parse().expect("an instant");
+    let server = ServerId::guild(GuildId::new(GUILD));
+    store
+        .upsert_server(&ServerSettings::new(server.clone()), now)
+        .await
+        .expect("the server");
+    let rules = [
+        (
+            CHANNELS[0],
+            RawRule {
+                id: "records".into(),
+                kind: "record_high".into(),
+                symbols: vec!["RUT".into(), "SPX".into()],
+                ..RawRule::default()
+            },
+        ),
+        (
+            CHANNELS[0],
+            RawRule {
+                id: "rut-moves".into(),
+                kind: "big_move".into(),
+                timeframe: Some(highwater::market::Timeframe::Daily),
+                threshold_pct: Some(0.5),
+                symbols: vec!["RUT".into()],
+                ..RawRule::default()
+            },
+        ),
+    ];
+    for (channel, rule) in rules {
+        let destination = store
+            .destination_for(&server, &Target::Channel(ChannelId::new(channel)))
+            .await
+            .expect("a destination");
+        let stored = StoredRule {
+            rule,
+            destination: Some(destination),
+            mention_role: None,
+        };
+        store.put_rule(&server, &stored, now).await.expect("a rule");
+    }
+    store.close().await;
 }
 
 /// A local Yahoo serving the four indices' histories through Friday 2025-09-19, slowly.
@@ -91,9 +156,9 @@ impl Instance {
             .args(["--now", &now.to_rfc3339(), "-v"])
             .env("HIGHWATER__STORE__URL", url)
             .env("HIGHWATER__HTTP__LISTEN", format!("127.0.0.1:{port}"))
+            .env("DISCORD_TOKEN", FakeConfig::default().token)
             .env_remove("HIGHWATER_CONFIG")
             .env_remove("RUST_LOG")
-            .env_remove("DISCORD_TOKEN")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("a log file"))
             .spawn()
@@ -206,17 +271,19 @@ async fn job_state(url: &str) -> (Option<(i64, String)>, Option<i64>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_every_alert_arrives()
-{
+async fn three_instances_lose_the_leader_mid_tick_and_the_deliverers_mid_send_and_every_alert_arrives()
+ {
     let db = TestDb::new(Kind::Postgres).await;
     let url = db.url().expect("a PostgreSQL schema").expose().to_owned();
-    db.open().await.close().await; // migrated once, before the instances race to it
+    // Migrated once, before the instances race to it, with the guild's rules.
+    seed_guild(&db).await;
     let yahoo = slow_yahoo().await;
     let webhook = FakeWebhook::start().await;
     webhook.set_delay(Duration::from_millis(20));
+    let discord = FakeDiscord::start(FakeConfig::default()).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("highwater.toml");
-    std::fs::write(&config, config_text(&yahoo.uri(), &webhook)).expect("config written");
+    std::fs::write(&config, config_text(&yahoo.uri(), &webhook, &discord)).expect("config written");
     let fire_ms = "2025-09-19T20:15:00Z"
         .parse::<chrono::DateTime<chrono::Utc>>()
         .expect("an instant")
@@ -275,8 +342,9 @@ async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_e
         "A died before the tick wrote anything"
     );
     // Each post is recorded (Discord has it) and then left unanswered until released: the
-    // window in which a webhook post can be made twice.
+    // window in which a post can be made twice.
     webhook.hang_after_recording();
+    discord.hang_after_recording();
 
     // Another instance takes the lead within a few seconds, waits for A's claim to run out,
     // and runs the tick: its messages come.
@@ -288,14 +356,16 @@ async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_e
     let takeover = killed_at.elapsed();
     assert!(takeover < Duration::from_secs(10), "took {takeover:?}");
     let in_flight = eventually(Duration::from_secs(60), async || {
-        webhook.holding() as u64 == WEBHOOKS
+        webhook.holding() as u64 == WEBHOOKS && discord.holding() == CHANNELS.len()
     })
     .await;
     assert!(
         in_flight,
-        "{} posts, {} held:\n{}",
+        "{} posts, {} held; {} channel messages, {} held:\n{}",
         webhook.posts().len(),
         webhook.holding(),
+        discord.all_messages().len(),
+        discord.holding(),
         logs(&instances)
     );
     let (claim, run) = job_state(&url).await;
@@ -306,26 +376,21 @@ async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_e
     );
     assert!(claim.is_none(), "and its claim is done: {claim:?}");
 
-    // Every webhook has a post in flight, recorded and unanswered, and none was answered
-    // yet: kill the instance that claimed the most (of the three, it holds two or three).
-    let mut claims = Vec::new();
-    for instance in &instances[1..] {
-        claims.push(
-            instance
-                .metric("highwater_outbox_claims_total")
-                .await
-                .unwrap_or(0.0),
-        );
+    // Every destination has a post in flight, recorded and unanswered (one at a time per
+    // destination: nothing else is being sent). Both instances that could hold them die, and a
+    // fourth comes up to take their claims over once the leases run out.
+    for instance in &mut instances[1..] {
+        instance.kill();
     }
-    let victim = if claims[0] >= claims[1] { 1 } else { 2 };
-    let survivor = 3 - victim;
-    instances[victim].kill();
     tokio::time::sleep(Duration::from_millis(300)).await;
     webhook.release();
+    discord.release();
+    instances.push(Instance::start("d", dir.path(), &config, &url, began));
+    let survivor = instances.len() - 1;
 
     let expected = db.outbox().await.len();
     assert!(expected > 2 * WEBHOOKS as usize, "{expected} messages");
-    let delivered = eventually(Duration::from_secs(60), async || {
+    let delivered = eventually(Duration::from_secs(90), async || {
         let messages = db.outbox().await;
         messages.iter().all(|m| m.state == MessageState::Delivered)
     })
@@ -343,24 +408,46 @@ async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_e
     tokio::time::sleep(Duration::from_millis(500)).await;
     instances[survivor].terminate();
 
-    // Every message arrived once, except those the killed deliverer had in flight: Discord
-    // had them, the instance never learnt it, and the survivor sent them again (interrupted),
+    // Every webhook message arrived once, except those the killed deliverers had in flight:
+    // Discord had them, the instances never learnt it, and D sent them again (interrupted),
     // each exactly once more. That is the documented webhook re-send, one per message in
     // flight at the kill.
     let messages = db.outbox().await;
     assert_eq!(messages.len(), expected, "the tick wrote its alerts once");
+    // Each message's destination: a channel, or the id of a webhook (its token is `token-ID`).
+    let (to_channel, to_webhook) = {
+        let store = db.open().await;
+        let (mut channels, mut webhooks) = (HashMap::new(), HashMap::new());
+        for message in &messages {
+            match store.destination(message.destination).await {
+                Ok(Some(d)) => match d.target {
+                    Target::Channel(channel) => channels.insert(d.id, channel.get()),
+                    Target::Webhook(url) => webhooks.insert(d.id, url.id()),
+                    Target::Console => None,
+                },
+                other => panic!("destination {}: {other:?}", message.destination),
+            };
+        }
+        store.close().await;
+        (channels, webhooks)
+    };
+    let (channel_messages, webhook_messages): (Vec<_>, Vec<_>) = messages
+        .iter()
+        .partition(|m| to_channel.contains_key(&m.destination));
+    assert!(
+        channel_messages.len() >= 2 * CHANNELS.len() && webhook_messages.len() > WEBHOOKS as usize,
+        "{} channel and {} webhook messages",
+        channel_messages.len(),
+        webhook_messages.len()
+    );
     let posts = webhook.posts();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for post in &posts {
-        *seen
-            .entry(format!("{} {}", post.path, post.body))
-            .or_default() += 1;
-    }
-    for message in &messages {
+    for message in &webhook_messages {
         let matching = posts
             .iter()
             .filter(|p| {
-                p.path.ends_with(&format!("token-{}", message.destination))
+                to_webhook
+                    .get(&message.destination)
+                    .is_some_and(|id| p.path.ends_with(&format!("token-{id}")))
                     && p.body["embeds"][0]["title"] == message.payload.embeds[0].title.as_str()
                     && p.body["embeds"][0]["footer"]["text"]
                         == message.payload.embeds[0].footer.as_str()
@@ -371,26 +458,86 @@ async fn three_instances_lose_the_leader_mid_tick_and_a_deliverer_mid_send_and_e
         let times = if message.interrupted { 2 } else { 1 };
         assert!(
             matching == times,
-            "message {} arrived {matching} times (interrupted: {})",
+            "message {} arrived {matching} times (interrupted: {}, attempts {}, note {:?})\n{}",
             message.id,
-            message.interrupted
+            message.interrupted,
+            message.attempts,
+            message.note,
+            logs(&instances)
         );
     }
-    let interrupted = messages.iter().filter(|m| m.interrupted).count() as u64;
-    assert!(
-        (2..=WEBHOOKS).contains(&interrupted),
-        "the dead deliverer's posts in flight were taken over: {interrupted}\n{}",
+    let interrupted =
+        |of: &[&highwater::store::MessageRecord]| of.iter().filter(|m| m.interrupted).count();
+    assert_eq!(
+        interrupted(&webhook_messages) as u64,
+        WEBHOOKS,
+        "each webhook's post in flight was taken over\n{}",
         logs(&instances)
     );
-    let resent = posts.len() - messages.len();
+    let resent = posts.len() - webhook_messages.len();
     assert_eq!(
-        resent as u64, interrupted,
+        resent as u64, WEBHOOKS,
         "one re-send for each post in flight at the kill"
     );
+
+    // On the channels, the messages in flight were sent again too, with their nonce: Discord
+    // answered with the message it already had, so each shows once.
+    assert_eq!(
+        interrupted(&channel_messages),
+        CHANNELS.len(),
+        "each channel's message in flight was taken over"
+    );
+    let creates = |channel: u64| {
+        discord
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "POST"
+                    && r.status == 200
+                    && r.path == format!("/api/v10/channels/{channel}/messages")
+            })
+            .count()
+    };
+    for channel in CHANNELS {
+        let shown = discord.messages(channel);
+        let sent: Vec<_> = channel_messages
+            .iter()
+            .filter(|m| to_channel.get(&m.destination) == Some(&channel))
+            .collect();
+        assert_eq!(
+            shown.len(),
+            sent.len(),
+            "#{channel} shows each message once"
+        );
+        for message in &sent {
+            let title = message.payload.embeds[0].title.as_str();
+            let footer = message.payload.embeds[0].footer.as_str();
+            let matching = shown
+                .iter()
+                .filter(|m| {
+                    m["embeds"][0]["title"] == title && m["embeds"][0]["footer"]["text"] == footer
+                })
+                .count();
+            assert_eq!(
+                matching, 1,
+                "message {} shows once in #{channel}",
+                message.id
+            );
+        }
+        assert_eq!(
+            creates(channel),
+            sent.len() + 1,
+            "#{channel}: one create per message, and the one in flight sent twice"
+        );
+    }
     eprintln!(
-        "leader taken over {takeover:?} after the kill; {expected} messages, {} posts, \
-         {interrupted} interrupted, {resent} re-sent",
-        posts.len()
+        "leader taken over {takeover:?} after the kill; {expected} messages \
+         ({} to channels), {} webhook posts, {} re-sent; {} channel creates for {} messages",
+        channel_messages.len(),
+        posts.len(),
+        resent,
+        CHANNELS.iter().map(|c| creates(*c)).sum::<usize>(),
+        channel_messages.len(),
     );
     // One tick finished in all: A's was cut off, the next leader's ran once.
     let ticks: usize = instances

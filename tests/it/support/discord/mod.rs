@@ -406,6 +406,23 @@ impl FakeDiscord {
 
     /// Makes message creation in `channel_id` succeed or fail like Discord does for a
     /// deleted or inaccessible channel (also how to add a channel the config does not list).
+    /// From now on, each channel message is created and its request left unanswered until
+    /// [`release`](Self::release).
+    pub fn hang_after_recording(&self) {
+        self.shared.lock().hang_after_recording = true;
+    }
+
+    /// Message creates recorded and not answered yet.
+    pub fn holding(&self) -> usize {
+        self.shared.lock().holding
+    }
+
+    /// Answers the held message creates (and no longer holds later ones).
+    pub fn release(&self) {
+        self.shared.lock().hang_after_recording = false;
+        self.shared.release.notify_waiters();
+    }
+
     pub fn set_channel(&self, channel_id: u64, access: ChannelAccess) {
         self.shared.lock().channels.insert(channel_id, access);
     }

@@ -378,9 +378,41 @@ pub async fn handle(
             route_answer(&shared, &mut state, &method, &route, &path, body, now)
         }
     };
-    shared.lock().requests.push(record(answer.status));
+    let hang = {
+        let mut state = shared.lock();
+        state.requests.push(record(answer.status));
+        matches!(route, Route::CreateMessage { .. })
+            && answer.status == 200
+            && state.hang_after_recording
+    };
+    if hang {
+        hold(&shared).await;
+    }
     answer.headers.extend(bucket_state.headers());
     answer.into_response()
+}
+
+/// Waits until the test releases held message creates (or the bot's connection goes, which
+/// drops this future); counted in [`State::holding`] meanwhile.
+async fn hold(shared: &Shared) {
+    struct Held<'s>(&'s Shared);
+    impl Drop for Held<'_> {
+        fn drop(&mut self) {
+            self.0.lock().holding -= 1;
+        }
+    }
+    let released = shared.release.notified();
+    tokio::pin!(released);
+    released.as_mut().enable();
+    let _held = {
+        let mut state = shared.lock();
+        if !state.hang_after_recording {
+            return;
+        }
+        state.holding += 1;
+        Held(shared)
+    };
+    released.await;
 }
 
 fn route_answer(

@@ -106,6 +106,11 @@ pub struct State {
     pub registrations: usize,
     pub interactions: HashMap<u64, InteractionLog>,
     pub gateway: Gateway,
+    /// Create each channel message, then leave the request unanswered until released: the
+    /// window in which a bot that dies has posted without knowing it.
+    pub hang_after_recording: bool,
+    /// Message creates recorded and not answered yet.
+    pub holding: usize,
 }
 
 /// Everything the server tasks share.
@@ -118,6 +123,8 @@ pub struct Shared {
     pub limiter: Mutex<RateLimiter>,
     pub state: Mutex<State>,
     pub shutdown: CancellationToken,
+    /// Wakes message creates held by [`State::hang_after_recording`].
+    pub release: tokio::sync::Notify,
     snowflakes: AtomicU64,
 }
 
@@ -139,6 +146,7 @@ impl Shared {
                 ..State::default()
             }),
             shutdown: CancellationToken::new(),
+            release: tokio::sync::Notify::new(),
             snowflakes: AtomicU64::new(0),
         }
     }
