@@ -55,6 +55,9 @@ pub struct HealthSnapshot {
     pub leader: bool,
     /// The database's kind, `sqlite` or `postgres` (never its URL); empty until the app sets it.
     pub database: &'static str,
+    /// The gateway shards this instance's bot runs (`0-3 of 8`), when `[discord] shards` or
+    /// `total_shards` chose them; `None` for every shard Discord recommends, or no bot.
+    pub shards: Option<String>,
 }
 
 /// The shared health state: cheap to read, written rarely. Share it as an `Arc<Health>`.
@@ -68,6 +71,7 @@ pub struct Health {
     held: Mutex<BTreeMap<String, String>>,
     leader: AtomicBool,
     database: Mutex<&'static str>,
+    shards: Mutex<Option<String>>,
 }
 
 /// A plain value behind a mutex: a writer that panicked cannot have left it half-set.
@@ -92,6 +96,7 @@ impl Health {
             held: locked(&self.held).clone(),
             leader: self.leader.load(Ordering::Relaxed),
             database: *locked(&self.database),
+            shards: locked(&self.shards).clone(),
         }
     }
 
@@ -103,6 +108,11 @@ impl Health {
     /// Records the database's kind (`sqlite` or `postgres`).
     pub fn set_database(&self, kind: &'static str) {
         *locked(&self.database) = kind;
+    }
+
+    /// Records which gateway shards this process's bot runs (`None`: every one).
+    pub fn set_shards(&self, shards: Option<String>) {
+        *locked(&self.shards) = shards;
     }
 
     /// Records that this process runs the bot.
