@@ -1002,3 +1002,27 @@ fn held_line(held: &crate::providers::market_data::Held) -> String {
         held.reason
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ShardsSetting;
+
+    fn shards(range: &str, total: u32) -> Option<ShardRange> {
+        ShardRange::from_settings(Some(&ShardsSetting::Text(range.to_owned())), Some(total))
+            .unwrap_or_else(|e| panic!("{range} of {total}: {e}"))
+    }
+
+    #[test]
+    fn an_instance_running_some_of_the_shards_posts_at_its_share_of_the_pace() {
+        assert_eq!(
+            paced_per_second(None).get(),
+            49,
+            "every shard: the whole budget"
+        );
+        assert_eq!(paced_per_second(shards("0-7", 8)).get(), 49);
+        assert_eq!(paced_per_second(shards("1", 2)).get(), 24);
+        assert_eq!(paced_per_second(shards("0-5", 8)).get(), 36);
+        assert_eq!(paced_per_second(shards("7", 64)).get(), 1, "never below 1");
+    }
+}

@@ -6,8 +6,9 @@
 //! - Only **process-wide** facts live here: whether a bot is configured, whether Discord
 //!   refused the bot token, whether the gateway is connected, how the last tick ended,
 //!   which histories are stale and which latest closes are held back, whether this instance
-//!   leads the scheduler and which kind of database it uses. A single channel or webhook that fails is that destination's
-//!   business and is recorded with the destination in the store.
+//!   leads the scheduler, which kind of database it uses and which gateway shards it runs.
+//!   A single channel or webhook that fails is that destination's business and is recorded
+//!   with the destination in the store.
 //! - The state is in memory and per process. A refused token is only ever cleared by a restart
 //!   (the token is read once, at start-up), so nothing here un-sets it.
 //! - No secret is ever stored: a reason says what Discord answered, never the token.
