@@ -1,9 +1,12 @@
 //! One bot run by two instances, each with its own gateway shard (`[discord] shards`): each
-//! identifies as its shard only, receives only the guilds that shard owns, and answers the
-//! commands of those guilds — and only those — from its own state.
+//! identifies as its shard only, receives only the guilds that shard owns, answers the commands
+//! of those guilds — and only those — from its own state, and resumes its own session after a
+//! dropped connection.
 
-use crate::discord_bot::{GUILD, MARKETS, config_with, rules_add, start_with, utc};
-use crate::support::discord::{FakeConfig, FakeDiscord, FakeGuild, FakeRole, permissions};
+use crate::discord_bot::{GUILD, MARKETS, admin, config_with, rules_add, start_with, utc};
+use crate::support::discord::{
+    FakeConfig, FakeDiscord, FakeGuild, FakeRole, Interaction, permissions,
+};
 use crate::support::{ManualClock, run_dir};
 
 use std::time::Duration;
@@ -125,6 +128,30 @@ async fn two_instances_each_run_their_shard_and_answer_the_commands_of_its_guild
         ),
         (0, 1),
         "the shard 1 instance answered the second guild only"
+    );
+
+    // A dropped network: each instance resumes its own shard's session, and goes on answering.
+    fake.drop_connection();
+    let resumed = fake
+        .wait_until(Duration::from_secs(30), |f| {
+            f.resumes() == 2 && f.connected_shards().len() == 2
+        })
+        .await;
+    assert!(resumed, "resumed {} of 2 sessions", fake.resumes());
+    let listed = fake
+        .interact(
+            Interaction::command("rules")
+                .sub("list")
+                .by(admin())
+                .in_guild(SECOND_GUILD),
+        )
+        .await;
+    assert!(
+        listed
+            .content()
+            .is_some_and(|c| c.contains("`rut-record-high`")),
+        "{:?}",
+        listed.content()
     );
     assert_eq!(
         fake.identifies(),
