@@ -278,7 +278,7 @@ pub struct Subscription {
 pub struct DiscordConfig {
     /// The REST base URL (default `https://discord.com`): an HTTP proxy such as
     /// twilight-http-proxy, or a local Discord in tests. The gateway URL comes from
-    /// `GET /gateway/bot`.
+    /// `GET /gateway` (the shard count, when not configured, from `GET /gateway/bot`).
     pub api_base: Option<url::Url>,
     /// Register slash commands in this guild only (instant, for development) instead of
     /// globally.
