@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, SubscriptionTarget};
+use crate::config::{Config, ShardRange, SubscriptionTarget};
 use crate::discord::{BotData, BotSettings, ReconnectPolicy, ServerLimits, run_bot_forever};
 use crate::market::Calendar;
 use crate::notify::limiter::RateLimiter;
@@ -78,6 +78,30 @@ const PACED_PER_SECOND: std::num::NonZeroU32 = match std::num::NonZeroU32::new(4
     Some(n) => n,
     None => std::num::NonZeroU32::MIN,
 };
+
+/// This instance's pace of channel posts: all of [`PACED_PER_SECOND`] when it runs every
+/// shard, else its shards' fixed share of it (see [`ShardRange::rest_share`]), so instances
+/// that split the shards between them stay under Discord's per-bot limit together.
+fn paced_per_second(shards: Option<ShardRange>) -> std::num::NonZeroU32 {
+    shards.map_or(PACED_PER_SECOND, |range| range.rest_share(PACED_PER_SECOND))
+}
+
+/// Says at start which gateway shards this instance runs and its pace of channel posts.
+fn log_shards(shards: Option<ShardRange>) {
+    let rest_per_second = paced_per_second(shards).get();
+    match shards {
+        Some(range) => tracing::info!(
+            shards = %range,
+            rest_per_second,
+            "Discord bot: this instance runs its range of the bot's shards, with its share of \
+             the REST limit"
+        ),
+        None => tracing::info!(
+            rest_per_second,
+            "Discord bot: this instance runs every shard Discord recommends"
+        ),
+    }
+}
 
 /// How to run, from the command line.
 #[derive(Debug, Clone, Default)]
@@ -238,12 +262,18 @@ impl App {
             .console_format
             .or(config.delivery.console_format)
             .unwrap_or(ConsoleFormat::Text);
+        let shards = config
+            .discord
+            .shard_range()
+            .map_err(|invalid| AppError::Setting(invalid.to_string()))?;
         let discord = match &options.discord_token {
             Some(token) => Some(Arc::new(
                 DiscordRest::new(
                     config.discord.api_base(),
                     token.clone(),
-                    Arc::new(RateLimiter::with_global_per_second(PACED_PER_SECOND)),
+                    Arc::new(RateLimiter::with_global_per_second(paced_per_second(
+                        shards,
+                    ))),
                     config.delivery.timeout(),
                 )
                 .map_err(|e| AppError::Discord(format!("discord.api_base: {e}")))?
@@ -299,6 +329,7 @@ impl App {
             api_base: config.discord.api_base(),
             proxied: config.discord.is_proxied(),
             dev_guild: config.discord.dev_guild,
+            shards,
         });
         let app = Self {
             config,
@@ -318,6 +349,11 @@ impl App {
             instance: crate::store::instance_name(),
         };
         app.notifiers.health.set_bot_configured(app.bot.is_some());
+        if app.bot.is_some() {
+            app.notifiers
+                .health
+                .set_shards(shards.map(|r| r.to_string()));
+        }
         app.notifiers.health.set_database(app.store.kind());
         app.sync_subscriptions().await?;
         // Only the lock holder: no other process can have a delivery in flight on this
@@ -611,6 +647,7 @@ impl App {
                 BotData::new(store.clone(), histories.clone(), clock.clone(), limits)
                     .with_metrics(metrics.clone())
             };
+            log_shards(settings.shards);
             tokio::spawn(run_bot_forever(
                 data,
                 settings,
@@ -964,4 +1001,28 @@ fn held_line(held: &crate::providers::market_data::Held) -> String {
         },
         held.reason
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ShardsSetting;
+
+    fn shards(range: &str, total: u32) -> Option<ShardRange> {
+        ShardRange::from_settings(Some(&ShardsSetting::Text(range.to_owned())), Some(total))
+            .unwrap_or_else(|e| panic!("{range} of {total}: {e}"))
+    }
+
+    #[test]
+    fn an_instance_running_some_of_the_shards_posts_at_its_share_of_the_pace() {
+        assert_eq!(
+            paced_per_second(None).get(),
+            49,
+            "every shard: the whole budget"
+        );
+        assert_eq!(paced_per_second(shards("0-7", 8)).get(), 49);
+        assert_eq!(paced_per_second(shards("1", 2)).get(), 24);
+        assert_eq!(paced_per_second(shards("0-5", 8)).get(), 36);
+        assert_eq!(paced_per_second(shards("7", 64)).get(), 1, "never below 1");
+    }
 }

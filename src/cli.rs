@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts;
 use crate::app::{App, AppError, RunOptions};
 use crate::chart::ChartRange;
-use crate::config::Config;
+use crate::config::{Config, ShardsSetting};
 use crate::market::{IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
 use crate::providers::csv::read_series;
@@ -148,6 +148,34 @@ pub struct RunArgs {
     /// delivery.console_format, else text).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<ConsoleFormat>,
+    /// The bot's gateway shards this instance runs, "A-B" or "N" (default: the config's
+    /// discord.shards; needs a total). Another instance runs the rest.
+    #[arg(long, value_name = "RANGE")]
+    pub shards: Option<String>,
+    /// How many gateway shards the bot has in all, across its instances (default: the
+    /// config's discord.total_shards).
+    #[arg(long, value_name = "N")]
+    pub total_shards: Option<u32>,
+}
+
+impl RunArgs {
+    /// `--shards` and `--total-shards` laid over `[discord]`, checked as the keys are.
+    fn lay_shards_over(&self, config: &mut Config) -> anyhow::Result<()> {
+        if self.shards.is_none() && self.total_shards.is_none() {
+            return Ok(());
+        }
+        if let Some(shards) = &self.shards {
+            config.discord.shards = Some(ShardsSetting::Text(shards.clone()));
+        }
+        if let Some(total) = self.total_shards {
+            config.discord.total_shards = Some(total);
+        }
+        config
+            .discord
+            .shard_range()
+            .context("--shards and --total-shards (over the config's [discord])")?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -342,7 +370,8 @@ pub fn run(cli: Cli, out: &mut impl Write, err: &mut impl Write) -> anyhow::Resu
 }
 
 /// `highwater run`: the pipeline, once or until a signal.
-fn run_pipeline(config: Config, args: RunArgs) -> anyhow::Result<()> {
+fn run_pipeline(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
+    args.lay_shards_over(&mut config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -20,6 +20,9 @@ pub(crate) const EXAMPLES: &[&str] = &[
     "discord.dev_guild",
     // Default: no token file.
     "discord.token_file",
+    // Default: every shard Discord recommends, in this instance.
+    "discord.shards",
+    "discord.total_shards",
 ];
 
 /// Documented keys whose defaults are applied above `config`, and checked there.

@@ -28,9 +28,11 @@ pub(crate) mod documented;
 mod ops;
 mod postgres;
 mod run;
+mod shards;
 
 pub use ops::{DEFAULT_LISTEN, HttpConfig, LogConfig, LogFormat};
 pub use postgres::{PostgresUrl, PostgresUrlError};
+pub use shards::{MAX_TOTAL_SHARDS, ShardRange, ShardsSetting};
 
 pub use run::{
     DEFAULT_DATABASE, DISCORD_API_BASE, DeliveryConfig, DiscordConfig, EntryError, PipelineConfig,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Invalid;
+use super::shards::{ShardRange, ShardsSetting};
 
 use crate::alerts::QuietHours;
 use crate::market::{Calendar, Catalog, Symbol, shown};
@@ -277,7 +278,7 @@ pub struct Subscription {
 pub struct DiscordConfig {
     /// The REST base URL (default `https://discord.com`): an HTTP proxy such as
     /// twilight-http-proxy, or a local Discord in tests. The gateway URL comes from
-    /// `GET /gateway/bot`.
+    /// `GET /gateway` (the shard count, when not configured, from `GET /gateway/bot`).
     pub api_base: Option<url::Url>,
     /// Register slash commands in this guild only (instant, for development) instead of
     /// globally.
@@ -288,6 +289,11 @@ pub struct DiscordConfig {
     pub max_rules_per_server: Option<u32>,
     /// Most distinct symbols one server's rules may watch (default 10).
     pub max_symbols_per_server: Option<u32>,
+    /// The gateway shards this instance runs, `"0-3"` or `"2"` (with `total_shards`); unset,
+    /// serenity runs every shard Discord recommends.
+    pub shards: Option<ShardsSetting>,
+    /// How many shards the bot has in all, across its instances.
+    pub total_shards: Option<u32>,
 }
 
 pub use crate::notify::rest::DISCORD_API_BASE;
@@ -308,7 +314,8 @@ impl DiscordConfig {
     }
 
     /// `max_rules_per_server` 1-100 (Discord lists at most 25 choices at once, so more is
-    /// rarely wise), `max_symbols_per_server` 1-100.
+    /// rarely wise), `max_symbols_per_server` 1-100, and the shards (see
+    /// [`shard_range`](Self::shard_range)).
     pub fn validate(&self) -> Result<(), Invalid> {
         check_count(
             "discord.max_rules_per_server",
@@ -321,7 +328,14 @@ impl DiscordConfig {
             self.max_symbols_per_server,
             1,
             100,
-        )
+        )?;
+        self.shard_range().map(|_| ())
+    }
+
+    /// The shards this instance runs: `None` (every shard, as Discord recommends) when neither
+    /// `shards` nor `total_shards` is set; all of `0..total_shards` when only that is.
+    pub fn shard_range(&self) -> Result<Option<ShardRange>, Invalid> {
+        ShardRange::from_settings(self.shards.as_ref(), self.total_shards)
     }
 
     pub fn max_rules(&self) -> usize {
@@ -659,6 +673,41 @@ mod tests {
         };
         let error = token(&missing, None).expect_err("no file");
         assert!(error.contains("/nonexistent/highwater-token"), "{error}");
+    }
+
+    #[test]
+    fn shards_come_from_the_file_or_the_environment_and_errors_name_the_origin() {
+        use crate::config::Config;
+        let from_file = Config::from_toml("[discord]\nshards = \"2-3\"\ntotal_shards = 8\n", "t")
+            .expect("valid");
+        let range = from_file
+            .discord
+            .shard_range()
+            .expect("valid")
+            .expect("set");
+        assert_eq!(range.to_string(), "2-3 of 8");
+        let from_env = Config::from_toml_with_env(
+            "",
+            "t",
+            [
+                ("HIGHWATER__DISCORD__SHARDS".to_owned(), "1".to_owned()),
+                (
+                    "HIGHWATER__DISCORD__TOTAL_SHARDS".to_owned(),
+                    "2".to_owned(),
+                ),
+            ],
+        )
+        .expect("a number from the environment is a shard");
+        let range = from_env.discord.shard_range().expect("valid").expect("set");
+        assert_eq!((range.first(), range.last(), range.total()), (1, 1, 2));
+        assert_eq!(Config::builtin().discord.shard_range(), Ok(None));
+        let error =
+            Config::from_toml("[discord]\nshards = \"0-3\"\n", "my.toml").expect_err("no total");
+        assert_eq!(
+            error.to_string(),
+            "config my.toml: discord.shards is set without discord.total_shards: say how many \
+             shards the bot has in all, e.g. total_shards = 8"
+        );
     }
 
     #[test]

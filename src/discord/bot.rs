@@ -1,6 +1,7 @@
 //! Starting the bot: a serenity client with the poise framework, its commands registered
-//! globally (or in one development guild), sharded as Discord recommends, stopped on shutdown —
-//! and started again whenever it stops on its own.
+//! globally (or in one development guild), sharded as Discord recommends or running the range
+//! of shards `[discord] shards` gives this instance, stopped on shutdown — and started again
+//! whenever it stops on its own.
 //!
 //! REST goes to Discord itself by default, with serenity's own rate limiter. With `[discord]
 //! api_base` set to something else (an HTTP proxy, a local Discord in tests) serenity can only
@@ -32,6 +33,7 @@ use url::Url;
 
 use super::commands::{self, on_error};
 use super::data::BotData;
+use crate::config::ShardRange;
 use crate::shared::GuildId;
 use crate::telemetry::Health;
 
@@ -46,6 +48,9 @@ pub struct BotSettings {
     pub proxied: bool,
     /// Register commands in this guild only (development).
     pub dev_guild: Option<GuildId>,
+    /// The gateway shards to run (`[discord] shards`); `None`: every shard Discord
+    /// recommends for the bot.
+    pub shards: Option<ShardRange>,
 }
 
 /// Why the bot stopped.
@@ -296,9 +301,26 @@ pub async fn run_bot(
         tracing::info!("stopping the Discord bot");
         shards.shutdown_all().await;
     });
-    let result = client.start_autosharded().await;
+    let result = start(&mut client, settings.shards).await;
     stopper.abort();
     result.map_err(BotError::from)
+}
+
+/// Connects the client's shards and runs them until they stop: `shards`, or every shard
+/// Discord recommends (`GET /gateway/bot`) when `None`.
+async fn start(
+    client: &mut serenity::Client,
+    shards: Option<ShardRange>,
+) -> Result<(), serenity::Error> {
+    match shards {
+        // serenity 0.12 reads this range's end as inclusive: `4..7` boots shards 4, 5, 6 and 7.
+        Some(range) => {
+            client
+                .start_shard_range(range.first()..range.last(), range.total())
+                .await
+        }
+        None => client.start_autosharded().await,
+    }
 }
 
 #[cfg(test)]

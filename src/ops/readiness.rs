@@ -3,7 +3,8 @@
 //! Ready means: the database takes writes, the bot is connected when it has a token and
 //! Discord has not refused that token, the last tick did not fail, and no history is stale.
 //! A process that has not ticked yet is ready (its first tick may be hours away). The answer
-//! also says whether this instance leads the scheduler and which kind of database it uses.
+//! also says whether this instance leads the scheduler, which kind of database it uses and
+//! which of the bot's gateway shards it runs.
 
 use serde_json::{Value, json};
 
@@ -40,6 +41,8 @@ pub struct Readiness {
     pub role: &'static str,
     /// The database's kind, `sqlite` or `postgres` (never its URL, which may hold a password).
     pub database: &'static str,
+    /// The gateway shards this instance runs (`0-3 of 8`); `None` for every shard, or no bot.
+    pub shards: Option<String>,
 }
 
 impl Readiness {
@@ -144,6 +147,7 @@ impl Readiness {
             checks: vec![database, discord, last_tick, histories, held],
             role: if health.leader { "leader" } else { "follower" },
             database: health.database,
+            shards: health.shards.clone(),
         }
     }
 
@@ -153,12 +157,13 @@ impl Readiness {
     }
 
     /// `{"ready": bool, "role": "leader"|"follower", "database": "sqlite"|"postgres",
-    /// "checks": [{"name", "ok", "why"}, ...]}`.
+    /// "shards": "0-3 of 8"|null, "checks": [{"name", "ok", "why"}, ...]}`.
     pub fn to_json(&self) -> Value {
         json!({
             "ready": self.ready(),
             "role": self.role,
             "database": self.database,
+            "shards": self.shards,
             "checks": self.checks.iter().map(|c| json!({
                 "name": c.name,
                 "ok": c.ok,
@@ -210,10 +215,13 @@ mod tests {
             (&follower["ready"], &follower["role"], &follower["database"]),
             (&json!(true), &json!("follower"), &json!("postgres"))
         );
+        assert_eq!(follower["shards"], Value::Null, "every shard, or no bot");
         health.leader = true;
+        health.shards = Some("1 of 2".into());
+        let leader = Readiness::assess(Ok(()), &health).to_json();
         assert_eq!(
-            Readiness::assess(Ok(()), &health).to_json()["role"],
-            json!("leader")
+            (&leader["role"], &leader["shards"]),
+            (&json!("leader"), &json!("1 of 2"))
         );
     }
 

@@ -6,8 +6,9 @@
 //! - Only **process-wide** facts live here: whether a bot is configured, whether Discord
 //!   refused the bot token, whether the gateway is connected, how the last tick ended,
 //!   which histories are stale and which latest closes are held back, whether this instance
-//!   leads the scheduler and which kind of database it uses. A single channel or webhook that fails is that destination's
-//!   business and is recorded with the destination in the store.
+//!   leads the scheduler, which kind of database it uses and which gateway shards it runs.
+//!   A single channel or webhook that fails is that destination's business and is recorded
+//!   with the destination in the store.
 //! - The state is in memory and per process. A refused token is only ever cleared by a restart
 //!   (the token is read once, at start-up), so nothing here un-sets it.
 //! - No secret is ever stored: a reason says what Discord answered, never the token.
@@ -55,6 +56,9 @@ pub struct HealthSnapshot {
     pub leader: bool,
     /// The database's kind, `sqlite` or `postgres` (never its URL); empty until the app sets it.
     pub database: &'static str,
+    /// The gateway shards this instance's bot runs (`0-3 of 8`), when `[discord] shards` or
+    /// `total_shards` chose them; `None` for every shard Discord recommends, or no bot.
+    pub shards: Option<String>,
 }
 
 /// The shared health state: cheap to read, written rarely. Share it as an `Arc<Health>`.
@@ -68,6 +72,7 @@ pub struct Health {
     held: Mutex<BTreeMap<String, String>>,
     leader: AtomicBool,
     database: Mutex<&'static str>,
+    shards: Mutex<Option<String>>,
 }
 
 /// A plain value behind a mutex: a writer that panicked cannot have left it half-set.
@@ -92,6 +97,7 @@ impl Health {
             held: locked(&self.held).clone(),
             leader: self.leader.load(Ordering::Relaxed),
             database: *locked(&self.database),
+            shards: locked(&self.shards).clone(),
         }
     }
 
@@ -103,6 +109,11 @@ impl Health {
     /// Records the database's kind (`sqlite` or `postgres`).
     pub fn set_database(&self, kind: &'static str) {
         *locked(&self.database) = kind;
+    }
+
+    /// Records which gateway shards this process's bot runs (`None`: every one).
+    pub fn set_shards(&self, shards: Option<String>) {
+        *locked(&self.shards) = shards;
     }
 
     /// Records that this process runs the bot.

@@ -106,6 +106,12 @@ fn compose_also_runs_two_instances_on_a_postgres_service_without_a_written_passw
     );
     assert!(compose.contains("POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-highwater}"));
     assert!(compose.contains("condition: service_healthy"));
+    // One bot, its two shards split: a runs shard 0, b overrides it with shard 1.
+    assert!(compose.contains("HIGHWATER__DISCORD__TOTAL_SHARDS: \"2\""));
+    assert!(compose.contains("HIGHWATER__DISCORD__SHARDS: \"0\""));
+    assert!(compose.contains(
+        "    environment:\n      <<: *instance-env\n      HIGHWATER__DISCORD__SHARDS: \"1\"\n"
+    ));
 }
 
 #[test]

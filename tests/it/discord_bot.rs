@@ -37,7 +37,7 @@ pub(crate) fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<
 pub(crate) struct Running {
     shutdown: CancellationToken,
     task: JoinHandle<()>,
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     /// The app's metrics registry.
     metrics: Arc<highwater::telemetry::Metrics>,
 }
@@ -56,7 +56,7 @@ fn config(fake: &FakeDiscord) -> Config {
     config_with(fake, "")
 }
 
-fn config_with(fake: &FakeDiscord, extra: &str) -> Config {
+pub(crate) fn config_with(fake: &FakeDiscord, extra: &str) -> Config {
     Config::from_toml(
         &format!(
             "[discord]\napi_base = \"{}\"\ndev_guild = {GUILD}\n{extra}",
@@ -76,7 +76,7 @@ pub(crate) async fn start(
     start_with(fake, config(fake), db, data, clock).await
 }
 
-async fn start_with(
+pub(crate) async fn start_with(
     fake: &FakeDiscord,
     config: Config,
     db: &Path,

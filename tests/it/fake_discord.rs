@@ -210,7 +210,7 @@ fn auth(fake: &FakeDiscord) -> String {
 async fn every_payload_deserialises_as_serenity_models() {
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let config = fake.config();
-    let ready = support::discord::payloads::ready(config, "s", "ws://x");
+    let ready = support::discord::payloads::ready(config, "s", "ws://x", [0, 1]);
     serde_json::from_value::<serenity::Ready>(ready).expect("READY");
     let guild = support::discord::payloads::guild_create(config, &config.guilds[0]);
     let guild = serde_json::from_value::<serenity::GuildCreateEvent>(guild).expect("GUILD_CREATE");

@@ -18,6 +18,7 @@ mod deploy;
 mod discord_bot;
 mod discord_fanout;
 mod discord_rest;
+mod discord_shards;
 mod engine_cases;
 mod fake_discord;
 mod fuzz;

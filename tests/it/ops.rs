@@ -260,6 +260,33 @@ async fn healthz_is_ok_and_readyz_names_a_refused_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_shows_the_shards_an_instance_with_a_bot_runs() {
+    let s = support::run_dir();
+    let webhook = FakeWebhook::start().await;
+    let shards = "[discord]\nshards = \"1\"\ntotal_shards = 2\n";
+    let (store, lock) = SqliteStore::open_locked(&s.db).await.expect("store opens");
+    let app = App::with_locked_parts(
+        config(&webhook.url(1), shards),
+        RunOptions {
+            data: Some(support::data_dir()),
+            discord_token: Some(secrecy::SecretString::from("test-token")),
+            ..RunOptions::default()
+        },
+        Arc::new(store),
+        lock,
+        ManualClock::at(record_evening()),
+    )
+    .await
+    .expect("the app starts");
+    let shutdown = CancellationToken::new();
+    let base = serve(&app, &shutdown).await;
+    let (_, _, body) = get(&format!("{base}/readyz")).await;
+    let body: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(body["shards"], json!("1 of 2"), "{body}");
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_tick_and_an_unwritable_database_make_readyz_fail_and_say_why() {
     let s = support::run_dir();
     let webhook = FakeWebhook::start().await;

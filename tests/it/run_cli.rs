@@ -113,6 +113,25 @@ fn start_error(config: &str) -> String {
 }
 
 #[test]
+fn a_shard_beyond_the_total_is_refused_naming_the_flags_and_the_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("highwater.db");
+    let (code, stdout, stderr) = run_once(
+        &console_config(),
+        &db,
+        &["--shards", "1-2", "--total-shards", "2"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: --shards and --total-shards (over the config's [discord]): discord.shards = \
+         \"1-2\" names shard 2, but with total_shards = 2 the shards are 0 to 1"
+    );
+    assert!(!db.exists(), "refused before the database is opened");
+}
+
+#[test]
 fn a_five_field_cron_expression_is_refused_with_the_six_field_form() {
     let error = start_error(&with_job(
         "cron = \"15 16 * * Mon-Fri\"\ntimezone = \"America/New_York\"",

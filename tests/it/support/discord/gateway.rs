@@ -1,15 +1,19 @@
 //! The gateway half of the fake Discord: a WebSocket at `ws://127.0.0.1:PORT/?v=10` speaking
 //! Discord's JSON protocol (no compression).
 //!
-//! On connect it sends HELLO (op 10). IDENTIFY (op 2) with the right token starts a session:
-//! READY, then one GUILD_CREATE per configured guild; a wrong token closes with 4004, as Discord
-//! does. Heartbeats (op 1) are acknowledged (op 11). RESUME (op 6) with a known session replays
-//! every dispatch after the client's `seq` and then sends RESUMED; an unknown session gets
-//! INVALID_SESSION (op 9, not resumable). serenity sends RESUME as soon as it reconnects, before
-//! reading HELLO (it ignores HELLO while resuming), so RESUME is accepted at any point.
+//! On connect it sends HELLO (op 10). IDENTIFY (op 2) with the right token starts a session
+//! for the shard it names (`"shard": [id, total]`, `[0, 1]` without one): READY, echoing the
+//! shard, then one GUILD_CREATE per configured guild that shard owns (`(guild_id >> 22) %
+//! total == id`, Discord's formula); a wrong token closes with 4004, as Discord does, and so does
+//! a shard outside `0..total` (4010). Heartbeats (op 1) are acknowledged (op 11). RESUME (op 6)
+//! with a known session replays every dispatch of that session after the client's `seq` and
+//! then sends RESUMED; an unknown session gets INVALID_SESSION (op 9, not resumable). serenity
+//! sends RESUME as soon as it reconnects, before reading HELLO (it ignores HELLO while
+//! resuming), so RESUME is accepted at any point.
 //!
-//! One session exists at a time; dispatches go to the connection that identified or resumed
-//! last, and are logged so a resume after a dropped connection misses nothing.
+//! Several sessions exist at once, one per shard (a new IDENTIFY for a shard replaces that
+//! shard's session); each session's dispatches go to the connection that identified or resumed
+//! it last, and are logged so a resume after a dropped connection misses nothing.
 
 use std::sync::Arc;
 
@@ -20,7 +24,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 use super::payloads;
-use super::state::{Outbound, Shared};
+use super::state::{ONLY_SHARD, Outbound, Session, Shard, Shared, shard_of};
 
 /// Discord's gateway close codes that the fake uses.
 mod close {
@@ -28,6 +32,7 @@ mod close {
     pub const DECODE_ERROR: u16 = 4002;
     pub const AUTHENTICATION_FAILED: u16 = 4004;
     pub const ALREADY_AUTHENTICATED: u16 = 4005;
+    pub const INVALID_SHARD: u16 = 4010;
     pub const INVALID_API_VERSION: u16 = 4012;
 }
 
@@ -100,13 +105,14 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, version: Option<Strin
         }
     }
     let mut state = shared.lock();
-    if state
-        .gateway
-        .current
-        .as_ref()
-        .is_some_and(|(id, _)| *id == connection)
-    {
-        state.gateway.current = None;
+    for session in &mut state.gateway.sessions {
+        if session
+            .current
+            .as_ref()
+            .is_some_and(|(id, _)| *id == connection)
+        {
+            session.current = None;
+        }
     }
 }
 
@@ -149,24 +155,11 @@ fn on_frame(
             if !token_ok(&frame["d"]) {
                 return Some((close::AUTHENTICATION_FAILED, "Authentication failed."));
             }
+            let Some(shard) = identified_shard(&frame["d"]) else {
+                return Some((close::INVALID_SHARD, "Invalid shard."));
+            };
             *authenticated = true;
-            let mut state = shared.lock();
-            let gateway = &mut state.gateway;
-            gateway.identifies += 1;
-            gateway.sessions += 1;
-            let session_id = format!("fake-session-{}", gateway.sessions);
-            gateway.session_id = Some(session_id.clone());
-            gateway.seq = 0;
-            gateway.log.clear();
-            gateway.current = Some((connection, sender.clone()));
-            let ready = payloads::ready(&shared.config, &session_id, &shared.ws_url);
-            state.dispatch("READY", ready);
-            for guild in &shared.config.guilds {
-                state.dispatch(
-                    "GUILD_CREATE",
-                    payloads::guild_create(&shared.config, guild),
-                );
-            }
+            identify(shared, shard, (connection, sender.clone()));
             None
         }
         Some(6) => {
@@ -175,25 +168,74 @@ fn on_frame(
                 return Some((close::AUTHENTICATION_FAILED, "Authentication failed."));
             }
             let mut state = shared.lock();
-            let known = state.gateway.session_id.is_some()
-                && state.gateway.session_id.as_deref() == d["session_id"].as_str();
-            if !known {
+            let gateway = &mut state.gateway;
+            let session = d["session_id"]
+                .as_str()
+                .and_then(|id| gateway.sessions.iter_mut().find(|s| s.id == id));
+            let Some(session) = session else {
                 send(json!({"op": 9, "s": null, "t": null, "d": false}));
                 return None;
-            }
+            };
             *authenticated = true;
             let after = d["seq"].as_u64().unwrap_or(0);
-            let gateway = &mut state.gateway;
-            gateway.resumes += 1;
-            gateway.current = Some((connection, sender.clone()));
-            for (_, missed) in gateway.log.iter().filter(|(seq, _)| *seq > after) {
+            session.current = Some((connection, sender.clone()));
+            for (_, missed) in session.log.iter().filter(|(seq, _)| *seq > after) {
                 let _ = sender.send(Outbound::Text(missed.clone()));
             }
-            state.dispatch("RESUMED", json!({"_trace": ["fake-discord"]}));
+            let shard = session.shard;
+            gateway.resumes += 1;
+            state.dispatch(shard, "RESUMED", json!({"_trace": ["fake-discord"]}));
             None
         }
         // Presence updates, voice state, guild member requests: accepted, not acted on.
         Some(3 | 4 | 8 | 31) => None,
         _ => Some((close::UNKNOWN_OPCODE, "Unknown opcode.")),
+    }
+}
+
+/// The shard IDENTIFY names: `"shard": [id, total]` with `id < total`, or the only shard when
+/// the field is absent; `None` for anything else.
+fn identified_shard(d: &Value) -> Option<Shard> {
+    match &d["shard"] {
+        Value::Null => Some(ONLY_SHARD),
+        Value::Array(pair) => match pair.as_slice() {
+            [id, total] => {
+                let (id, total) = (id.as_u64()?, total.as_u64()?);
+                (id < total).then_some([id, total])
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Starts a fresh session for `shard` on `connection` (replacing the shard's old one): READY,
+/// then the GUILD_CREATE of each guild the shard owns.
+fn identify(shared: &Shared, shard: Shard, connection: (u64, UnboundedSender<Outbound>)) {
+    let mut state = shared.lock();
+    let gateway = &mut state.gateway;
+    gateway.identifies += 1;
+    gateway.identified.push(shard);
+    gateway.started += 1;
+    let session_id = format!("fake-session-{}", gateway.started);
+    gateway.sessions.retain(|s| s.shard != shard);
+    gateway.sessions.push(Session {
+        id: session_id.clone(),
+        shard,
+        seq: 0,
+        log: Vec::new(),
+        current: Some(connection),
+    });
+    let ready = payloads::ready(&shared.config, &session_id, &shared.ws_url, shard);
+    state.dispatch(shard, "READY", ready);
+    let [id, total] = shard;
+    for guild in &shared.config.guilds {
+        if shard_of(Some(guild.id), total) == id {
+            state.dispatch(
+                shard,
+                "GUILD_CREATE",
+                payloads::guild_create(&shared.config, guild),
+            );
+        }
     }
 }

@@ -211,6 +211,13 @@ impl Interaction {
         self
     }
 
+    /// In the configured guild `id` (default: the first guild), in its first channel unless
+    /// a channel is given.
+    pub fn in_guild(mut self, id: u64) -> Self {
+        self.guild_id = Some(id);
+        self
+    }
+
     /// In a direct message with the bot: `user` instead of `member`, no guild.
     pub fn in_dm(mut self) -> Self {
         self.dm = true;

@@ -245,42 +245,87 @@ impl FakeDiscord {
 
     /// Whether a bot connection is identified (or resumed) right now.
     pub fn connected(&self) -> bool {
-        self.shared.lock().gateway.current.is_some()
+        !self.shared.lock().gateway.live_senders().is_empty()
+    }
+
+    /// The shard (`[id, total]`) each IDENTIFY named, in order; `[0, 1]` for a bot that named
+    /// none.
+    pub fn identified_shards(&self) -> Vec<[u64; 2]> {
+        self.shared.lock().gateway.identified.clone()
+    }
+
+    /// The shards whose sessions have a connection right now, in the order they identified.
+    pub fn connected_shards(&self) -> Vec<[u64; 2]> {
+        let state = self.shared.lock();
+        state
+            .gateway
+            .sessions
+            .iter()
+            .filter(|s| s.current.is_some())
+            .map(|s| s.shard)
+            .collect()
+    }
+
+    /// The guilds whose GUILD_CREATE went to `shard`'s current session, in order.
+    pub fn guilds_sent_to(&self, shard: [u64; 2]) -> Vec<u64> {
+        let mut state = self.shared.lock();
+        let Some(session) = state.gateway.session_mut(shard) else {
+            return Vec::new();
+        };
+        session
+            .log
+            .iter()
+            .filter_map(|(_, frame)| serde_json::from_str::<Value>(frame).ok())
+            .filter(|frame| frame["t"] == "GUILD_CREATE")
+            .filter_map(|frame| frame["d"]["id"].as_str()?.parse().ok())
+            .collect()
     }
 
     /// Drops the bot's gateway connection without a close frame, like a network failure; the
     /// session stays resumable and later dispatches wait in its log.
     pub fn drop_connection(&self) {
-        self.disconnect(Outbound::Drop);
+        self.disconnect(|| Outbound::Drop);
     }
 
-    /// Asks the bot to reconnect and resume (op 7 RECONNECT).
+    /// Asks the bot to reconnect and resume (op 7 RECONNECT), on every connected shard.
     pub fn request_reconnect(&self) {
         let state = self.shared.lock();
-        if let Some((_, sender)) = &state.gateway.current {
+        for sender in state.gateway.live_senders() {
             let _ = sender.send(Outbound::Text(
                 r#"{"op":7,"s":null,"t":null,"d":null}"#.to_owned(),
             ));
         }
     }
 
-    fn disconnect(&self, how: Outbound) {
+    /// Ends every shard's connection `how`.
+    fn disconnect(&self, how: impl Fn() -> Outbound) {
         let mut state = self.shared.lock();
-        if let Some((_, sender)) = state.gateway.current.take() {
-            let _ = sender.send(how);
+        for session in &mut state.gateway.sessions {
+            if let Some((_, sender)) = session.current.take() {
+                let _ = sender.send(how());
+            }
         }
     }
 
     // --- interactions ---
 
-    /// Dispatches INTERACTION_CREATE for `interaction`; the command id is the one the bot
-    /// registered under that name, if it did. Panics when the bot never identified.
+    /// Dispatches INTERACTION_CREATE for `interaction` in the session of the shard that owns
+    /// its guild (shard 0 for a direct message), as Discord does; the command id is the one
+    /// the bot registered under that name, if it did. Panics when no session owns the guild
+    /// (the bot never identified as its shard).
     pub fn send_interaction(&self, interaction: &Interaction) -> SentInteraction {
         let config = &self.shared.config;
         let id = self.shared.snowflake();
         let token = format!("interaction-token-{id}");
         let mut state = self.shared.lock();
         let guild = interaction.guild(config).map(|g| g.id);
+        let shard = state.gateway.shard_for(guild).unwrap_or_else(|| {
+            panic!(
+                "no session owns guild {guild:?}: the bot has not identified as its shard \
+                 (wait_for_ready); sessions {:?}",
+                state.gateway.identified
+            )
+        });
         let command_id = state
             .command_id(interaction.name(), guild)
             .unwrap_or_else(|| self.shared.snowflake());
@@ -300,12 +345,22 @@ impl FakeDiscord {
                 original: None,
                 edits: Vec::new(),
                 followups: Vec::new(),
+                shard,
             },
         );
         state
-            .dispatch("INTERACTION_CREATE", payload)
-            .expect("the bot has identified before interactions are sent (wait_for_ready)");
+            .dispatch(shard, "INTERACTION_CREATE", payload)
+            .expect("the shard's session exists");
         SentInteraction { id }
+    }
+
+    /// The shard (`[id, total]`) whose session interaction `id` was dispatched in.
+    pub fn interaction_shard(&self, id: u64) -> Option<[u64; 2]> {
+        self.shared
+            .lock()
+            .interactions
+            .get(&id)
+            .map(|log| log.shard)
     }
 
     /// The INTERACTION_CREATE payload `interaction` becomes (with a fresh id and token), for

@@ -91,11 +91,13 @@ pub fn application(config: &FakeConfig) -> Value {
     })
 }
 
-/// READY's `d`.
-pub fn ready(config: &FakeConfig, session_id: &str, resume_url: &str) -> Value {
+/// READY's `d` for `shard` (`[id, total]`): it lists the guilds that shard owns.
+pub fn ready(config: &FakeConfig, session_id: &str, resume_url: &str, shard: [u64; 2]) -> Value {
+    let [id, total] = shard;
     let guilds: Vec<Value> = config
         .guilds
         .iter()
+        .filter(|g| super::state::shard_of(Some(g.id), total) == id)
         .map(|g| json!({"id": g.id.to_string(), "unavailable": true}))
         .collect();
     json!({
@@ -104,7 +106,7 @@ pub fn ready(config: &FakeConfig, session_id: &str, resume_url: &str) -> Value {
         "guilds": guilds,
         "session_id": session_id,
         "resume_gateway_url": resume_url,
-        "shard": [0, 1],
+        "shard": [id, total],
         "application": {"id": config.application_id.to_string(), "flags": 0},
         "private_channels": [],
         "relationships": [],

@@ -1,5 +1,6 @@
 //! What the fake Discord remembers, shared by the REST handlers, the gateway connections and the
-//! test: recorded requests, messages, commands, interactions and the gateway session.
+//! test: recorded requests, messages, commands, interactions and the gateway sessions (one per
+//! shard).
 //!
 //! One `std::sync::Mutex` guards it all; no lock is held across an `.await`. Gateway frames are
 //! queued to a connection's channel while the lock is held, so dispatches keep their sequence
@@ -70,23 +71,70 @@ pub struct InteractionLog {
     pub original: Option<Value>,
     pub edits: Vec<(Value, Instant)>,
     pub followups: Vec<(Value, Instant)>,
+    /// The shard whose session the interaction was dispatched in.
+    pub shard: Shard,
 }
 
-/// The gateway session (one bot, one shard).
-#[derive(Debug, Default)]
-pub struct Gateway {
-    pub session_id: Option<String>,
+/// A shard as `[shard_id, num_shards]`, the way IDENTIFY and READY carry it.
+pub type Shard = [u64; 2];
+
+/// The shard of a bot that identified without a `shard` field: the only one.
+pub const ONLY_SHARD: Shard = [0, 1];
+
+/// The shard Discord sends `guild`'s events to among `total` shards; direct messages (no
+/// guild) go to shard 0.
+pub fn shard_of(guild: Option<u64>, total: u64) -> u64 {
+    guild.map_or(0, |id| (id >> 22) % total.max(1))
+}
+
+/// One gateway session: one shard of the bot, identified once, resumable.
+#[derive(Debug)]
+pub struct Session {
+    pub id: String,
+    pub shard: Shard,
     pub seq: u64,
     /// Every dispatch of the session, for replay on RESUME: (seq, frame).
     pub log: Vec<(u64, String)>,
-    /// The connection that receives dispatches: (connection id, sender).
+    /// The connection that receives the session's dispatches: (connection id, sender).
     pub current: Option<(u64, UnboundedSender<Outbound>)>,
+}
+
+/// The gateway: a session per shard the bot identified as (one for an unsharded bot).
+#[derive(Debug, Default)]
+pub struct Gateway {
+    /// At most one per shard: a new IDENTIFY for a shard replaces its session.
+    pub sessions: Vec<Session>,
+    /// The shard of every IDENTIFY, in order.
+    pub identified: Vec<Shard>,
     pub identifies: usize,
     pub resumes: usize,
     pub heartbeats: usize,
     pub connections: usize,
     /// Sessions handed out so far (for unique session ids).
-    pub sessions: u64,
+    pub started: u64,
+}
+
+impl Gateway {
+    /// The session of `shard`, if the bot identified as it.
+    pub fn session_mut(&mut self, shard: Shard) -> Option<&mut Session> {
+        self.sessions.iter_mut().find(|s| s.shard == shard)
+    }
+
+    /// The shard that owns `guild` among the sessions (Discord's formula), if one does.
+    pub fn shard_for(&self, guild: Option<u64>) -> Option<Shard> {
+        self.sessions
+            .iter()
+            .map(|s| s.shard)
+            .find(|[id, total]| shard_of(guild, *total) == *id)
+    }
+
+    /// Every connection that receives dispatches now.
+    pub fn live_senders(&self) -> Vec<UnboundedSender<Outbound>> {
+        self.sessions
+            .iter()
+            .filter_map(|s| s.current.as_ref().map(|(_, sender)| sender.clone()))
+            .collect()
+    }
 }
 
 #[derive(Default)]
@@ -172,19 +220,19 @@ impl Shared {
 }
 
 impl State {
-    /// Sends a dispatch (`op` 0) in the current session: numbered, logged for RESUME and sent to
-    /// the connected bot if there is one. `None` when no session exists (the bot never identified).
-    pub fn dispatch(&mut self, event: &str, data: Value) -> Option<u64> {
-        let gateway = &mut self.gateway;
-        gateway.session_id.as_ref()?;
-        gateway.seq += 1;
-        let seq = gateway.seq;
+    /// Sends a dispatch (`op` 0) in `shard`'s session: numbered, logged for RESUME and sent to
+    /// the connection that holds the session if there is one. `None` when the bot never
+    /// identified as that shard.
+    pub fn dispatch(&mut self, shard: Shard, event: &str, data: Value) -> Option<u64> {
+        let session = self.gateway.session_mut(shard)?;
+        session.seq += 1;
+        let seq = session.seq;
         let frame = json!({"op": 0, "t": event, "s": seq, "d": data}).to_string();
-        gateway.log.push((seq, frame.clone()));
-        if let Some((_, sender)) = &gateway.current
+        session.log.push((seq, frame.clone()));
+        if let Some((_, sender)) = &session.current
             && sender.send(Outbound::Text(frame)).is_err()
         {
-            gateway.current = None;
+            session.current = None;
         }
         Some(seq)
     }
