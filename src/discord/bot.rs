@@ -184,17 +184,51 @@ pub async fn run_bot_forever(
     }
 }
 
-/// Keeps [`Health::gateway_connected`] up to date from the gateway's own events.
-struct GatewayWatch(Arc<Health>);
+/// Keeps [`Health::gateway_connected`] up to date from the gateway's own events: connected
+/// while every shard this process runs is.
+struct GatewayWatch {
+    health: Arc<Health>,
+    shards: std::sync::Mutex<ShardStates>,
+}
+
+impl GatewayWatch {
+    fn new(health: Arc<Health>) -> Self {
+        Self {
+            health,
+            shards: std::sync::Mutex::new(ShardStates::default()),
+        }
+    }
+
+    fn note(&self, shard: serenity::ShardId, connected: bool) {
+        let all = self
+            .shards
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .note(shard.0, connected);
+        self.health.set_gateway_connected(all);
+    }
+}
+
+/// The connection state of each shard heard from.
+#[derive(Debug, Default)]
+struct ShardStates(std::collections::BTreeMap<u32, bool>);
+
+impl ShardStates {
+    /// Records `shard`'s state; returns whether every shard heard from is connected.
+    fn note(&mut self, shard: u32, connected: bool) -> bool {
+        self.0.insert(shard, connected);
+        self.0.values().all(|up| *up)
+    }
+}
 
 #[serenity::async_trait]
 impl serenity::EventHandler for GatewayWatch {
-    async fn ready(&self, _ctx: serenity::Context, _ready: serenity::Ready) {
-        self.0.set_gateway_connected(true);
+    async fn ready(&self, ctx: serenity::Context, _ready: serenity::Ready) {
+        self.note(ctx.shard_id, true);
     }
 
-    async fn resume(&self, _ctx: serenity::Context, _event: serenity::ResumedEvent) {
-        self.0.set_gateway_connected(true);
+    async fn resume(&self, ctx: serenity::Context, _event: serenity::ResumedEvent) {
+        self.note(ctx.shard_id, true);
     }
 
     async fn shard_stage_update(
@@ -203,8 +237,8 @@ impl serenity::EventHandler for GatewayWatch {
         event: serenity::ShardStageUpdateEvent,
     ) {
         let connected = matches!(event.new, serenity::ConnectionStage::Connected);
-        tracing::debug!(old = ?event.old, new = ?event.new, "gateway stage");
-        self.0.set_gateway_connected(connected);
+        tracing::debug!(shard = event.shard_id.0, old = ?event.old, new = ?event.new, "gateway stage");
+        self.note(event.shard_id, connected);
     }
 }
 
@@ -293,7 +327,7 @@ pub async fn run_bot(
     };
     let mut client = builder
         .framework(framework)
-        .event_handler(GatewayWatch(health))
+        .event_handler(GatewayWatch::new(health))
         .await?;
     let shards = client.shard_manager.clone();
     let stopper = tokio::spawn(async move {
@@ -326,6 +360,19 @@ async fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gateway_counts_as_connected_only_while_every_shard_is() {
+        let mut shards = ShardStates::default();
+        assert!(shards.note(0, true));
+        assert!(!shards.note(1, false), "shard 1 is down");
+        assert!(
+            !shards.note(0, true),
+            "still down: shard 0 coming up says nothing of 1"
+        );
+        assert!(shards.note(1, true));
+        assert!(!shards.note(0, false));
+    }
 
     #[test]
     fn reconnect_waits_double_from_one_second_to_five_minutes() {

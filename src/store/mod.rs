@@ -544,8 +544,10 @@ pub trait Store: Send + Sync {
     /// it again.
     async fn recover_interrupted(&self, now: DateTime<Utc>, all: bool) -> Result<u64, StoreError>;
     /// Claims up to `limit` pending messages due at `now` for one attempt each (state
-    /// `sending` until `lease_until`), oldest first — never one for a destination that already
-    /// has a message in flight, so each destination gets its messages in order, one at a time.
+    /// `sending` until `lease_until`), oldest first — at most one per destination, and only a
+    /// destination's oldest open message (pending or sending): so each destination gets its
+    /// messages in the order they were written, one at a time, and a message waiting to be
+    /// retried holds back the later ones of its destination.
     async fn claim_due(
         &self,
         now: DateTime<Utc>,

@@ -752,16 +752,16 @@ impl Store for PgStore {
     ) -> Result<Vec<Claimed>, StoreError> {
         const DOING: &str = "claiming due messages";
         let mut tx = self.pool.begin().await.map_err(query(DOING))?;
-        // First the destinations: those with a message due and none in flight, oldest due
-        // first, each locked for this transaction; one another claimer holds is skipped.
+        // First the destinations: those whose oldest open message (pending or sending) is
+        // pending and due, oldest due first, each locked for this transaction; one another
+        // claimer holds is skipped.
         let destinations: Vec<i64> = sqlx::query_scalar(
             "SELECT d.id FROM destinations d
-             JOIN (SELECT destination, MIN(next_attempt_at) AS due, MIN(id) AS first
-                   FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1
-                   GROUP BY destination) p ON p.destination = d.id
-             WHERE NOT EXISTS (SELECT 1 FROM outbox s
-                               WHERE s.destination = d.id AND s.state = 'sending')
-             ORDER BY p.due, p.first
+             JOIN outbox h ON h.destination = d.id
+             WHERE h.state = 'pending' AND h.next_attempt_at <= $1
+               AND h.id = (SELECT MIN(o.id) FROM outbox o
+                           WHERE o.destination = d.id AND o.state IN ('pending', 'sending'))
+             ORDER BY h.next_attempt_at, h.id
              LIMIT $2
              FOR NO KEY UPDATE OF d SKIP LOCKED",
         )
@@ -782,9 +782,9 @@ impl Store for PgStore {
              WHERE id IN (SELECT o.id FROM outbox o
                           WHERE o.state = 'pending' AND o.next_attempt_at <= $2
                             AND o.destination = ANY($3)
-                            AND NOT EXISTS (SELECT 1 FROM outbox s
-                                            WHERE s.destination = o.destination
-                                              AND s.state = 'sending')
+                            AND o.id = (SELECT MIN(h.id) FROM outbox h
+                                        WHERE h.destination = o.destination
+                                          AND h.state IN ('pending', 'sending'))
                           ORDER BY o.next_attempt_at, o.id
                           LIMIT $4
                           FOR UPDATE SKIP LOCKED)

@@ -17,7 +17,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 type Step = (i64, &'static str, &'static str);
 
 /// The SQLite schema, in order.
-pub(super) const SQLITE: [Step; 5] = [
+pub(super) const SQLITE: [Step; 6] = [
     (
         1,
         "servers rules bars",
@@ -43,10 +43,15 @@ pub(super) const SQLITE: [Step; 5] = [
         "job claims",
         include_str!("../../migrations/sqlite/0005_job_claims.sql"),
     ),
+    (
+        6,
+        "outbox heads",
+        include_str!("../../migrations/sqlite/0006_outbox_heads.sql"),
+    ),
 ];
 
 /// The PostgreSQL schema, in order: the same steps as [`SQLITE`].
-pub(super) const POSTGRES: [Step; 5] = [
+pub(super) const POSTGRES: [Step; 6] = [
     (
         1,
         "servers rules bars",
@@ -71,6 +76,11 @@ pub(super) const POSTGRES: [Step; 5] = [
         5,
         "job claims",
         include_str!("../../migrations/postgres/0005_job_claims.sql"),
+    ),
+    (
+        6,
+        "outbox heads",
+        include_str!("../../migrations/postgres/0006_outbox_heads.sql"),
     ),
 ];
 

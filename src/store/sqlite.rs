@@ -724,10 +724,12 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1,
                 last_attempt_at = ?
-             WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?
-                            AND destination NOT IN
-                                (SELECT destination FROM outbox WHERE state = 'sending')
-                          ORDER BY next_attempt_at, id LIMIT ?)
+             WHERE id IN (SELECT o.id FROM outbox o
+                          WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+                            AND o.id = (SELECT MIN(h.id) FROM outbox h
+                                        WHERE h.destination = o.destination
+                                          AND h.state IN ('pending', 'sending'))
+                          ORDER BY o.next_attempt_at, o.id LIMIT ?)
              RETURNING id, server, destination, symbol, session, payload, attempts, interrupted",
         )
         .bind(ms(lease_until))

@@ -53,6 +53,7 @@ on_both!(
     a_retry_waits_and_quiet_hours_give_the_attempt_back,
     finished_messages_are_never_claimed_again,
     one_destination_gets_one_message_at_a_time_in_order,
+    a_claim_of_many_takes_one_per_destination_and_a_retry_holds_back_the_later_ones,
     destinations_can_be_disabled_and_enabled_again,
     the_bar_cache_round_trips_with_missing_prices_and_a_held_bar,
     job_runs_are_remembered,
@@ -619,6 +620,84 @@ async fn one_destination_gets_one_message_at_a_time_in_order(kind: Kind) {
     assert!(c[0].id > a[0].id, "its next message, in order");
 }
 
+async fn a_claim_of_many_takes_one_per_destination_and_a_retry_holds_back_the_later_ones(
+    kind: Kind,
+) {
+    let db = TestDb::new(kind).await;
+    let store = db.open().await;
+    let now = at(2025, 9, 18, 21);
+    let (server, first) = server_with_destination(&*store, "desk").await;
+    let second = store
+        .destination_for(&server, &Target::Channel(ChannelId::new(2001)))
+        .await
+        .expect("destination");
+    for period in ["2025-09-16", "2025-09-17"] {
+        for (rule_id, destination) in [("to-console", first), ("to-channel", second)] {
+            store
+                .enqueue(
+                    &one_alert(&server, destination, rule_id, period),
+                    &DiscordMessage,
+                    now,
+                )
+                .await
+                .expect("enqueued");
+        }
+    }
+    let ids = |claimed: &[highwater::store::Claimed]| -> Vec<(i64, i64)> {
+        claimed.iter().map(|c| (c.destination.id, c.id)).collect()
+    };
+    let written = db.outbox().await;
+    let of = |destination: i64| -> Vec<i64> {
+        written
+            .iter()
+            .filter(|m| m.destination == destination)
+            .map(|m| m.id)
+            .collect()
+    };
+    let (firsts, seconds) = (of(first), of(second));
+    assert_eq!((firsts.len(), seconds.len()), (2, 2));
+
+    // Four are due; a claim of ten takes the oldest of each destination, not its next one.
+    let lease = at(2025, 9, 18, 22);
+    let claimed = store.claim_due(now, lease, 10).await.expect("claim");
+    assert_eq!(
+        ids(&claimed),
+        vec![(first, firsts[0]), (second, seconds[0])]
+    );
+
+    // The first destination's message fails and waits until 23:00; the second's is sent.
+    let later = at(2025, 9, 18, 23);
+    store
+        .retry_at(firsts[0], later, "HTTP 502", true)
+        .await
+        .expect("rescheduled");
+    store
+        .mark_delivered(seconds[0], None, None, now)
+        .await
+        .expect("marked");
+    // The first destination's next message waits behind the one being retried.
+    let claimed = store.claim_due(now, lease, 10).await.expect("claim");
+    assert_eq!(ids(&claimed), vec![(second, seconds[1])]);
+    let claimed = store
+        .claim_due(later, at(2025, 9, 19, 0), 10)
+        .await
+        .expect("claim");
+    assert_eq!(
+        ids(&claimed),
+        vec![(first, firsts[0])],
+        "the retry, alone: its destination's next message comes after it"
+    );
+    store
+        .mark_delivered(firsts[0], None, None, later)
+        .await
+        .expect("marked");
+    let claimed = store
+        .claim_due(later, at(2025, 9, 19, 0), 10)
+        .await
+        .expect("claim");
+    assert_eq!(ids(&claimed), vec![(first, firsts[1])]);
+}
+
 async fn destinations_can_be_disabled_and_enabled_again(kind: Kind) {
     let db = TestDb::new(kind).await;
     let store = db.open().await;
@@ -823,7 +902,7 @@ async fn a_database_from_an_older_version_is_migrated_not_wiped(kind: Kind) {
         old.close().await;
     }
     let store = db.open().await;
-    assert_eq!(db.schema_version().await, 5);
+    assert_eq!(db.schema_version().await, 6);
     let rules = store.rules(&server).await.expect("rules");
     assert_eq!(rules.len(), 1, "the old data is still there");
     assert_eq!(rules[0].rule.id, "kept");
