@@ -623,7 +623,21 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
         lines.iter().map(|(buffer, line)| &buffer[line.clone()]),
     )?;
     tracing::info!(alerts = lines.len(), symbols, "replay finished");
+    drop_in_background(lines);
     Ok(())
+}
+
+/// Frees `value` on a thread of its own, so that the caller does not wait for it: a replay's
+/// lines are tens of megabytes in a hundred buffers that other threads allocated, and handing
+/// them back to the allocator is work nobody waits for. When no thread can be started, the
+/// closure (and `value` with it) is dropped right here.
+fn drop_in_background<T: Send + 'static>(value: T) {
+    let spawned = std::thread::Builder::new()
+        .name("replay-free".to_owned())
+        .spawn(move || drop(value));
+    if let Err(error) = spawned {
+        tracing::debug!(%error, "freed the replay's lines here: no thread to do it");
+    }
 }
 
 /// Writes `lines` through one buffered writer, in batches of about [`OUTPUT_BUFFER`] bytes:

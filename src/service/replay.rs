@@ -96,26 +96,34 @@ where
             replay_series(series, rules, range).map_err(|error| Failure::Later(error.into()))?;
         events.sort_by_key(|e| e.date);
         // Within one history the first of a key in date order is also the first overall.
-        let keys: Vec<KeyInSymbol> = events.iter().map(KeyInSymbol::of).collect();
+        let mut rule_numbers = RuleNumbers::new(rules);
+        let keys: Vec<KeyInSymbol> = events
+            .iter()
+            .map(|event| KeyInSymbol::of(event, &mut rule_numbers))
+            .collect();
         let mut seen = HashSet::with_capacity_and_hasher(
             keys.len(),
             BuildHasherDefault::<KeyHasher>::default(),
         );
         let keep: Vec<bool> = keys.iter().map(|key| seen.insert(key)).collect();
         drop(seen);
-        let mut buffer = B::default();
-        let mut rows = Vec::with_capacity(events.len());
-        for ((event, key), keep) in events.iter().zip(keys).zip(keep) {
-            if keep {
-                let rendered = render(event, &mut buffer).map_err(Failure::Later)?;
-                rows.push((event.date, key, rendered));
-            }
-        }
-        Ok(Part {
+        let buffer = B::default();
+        let mut part = Part {
             ticker: series.symbol().ticker().to_owned(),
             buffer,
-            rows,
-        })
+            days: Vec::with_capacity(events.len()),
+            keys: Vec::with_capacity(events.len()),
+            values: Vec::with_capacity(events.len()),
+        };
+        for ((event, key), keep) in events.iter().zip(keys).zip(keep) {
+            if keep {
+                let rendered = render(event, &mut part.buffer).map_err(Failure::Later)?;
+                part.days.push(event.date.num_days_from_ce());
+                part.keys.push(key);
+                part.values.push(rendered);
+            }
+        }
+        Ok(part)
     };
     let mut parts = Vec::with_capacity(inputs.len());
     let mut later = None;
@@ -165,22 +173,61 @@ impl<B, T> Replayed<B, T> {
     }
 }
 
-/// The parts of an event's [`DedupKey`](crate::rules::DedupKey) but its symbol, for comparing the keys of one symbol:
-/// cheap to make, keep and drop (no string of its own).
-#[derive(PartialEq, Eq, Hash)]
+/// The parts of an event's [`DedupKey`](crate::rules::DedupKey) but its symbol, for comparing
+/// the keys of one symbol: a copy of a few words, with the rule as its number in the rule set
+/// (the same in every input), so keeping, moving and dropping hundreds of thousands of keys
+/// costs nothing beyond their bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct KeyInSymbol {
-    rule: Arc<str>,
+    rule: u32,
     kind: &'static str,
     period: PeriodKey,
 }
 
 impl KeyInSymbol {
-    fn of(event: &Event) -> Self {
+    fn of(event: &Event, rules: &mut RuleNumbers<'_>) -> Self {
         KeyInSymbol {
-            rule: event.rule_id.clone(),
+            rule: rules.number(&event.rule_id),
             kind: event.dedup_kind(),
             period: event.period(),
         }
+    }
+}
+
+/// Each rule id's number: its place in the rule set, or (an id not in it, which an evaluator
+/// of the set does not give) a number after the set's, the same for the same id within one
+/// input. The ids an evaluator gives are a handful of shared strings, so each is looked up by
+/// pointer among those seen before, and by its text only the first time.
+struct RuleNumbers<'r> {
+    rules: &'r RuleSet,
+    seen: Vec<(Arc<str>, u32)>,
+}
+
+impl<'r> RuleNumbers<'r> {
+    fn new(rules: &'r RuleSet) -> Self {
+        Self {
+            rules,
+            seen: Vec::new(),
+        }
+    }
+
+    fn number(&mut self, id: &Arc<str>) -> u32 {
+        if let Some((_, number)) = self.seen.iter().find(|(seen, _)| Arc::ptr_eq(seen, id)) {
+            return *number;
+        }
+        let number = self
+            .rules
+            .rules()
+            .iter()
+            .position(|rule| rule.id() == &**id)
+            .or_else(|| {
+                let known = self.seen.iter().find(|(seen, _)| **seen == **id)?;
+                Some(known.1 as usize)
+            })
+            .unwrap_or(self.rules.rules().len() + self.seen.len());
+        let number = u32::try_from(number).unwrap_or(u32::MAX);
+        self.seen.push((id.clone(), number));
+        number
     }
 }
 
@@ -238,7 +285,12 @@ impl Hasher for KeyHasher {
 struct Part<B, T> {
     ticker: String,
     buffer: B,
-    rows: Vec<(NaiveDate, KeyInSymbol, T)>,
+    /// Each kept event's session as a day number (`num_days_from_ce`), its key and what the
+    /// renderer made of it, in three lists: the merge reads the days and takes the values, and
+    /// looks at the keys only when two inputs have one ticker.
+    days: Vec<i32>,
+    keys: Vec<KeyInSymbol>,
+    values: Vec<T>,
 }
 
 /// Why an input failed: loading it, or what came after.
@@ -314,15 +366,24 @@ fn merge<B, T>(parts: Vec<Part<B, T>>) -> Replayed<B, T> {
         .collect();
     let shared_tickers = tickers.len() < parts.len();
     let order = merge_order(&parts);
-    let (buffers, mut rows): (Vec<B>, Vec<_>) = parts
-        .into_iter()
-        .map(|p| (p.buffer, p.rows.into_iter()))
-        .unzip();
+    let mut buffers = Vec::with_capacity(parts.len());
+    let mut keys = Vec::with_capacity(parts.len());
+    let mut values = Vec::with_capacity(parts.len());
+    for part in parts {
+        buffers.push(part.buffer);
+        keys.push(part.keys.into_iter());
+        values.push(part.values.into_iter());
+    }
     let mut seen = HashSet::new();
     let mut items = Vec::with_capacity(order.len());
     for part in order {
-        if let Some((_, key, value)) = rows[part].next()
-            && (!shared_tickers || seen.insert((symbol_of[part], key)))
+        let value = values[part].next();
+        let first = !shared_tickers
+            || keys[part]
+                .next()
+                .is_some_and(|key| seen.insert((symbol_of[part], key)));
+        if let Some(value) = value
+            && first
         {
             items.push((part, value));
         }
@@ -340,28 +401,30 @@ fn merge<B, T>(parts: Vec<Part<B, T>>) -> Replayed<B, T> {
 /// the days) replaces a comparison sort; a span much wider than the rows falls back to one.
 fn merge_order<B, T>(parts: &[Part<B, T>]) -> Vec<usize> {
     // (day number, part) of every row, parts in order.
-    let rows: Vec<(i32, usize)> = parts
-        .iter()
-        .enumerate()
-        .flat_map(|(i, p)| {
-            p.rows
-                .iter()
-                .map(move |(date, _, _)| (date.num_days_from_ce(), i))
-        })
-        .collect();
+    let rows = || {
+        parts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.days.iter().map(move |&day| (day, i)))
+    };
+    let count: usize = parts.iter().map(|p| p.days.len()).sum();
     let (Some(first), Some(last)) = (
-        rows.iter().map(|&(day, _)| day).min(),
-        rows.iter().map(|&(day, _)| day).max(),
+        parts
+            .iter()
+            .filter_map(|p| p.days.iter().min())
+            .min()
+            .copied(),
+        parts
+            .iter()
+            .filter_map(|p| p.days.iter().max())
+            .max()
+            .copied(),
     ) else {
         return Vec::new();
     };
     let span = usize::try_from(i64::from(last) - i64::from(first) + 1).unwrap_or(usize::MAX);
-    if span
-        > MAX_DAYS_PER_ROW
-            .saturating_mul(rows.len())
-            .max(MIN_COUNTED_DAYS)
-    {
-        let mut rows = rows;
+    if span > MAX_DAYS_PER_ROW.saturating_mul(count).max(MIN_COUNTED_DAYS) {
+        let mut rows: Vec<(i32, usize)> = rows().collect();
         rows.sort_by_key(|&(day, _)| day);
         return rows.into_iter().map(|(_, part)| part).collect();
     }
@@ -369,14 +432,14 @@ fn merge_order<B, T>(parts: &[Part<B, T>]) -> Vec<usize> {
     let slot = |day: i32| (day - first) as usize;
     // starts[d]: where the rows of day `first + d` begin in the merged order.
     let mut starts = vec![0usize; span + 1];
-    for &(day, _) in &rows {
+    for (day, _) in rows() {
         starts[slot(day) + 1] += 1;
     }
     for d in 1..starts.len() {
         starts[d] += starts[d - 1];
     }
-    let mut order = vec![0; rows.len()];
-    for &(day, part) in &rows {
+    let mut order = vec![0; count];
+    for (day, part) in rows() {
         let next = &mut starts[slot(day)];
         order[*next] = part;
         *next += 1;
@@ -420,24 +483,37 @@ mod tests {
         assert!(matches!(outcomes[7].1, Ok(14)));
     }
 
+    /// A part of `rows` (day number, key, value).
+    fn part_of<T>(ticker: &str, rows: Vec<(i32, KeyInSymbol, T)>) -> Part<(), T> {
+        let mut part = Part {
+            ticker: ticker.to_owned(),
+            buffer: (),
+            days: Vec::new(),
+            keys: Vec::new(),
+            values: Vec::new(),
+        };
+        for (day, key, value) in rows {
+            part.days.push(day);
+            part.keys.push(key);
+            part.values.push(value);
+        }
+        part
+    }
+
     fn part(ticker: &str, rows: &[(u32, &str, &'static str)]) -> Part<(), &'static str> {
         let rows = rows
             .iter()
             .map(|&(day, kind, value)| {
                 let date = NaiveDate::from_ymd_opt(2025, 9, day).expect("date");
                 let key = KeyInSymbol {
-                    rule: "rule".into(),
+                    rule: 0,
                     kind: if kind == "a" { "a" } else { "b" },
                     period: crate::market::Timeframe::Daily.key(date),
                 };
-                (date, key, value)
+                (date.num_days_from_ce(), key, value)
             })
             .collect();
-        Part {
-            ticker: ticker.to_owned(),
-            buffer: (),
-            rows,
-        }
+        part_of(ticker, rows)
     }
 
     #[test]
@@ -456,6 +532,7 @@ mod tests {
     #[test]
     fn the_merge_order_is_a_stable_sort_by_date_whatever_the_span() {
         let day = |n: i32| NaiveDate::from_num_days_from_ce_opt(n).expect("date");
+        let day_date = day;
         for spread in [3, 40_000] {
             let parts: Vec<Part<(), ()>> = (0..5)
                 .map(|i: i32| {
@@ -467,24 +544,20 @@ mod tests {
                         .into_iter()
                         .map(|date| {
                             let key = KeyInSymbol {
-                                rule: "rule".into(),
+                                rule: 0,
                                 kind: "a",
                                 period: crate::market::Timeframe::Daily.key(date),
                             };
-                            (date, key, ())
+                            (date.num_days_from_ce(), key, ())
                         })
                         .collect();
-                    Part {
-                        ticker: format!("T{i}"),
-                        buffer: (),
-                        rows,
-                    }
+                    part_of(&format!("T{i}"), rows)
                 })
                 .collect();
             let mut expected: Vec<(NaiveDate, usize)> = parts
                 .iter()
                 .enumerate()
-                .flat_map(|(i, p)| p.rows.iter().map(move |(date, _, _)| (*date, i)))
+                .flat_map(|(i, p)| p.days.iter().map(move |day| (day_date(*day), i)))
                 .collect();
             expected.sort_by_key(|&(date, _)| date);
             let expected: Vec<usize> = expected.into_iter().map(|(_, part)| part).collect();

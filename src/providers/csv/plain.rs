@@ -16,7 +16,7 @@
 //!   [`parse_plain_decimal`](crate::market::decimal::parse_plain_decimal), which gives exactly
 //!   what `str::parse` gives). Padding, exponents and other spellings are not plain.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Days, NaiveDate};
 
 use super::Columns;
 use crate::market::decimal::plain_decimal_prefix;
@@ -67,10 +67,21 @@ pub(super) fn plain_bars(
 
     let start = skip_line_ends(bytes, header_end);
     // Yahoo's layout, the common one, is read by a row reader that knows every column's role.
+    let mut dates = Dates::default();
     let bars = if roles == YAHOO {
-        rows(|at| yahoo_row(bytes, at), bytes, start, sessions)?
+        rows(
+            |at| yahoo_row(bytes, at, &mut dates),
+            bytes,
+            start,
+            sessions,
+        )?
     } else {
-        rows(|at| row(&roles, bytes, at), bytes, start, sessions)?
+        rows(
+            |at| row(&roles, bytes, at, &mut dates),
+            bytes,
+            start,
+            sessions,
+        )?
     };
     (!bars.is_empty()).then_some(bars)
 }
@@ -88,7 +99,7 @@ const YAHOO: [Role; 6] = [
 /// The rows from `at` on as bars, each read by `row` (see [`plain_bars`]).
 #[inline(always)]
 fn rows(
-    row: impl Fn(usize) -> Option<(Bar, usize)>,
+    mut row: impl FnMut(usize) -> Option<(Bar, usize)>,
     bytes: &[u8],
     mut at: usize,
     sessions: SessionDates,
@@ -127,7 +138,7 @@ fn skip_line_ends(bytes: &[u8], mut at: usize) -> usize {
 
 /// The row starting at `at` as a bar, and where it ends (its line end or the end of the file).
 #[inline(always)]
-fn row(roles: &[Role], bytes: &[u8], mut at: usize) -> Option<(Bar, usize)> {
+fn row(roles: &[Role], bytes: &[u8], mut at: usize, dates: &mut Dates) -> Option<(Bar, usize)> {
     let mut date: Option<NaiveDate> = None;
     let mut numbers: [Option<f64>; 5] = [None; 5];
     for (i, role) in roles.iter().enumerate() {
@@ -135,7 +146,7 @@ fn row(roles: &[Role], bytes: &[u8], mut at: usize) -> Option<(Bar, usize)> {
             comma(bytes, &mut at)?;
         }
         match *role {
-            Role::Date => date = Some(date_cell(bytes, &mut at)?),
+            Role::Date => date = Some(dates.cell(bytes, &mut at)?),
             Role::Number(slot) => numbers[slot] = number_cell(bytes, &mut at)?,
             Role::Other => {
                 let rest = bytes.get(at..)?;
@@ -156,8 +167,8 @@ fn row(roles: &[Role], bytes: &[u8], mut at: usize) -> Option<(Bar, usize)> {
 /// [`row`] for the columns of [`YAHOO`], cell after cell: the same steps without a loop over
 /// the roles (the common layout, read millions of times).
 #[inline(always)]
-fn yahoo_row(bytes: &[u8], mut at: usize) -> Option<(Bar, usize)> {
-    let date = date_cell(bytes, &mut at)?;
+fn yahoo_row(bytes: &[u8], mut at: usize, dates: &mut Dates) -> Option<(Bar, usize)> {
+    let date = dates.cell(bytes, &mut at)?;
     let mut numbers: [Option<f64>; 5] = [None; 5];
     for slot in [OPEN, HIGH, LOW, CLOSE, VOLUME] {
         comma(bytes, &mut at)?;
@@ -172,12 +183,70 @@ fn comma(bytes: &[u8], at: &mut usize) -> Option<()> {
     (bytes.get(*at) == Some(&b',')).then(|| *at += 1)
 }
 
-/// The date cell at `at` (exactly `YYYY-MM-DD`), stepping over it.
-#[inline(always)]
-fn date_cell(bytes: &[u8], at: &mut usize) -> Option<NaiveDate> {
-    let date = crate::market::parse_session_date(bytes.get(*at..*at + 10)?)?;
-    *at += 10;
-    Some(date)
+/// Reads date cells (exactly `YYYY-MM-DD`), each from the previous one when it can: rows run in
+/// date order, so most share the previous row's year and month, and a later day of that month
+/// is the previous date plus the days between (a step within the year, a few instructions)
+/// rather than a date built from year, month and day again. Anything else — another month, a
+/// day not after the previous one or past the month's end, bytes that are not digits — is read
+/// in full by [`parse_session_date`](crate::market::parse_session_date), so the dates are the
+/// ones it gives.
+#[derive(Default)]
+struct Dates {
+    last: Option<LastDate>,
+}
+
+/// The date last read, with what a step from it needs.
+struct LastDate {
+    /// Its first eight bytes, `YYYY-MM-`, as read.
+    head: [u8; 8],
+    date: NaiveDate,
+    day: u32,
+    /// How many days its month has.
+    month_days: u32,
+}
+
+impl Dates {
+    /// The date cell at `at`, stepping over it.
+    #[inline(always)]
+    fn cell(&mut self, bytes: &[u8], at: &mut usize) -> Option<NaiveDate> {
+        let text: &[u8; 10] = bytes.get(*at..)?.first_chunk()?;
+        let (head, rest) = text.split_first_chunk::<8>()?;
+        let date = match (&mut self.last, rest) {
+            (Some(last), &[d0 @ b'0'..=b'9', d1 @ b'0'..=b'9'])
+                if last.head == *head
+                    && (last.day + 1..=last.month_days)
+                        .contains(&(u32::from(d0 - b'0') * 10 + u32::from(d1 - b'0'))) =>
+            {
+                let day = u32::from(d0 - b'0') * 10 + u32::from(d1 - b'0');
+                let date = last
+                    .date
+                    .checked_add_days(Days::new(u64::from(day - last.day)))?;
+                last.date = date;
+                last.day = day;
+                date
+            }
+            _ => self.read(*head, text)?,
+        };
+        *at += 10;
+        Some(date)
+    }
+
+    /// Reads `text` in full and remembers it.
+    #[cold]
+    fn read(&mut self, head: [u8; 8], text: &[u8]) -> Option<NaiveDate> {
+        let date = crate::market::parse_session_date(text)?;
+        let month_days = (28..=31)
+            .rev()
+            .find(|&day| date.with_day(day).is_some())
+            .unwrap_or(28);
+        self.last = Some(LastDate {
+            head,
+            date,
+            day: date.day(),
+            month_days,
+        });
+        Some(date)
+    }
 }
 
 /// The numeric cell at `at`, stepping over it: `None` inside when it is blank (a missing value;
@@ -292,6 +361,44 @@ mod tests {
         for text in cases {
             let plain = plain(text.as_bytes()).unwrap_or_else(|| panic!("plain: {text:?}"));
             assert_eq!(Ok(plain), reader(text.as_bytes()), "{text:?}");
+        }
+    }
+
+    /// Every day across month and year ends, leap years (2000, 2020) and a common year (2021),
+    /// in both layouts, with and without gaps: dates stepped from the previous row read as the
+    /// CSV reader reads them; and days that do not exist stop the fast reader.
+    #[test]
+    fn dates_across_month_ends_and_leap_days_read_as_the_csv_reader_reads_them() {
+        for (from, to) in [("1999-12-20", "2000-03-10"), ("2019-12-25", "2021-03-05")] {
+            let from: NaiveDate = from.parse().expect("a date");
+            let to: NaiveDate = to.parse().expect("a date");
+            for step in [1, 2, 3] {
+                let mut yahoo = String::from("Date,Open,High,Low,Close,Volume\n");
+                let mut close_only = String::from("Close,Date\n");
+                let mut date = from;
+                while date <= to {
+                    yahoo += &format!("{date},1,2,0.5,1.5,7\n");
+                    close_only += &format!("1.5,{date}\n");
+                    date = date + Days::new(step);
+                }
+                for text in [yahoo, close_only] {
+                    let plain = plain(text.as_bytes()).expect("plain");
+                    assert_eq!(plain.len(), text.lines().count() - 1);
+                    assert_eq!(Ok(plain), reader(text.as_bytes()), "step {step}");
+                }
+            }
+        }
+        let header = "Date,Open,High,Low,Close,Volume\n";
+        for (first, second) in [
+            ("2021-02-28", "2021-02-29"),
+            ("2020-02-29", "2020-02-30"),
+            ("2020-04-29", "2020-04-31"),
+            ("2020-01-30", "2020-01-32"),
+            ("2020-01-09", "2020-01-1a"),
+        ] {
+            let text = format!("{header}{first},1,2,1,1.5,9\n{second},1,2,1,1.5,9\n");
+            assert_eq!(plain(text.as_bytes()), None, "{second}");
+            assert!(reader(text.as_bytes()).is_err(), "{second}");
         }
     }
 
