@@ -571,7 +571,11 @@ async fn finished_messages_are_never_claimed_again(kind: Kind) {
     assert_eq!(store.next_due().await.expect("due"), None);
 }
 
-async fn one_destination_gets_one_message_at_a_time_in_order(kind: Kind) {
+/// A store with two destinations (the console, channel 2001), each with two messages due at
+/// `now` (written alternately): the test database, the store, `now` and the two destinations.
+async fn two_destinations_with_two_messages_each(
+    kind: Kind,
+) -> (TestDb, TestStore, DateTime<Utc>, i64, i64) {
     let db = TestDb::new(kind).await;
     let store = db.open().await;
     let now = at(2025, 9, 18, 21);
@@ -593,6 +597,11 @@ async fn one_destination_gets_one_message_at_a_time_in_order(kind: Kind) {
                 .expect("enqueued");
         }
     }
+    (db, store, now, first, second)
+}
+
+async fn one_destination_gets_one_message_at_a_time_in_order(kind: Kind) {
+    let (_db, store, now, first, second) = two_destinations_with_two_messages_each(kind).await;
     // One claim at a time, as the deliverer's workers claim.
     let lease = at(2025, 9, 18, 22);
     let a = store.claim_due(now, lease, 1).await.expect("claim");
@@ -623,26 +632,7 @@ async fn one_destination_gets_one_message_at_a_time_in_order(kind: Kind) {
 async fn a_claim_of_many_takes_one_per_destination_and_a_retry_holds_back_the_later_ones(
     kind: Kind,
 ) {
-    let db = TestDb::new(kind).await;
-    let store = db.open().await;
-    let now = at(2025, 9, 18, 21);
-    let (server, first) = server_with_destination(&*store, "desk").await;
-    let second = store
-        .destination_for(&server, &Target::Channel(ChannelId::new(2001)))
-        .await
-        .expect("destination");
-    for period in ["2025-09-16", "2025-09-17"] {
-        for (rule_id, destination) in [("to-console", first), ("to-channel", second)] {
-            store
-                .enqueue(
-                    &one_alert(&server, destination, rule_id, period),
-                    &DiscordMessage,
-                    now,
-                )
-                .await
-                .expect("enqueued");
-        }
-    }
+    let (db, store, now, first, second) = two_destinations_with_two_messages_each(kind).await;
     let ids = |claimed: &[highwater::store::Claimed]| -> Vec<(i64, i64)> {
         claimed.iter().map(|c| (c.destination.id, c.id)).collect()
     };
