@@ -500,10 +500,15 @@ impl Config {
             toml::from_str(text).map_err(|e| invalid(toml_error_line(text, &e)))?;
         let mut table = defaults_table();
         merge_sections(&mut table, own);
-        let names: Vec<String> = overrides
+        // Each override's dotted key and the variable that set it.
+        let overridden: Vec<(String, String)> = overrides
             .iter()
-            .map(|(path, _)| format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase()))
+            .map(|(path, _)| {
+                let var = format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase());
+                (path.join("."), var)
+            })
             .collect();
+        let names: Vec<String> = overridden.iter().map(|(_, var)| var.clone()).collect();
         for (path, value) in overrides {
             apply_override(&mut table, &path, override_value(&value))
                 .map_err(|p| invalid(format!("environment override {}: {p}", path.join("."))))?;
@@ -523,9 +528,21 @@ impl Config {
             origin: origin.to_owned(),
             source,
         })?;
-        let setting = |problem: String| ConfigError::Setting {
-            origin: origin.to_owned(),
-            problem,
+        // A setting's problem starts with its key: when the environment set that key, the
+        // error says so, or the user would look for the value in the file.
+        let setting = |problem: String| {
+            let from_env = overridden.iter().find(|(key, _)| {
+                problem
+                    .strip_prefix(key.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '=', ':']))
+            });
+            ConfigError::Setting {
+                origin: match from_env {
+                    Some((_, var)) => format!("{origin}, overridden by {var}"),
+                    None => origin.to_owned(),
+                },
+                problem,
+            }
         };
         if rules.is_empty() {
             return Err(setting(
@@ -827,6 +844,35 @@ mod tests {
         assert!(
             text.contains("HIGHWATER__PROVIDERS__YAHO__BASE_URL"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_from_the_environment_names_the_variable_not_only_the_file() {
+        let error = Config::from_toml_with_env(
+            "[delivery]\nmax_attempts = 5\n",
+            "my.toml",
+            env(&[
+                ("HIGHWATER__DISCORD__MAX_RULES_PER_SERVER", "0"),
+                ("HIGHWATER__DELIVERY__TIMEOUT_SECS", "9"),
+            ]),
+        )
+        .expect_err("out of range");
+        assert_eq!(
+            error.to_string(),
+            "config my.toml, overridden by HIGHWATER__DISCORD__MAX_RULES_PER_SERVER: \
+             discord.max_rules_per_server = 0 must be between 1 and 100"
+        );
+        // The same problem from the file names only the file.
+        let error = Config::from_toml_with_env(
+            "[discord]\nmax_rules_per_server = 0\n",
+            "my.toml",
+            env(&[("HIGHWATER__DISCORD__MAX_SYMBOLS_PER_SERVER", "10")]),
+        )
+        .expect_err("out of range");
+        assert_eq!(
+            error.to_string(),
+            "config my.toml: discord.max_rules_per_server = 0 must be between 1 and 100"
         );
     }
 
