@@ -56,9 +56,14 @@ impl Series {
         Arc::ptr_eq(&self.bars, &other.bars)
     }
 
-    /// Sorts bars by date first; two bars on one date are still an error.
+    /// Sorts bars by date first; two bars on one date are still an error. Bars already in
+    /// order (every history file highwater reads fast) are only checked, not sorted: the
+    /// stable sort would set aside a scratch buffer half the size of the history to find that
+    /// out.
     pub fn from_unsorted(symbol: Arc<Symbol>, mut bars: Vec<Bar>) -> Result<Self, SeriesError> {
-        bars.sort_by_key(Bar::date);
+        if !bars.is_sorted_by_key(Bar::date) {
+            bars.sort_by_key(Bar::date);
+        }
         Self::new(symbol, bars)
     }
 
