@@ -107,10 +107,9 @@ where
         );
         let keep: Vec<bool> = keys.iter().map(|key| seen.insert(key)).collect();
         drop(seen);
-        let buffer = B::default();
         let mut part = Part {
             ticker: series.symbol().ticker().to_owned(),
-            buffer,
+            buffer: B::default(),
             days: Vec::with_capacity(events.len()),
             keys: Vec::with_capacity(events.len()),
             values: Vec::with_capacity(events.len()),
@@ -174,14 +173,23 @@ impl<B, T> Replayed<B, T> {
 }
 
 /// The parts of an event's [`DedupKey`](crate::rules::DedupKey) but its symbol, for comparing
-/// the keys of one symbol: a copy of a few words, with the rule as its number in the rule set
-/// (the same in every input), so keeping, moving and dropping hundreds of thousands of keys
-/// costs nothing beyond their bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// the keys of one symbol: a few words, with the rule as its place in the rule set (the same in
+/// every input), so keeping, moving and dropping hundreds of thousands of keys costs nothing
+/// beyond their bytes.
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct KeyInSymbol {
-    rule: u32,
+    rule: RuleKey,
     kind: &'static str,
     period: PeriodKey,
+}
+
+/// A rule in a dedup key: its place in the rule set, or (an id not in the set, which an
+/// evaluator of the set does not give) the id itself, so that such a key is never taken for
+/// another rule's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RuleKey {
+    InSet(u32),
+    Other(Arc<str>),
 }
 
 impl KeyInSymbol {
@@ -194,13 +202,11 @@ impl KeyInSymbol {
     }
 }
 
-/// Each rule id's number: its place in the rule set, or (an id not in it, which an evaluator
-/// of the set does not give) a number after the set's, the same for the same id within one
-/// input. The ids an evaluator gives are a handful of shared strings, so each is looked up by
-/// pointer among those seen before, and by its text only the first time.
+/// Each rule id's [`RuleKey`]. The ids an evaluator gives are a handful of shared strings, so
+/// each is looked up by pointer among those seen before, and by its text only the first time.
 struct RuleNumbers<'r> {
     rules: &'r RuleSet,
-    seen: Vec<(Arc<str>, u32)>,
+    seen: Vec<(Arc<str>, RuleKey)>,
 }
 
 impl<'r> RuleNumbers<'r> {
@@ -211,23 +217,19 @@ impl<'r> RuleNumbers<'r> {
         }
     }
 
-    fn number(&mut self, id: &Arc<str>) -> u32 {
-        if let Some((_, number)) = self.seen.iter().find(|(seen, _)| Arc::ptr_eq(seen, id)) {
-            return *number;
+    fn number(&mut self, id: &Arc<str>) -> RuleKey {
+        if let Some((_, key)) = self.seen.iter().find(|(seen, _)| Arc::ptr_eq(seen, id)) {
+            return key.clone();
         }
-        let number = self
+        let place = self
             .rules
             .rules()
             .iter()
             .position(|rule| rule.id() == &**id)
-            .or_else(|| {
-                let known = self.seen.iter().find(|(seen, _)| **seen == **id)?;
-                Some(known.1 as usize)
-            })
-            .unwrap_or(self.rules.rules().len() + self.seen.len());
-        let number = u32::try_from(number).unwrap_or(u32::MAX);
-        self.seen.push((id.clone(), number));
-        number
+            .and_then(|place| u32::try_from(place).ok());
+        let key = place.map_or_else(|| RuleKey::Other(id.clone()), RuleKey::InSet);
+        self.seen.push((id.clone(), key.clone()));
+        key
     }
 }
 
@@ -506,7 +508,7 @@ mod tests {
             .map(|&(day, kind, value)| {
                 let date = NaiveDate::from_ymd_opt(2025, 9, day).expect("date");
                 let key = KeyInSymbol {
-                    rule: 0,
+                    rule: RuleKey::InSet(0),
                     kind: if kind == "a" { "a" } else { "b" },
                     period: crate::market::Timeframe::Daily.key(date),
                 };
@@ -514,6 +516,29 @@ mod tests {
             })
             .collect();
         part_of(ticker, rows)
+    }
+
+    #[test]
+    fn a_rule_is_keyed_by_its_place_in_the_set_and_an_unknown_id_by_itself() {
+        let rules = crate::config::Config::builtin().rules;
+        let ids: Vec<Arc<str>> = rules.rules().iter().map(|r| Arc::from(r.id())).collect();
+        assert!(ids.len() >= 2, "the built-in set has rules");
+        let mut numbers = RuleNumbers::new(&rules);
+        for (place, id) in ids.iter().enumerate().rev() {
+            assert_eq!(numbers.number(id), RuleKey::InSet(place as u32));
+            // Another string with the same text: the same rule.
+            assert_eq!(
+                numbers.number(&Arc::from(&**id)),
+                RuleKey::InSet(place as u32)
+            );
+        }
+        let (x, y): (Arc<str>, Arc<str>) = (Arc::from("not-a-rule-x"), Arc::from("not-a-rule-y"));
+        assert_eq!(numbers.number(&y), RuleKey::Other(y.clone()));
+        assert_eq!(numbers.number(&x), RuleKey::Other(x.clone()));
+        assert_ne!(numbers.number(&x), numbers.number(&y));
+        // Another input numbers them in another order, and still keys them alike.
+        let mut other = RuleNumbers::new(&rules);
+        assert_eq!(other.number(&Arc::from("not-a-rule-x")), numbers.number(&x));
     }
 
     #[test]
@@ -544,7 +569,7 @@ mod tests {
                         .into_iter()
                         .map(|date| {
                             let key = KeyInSymbol {
-                                rule: 0,
+                                rule: RuleKey::InSet(0),
                                 kind: "a",
                                 period: crate::market::Timeframe::Daily.key(date),
                             };

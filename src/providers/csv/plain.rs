@@ -211,13 +211,14 @@ impl Dates {
     fn cell(&mut self, bytes: &[u8], at: &mut usize) -> Option<NaiveDate> {
         let text: &[u8; 10] = bytes.get(*at..)?.first_chunk()?;
         let (head, rest) = text.split_first_chunk::<8>()?;
-        let date = match (&mut self.last, rest) {
-            (Some(last), &[d0 @ b'0'..=b'9', d1 @ b'0'..=b'9'])
-                if last.head == *head
-                    && (last.day + 1..=last.month_days)
-                        .contains(&(u32::from(d0 - b'0') * 10 + u32::from(d1 - b'0'))) =>
-            {
-                let day = u32::from(d0 - b'0') * 10 + u32::from(d1 - b'0');
+        let day = match rest {
+            &[d0 @ b'0'..=b'9', d1 @ b'0'..=b'9'] => {
+                u32::from(d0 - b'0') * 10 + u32::from(d1 - b'0')
+            }
+            _ => 0, // not a day: read in full, which refuses it
+        };
+        let date = match &mut self.last {
+            Some(last) if last.head == *head && last.day < day && day <= last.month_days => {
                 let date = last
                     .date
                     .checked_add_days(Days::new(u64::from(day - last.day)))?;
