@@ -3,6 +3,12 @@
 //! "outbox written" ([`highwater::pipeline::evaluate_and_enqueue`]: every server's rules on the
 //! latest session, its watermark, the new alerts and their messages in one transaction).
 //!
+//! The histories are CSV files written once into a temporary folder and read by the lookup a
+//! running instance uses ([`HistoryLookup`] over [`Histories`]). A tick loads each history when
+//! it comes to it and drops it once every server's rules for it are evaluated, so loading is
+//! interleaved with the work: the time spent inside the lookup is subtracted from the tick's
+//! and reported apart (its median, after the criterion figures).
+//!
 //! Each iteration is the evening tick of a new session for every server: before it (untimed)
 //! the watermarks, the alert log and the outbox are emptied, so every (server, symbol) pair
 //! evaluates the latest session from its whole history, as on a first run, and writes what it
@@ -20,58 +26,70 @@
 //! shapes (record close, 52-week high and low, daily streaks up and down, a weekly streak with
 //! on-pace, daily and weekly big moves), so servers share shapes as real ones do.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use highwater::market::{Bar, Series};
-use highwater::pipeline::{Plans, TickHistories, TickLimits, TickReport, evaluate_and_enqueue};
-use highwater::providers::live;
+use highwater::market::{Catalog, Series, Symbol};
+use highwater::pipeline::{
+    HistoryLookup, Plans, TickLimits, TickReport, TickSource, evaluate_and_enqueue,
+};
+use highwater::providers::{CsvSource, Histories, Source};
 use highwater::rules::spec::RawRule;
 use highwater::store::{
-    PgStore, PostgresUrl, ServerId, ServerSettings, SqliteStore, Store, StoredRule, Target,
+    PgStore, PostgresUrl, ServerId, ServerSettings, SqliteStore, Store, StoreError, StoredRule,
+    Target,
 };
 use sqlx::Connection;
 
+#[allow(dead_code)] // the replay benchmark's part of it
 mod support {
+    #[path = "histories.rs"]
+    pub mod histories;
     #[path = "walk.rs"]
     pub mod walk;
 }
-use support::walk::Walk;
+use support::histories::write_synthetic;
 
 const SERVERS: u64 = 1_000;
 const RULES_PER_SERVER: usize = 10;
 const SYMBOLS: usize = 200;
-const SESSIONS: usize = 10_000;
 
 fn ticker(i: usize) -> String {
     format!("SYN{i:03}")
 }
 
-/// The 200 histories, each a seeded random walk with highs and lows around the closes.
-fn histories() -> TickHistories {
-    let mut all = HashMap::new();
-    for i in 0..SYMBOLS {
-        let symbol = live::resolve(&ticker(i)).expect("a ticker resolves");
-        let mut walk = Walk::new(i as u64 + 1);
-        let mut bars = Vec::with_capacity(SESSIONS);
-        for _ in 0..SESSIONS {
-            let previous = walk.close;
-            let (date, close) = walk.step();
-            let open = previous * (1.0 + (walk.uniform() - 0.5) * 0.004);
-            let high = open.max(close) * (1.0 + walk.uniform() * 0.006);
-            let low = open.min(close) * (1.0 - walk.uniform() * 0.006);
-            let bar = Bar::new(date, close)
-                .and_then(|b| b.with_range(Some(open), Some(high), Some(low)))
-                .expect("a valid bar");
-            bars.push(bar);
-        }
-        let series = Series::new(symbol.clone(), bars).expect("dates in order");
-        all.insert(symbol.ticker().to_owned(), (series, "synthetic"));
+/// Writes the 200 histories as CSV files into `dir` (each a seeded random walk with highs and
+/// lows around the closes); returns the last session.
+fn write_histories(dir: &Path) -> NaiveDate {
+    let (_, last) = write_synthetic(dir, SYMBOLS).expect("write the synthetic histories");
+    last
+}
+
+/// The tick's histories, through the lookup a running instance uses ([`HistoryLookup`]: CSV
+/// files here, the live providers and their bar cache in a live instance), with the time spent
+/// loading them counted apart.
+struct Timed<'a> {
+    lookup: HistoryLookup<'a>,
+    loading: Mutex<Duration>,
+}
+
+#[async_trait]
+impl TickSource for Timed<'_> {
+    async fn load(
+        &self,
+        symbol: &Arc<Symbol>,
+        report: &mut TickReport,
+    ) -> Result<Option<(Series, &'static str)>, StoreError> {
+        let started = Instant::now();
+        let loaded = self.lookup.load(symbol, report).await;
+        *self.loading.lock().expect("not poisoned") += started.elapsed();
+        loaded
     }
-    all
 }
 
 /// The eight rule shapes servers pick from, as TOML keys after `id` and `kind`.
@@ -189,12 +207,8 @@ fn tick_at_scale(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a runtime");
-    let series = histories();
-    let last: NaiveDate = series
-        .values()
-        .filter_map(|(s, _)| s.last_date())
-        .max()
-        .expect("bars");
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let last = write_histories(data.path());
     // The evening of the latest session.
     let now = Utc.from_utc_datetime(&last.and_hms_opt(23, 0, 0).expect("a time"));
     let mut group = c.benchmark_group("tick_1000x10_200x10000");
@@ -245,18 +259,28 @@ fn tick_at_scale(c: &mut Criterion) {
         });
         let limits = TickLimits::default();
         let mut last_report = TickReport::default();
+        let mut loading = Vec::new();
         group.bench_function(backend, |b| {
             b.iter_custom(|iters| {
                 runtime.block_on(async {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         reset.run().await;
+                        // A fresh lookup each tick, as if the instance had just started: no
+                        // history is in memory before the tick loads it.
+                        let csv = CsvSource::open(data.path(), Catalog::builtin())
+                            .expect("the histories' folder");
+                        let histories = Histories::new(Source::Csv(csv));
+                        let source = Timed {
+                            lookup: HistoryLookup::new(&*store, &histories, limits, now),
+                            loading: Mutex::new(Duration::ZERO),
+                        };
                         let mut report = TickReport::default();
                         let started = Instant::now();
                         evaluate_and_enqueue(
                             &*store,
                             &plans,
-                            &series,
+                            &source,
                             limits,
                             None,
                             None,
@@ -265,18 +289,25 @@ fn tick_at_scale(c: &mut Criterion) {
                         )
                         .await
                         .expect("a tick");
-                        total += started.elapsed();
+                        let spent = source.loading.into_inner().expect("not poisoned");
+                        total += started.elapsed().saturating_sub(spent);
+                        loading.push(spent);
                         last_report = report;
                     }
                     total
                 })
             })
         });
+        loading.sort();
+        let median_loading = loading.get(loading.len() / 2).copied().unwrap_or_default();
+        assert_eq!(last_report.loaded.len(), SYMBOLS, "every history loads");
         eprintln!(
-            "{backend}: {} events, {} alerts in {} messages per tick; {}",
+            "{backend}: {} events, {} alerts in {} messages per tick; loading the histories \
+             (not in the time above): median {median_loading:.2?} of {} ticks; {}",
             last_report.events,
             last_report.alerts,
             last_report.messages,
+            loading.len(),
             memory()
         );
         if backend == "postgres" {

@@ -32,11 +32,17 @@ fn write_row(walk: &mut Walk, out: &mut impl Write) -> io::Result<()> {
     )
 }
 
-/// Writes `SYN000.csv` … into `dir`; returns the first and the last session date (the same
-/// for every history).
+/// Writes `SYN000.csv` … `SYN099.csv` into `dir`; returns the first and the last session date
+/// (the same for every history).
 pub fn write_histories(dir: &Path) -> io::Result<(NaiveDate, NaiveDate)> {
+    write_synthetic(dir, SYMBOLS)
+}
+
+/// Writes `count` histories `SYN000.csv` … into `dir` (the `i`th from the walk seeded
+/// `i + 1`); returns the first and the last session date.
+pub fn write_synthetic(dir: &Path, count: usize) -> io::Result<(NaiveDate, NaiveDate)> {
     let (mut first, mut last) = (NaiveDate::MAX, NaiveDate::MIN);
-    for i in 0..SYMBOLS {
+    for i in 0..count {
         let mut out = BufWriter::new(File::create(dir.join(format!("SYN{i:03}.csv")))?);
         writeln!(out, "Date,Open,High,Low,Close,Volume")?;
         let mut walk = Walk::new(i as u64 + 1);

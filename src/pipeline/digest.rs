@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::tick::Plan;
+use super::tick::{DigestLine, DigestLines, Plan, watches};
 use crate::alerts::{digest_embed, digest_json, short_date};
 use crate::market::{Calendar, Series, Symbol};
 use crate::shared::ChannelId;
@@ -17,30 +17,27 @@ pub const DIGEST: &str = "digest";
 /// Adds `plan`'s daily digests to `write`: for each calendar this tick is for (`None`: all),
 /// the digest of its symbols as of the latest session any of them reached, once per session
 /// (the alert log keeps it to one: rule `digest`, kind `digest`, the session as the period).
-/// Symbols whose history did not load this tick are named under "No data".
+/// `lines` has each loaded symbol's line as of its latest bar; `kept` the histories of the
+/// pair when the tick kept them. Symbols whose history did not load this tick are named under
+/// "No data".
 pub(super) async fn digests(
     store: &dyn Store,
     plan: &Plan,
     channel: ChannelId,
-    series: &HashMap<String, (Series, &'static str)>,
+    lines: &DigestLines,
+    kept: &HashMap<String, (Series, &'static str)>,
     only_calendar: Option<Calendar>,
     write: &mut TickWrite,
 ) -> Result<(), StoreError> {
-    let watched = |ticker: &str| {
-        plan.symbols
-            .iter()
-            .chain(&plan.versus)
-            .any(|s| s.ticker() == ticker)
-    };
     let (a, b) = crate::service::digest::PAIR;
-    let pair = match (series.get(a), series.get(b)) {
-        (Some((a_history, _)), Some((b_history, _))) if watched(a) && watched(b) => {
+    let pair = match (kept.get(a), kept.get(b)) {
+        (Some((a_history, _)), Some((b_history, _))) if watches(plan, a) && watches(plan, b) => {
             Some((a_history, b_history))
         }
         _ => None,
     };
-    // Per calendar: the histories at hand and the symbols without one.
-    type Part<'s> = (Calendar, Vec<&'s Series>, Vec<Arc<Symbol>>);
+    // Per calendar: the lines at hand and the symbols without one.
+    type Part<'s> = (Calendar, Vec<&'s DigestLine>, Vec<Arc<Symbol>>);
     let mut calendars: Vec<Part<'_>> = Vec::new();
     for symbol in &plan.symbols {
         if only_calendar.is_some_and(|c| symbol.calendar() != c) {
@@ -54,16 +51,20 @@ pub(super) async fn digests(
                 calendars.len() - 1
             }
         };
-        match series.get(symbol.ticker()) {
-            Some((history, _)) => calendars[slot].1.push(history),
+        match lines.get(symbol.ticker()) {
+            Some(line) => calendars[slot].1.push(line),
             None => calendars[slot].2.push(symbol.clone()),
         }
     }
-    for (calendar, histories, unloaded) in calendars {
-        let Some(session) = histories.iter().filter_map(|h| h.last_date()).max() else {
+    for (calendar, lines, unloaded) in calendars {
+        let Some(session) = lines.iter().filter_map(|(last, _)| *last).max() else {
             continue; // nothing of this calendar was looked at this tick
         };
-        let mut digest = crate::service::digest(&histories, session, pair);
+        let mut digest = crate::service::digest::assemble(
+            lines.into_iter().map(|(_, line)| line.clone()),
+            session,
+            pair,
+        );
         digest.missing.extend(unloaded);
         let destination = store
             .destination_for(&plan.server, &Target::Channel(channel))

@@ -23,8 +23,8 @@ pub use deliver::{
     run_deliverer,
 };
 pub use tick::{
-    Plans, TickHistories, TickLimits, TickReport, evaluate_and_enqueue, new_events, tick,
-    tick_symbols,
+    HistoryLookup, Plans, TickHistories, TickLimits, TickReport, TickSource, evaluate_and_enqueue,
+    new_events, tick, tick_symbols,
 };
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::DiscordMessage;
@@ -18,6 +19,7 @@ use crate::providers::live;
 use crate::providers::market_data::Held;
 use crate::providers::{Histories, HistoryError};
 use crate::rules::{Event, Rule, RuleSet, cross};
+use crate::service::digest::{DigestRow, latest_line};
 use crate::service::{ReplayRange, replay_series};
 use crate::shared::ChannelId;
 use crate::store::{
@@ -381,6 +383,122 @@ impl Plans {
     }
 }
 
+/// Where a tick gets its histories: one symbol at a time, so that a tick over hundreds of
+/// symbols holds only the one it evaluates (and the few every server compares with).
+#[async_trait]
+pub trait TickSource: Sync {
+    /// The history of `symbol` for this tick with the name of its source, or `None` when it
+    /// cannot be had this tick (which `report` then says). An error is the store failing: the
+    /// tick fails with it.
+    async fn load(
+        &self,
+        symbol: &Arc<Symbol>,
+        report: &mut TickReport,
+    ) -> Result<Option<(Series, &'static str)>, StoreError>;
+}
+
+/// Histories already in memory (tests and benchmarks): a ticker that is not there cannot be had.
+#[async_trait]
+impl TickSource for TickHistories {
+    async fn load(
+        &self,
+        symbol: &Arc<Symbol>,
+        report: &mut TickReport,
+    ) -> Result<Option<(Series, &'static str)>, StoreError> {
+        let ticker = symbol.ticker().to_owned();
+        match self.get(&ticker) {
+            Some(history) => {
+                report.loaded.push(ticker);
+                Ok(Some(history.clone()))
+            }
+            None => {
+                report.failed.push(ticker);
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// A tick's histories from [`Histories`] (the live providers and their bar cache, or CSV
+/// files), each checked for staleness and a held close as it is loaded.
+pub struct HistoryLookup<'a> {
+    store: &'a dyn Store,
+    histories: &'a Histories,
+    limits: TickLimits,
+    now: DateTime<Utc>,
+}
+
+impl<'a> HistoryLookup<'a> {
+    /// Histories as of `now`, their bar cache in `store`; `limits` says when one is stale.
+    pub fn new(
+        store: &'a dyn Store,
+        histories: &'a Histories,
+        limits: TickLimits,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            store,
+            histories,
+            limits,
+            now,
+        }
+    }
+}
+
+#[async_trait]
+impl TickSource for HistoryLookup<'_> {
+    async fn load(
+        &self,
+        symbol: &Arc<Symbol>,
+        report: &mut TickReport,
+    ) -> Result<Option<(Series, &'static str)>, StoreError> {
+        let ticker = symbol.ticker().to_owned();
+        match self
+            .histories
+            .history(self.store, symbol.clone(), self.now)
+            .await
+        {
+            Ok(loaded) => {
+                if let Some(last) = loaded.series.last_date() {
+                    let behind = sessions_behind(symbol.calendar(), last, self.now);
+                    if behind > self.limits.stale_sessions {
+                        let why = format!(
+                            "latest bar {last}, {behind} sessions behind the latest closed session"
+                        );
+                        tracing::warn!(symbol = %ticker, latest_bar = %last, sessions_behind = behind, limit = self.limits.stale_sessions, "stale history: the provider has not updated this symbol");
+                        report.stale.insert(ticker.clone(), why);
+                    }
+                }
+                if let Some(held) = loaded.held {
+                    report.held.insert(ticker.clone(), held);
+                }
+                report.loaded.push(ticker);
+                Ok(Some((loaded.series, loaded.source)))
+            }
+            // The database failing (full, locked, an I/O error) while it keeps the bar cache is
+            // not missing data: the tick fails, loudly, rather than passing without the symbol.
+            Err(HistoryError::Cache(error)) => match error.downcast::<StoreError>() {
+                Ok(error @ StoreError::Query { .. }) => Err(error),
+                Ok(error) => {
+                    tracing::warn!(symbol = %ticker, %error, "no history this tick: the bar cache");
+                    report.failed.push(ticker);
+                    Ok(None)
+                }
+                Err(error) => {
+                    tracing::warn!(symbol = %ticker, %error, "no history this tick: the bar cache");
+                    report.failed.push(ticker);
+                    Ok(None)
+                }
+            },
+            Err(error) => {
+                tracing::warn!(symbol = %ticker, %error, "no history this tick");
+                report.failed.push(ticker);
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// Runs one tick at `now` for the symbols of `calendar` (all when `None`), and of those only
 /// the tickers in `only` when given (a re-check of held closes).
 #[tracing::instrument(skip_all, fields(calendar = ?calendar))]
@@ -393,55 +511,12 @@ pub async fn tick_symbols(
     now: DateTime<Utc>,
 ) -> Result<TickReport, StoreError> {
     let plans = Plans::load(store).await?;
-    let needed = plans.needed(calendar, only);
-    let mut report = TickReport {
-        symbols: needed.len(),
-        ..TickReport::default()
-    };
-    let mut series: TickHistories = HashMap::new();
-    for (ticker, symbol) in &needed {
-        match histories.history(store, symbol.clone(), now).await {
-            Ok(loaded) => {
-                if let Some(last) = loaded.series.last_date() {
-                    let behind = sessions_behind(symbol.calendar(), last, now);
-                    if behind > limits.stale_sessions {
-                        let why = format!(
-                            "latest bar {last}, {behind} sessions behind the latest closed session"
-                        );
-                        tracing::warn!(symbol = %ticker, latest_bar = %last, sessions_behind = behind, limit = limits.stale_sessions, "stale history: the provider has not updated this symbol");
-                        report.stale.insert(ticker.clone(), why);
-                    }
-                }
-                if let Some(held) = loaded.held {
-                    report.held.insert(ticker.clone(), held);
-                }
-                report.loaded.push(ticker.clone());
-                series.insert(ticker.clone(), (loaded.series, loaded.source));
-            }
-            // The database failing (full, locked, an I/O error) while it keeps the bar cache is
-            // not missing data: the tick fails, loudly, rather than passing without the symbol.
-            Err(HistoryError::Cache(error)) => match error.downcast::<StoreError>() {
-                Ok(error @ StoreError::Query { .. }) => return Err(error),
-                Ok(error) => {
-                    tracing::warn!(symbol = %ticker, %error, "no history this tick: the bar cache");
-                    report.failed.push(ticker.clone());
-                }
-                Err(error) => {
-                    tracing::warn!(symbol = %ticker, %error, "no history this tick: the bar cache");
-                    report.failed.push(ticker.clone());
-                }
-            },
-            Err(error) => {
-                tracing::warn!(symbol = %ticker, %error, "no history this tick");
-                report.failed.push(ticker.clone());
-            }
-        }
-    }
-
+    let source = HistoryLookup::new(store, histories, limits, now);
+    let mut report = TickReport::default();
     evaluate_and_enqueue(
         store,
         &plans,
-        &series,
+        &source,
         limits,
         calendar,
         only,
@@ -452,59 +527,206 @@ pub async fn tick_symbols(
     Ok(report)
 }
 
-/// The second half of a tick, once its histories are loaded: every server's rules evaluated
-/// on the sessions it has not seen, the new alerts (and the digests, unless this is a re-check
-/// of `only` some symbols) written to the outbox in one transaction, counted in `report`.
+/// A tick once its plans are read: the histories it needs, each loaded from `source` once
+/// and dropped when every server's rules for it are evaluated on the sessions the server has
+/// not seen; the new alerts (and the digests, unless this is a re-check of `only` some
+/// symbols) written to the outbox in one transaction, counted in `report`.
+///
+/// Only the histories that two-history rules compare with and the digest's pair are kept
+/// for the whole tick, so its memory does not grow with the number of symbols.
 #[allow(clippy::too_many_arguments)]
 pub async fn evaluate_and_enqueue(
     store: &dyn Store,
     plans: &Plans,
-    series: &TickHistories,
+    source: &dyn TickSource,
     limits: TickLimits,
     calendar: Option<Calendar>,
     only: Option<&BTreeSet<String>>,
     now: DateTime<Utc>,
     report: &mut TickReport,
 ) -> Result<(), StoreError> {
+    let needed = plans.needed(calendar, only);
+    report.symbols = needed.len();
     let plans = &plans.0;
-    let mut write = TickWrite::default();
-    // Servers whose rules for a symbol have the same shapes, in the same order, and have seen
-    // it through the same session find the same events, but for their rules' ids: the rules
-    // are evaluated and the alerts rendered once per such group, and every later server of it
-    // takes them under its own ids.
-    let mut evaluated: HashMap<(String, Option<NaiveDate>, String), Evaluated> = HashMap::new();
-    let watermarks = store.watermarks().await?;
+    let evaluated_here = |symbol: &Symbol| {
+        calendar.is_none_or(|c| symbol.calendar() == c)
+            && only.is_none_or(|only| only.contains(symbol.ticker()))
+    };
+    // Which plans evaluate each symbol, in plan order.
+    let mut evaluating: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (at, plan) in plans.iter().enumerate() {
+        for symbol in plan.symbols.iter().filter(|s| evaluated_here(s)) {
+            evaluating.entry(symbol.ticker()).or_default().push(at);
+        }
+    }
+    // A re-check of held closes sends no digest: the tick it re-checks did.
+    let digesting: Vec<(usize, ChannelId)> = match only {
+        Some(_) => Vec::new(),
+        None => plans
+            .iter()
+            .enumerate()
+            .filter_map(|(at, plan)| Some((at, plan.digest?)))
+            .collect(),
+    };
+    let digested: HashSet<&str> = digesting
+        .iter()
+        .flat_map(|&(at, _)| plans[at].symbols.iter())
+        .filter(|s| calendar.is_none_or(|c| s.calendar() == c))
+        .map(|s| s.ticker())
+        .collect();
+
+    // Loaded first and kept to the end: what the evaluated symbols are compared with, and
+    // the digest's pair when a digest watches both.
+    let mut keep: BTreeSet<&str> = BTreeSet::new();
     for plan in plans {
-        for symbol in &plan.symbols {
-            if calendar.is_some_and(|c| symbol.calendar() != c)
-                || only.is_some_and(|only| !only.contains(symbol.ticker()))
-            {
-                continue; // loaded only to be compared with
-            }
-            let Some((history, source)) = series.get(symbol.ticker()) else {
-                continue;
-            };
+        if plan
+            .symbols
+            .iter()
+            .any(|s| evaluating.contains_key(s.ticker()))
+        {
+            keep.extend(plan.versus.iter().map(|s| s.ticker()));
+        }
+    }
+    let (a, b) = crate::service::digest::PAIR;
+    if digesting
+        .iter()
+        .any(|&(at, _)| watches(&plans[at], a) && watches(&plans[at], b))
+    {
+        keep.extend([a, b]);
+    }
+    let mut kept: TickHistories = HashMap::new();
+    for ticker in keep {
+        if let Some(symbol) = needed.get(ticker)
+            && let Some(history) = source.load(symbol, report).await?
+        {
+            kept.insert(ticker.to_owned(), history);
+        }
+    }
+
+    let watermarks = store.watermarks().await?;
+    let mut groups: Vec<Vec<AlertGroup>> = plans.iter().map(|_| Vec::new()).collect();
+    let mut write = TickWrite::default();
+    let mut lines: DigestLines = HashMap::new();
+    for (ticker, symbol) in &needed {
+        let plans_of = evaluating
+            .get(ticker.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        let history = match kept.get(ticker) {
+            Some(history) => history.clone(),
+            None if plans_of.is_empty() && !digested.contains(ticker.as_str()) => continue,
+            None => match source.load(symbol, report).await? {
+                Some(history) => history,
+                None => continue,
+            },
+        };
+        if digested.contains(ticker.as_str()) {
+            lines.insert(
+                ticker.clone(),
+                (history.0.last_date(), latest_line(&history.0)),
+            );
+        }
+        let others = |name: &str| {
+            let versus = live::resolve(name).ok()?;
+            kept.get(versus.ticker()).map(|(history, _)| history)
+        };
+        let evaluate = Evaluate {
+            symbol,
+            history: &history,
+            watermarks: &watermarks,
+            limits,
+            others: &others,
+        };
+        evaluate.for_plans(plans, plans_of, &mut groups, &mut write, report);
+    }
+    write.groups = groups.into_iter().flatten().collect();
+    for (at, channel) in digesting {
+        super::digest::digests(
+            store, &plans[at], channel, &lines, &kept, calendar, &mut write,
+        )
+        .await?;
+    }
+    report.loaded.sort();
+    report.failed.sort();
+    let enqueued = store.enqueue(&write, &DiscordMessage, now).await?;
+    report.alerts = enqueued.alerts;
+    report.duplicates = enqueued.duplicates;
+    report.messages = enqueued.messages;
+    tracing::info!(
+        symbols = report.symbols,
+        events = report.events,
+        alerts = report.alerts,
+        duplicates = report.duplicates,
+        messages = report.messages,
+        failed = report.failed.len(),
+        stale = report.stale.len(),
+        "tick done"
+    );
+    Ok(())
+}
+
+/// Whether `plan` evaluates or compares with `ticker`.
+pub(super) fn watches(plan: &Plan, ticker: &str) -> bool {
+    plan.symbols
+        .iter()
+        .chain(&plan.versus)
+        .any(|s| s.ticker() == ticker)
+}
+
+/// A digested symbol's latest bar and its line as of that bar.
+pub(super) type DigestLine = (Option<NaiveDate>, Result<DigestRow, Arc<Symbol>>);
+
+/// Each digested symbol's [`DigestLine`], by ticker (absent: not loaded).
+pub(super) type DigestLines = HashMap<String, DigestLine>;
+
+/// One symbol's history, evaluated for every plan that has rules for it.
+struct Evaluate<'a> {
+    symbol: &'a Arc<Symbol>,
+    history: &'a (Series, &'static str),
+    watermarks: &'a HashMap<(String, String), NaiveDate>,
+    limits: TickLimits,
+    others: &'a dyn Fn(&str) -> Option<&'a Series>,
+}
+
+impl Evaluate<'_> {
+    /// Evaluates the plans at `plans_of` (positions in `plans`), each server's alerts grouped
+    /// per destination, session and role into `groups` (one list per plan), its watermark into
+    /// `write`.
+    ///
+    /// Servers whose rules for the symbol have the same shapes, in the same order, and have
+    /// seen it through the same session find the same events, but for their rules' ids: the
+    /// rules are evaluated and the alerts rendered once per such group, and every later server
+    /// of it takes them under its own ids.
+    fn for_plans(
+        &self,
+        plans: &[Plan],
+        plans_of: &[usize],
+        groups: &mut [Vec<AlertGroup>],
+        write: &mut TickWrite,
+        report: &mut TickReport,
+    ) {
+        let symbol = self.symbol;
+        let (history, source) = self.history;
+        let mut evaluated: HashMap<(Option<NaiveDate>, String), Evaluated> = HashMap::new();
+        for &at in plans_of {
+            let plan = &plans[at];
             let rules = plan.rules.for_symbol(symbol);
             if rules.is_empty() {
                 continue;
             }
-            let through = watermarks
+            let through = self
+                .watermarks
                 .get(&(plan.server.as_str().to_owned(), symbol.ticker().to_owned()))
                 .copied();
             let ids: Vec<Arc<str>> = rules.rules().iter().map(|r| Arc::from(r.id())).collect();
             let shared = evaluated
-                .entry((symbol.ticker().to_owned(), through, shapes(&rules)))
+                .entry((through, shapes(&rules)))
                 .or_insert_with(|| {
-                    let others = |name: &str| {
-                        let versus = live::resolve(name).ok()?;
-                        series.get(versus.ticker()).map(|(history, _)| history)
-                    };
-                    let (events, last) = new_events(history, &rules, through, limits, &others);
+                    let (events, last) =
+                        new_events(history, &rules, through, self.limits, self.others);
                     Evaluated::render(events, last, ids.clone(), history, source)
                 });
-            let last = shared.last;
             report.events += shared.alerts.len();
-            let mut groups: BTreeMap<(i64, NaiveDate, Option<RoleId>), Vec<NewAlert>> =
+            let mut by_group: BTreeMap<(i64, NaiveDate, Option<RoleId>), Vec<NewAlert>> =
                 BTreeMap::new();
             let mut unrouted = BTreeSet::new();
             for rendered in &shared.alerts {
@@ -521,7 +743,7 @@ pub async fn evaluate_and_enqueue(
                         object.insert("dedup_key".to_owned(), serde_json::Value::from(key));
                     }
                 }
-                groups
+                by_group
                     .entry((destination, rendered.date, role))
                     .or_default()
                     .push(NewAlert {
@@ -537,8 +759,8 @@ pub async fn evaluate_and_enqueue(
             for rule in unrouted {
                 tracing::warn!(server = %plan.server, %rule, "rule has no destination; its alerts are not sent");
             }
-            for ((destination, session, mention_role), alerts) in groups {
-                write.groups.push(AlertGroup {
+            for ((destination, session, mention_role), alerts) in by_group {
+                groups[at].push(AlertGroup {
                     server: plan.server.clone(),
                     destination,
                     symbol: symbol.ticker().to_owned(),
@@ -547,34 +769,11 @@ pub async fn evaluate_and_enqueue(
                     alerts,
                 });
             }
-            if let Some(last) = last {
+            if let Some(last) = shared.last {
                 write
                     .evaluated
                     .push((plan.server.clone(), symbol.ticker().to_owned(), last));
             }
         }
     }
-    // A re-check of held closes sends no digest: the tick it re-checks did.
-    if only.is_none() {
-        for plan in plans {
-            if let Some(channel) = plan.digest {
-                super::digest::digests(store, plan, channel, series, calendar, &mut write).await?;
-            }
-        }
-    }
-    let enqueued = store.enqueue(&write, &DiscordMessage, now).await?;
-    report.alerts = enqueued.alerts;
-    report.duplicates = enqueued.duplicates;
-    report.messages = enqueued.messages;
-    tracing::info!(
-        symbols = report.symbols,
-        events = report.events,
-        alerts = report.alerts,
-        duplicates = report.duplicates,
-        messages = report.messages,
-        failed = report.failed.len(),
-        stale = report.stale.len(),
-        "tick done"
-    );
-    Ok(())
 }

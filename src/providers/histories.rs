@@ -54,6 +54,12 @@ pub trait BarCache: Send + Sync {
         history: &Cached,
         now: DateTime<Utc>,
     ) -> Result<(), CacheError>;
+
+    /// Whether what is saved here can be loaded back later: then the providers' cache in
+    /// memory need not keep every history.
+    fn persists(&self) -> bool {
+        true
+    }
 }
 
 /// A bar cache that keeps nothing: for one-shot commands, which fetch afresh each time.
@@ -73,6 +79,10 @@ impl BarCache for NoBarCache {
         _now: DateTime<Utc>,
     ) -> Result<(), CacheError> {
         Ok(())
+    }
+
+    fn persists(&self) -> bool {
+        false
     }
 }
 
@@ -113,6 +123,13 @@ impl HistoryError {
 /// How long [`Histories::recent`] reuses a loaded history.
 pub const RECENT_FOR: Duration = Duration::minutes(5);
 
+/// How many bars each of the two caches in memory keeps at most, over all symbols: the
+/// histories loaded lately ([`Histories::recent`]) and, with a bar cache that persists, the
+/// live providers' copies. About 12 MB each at 48 bytes a bar; the eight example histories
+/// (about 100,000 bars) fit whole, and a bot watching hundreds of symbols reads the others back
+/// from the store when it needs them rather than holding them all.
+pub const BARS_IN_MEMORY: usize = 250_000;
+
 /// Where the histories come from.
 #[derive(Debug)]
 pub enum Source {
@@ -126,8 +143,80 @@ pub enum Source {
 #[derive(Debug)]
 pub struct Histories {
     source: Source,
-    /// Each ticker's latest loaded history and when it was loaded.
-    recent: Mutex<HashMap<String, (Loaded, DateTime<Utc>)>>,
+    /// The latest loaded histories and when each was loaded.
+    recent: Mutex<Recent>,
+    /// Tickers whose history the providers' cache has but the bar cache could not save:
+    /// never forgotten from memory.
+    unsaved: Mutex<std::collections::HashSet<String>>,
+}
+
+/// The histories loaded lately, by ticker, with when each was loaded, at most
+/// [`BARS_IN_MEMORY`] bars in all: the least recently used go first. A tick over hundreds of
+/// symbols passes each through here and must not leave them all behind.
+#[derive(Debug)]
+struct Recent {
+    entries: HashMap<String, RecentEntry>,
+    /// Bars over all entries.
+    bars: usize,
+    budget: usize,
+    /// Counts uses: an entry's `used` is the count at its last use.
+    uses: u64,
+}
+
+#[derive(Debug)]
+struct RecentEntry {
+    loaded: Loaded,
+    at: DateTime<Utc>,
+    used: u64,
+}
+
+impl Recent {
+    fn new(budget: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            bars: 0,
+            budget,
+            uses: 0,
+        }
+    }
+
+    /// The entry of `ticker`, counted as used.
+    fn get(&mut self, ticker: &str) -> Option<&RecentEntry> {
+        self.uses += 1;
+        let entry = self.entries.get_mut(ticker)?;
+        entry.used = self.uses;
+        Some(entry)
+    }
+
+    /// Keeps `loaded` as `ticker`'s latest, then forgets the least recently used others until
+    /// the bars are within the budget. A history larger than the whole budget is not kept.
+    fn insert(&mut self, ticker: String, loaded: Loaded, at: DateTime<Utc>) {
+        if let Some(old) = self.entries.remove(&ticker) {
+            self.bars -= old.loaded.series.len();
+        }
+        let bars = loaded.series.len();
+        if bars > self.budget {
+            return;
+        }
+        while self.bars + bars > self.budget {
+            let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(t, _)| t.clone())
+            else {
+                break;
+            };
+            if let Some(gone) = self.entries.remove(&oldest) {
+                self.bars -= gone.loaded.series.len();
+            }
+        }
+        self.uses += 1;
+        self.bars += bars;
+        let used = self.uses;
+        self.entries
+            .insert(ticker, RecentEntry { loaded, at, used });
+    }
 }
 
 /// A history as a tick or a command uses it.
@@ -154,9 +243,16 @@ fn display_name(provider: &str) -> &'static str {
 
 impl Histories {
     pub fn new(source: Source) -> Self {
+        Self::with_budget(source, BARS_IN_MEMORY)
+    }
+
+    /// [`Histories::new`] with caches in memory of at most `bars` bars each (instead of
+    /// [`BARS_IN_MEMORY`]).
+    pub fn with_budget(source: Source, bars: usize) -> Self {
         Self {
             source,
-            recent: Mutex::new(HashMap::new()),
+            recent: Mutex::new(Recent::new(bars)),
+            unsaved: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -201,7 +297,7 @@ impl Histories {
             .lock()
             .await
             .get(symbol.ticker())
-            .is_some_and(|(_, at)| is_recent(*at, now))
+            .is_some_and(|entry| is_recent(entry.at, now))
     }
 
     /// [`Histories::history`], or the one loaded within [`RECENT_FOR`] of `now`: for answers,
@@ -212,10 +308,10 @@ impl Histories {
         symbol: Arc<Symbol>,
         now: DateTime<Utc>,
     ) -> Result<Loaded, HistoryError> {
-        if let Some((loaded, at)) = self.recent.lock().await.get(symbol.ticker())
-            && is_recent(*at, now)
+        if let Some(entry) = self.recent.lock().await.get(symbol.ticker())
+            && is_recent(entry.at, now)
         {
-            return Ok(loaded.clone());
+            return Ok(entry.loaded.clone());
         }
         self.history(cache, symbol, now).await
     }
@@ -231,10 +327,7 @@ impl Histories {
     ) -> Result<Loaded, HistoryError> {
         let ticker = symbol.ticker().to_owned();
         let loaded = self.load(cache, symbol, now).await?;
-        self.recent
-            .lock()
-            .await
-            .insert(ticker, (loaded.clone(), now));
+        self.recent.lock().await.insert(ticker, loaded.clone(), now);
         Ok(loaded)
     }
 
@@ -275,7 +368,20 @@ impl Histories {
                 if let Some(after) = after
                     && before.as_ref() != Some(&after)
                 {
-                    cache.save_bars(&ticker, &after, now).await?;
+                    if let Err(error) = cache.save_bars(&ticker, &after, now).await {
+                        self.unsaved.lock().await.insert(ticker.clone());
+                        return Err(error.into());
+                    }
+                    self.unsaved.lock().await.remove(&ticker);
+                }
+                if cache.persists() {
+                    let unsaved = self.unsaved.lock().await.clone();
+                    let budget = self.recent.lock().await.budget;
+                    let keep = |t: &str| t == ticker || unsaved.contains(t);
+                    let forgotten = market.trim(budget, keep).await;
+                    if forgotten > 0 {
+                        tracing::debug!(forgotten, "forgot saved histories from memory");
+                    }
                 }
                 if let Some(held) = &snapshot.held {
                     tracing::debug!(symbol = %ticker, date = %held.bar.date(), close = held.bar.close(), jump_pct = held.jump_pct, rejected = held.rejected, reason = %held.reason, "latest close held until confirmed; no alert from it yet");
@@ -314,4 +420,61 @@ pub enum OpenError {
 
 fn is_recent(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     now >= at && now - at < RECENT_FOR
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Days, NaiveDate};
+
+    use super::*;
+    use crate::market::Bar;
+
+    fn loaded(ticker: &str, bars: u64) -> Loaded {
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date");
+        let bars = (0..bars)
+            .map(|i| Bar::new(start + Days::new(i), 100.0 + i as f64).expect("a bar"))
+            .collect();
+        Loaded {
+            series: Series::new(Arc::new(Symbol::adhoc(ticker)), bars).expect("in order"),
+            source: "test",
+            status: DataStatus::default(),
+            held: None,
+        }
+    }
+
+    fn kept(recent: &Recent) -> Vec<&str> {
+        let mut tickers: Vec<&str> = recent.entries.keys().map(String::as_str).collect();
+        tickers.sort_unstable();
+        tickers
+    }
+
+    #[test]
+    fn the_recent_histories_stay_within_their_bars_the_least_recently_used_going_first() {
+        let now = Utc::now();
+        let mut recent = Recent::new(250);
+        recent.insert("A".into(), loaded("A", 100), now);
+        recent.insert("B".into(), loaded("B", 100), now);
+        assert!(recent.get("A").is_some(), "A is used after B");
+        recent.insert("C".into(), loaded("C", 100), now);
+        assert_eq!(kept(&recent), ["A", "C"], "B, least recently used, goes");
+        assert_eq!(recent.bars, 200);
+        // A newer copy of a kept history replaces it, counted once.
+        recent.insert("C".into(), loaded("C", 120), now);
+        assert_eq!(kept(&recent), ["A", "C"]);
+        assert_eq!(recent.bars, 220);
+        // One larger than every other together pushes them all out.
+        recent.insert("D".into(), loaded("D", 250), now);
+        assert_eq!(kept(&recent), ["D"]);
+        assert_eq!(recent.bars, 250);
+    }
+
+    #[test]
+    fn a_history_larger_than_the_whole_budget_is_not_kept_and_pushes_nothing_out() {
+        let now = Utc::now();
+        let mut recent = Recent::new(250);
+        recent.insert("A".into(), loaded("A", 100), now);
+        recent.insert("B".into(), loaded("B", 251), now);
+        assert_eq!(kept(&recent), ["A"]);
+        assert_eq!(recent.bars, 100);
+    }
 }

@@ -145,6 +145,35 @@ impl MarketData {
         self.cache.lock().await.contains_key(ticker)
     }
 
+    /// How many bars the cache holds, over all symbols.
+    pub async fn cached_bars(&self) -> usize {
+        self.cache.lock().await.values().map(|c| c.bars.len()).sum()
+    }
+
+    /// Forgets cached histories, in ticker order, until the cache holds at most `bars` bars,
+    /// never one that `keep` names. For a cache that is also persisted: a forgotten history
+    /// is read back from there when it is next needed. Returns how many were forgotten.
+    pub async fn trim(&self, bars: usize, keep: impl Fn(&str) -> bool) -> usize {
+        let mut cache = self.cache.lock().await;
+        let mut total: usize = cache.values().map(|c| c.bars.len()).sum();
+        if total <= bars {
+            return 0;
+        }
+        let mut tickers: Vec<String> = cache.keys().filter(|t| !keep(t)).cloned().collect();
+        tickers.sort_unstable();
+        let mut forgotten = 0;
+        for ticker in tickers {
+            if total <= bars {
+                break;
+            }
+            if let Some(entry) = cache.remove(&ticker) {
+                total -= entry.bars.len();
+                forgotten += 1;
+            }
+        }
+        forgotten
+    }
+
     /// The cached history of `ticker` (to persist it).
     pub async fn cached(&self, ticker: &str) -> Option<Cached> {
         self.cache.lock().await.get(ticker).cloned()

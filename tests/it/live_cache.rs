@@ -343,3 +343,88 @@ async fn the_answers_cache_shares_the_bars_the_tick_loaded() {
         "a copy is told apart"
     );
 }
+
+/// With a bar cache that keeps what it is given (the store), the providers' copies in memory
+/// stay within the budget: a history pushed out is read back from the store and refreshed with
+/// only its last days, exactly as if it had stayed.
+#[tokio::test]
+async fn a_history_pushed_out_of_memory_is_read_back_from_the_store() {
+    use highwater::providers::{BarCache, Histories, Source};
+    use highwater::store::SqliteStore;
+    let server = MockServer::start().await;
+    let spx_closes: Vec<f64> = CLOSES.iter().map(|c| c * 2.7).collect();
+    let mut spx_chart = chart(d(2025, 9, 2), &spx_closes, json!({}));
+    spx_chart["chart"]["result"][0]["meta"]["symbol"] = json!("^GSPC");
+    for (at, body) in [
+        (CHART, chart(d(2025, 9, 2), &CLOSES, json!({}))),
+        ("/v8/finance/chart/%5EGSPC", spx_chart),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let store = SqliteStore::open(&dir.path().join("bars.db"))
+        .await
+        .expect("a store");
+    // Room for one ten-session history, not two.
+    let histories = Histories::with_budget(Source::Live(market(&server)), 15);
+    let Source::Live(market) = histories.source() else {
+        panic!("the live source");
+    };
+    let now = utc("2025-09-15T21:00:00Z");
+    let spx = Catalog::builtin().resolve("SPX").expect("known");
+    let first = histories.history(&store, rut(), now).await.expect("RUT");
+    assert_eq!(first.series.len(), 10);
+    assert!(market.has_cached("^RUT").await);
+    let other = histories.history(&store, spx, now).await.expect("SPX");
+    assert_eq!(other.series.len(), 10);
+    assert!(!market.has_cached("^RUT").await, "pushed out of memory");
+    assert!(
+        market.has_cached("^GSPC").await,
+        "the one just loaded stays"
+    );
+    assert_eq!(market.cached_bars().await, 10);
+    let saved = store
+        .load_bars("^RUT")
+        .await
+        .expect("readable")
+        .expect("saved");
+    assert_eq!(saved.bars.len(), 10);
+
+    // The next session: only the last days are asked for, and all ten bars are there.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path(CHART))
+        .respond_with(ResponseTemplate::new(200).set_body_json(chart(
+            d(2025, 9, 16),
+            &[2430.0],
+            json!({}),
+        )))
+        .mount(&server)
+        .await;
+    let later = histories
+        .history(&store, rut(), utc("2025-09-16T21:00:00Z"))
+        .await
+        .expect("RUT again");
+    let closes: Vec<f64> = later.series.bars().iter().map(|b| b.close()).collect();
+    let mut expected = CLOSES.to_vec();
+    expected.push(2430.0);
+    assert_eq!(closes, expected);
+    let requests = server.received_requests().await.expect("recording");
+    assert_eq!(requests.len(), 1);
+    let period1: i64 = requests[0]
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "period1")
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("period1");
+    assert!(
+        period1 > utc("2025-09-05T00:00:00Z").timestamp(),
+        "a short refresh from the store's bars, not a backfill"
+    );
+    assert!(!market.has_cached("^GSPC").await, "now SPX made room");
+}

@@ -735,3 +735,137 @@ async fn servers_with_the_same_rule_shapes_share_an_evaluation_under_their_own_r
     assert_eq!(a.embeds[0].title, "Russell 2000: record close");
     assert_ne!(a.nonce, b.nonce);
 }
+
+/// A tick takes one history at a time: each is loaded once, those that every server compares
+/// with (a correlation rule's `versus`, the digest's pair) first and kept to the end, the others
+/// in ticker order, each dropped when its rules are evaluated; the alerts, the comparison and
+/// the digest come out as they would with every history at hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_loads_each_history_once_the_compared_ones_first() {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use highwater::market::{Series, Symbol};
+    use highwater::pipeline::{
+        Plans, TickHistories, TickLimits, TickReport, TickSource, evaluate_and_enqueue,
+    };
+    use highwater::providers::Histories;
+    use highwater::rules::spec::RawRule;
+    use highwater::store::{ChannelId, GuildId, ServerSettings, StoreError, StoredRule, Target};
+
+    /// The shipped histories, noting the order they are asked for.
+    struct Recording {
+        histories: TickHistories,
+        asked: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl TickSource for Recording {
+        async fn load(
+            &self,
+            symbol: &Arc<Symbol>,
+            report: &mut TickReport,
+        ) -> Result<Option<(Series, &'static str)>, StoreError> {
+            self.asked
+                .lock()
+                .expect("not poisoned")
+                .push(symbol.ticker().to_owned());
+            self.histories.load(symbol, report).await
+        }
+    }
+
+    let s = setup();
+    let store = SqliteStore::open(&s.db).await.expect("store opens");
+    // 2025-09-18, the Russell 2000's record close; Bitcoin's day closed at midnight UTC.
+    let now = evening(18);
+    let server = ServerId::guild(GuildId::new(7));
+    let mut settings = ServerSettings::new(server.clone());
+    settings.digest_channel = Some(ChannelId::new(702));
+    store.upsert_server(&settings, now).await.expect("a server");
+    let destination = store
+        .destination_for(&server, &Target::Channel(ChannelId::new(701)))
+        .await
+        .expect("a destination");
+    let rule = |id: &str, kind: &str, symbol: &str| RawRule {
+        id: id.into(),
+        kind: kind.into(),
+        symbols: vec![symbol.into()],
+        ..RawRule::default()
+    };
+    let correlation = RawRule {
+        versus: Some("BTC".into()),
+        threshold: Some(0.3),
+        ..rule("small-caps-vs-btc", "correlation_shift", "RUT")
+    };
+    let rules: Vec<StoredRule> = [
+        rule("rut-record", "record_high", "RUT"),
+        rule("spx-record", "record_high", "SPX"),
+        rule("ndx-record", "record_high", "NDX"),
+        correlation,
+    ]
+    .into_iter()
+    .map(|raw| StoredRule {
+        rule: raw,
+        destination: Some(destination),
+        mention_role: None,
+    })
+    .collect();
+    store
+        .replace_rules(&server, &rules, &["BTC".to_owned()], now)
+        .await
+        .expect("rules and a watchlist");
+
+    let histories = Histories::open(&Config::builtin(), Some(&s.data), None).expect("data");
+    let plans = Plans::load(&store).await.expect("plans");
+    let mut all = TickHistories::new();
+    for name in ["RUT", "SPX", "NDX", "BTC"] {
+        let symbol = histories.resolve(name).expect("shipped");
+        let loaded = histories
+            .history(&store, symbol.clone(), now)
+            .await
+            .expect("a history");
+        all.insert(symbol.ticker().to_owned(), (loaded.series, loaded.source));
+    }
+    let source = Recording {
+        histories: all,
+        asked: Mutex::new(Vec::new()),
+    };
+    let mut report = TickReport::default();
+    evaluate_and_enqueue(
+        &store,
+        &plans,
+        &source,
+        TickLimits::default(),
+        None,
+        None,
+        now,
+        &mut report,
+    )
+    .await
+    .expect("a tick");
+    let asked = source.asked.into_inner().expect("not poisoned");
+    assert_eq!(asked, ["BTC-USD", "^RUT", "^GSPC", "^NDX"], "{report:?}");
+    assert_eq!(report.loaded, ["BTC-USD", "^GSPC", "^NDX", "^RUT"]);
+    store.close().await;
+    let messages = highwater::store::outbox(&s.db, None)
+        .await
+        .expect("the outbox");
+    let kinds: Vec<String> = messages
+        .iter()
+        .flat_map(|m| m.payload.events.iter())
+        .filter_map(|e| e["kind"].as_str().map(str::to_owned))
+        .collect();
+    assert!(kinds.iter().any(|k| k == "record_high"), "{kinds:?}");
+    // One digest per calendar: the indices' session and Bitcoin's day.
+    let digests: Vec<String> = messages
+        .iter()
+        .filter(|m| m.payload.headlines.iter().any(|h| h.starts_with("Daily digest")))
+        .map(|m| serde_json::to_string(&m.payload).expect("json"))
+        .collect();
+    assert_eq!(digests.len(), 2, "{digests:?}");
+    let embed = digests.join("\n");
+    assert!(embed.contains("Russell 2000 vs Bitcoin"), "the pair: {embed}");
+    for name in ["Russell 2000", "S&P 500", "Bitcoin"] {
+        assert!(embed.contains(name), "{name} in the digest: {embed}");
+    }
+}
