@@ -47,11 +47,13 @@ impl CacheError {
 pub trait BarCache: Send + Sync {
     /// The cached history of `ticker`, if any.
     async fn load_bars(&self, ticker: &str) -> Result<Option<Cached>, CacheError>;
-    /// Replaces the cached history of `ticker`.
+    /// Makes the cached history of `ticker` `history`, whose first `unchanged` bars are
+    /// cached already as they are (zero: replace it whole).
     async fn save_bars(
         &self,
         ticker: &str,
         history: &Cached,
+        unchanged: usize,
         now: DateTime<Utc>,
     ) -> Result<(), CacheError>;
 
@@ -76,6 +78,7 @@ impl BarCache for NoBarCache {
         &self,
         _ticker: &str,
         _history: &Cached,
+        _unchanged: usize,
         _now: DateTime<Utc>,
     ) -> Result<(), CacheError> {
         Ok(())
@@ -368,7 +371,17 @@ impl Histories {
                 if let Some(after) = after
                     && before.as_ref() != Some(&after)
                 {
-                    if let Err(error) = cache.save_bars(&ticker, &after, now).await {
+                    // What the bar cache has is `before`, unless its last save failed.
+                    let unchanged = match &before {
+                        Some(before) if !self.unsaved.lock().await.contains(&ticker) => before
+                            .bars
+                            .iter()
+                            .zip(&after.bars)
+                            .take_while(|(a, b)| a == b)
+                            .count(),
+                        _ => 0,
+                    };
+                    if let Err(error) = cache.save_bars(&ticker, &after, unchanged, now).await {
                         self.unsaved.lock().await.insert(ticker.clone());
                         return Err(error.into());
                     }

@@ -506,11 +506,15 @@ pub trait Store: Send + Sync {
     // The bar cache.
 
     async fn load_history(&self, ticker: &str) -> Result<Option<Cached>, StoreError>;
-    /// Replaces the stored history of `ticker` in one transaction.
+    /// Makes the stored history of `ticker` `history`, in one transaction. The first
+    /// `unchanged` bars are stored already, as they are in `history` (a refresh that adds a
+    /// session rewrites only its last days, not every bar since 1927): only the bars after
+    /// them are replaced. Zero replaces the whole history.
     async fn save_history(
         &self,
         ticker: &str,
         history: &Cached,
+        unchanged: usize,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
@@ -628,9 +632,10 @@ impl<S: Store + ?Sized> BarCache for S {
         &self,
         ticker: &str,
         history: &Cached,
+        unchanged: usize,
         now: DateTime<Utc>,
     ) -> Result<(), CacheError> {
-        self.save_history(ticker, history, now)
+        self.save_history(ticker, history, unchanged, now)
             .await
             .map_err(CacheError::new)
     }

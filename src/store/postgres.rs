@@ -526,18 +526,20 @@ impl Store for PgStore {
         &self,
         ticker: &str,
         history: &Cached,
+        unchanged: usize,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         const DOING: &str = "saving the bar cache";
         let mut tx = self.pool.begin().await.map_err(query(DOING))?;
-        sqlx::query("DELETE FROM bars WHERE symbol = $1")
+        let (kept, bars) = rows::split_unchanged(&history.bars, unchanged);
+        sqlx::query("DELETE FROM bars WHERE symbol = $1 AND date > $2")
             .bind(ticker)
+            .bind(kept)
             .execute(&mut *tx)
             .await
             .map_err(query(DOING))?;
-        // The whole history in one statement (a column per array): thousands of bars cost one
+        // The changed bars in one statement (a column per array): thousands of bars cost one
         // round trip, not thousands.
-        let bars = &history.bars;
         let column = |price: fn(&crate::market::Bar) -> Option<f64>| -> Vec<Option<f64>> {
             bars.iter().map(|b| nan_to_null(price(b))).collect()
         };

@@ -46,6 +46,17 @@ pub(super) fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// A history to save whose first `unchanged` bars are stored already: the date text of the
+/// last of those (empty when there is none, which every stored date sorts after), and the bars
+/// after it, which replace every stored bar dated later.
+pub(super) fn split_unchanged(bars: &[Bar], unchanged: usize) -> (String, &[Bar]) {
+    let unchanged = unchanged.min(bars.len());
+    match unchanged.checked_sub(1).and_then(|last| bars.get(last)) {
+        Some(last) => (date_text(last.date()), &bars[unchanged..]),
+        None => (String::new(), bars),
+    }
+}
+
 /// A stored session date; `what` names it if it does not parse.
 pub(super) fn parse_date(text: &str, what: &'static str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| StoreError::Corrupt {

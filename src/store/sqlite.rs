@@ -524,16 +524,19 @@ impl Store for SqliteStore {
         &self,
         ticker: &str,
         history: &Cached,
+        unchanged: usize,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         const DOING: &str = "saving the bar cache";
         let mut tx = WriteTx::begin(&self.pool, DOING, Begin::Deferred).await?;
-        sqlx::query("DELETE FROM bars WHERE symbol = ?")
+        let (kept, changed) = rows::split_unchanged(&history.bars, unchanged);
+        sqlx::query("DELETE FROM bars WHERE symbol = ? AND date > ?")
             .bind(ticker)
+            .bind(kept)
             .execute(tx.conn())
             .await
             .map_err(query(DOING))?;
-        for bar in &history.bars {
+        for bar in changed {
             sqlx::query(
                 "INSERT INTO bars (symbol, date, open, high, low, close, volume)
                  VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -427,4 +427,12 @@ async fn a_history_pushed_out_of_memory_is_read_back_from_the_store() {
         "a short refresh from the store's bars, not a backfill"
     );
     assert!(!market.has_cached("^GSPC").await, "now SPX made room");
+    // Saved with only its new session written: the store has all eleven.
+    let saved = store
+        .load_bars("^RUT")
+        .await
+        .expect("readable")
+        .expect("saved");
+    let stored: Vec<f64> = saved.bars.iter().map(|b| b.close()).collect();
+    assert_eq!(stored, expected);
 }

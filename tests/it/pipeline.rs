@@ -859,12 +859,20 @@ async fn a_tick_loads_each_history_once_the_compared_ones_first() {
     // One digest per calendar: the indices' session and Bitcoin's day.
     let digests: Vec<String> = messages
         .iter()
-        .filter(|m| m.payload.headlines.iter().any(|h| h.starts_with("Daily digest")))
+        .filter(|m| {
+            m.payload
+                .headlines
+                .iter()
+                .any(|h| h.starts_with("Daily digest"))
+        })
         .map(|m| serde_json::to_string(&m.payload).expect("json"))
         .collect();
     assert_eq!(digests.len(), 2, "{digests:?}");
     let embed = digests.join("\n");
-    assert!(embed.contains("Russell 2000 vs Bitcoin"), "the pair: {embed}");
+    assert!(
+        embed.contains("Russell 2000 vs Bitcoin"),
+        "the pair: {embed}"
+    );
     for name in ["Russell 2000", "S&P 500", "Bitcoin"] {
         assert!(embed.contains(name), "{name} in the digest: {embed}");
     }

@@ -56,6 +56,7 @@ on_both!(
     a_claim_of_many_takes_one_per_destination_and_a_retry_holds_back_the_later_ones,
     destinations_can_be_disabled_and_enabled_again,
     the_bar_cache_round_trips_with_missing_prices_and_a_held_bar,
+    a_save_of_a_history_whose_first_bars_are_stored_rewrites_only_the_rest,
     job_runs_are_remembered,
     the_outbox_summary_counts_by_state,
     a_database_from_an_older_version_is_migrated_not_wiped,
@@ -734,6 +735,64 @@ async fn destinations_can_be_disabled_and_enabled_again(kind: Kind) {
     assert_eq!(store.destination(webhook + 100).await.expect("read"), None);
 }
 
+async fn a_save_of_a_history_whose_first_bars_are_stored_rewrites_only_the_rest(kind: Kind) {
+    let db = TestDb::new(kind).await;
+    let history = |closes: &[f64]| Cached {
+        bars: closes
+            .iter()
+            .enumerate()
+            .map(|(i, &close)| Bar::new(day(2025, 9, 1 + i as u32), close).expect("bar"))
+            .collect(),
+        held: None,
+        last_split: None,
+    };
+    let closes = |cached: Option<Cached>| -> Vec<f64> {
+        cached
+            .expect("cached")
+            .bars
+            .iter()
+            .map(|b| b.close())
+            .collect()
+    };
+    let store = db.open().await;
+    let first = history(&[1.0, 2.0, 3.0, 4.0]);
+    store
+        .save_history("^RUT", &first, 0, at(2025, 9, 4, 21))
+        .await
+        .expect("saved");
+    // The last two sessions revised and one added: the first two are stored already.
+    let revised = history(&[1.0, 2.0, 3.5, 4.5, 5.0]);
+    store
+        .save_history("^RUT", &revised, 2, at(2025, 9, 5, 21))
+        .await
+        .expect("saved");
+    let loaded = store.load_history("^RUT").await.expect("read");
+    assert_eq!(closes(loaded), [1.0, 2.0, 3.5, 4.5, 5.0]);
+    // The bars said to be unchanged are left as stored: the save did not write them.
+    let claims_more = history(&[9.0, 9.0, 9.0, 4.5, 5.0, 6.0]);
+    store
+        .save_history("^RUT", &claims_more, 3, at(2025, 9, 6, 21))
+        .await
+        .expect("saved");
+    let loaded = store.load_history("^RUT").await.expect("read");
+    assert_eq!(closes(loaded), [1.0, 2.0, 3.5, 4.5, 5.0, 6.0]);
+    // A shorter history (a full refetch after a split) replaces every later stored bar.
+    let shorter = history(&[0.5, 1.0]);
+    store
+        .save_history("^RUT", &shorter, 0, at(2025, 9, 7, 21))
+        .await
+        .expect("saved");
+    let loaded = store.load_history("^RUT").await.expect("read");
+    assert_eq!(closes(loaded), [0.5, 1.0]);
+    // All of it unchanged: nothing is rewritten, nothing is lost.
+    store
+        .save_history("^RUT", &shorter, 2, at(2025, 9, 8, 21))
+        .await
+        .expect("saved");
+    let loaded = store.load_history("^RUT").await.expect("read");
+    assert_eq!(closes(loaded), [0.5, 1.0]);
+}
+
 async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar(kind: Kind) {
     let db = TestDb::new(kind).await;
     let bars = vec![
@@ -762,11 +821,11 @@ async fn the_bar_cache_round_trips_with_missing_prices_and_a_held_bar(kind: Kind
         older.bars.truncate(1);
         older.held = None;
         store
-            .save_history("^RUT", &older, at(2025, 9, 18, 21))
+            .save_history("^RUT", &older, 0, at(2025, 9, 18, 21))
             .await
             .expect("saved");
         store
-            .save_history("^RUT", &cached, at(2025, 9, 19, 21))
+            .save_history("^RUT", &cached, 0, at(2025, 9, 19, 21))
             .await
             .expect("saved");
         store.close().await;
