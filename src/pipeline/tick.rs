@@ -1,6 +1,9 @@
-//! One tick: the symbols any server's rules need (each fetched once) → every server's rules
-//! evaluated on the sessions it has not seen yet → the new alerts, grouped per server,
-//! destination, symbol and session, written to the outbox in one transaction.
+//! One tick: the symbols any server's rules need, each loaded once and one at a time (a
+//! [`TickSource`]) → every server's rules for it evaluated on the sessions the server has not
+//! seen yet, then the history dropped → the new alerts, grouped per server, destination,
+//! symbol and session, written to the outbox in one transaction. Only the histories that
+//! comparisons and the digest's pair need stay for the whole tick, so a tick over hundreds of
+//! symbols holds a few histories, not all of them.
 //!
 //! Re-running a tick is harmless: an alert whose dedup key is already logged is skipped, and
 //! the watermark (`evaluated through`) only moves forward.
