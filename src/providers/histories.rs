@@ -151,6 +151,8 @@ pub struct Histories {
     /// Tickers whose history the providers' cache has but the bar cache could not save:
     /// never forgotten from memory.
     unsaved: Mutex<std::collections::HashSet<String>>,
+    /// At most this many bars in each cache in memory.
+    budget: usize,
 }
 
 /// The histories loaded lately, by ticker, with when each was loaded, at most
@@ -256,6 +258,7 @@ impl Histories {
             source,
             recent: Mutex::new(Recent::new(bars)),
             unsaved: Mutex::new(std::collections::HashSet::new()),
+            budget: bars,
         }
     }
 
@@ -389,9 +392,8 @@ impl Histories {
                 }
                 if cache.persists() {
                     let unsaved = self.unsaved.lock().await.clone();
-                    let budget = self.recent.lock().await.budget;
                     let keep = |t: &str| t == ticker || unsaved.contains(t);
-                    let forgotten = market.trim(budget, keep).await;
+                    let forgotten = market.trim(self.budget, keep).await;
                     if forgotten > 0 {
                         tracing::debug!(forgotten, "forgot saved histories from memory");
                     }
