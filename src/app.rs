@@ -25,7 +25,7 @@ use crate::providers::live;
 use crate::scheduler::{self, Clock, Due, Scheduler, SystemClock};
 use crate::store::{
     DatabaseLock, Election, FOLLOWER_RETRY, JobClaim, Location, Opened, Role, ServerId,
-    ServerSettings, Store, StoreError, StoredRule, Target,
+    ServerSettings, ShardClaim, Store, StoreError, StoredRule, Target,
 };
 use crate::telemetry::{Health, LastTick, Metrics};
 use secrecy::SecretString;
@@ -164,6 +164,9 @@ pub struct App {
     /// Decides whether this instance runs the scheduled jobs (see [`crate::store::Election`]):
     /// always for SQLite, the holder of an advisory lock for PostgreSQL.
     election: Election,
+    /// The Discord shards this instance claimed on its database (see
+    /// [`crate::store::ShardClaim`]), held for as long as it runs.
+    shard_claim: Option<ShardClaim>,
     /// This instance's name in the job-run claims it makes.
     instance: String,
 }
@@ -346,6 +349,7 @@ impl App {
             metrics,
             stop: CancellationToken::new(),
             election: Election::alone(),
+            shard_claim: None,
             instance: crate::store::instance_name(),
         };
         app.notifiers.health.set_bot_configured(app.bot.is_some());
@@ -624,6 +628,19 @@ impl App {
         Ok((ticked, delivered))
     }
 
+    /// Claims the Discord shards the bot is told to run (`[discord] shards`), unless claimed
+    /// already: an error, before anything connects to Discord, when another instance on the
+    /// database runs any of them. Nothing to claim without a bot, or without a range (an
+    /// autosharded bot runs what Discord gives it).
+    pub async fn claim_shards(&mut self) -> Result<(), StoreError> {
+        if self.shard_claim.is_none()
+            && let Some(range) = self.bot.as_ref().and_then(|bot| bot.shards)
+        {
+            self.shard_claim = Some(self.election.claim_shards(range).await?);
+        }
+        Ok(())
+    }
+
     /// `run`: the scheduler and the deliverer until `shutdown`; then the tick in progress and
     /// the delivery in flight are finished before this returns.
     pub async fn run_until_stopped(
@@ -631,6 +648,7 @@ impl App {
         shutdown: CancellationToken,
     ) -> Result<(), StoreError> {
         self.stop = shutdown.clone();
+        self.claim_shards().await?;
         let http = self.start_http(shutdown.clone()).await;
         let bot = self.bot.clone().map(|settings| {
             let (store, histories, clock) = (

@@ -385,7 +385,7 @@ fn run_pipeline(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
             console_format: args.format,
             discord_token: None,
         };
-        let app = match App::build(config, options).await {
+        let mut app = match App::build(config, options).await {
             Ok(app) => app,
             // Said as it is, with no "cannot start" in front: the one line an operator who
             // started a second `run` by mistake needs.
@@ -424,6 +424,9 @@ fn run_pipeline(mut config: Config, args: RunArgs) -> anyhow::Result<()> {
             );
             return Ok(());
         }
+        app.claim_shards()
+            .await
+            .context("cannot start highwater run")?;
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));
         tracing::info!("running; stop with SIGTERM or Ctrl-C");

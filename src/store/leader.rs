@@ -29,8 +29,8 @@ use std::time::Duration;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
-use super::StoreError;
-use crate::config::PostgresUrl;
+use super::{ShardClaim, StoreError};
+use crate::config::{PostgresUrl, ShardRange};
 
 /// The first half of the advisory lock key the leader holds ("hwld" in ASCII); the second is
 /// `hashtext(current_schema())`.
@@ -79,6 +79,8 @@ enum Inner {
 #[derive(Debug)]
 struct PgElection {
     options: PgConnectOptions,
+    /// The database as errors name it (no password).
+    database: String,
     /// The connection that holds (or asks for) the lock; `None` after a failure, until the
     /// next poll connects again.
     conn: Option<PgConnection>,
@@ -103,10 +105,21 @@ impl Election {
         Ok(Self {
             inner: Inner::Postgres(Box::new(PgElection {
                 options,
+                database: url.to_string(),
                 conn: None,
                 leading: false,
             })),
         })
+    }
+
+    /// Claims the Discord shards of `range` for this process ([`ShardClaim`]): on PostgreSQL,
+    /// an error naming the shard when another instance holds any of them; alone on its
+    /// database, nothing to check.
+    pub async fn claim_shards(&self, range: ShardRange) -> Result<ShardClaim, StoreError> {
+        match &self.inner {
+            Inner::Alone => Ok(ShardClaim::alone(range)),
+            Inner::Postgres(pg) => ShardClaim::take(&pg.options, &pg.database, range).await,
+        }
     }
 
     /// Whether other instances may share the database (and so another may lead).

@@ -38,6 +38,7 @@ mod page_limit;
 mod postgres;
 mod rows;
 mod schema;
+mod shard_claim;
 mod sqlite;
 mod status;
 mod transaction;
@@ -49,6 +50,7 @@ pub use open::{Location, Opened, open};
 #[doc(hidden)]
 pub use page_limit::PageLimit;
 pub use postgres::PgStore;
+pub use shard_claim::{SHARD_LOCK_CLASS, ShardClaim};
 pub use sqlite::SqliteStore;
 pub use status::{OutboxSummary, StoreStatus, outbox};
 
@@ -96,6 +98,12 @@ pub enum StoreError {
     /// The caller asked for something that does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// Another instance on the database runs a Discord shard this one was told to run.
+    #[error(
+        "discord.shards: shard {shard} of {total} is already run by another instance on this \
+         database; give each instance a range of its own"
+    )]
+    ShardTaken { shard: u32, total: u32 },
 }
 
 /// A server: a Discord guild or a subscription declared in the config file.

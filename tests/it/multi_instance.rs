@@ -744,3 +744,117 @@ async fn one_instance_per_schema_leads_and_another_takes_over_when_it_resigns() 
     b.resign().await;
     elsewhere.resign().await;
 }
+
+fn shard_range(range: &str, total: u32) -> highwater::config::ShardRange {
+    let setting = highwater::config::ShardsSetting::Text(range.to_owned());
+    highwater::config::ShardRange::from_settings(Some(&setting), Some(total))
+        .expect("a valid range")
+        .expect("a range")
+}
+
+/// Instances on one database claim their Discord shards: a range that overlaps a claimed one
+/// is refused, naming the shard, and holds nothing; a claim ends with its holder; another
+/// schema is another deployment; alone on its database (SQLite) there is nothing to check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_cannot_claim_a_shard_another_instance_runs() {
+    use highwater::store::{Election, StoreError};
+
+    let one = TestDb::new(Kind::Postgres).await;
+    let other = TestDb::new(Kind::Postgres).await;
+    let url = one.url().expect("a schema");
+    let election = Election::postgres(url).expect("a URL");
+    let first = election
+        .claim_shards(shard_range("2", 4))
+        .await
+        .expect("free shards");
+    let refused = election
+        .claim_shards(shard_range("0-3", 4))
+        .await
+        .expect_err("shard 2 is taken");
+    assert!(matches!(
+        refused,
+        StoreError::ShardTaken { shard: 2, total: 4 }
+    ));
+    assert_eq!(
+        refused.to_string(),
+        "discord.shards: shard 2 of 4 is already run by another instance on this database; \
+         give each instance a range of its own"
+    );
+    // The refused claim had taken shards 0 and 1 before it met shard 2: it let them go.
+    let rest = election
+        .claim_shards(shard_range("0-1", 4))
+        .await
+        .expect("shards 0 and 1 are free");
+    assert_eq!(rest.range(), shard_range("0-1", 4));
+    let elsewhere = Election::postgres(other.url().expect("a schema")).expect("a URL");
+    let theirs = elsewhere
+        .claim_shards(shard_range("0-3", 4))
+        .await
+        .expect("another schema, other locks");
+    drop(first);
+    let again = election
+        .claim_shards(shard_range("2-3", 4))
+        .await
+        .expect("released with its holder");
+    let alone = Election::alone();
+    alone
+        .claim_shards(shard_range("0", 4))
+        .await
+        .expect("nothing to check alone");
+    drop((rest, theirs, again));
+}
+
+/// `highwater run` told to run a shard that another instance on its database runs exits 1
+/// with an error line that says so, before it connects to Discord or says it is running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_on_a_claimed_shard_refuses_to_start() {
+    use highwater::store::Election;
+
+    let db = TestDb::new(Kind::Postgres).await;
+    let url = db.url().expect("a schema");
+    let election = Election::postgres(url).expect("a URL");
+    let _held = election
+        .claim_shards(shard_range("1", 2))
+        .await
+        .expect("free shards");
+    let discord = FakeDiscord::start(FakeConfig::default()).await;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let config = dir.path().join("highwater.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[discord]\napi_base = \"{}\"\nshards = \"0-1\"\ntotal_shards = 2\n",
+            discord.api_base()
+        ),
+    )
+    .expect("a config");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_highwater"));
+    command
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("HIGHWATER__STORE__URL", url.expose())
+        .env(
+            "HIGHWATER__HTTP__LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
+        .env("DISCORD_TOKEN", FakeConfig::default().token)
+        .env_remove("HIGHWATER_CONFIG")
+        .env_remove("RUST_LOG");
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || command.output()),
+    )
+    .await
+    .expect("it exits at once")
+    .expect("the blocking task")
+    .expect("highwater runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    // `run` logs its start (info, as documented); the error is the last line, and only there.
+    let error = "error: cannot start highwater run: discord.shards: shard 1 of 2 is already run \
+                 by another instance on this database; give each instance a range of its own";
+    assert_eq!(stderr.lines().last(), Some(error), "{stderr}");
+    assert_eq!(stderr.matches("shard 1 of 2").count(), 1, "{stderr}");
+    assert!(!stderr.contains("running; stop with"), "{stderr}");
+    assert_eq!(discord.identifies(), 0, "it never connected to the gateway");
+}
