@@ -101,6 +101,16 @@ async fn backfilled(server: &MockServer) -> MarketData {
     market
 }
 
+/// Where a chart request starts: its `period1`, in seconds since 1970.
+fn period1(request: &wiremock::Request) -> i64 {
+    request
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "period1")
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("period1")
+}
+
 /// After a failure: a good refresh of the next session must find all ten cached bars and ask
 /// only for the last week (period1 well after the backfill's start).
 async fn cache_survived(server: &MockServer, market: &MarketData) {
@@ -121,14 +131,8 @@ async fn cache_survived(server: &MockServer, market: &MarketData) {
     assert_eq!(snapshot.series.len(), 11, "ten cached bars and the new one");
     assert_eq!(snapshot.series.first_date(), Some(d(2025, 9, 2)));
     let requests = server.received_requests().await.expect("recording");
-    let period1: i64 = requests[0]
-        .url
-        .query_pairs()
-        .find(|(k, _)| k == "period1")
-        .and_then(|(_, v)| v.parse().ok())
-        .expect("period1");
     assert!(
-        period1 > utc("2025-09-05T00:00:00Z").timestamp(),
+        period1(&requests[0]) > utc("2025-09-05T00:00:00Z").timestamp(),
         "a short refresh, not a backfill"
     );
 }
@@ -294,16 +298,8 @@ async fn a_new_split_in_the_events_forces_a_full_refetch() {
         2,
         "the short refresh, then the full history"
     );
-    let period1 = |i: usize| -> i64 {
-        requests[i]
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "period1")
-            .and_then(|(_, v)| v.parse().ok())
-            .expect("period1")
-    };
     assert!(
-        period1(1) < period1(0),
+        period1(&requests[1]) < period1(&requests[0]),
         "the second request goes back to the start"
     );
     let closes: Vec<f64> = snapshot.series.bars().iter().map(|b| b.close()).collect();
@@ -416,14 +412,8 @@ async fn a_history_pushed_out_of_memory_is_read_back_from_the_store() {
     assert_eq!(closes, expected);
     let requests = server.received_requests().await.expect("recording");
     assert_eq!(requests.len(), 1);
-    let period1: i64 = requests[0]
-        .url
-        .query_pairs()
-        .find(|(k, _)| k == "period1")
-        .and_then(|(_, v)| v.parse().ok())
-        .expect("period1");
     assert!(
-        period1 > utc("2025-09-05T00:00:00Z").timestamp(),
+        period1(&requests[0]) > utc("2025-09-05T00:00:00Z").timestamp(),
         "a short refresh from the store's bars, not a backfill"
     );
     assert!(!market.has_cached("^GSPC").await, "now SPX made room");
