@@ -153,6 +153,40 @@ pub struct Histories {
     unsaved: Mutex<std::collections::HashSet<String>>,
     /// At most this many bars in each cache in memory.
     budget: usize,
+    /// Tickers being loaded right now, with how many loads of each: never forgotten from the
+    /// providers' cache in the middle of a refresh (which would then fetch the whole history).
+    loading: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+}
+
+/// A ticker counted in [`Histories::loading`] while this lives.
+struct Loading {
+    ticker: String,
+    loading: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+}
+
+impl Loading {
+    fn start(ticker: &str, loading: &Arc<std::sync::Mutex<HashMap<String, usize>>>) -> Self {
+        if let Ok(mut counts) = loading.lock() {
+            *counts.entry(ticker.to_owned()).or_default() += 1;
+        }
+        Self {
+            ticker: ticker.to_owned(),
+            loading: loading.clone(),
+        }
+    }
+}
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        if let Ok(mut counts) = self.loading.lock()
+            && let Some(count) = counts.get_mut(&self.ticker)
+        {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ticker);
+            }
+        }
+    }
 }
 
 /// The histories loaded lately, by ticker, with when each was loaded, at most
@@ -259,6 +293,7 @@ impl Histories {
             recent: Mutex::new(Recent::new(bars)),
             unsaved: Mutex::new(std::collections::HashSet::new()),
             budget: bars,
+            loading: Arc::default(),
         }
     }
 
@@ -362,6 +397,7 @@ impl Histories {
             }
             Source::Live(market) => {
                 let ticker = symbol.ticker().to_owned();
+                let _loading = Loading::start(&ticker, &self.loading);
                 if !market.has_cached(&ticker).await
                     && let Some(cached) = cache.load_bars(&ticker).await?
                 {
@@ -392,7 +428,13 @@ impl Histories {
                 }
                 if cache.persists() {
                     let unsaved = self.unsaved.lock().await.clone();
-                    let keep = |t: &str| t == ticker || unsaved.contains(t);
+                    let loading: Vec<String> = match self.loading.lock() {
+                        Ok(counts) => counts.keys().cloned().collect(),
+                        Err(_) => Vec::new(),
+                    };
+                    let keep = |t: &str| {
+                        t == ticker || unsaved.contains(t) || loading.iter().any(|l| l == t)
+                    };
                     let forgotten = market.trim(self.budget, keep).await;
                     if forgotten > 0 {
                         tracing::debug!(forgotten, "forgot saved histories from memory");
@@ -491,5 +533,20 @@ mod tests {
         recent.insert("B".into(), loaded("B", 251), now);
         assert_eq!(kept(&recent), ["A"]);
         assert_eq!(recent.bars, 100);
+    }
+
+    #[test]
+    fn a_ticker_counts_as_loading_until_its_last_load_ends() {
+        let loading = Arc::default();
+        let counted = |loading: &Arc<std::sync::Mutex<HashMap<String, usize>>>| {
+            loading.lock().expect("not poisoned").get("A").copied()
+        };
+        let first = Loading::start("A", &loading);
+        let second = Loading::start("A", &loading);
+        assert_eq!(counted(&loading), Some(2));
+        drop(first);
+        assert_eq!(counted(&loading), Some(1), "one load of A is still going");
+        drop(second);
+        assert_eq!(counted(&loading), None);
     }
 }
