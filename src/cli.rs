@@ -16,7 +16,7 @@ use crate::chart::ChartRange;
 use crate::config::{Config, ShardsSetting};
 use crate::market::{IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
-use crate::providers::csv::read_series;
+use crate::providers::csv::{ReusedBars, read_series};
 use crate::providers::{self, Source, live};
 use crate::rules::Event;
 use crate::service::{self, ReplayRange};
@@ -580,8 +580,9 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
             if files.is_empty() {
                 bail!("no .csv files in {}", source.dir().display());
             }
-            let load =
-                |(symbol, path): &(Arc<Symbol>, PathBuf)| Ok(read_series(path, symbol.clone())?);
+            let load = |(symbol, path): &(Arc<Symbol>, PathBuf)| {
+                Ok(ReusedBars(read_series(path, symbol.clone())?))
+            };
             let replayed = service::replay_each(&files, load, rules, range, keep)?;
             (replayed, files.len())
         }
