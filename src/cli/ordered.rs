@@ -1,8 +1,10 @@
 //! Writing a long, ordered output that several threads render: `highwater replay`'s lines.
 //!
-//! The items are cut into chunks of [`ITEMS_PER_CHUNK`]; each renderer thread takes every
-//! n-th chunk, renders it into a byte buffer and hands the buffer to the calling thread, which
-//! writes the chunks in order and hands each buffer back to be filled again. So the whole
+//! The items are cut into chunks of [`ITEMS_PER_CHUNK`]; with n renderers, the calling thread
+//! renders every n-th chunk itself and a helper thread each of the others, into a byte buffer
+//! it hands to the calling thread, which writes the chunks in order and hands each buffer back
+//! to be filled again. (The caller renders too, rather than only waiting on the helpers: one
+//! thread fewer than cores to wake per chunk.) So the whole
 //! output is never in memory at once: a replay of a hundred histories is some 44 MB of JSON,
 //! and fresh memory costs a page fault per 4 KB on first touch, more than rendering into a few
 //! buffers that are used again.
@@ -48,9 +50,10 @@ where
         return out.flush().map_err(E::from);
     }
     thread::scope(|scope| {
-        // Per renderer: rendered chunks to the writer, and emptied buffers back.
-        let mut lanes: Vec<Lane<E>> = Vec::with_capacity(renderers);
-        for first in 0..renderers {
+        // Per helper (lanes 1.. of `renderers`; the calling thread is lane 0 and renders its
+        // own chunks between writes): rendered chunks to the writer, emptied buffers back.
+        let mut helpers: Vec<Lane<E>> = Vec::with_capacity(renderers - 1);
+        for first in 1..renderers {
             let (ready, rendered) = sync_channel(CHUNKS_AHEAD);
             let (give_back, spare) = sync_channel(CHUNKS_AHEAD + 2);
             let render_chunk = &render_chunk;
@@ -66,19 +69,27 @@ where
                     }
                 }
             });
-            lanes.push((rendered, give_back));
+            helpers.push((rendered, give_back));
         }
+        let mut own = Vec::new();
         for n in 0..chunks {
-            let Some((rendered, give_back)) = lanes.get(n % renderers) else {
+            let lane = n % renderers;
+            if lane == 0 {
+                own.clear();
+                render_chunk(chunk(n), &mut own)?;
+                out.write_all(&own)?;
+                continue;
+            }
+            let Some((rendered, give_back)) = helpers.get(lane - 1) else {
                 break;
             };
-            // A renderer that stops without a chunk has panicked: the scope passes that on.
+            // A helper that stops without a chunk has panicked: the scope passes that on.
             let Ok(done) = rendered.recv() else {
                 break;
             };
             let buffer = done?;
             out.write_all(&buffer)?;
-            // A renderer that has no more chunks to fill has dropped its end: nothing to do.
+            // A helper that has no more chunks to fill has dropped its end: nothing to do.
             let _ = give_back.try_send(buffer);
         }
         out.flush().map_err(E::from)
