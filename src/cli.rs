@@ -1,8 +1,7 @@
 //! The command line: argument definitions (clap) and the thin glue from a command to the
 //! services and renderers. Errors get context for the user here, with `anyhow`.
 
-use std::io::{self, BufWriter, IoSlice, Write};
-use std::ops::Range;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,19 +16,13 @@ use crate::chart::ChartRange;
 use crate::config::{Config, ShardsSetting};
 use crate::market::{IsoDate, Series, Symbol, Timeframe};
 use crate::notify::ConsoleFormat;
-use crate::providers::csv::read_series;
+use crate::providers::csv::{ReusedBars, read_series};
 use crate::providers::{self, Source, live};
 use crate::rules::Event;
 use crate::service::{self, ReplayRange};
 use crate::store::{LockError, StoreError};
 
-/// The output buffer of `replay`: one write to stdout per this many bytes.
-const OUTPUT_BUFFER: usize = 64 * 1024;
-/// Bytes first reserved for the lines of one input (grown as needed; pages are only touched
-/// when written): about 1,100 JSON lines, the alerts of some 40 years of one symbol.
-const LINES_PER_INPUT: usize = 512 * 1024;
-/// At most this many lines go into one vectored write (Linux's `writev` takes 1,024).
-const MAX_BATCH_LINES: usize = 1024;
+mod ordered;
 
 /// highwater — tells a Discord server the moment something historic happens in a market.
 #[derive(Debug, Parser)]
@@ -560,11 +553,12 @@ fn load_all(
 }
 
 /// `highwater replay`: the alerts of every session in the range, one line each, written to
-/// `out` through one buffer. The `replay` benchmark runs this same function.
+/// `out`. The `replay` benchmark runs this same function.
 ///
-/// Histories from `--data` are read, evaluated and rendered on one thread per core
-/// ([`service::replay_each`]); the output is the same as a one-by-one replay's, in order and
-/// errors.
+/// Histories from `--data` are read and evaluated on one thread per core
+/// ([`service::replay_each`]), and the merged events rendered on one thread per core a chunk
+/// at a time while the chunks are written in order ([`ordered::write_rendered`]); the output
+/// is the same as a one-by-one replay's, in order and errors.
 pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow::Result<()> {
     if let Some(to) = args.to
         && to < args.from
@@ -577,12 +571,39 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
         to: args.to,
     };
     let rules = &config.rules;
-    // Each input's lines go into one buffer of its own; the merge says which line comes next.
-    let render = |event: &Event, buffer: &mut Vec<u8>| -> anyhow::Result<Range<usize>> {
-        if buffer.capacity() == 0 {
-            buffer.reserve(LINES_PER_INPUT);
+    // The workers keep each input's events (in a list of its own) rather than their lines: the
+    // lines are rendered after the merge, in order, a chunk at a time (see `ordered`).
+    let keep = |event: Event, events: &mut Vec<Event>| -> anyhow::Result<usize> {
+        events.push(event);
+        Ok(events.len() - 1)
+    };
+    let (replayed, symbols) = match histories.source() {
+        Source::Csv(source) if args.symbols.is_empty() => {
+            let files = source.available()?;
+            if files.is_empty() {
+                bail!("no .csv files in {}", source.dir().display());
+            }
+            let load = |(symbol, path): &(Arc<Symbol>, PathBuf)| {
+                Ok(ReusedBars(read_series(path, symbol.clone())?))
+            };
+            let replayed = service::replay_each(&files, load, rules, range, keep)?;
+            (replayed, files.len())
         }
-        let start = buffer.len();
+        Source::Csv(source) => {
+            let load = |query: &String| Ok(source.load(query)?);
+            let replayed = service::replay_each(&args.symbols, load, rules, range, keep)?;
+            (replayed, args.symbols.len())
+        }
+        Source::Live(_) => {
+            if args.symbols.is_empty() {
+                bail!("name the symbols to replay: without --data there is no list of histories");
+            }
+            let series = load_all(&histories, &args.symbols, Utc::now())?;
+            let replayed = service::replay_each(&series, Ok, rules, range, keep)?;
+            (replayed, series.len())
+        }
+    };
+    let render = |event: &Event, buffer: &mut Vec<u8>| -> anyhow::Result<()> {
         if args.json {
             alerts::write_event_json(buffer, event);
         } else {
@@ -594,44 +615,23 @@ pub fn replay(config: &Config, args: ReplayArgs, out: &mut impl Write) -> anyhow
             alerts::push_headline(buffer, event);
         }
         buffer.push(b'\n');
-        Ok(start..buffer.len())
+        Ok(())
     };
-    let (lines, symbols) = match histories.source() {
-        Source::Csv(source) if args.symbols.is_empty() => {
-            let files = source.available()?;
-            if files.is_empty() {
-                bail!("no .csv files in {}", source.dir().display());
+    ordered::write_rendered(out, replayed.len(), |lines, buffer| -> anyhow::Result<()> {
+        for (events, &at) in replayed.range(lines) {
+            if let Some(event) = events.get(at) {
+                render(event, buffer)?;
             }
-            let load =
-                |(symbol, path): &(Arc<Symbol>, PathBuf)| Ok(read_series(path, symbol.clone())?);
-            let lines = service::replay_each(&files, load, rules, range, render)?;
-            (lines, files.len())
         }
-        Source::Csv(source) => {
-            let load = |query: &String| Ok(source.load(query)?);
-            let lines = service::replay_each(&args.symbols, load, rules, range, render)?;
-            (lines, args.symbols.len())
-        }
-        Source::Live(_) => {
-            if args.symbols.is_empty() {
-                bail!("name the symbols to replay: without --data there is no list of histories");
-            }
-            let series = load_all(&histories, &args.symbols, Utc::now())?;
-            let lines = service::replay_each(&series, Ok, rules, range, render)?;
-            (lines, series.len())
-        }
-    };
-    write_lines(
-        out,
-        lines.iter().map(|(buffer, line)| &buffer[line.clone()]),
-    )?;
-    tracing::info!(alerts = lines.len(), symbols, "replay finished");
-    drop_in_background(lines);
+        Ok(())
+    })?;
+    tracing::info!(alerts = replayed.len(), symbols, "replay finished");
+    drop_in_background(replayed);
     Ok(())
 }
 
 /// Frees `value` on a thread of its own, so that the caller does not wait for it: a replay's
-/// lines are tens of megabytes in a hundred buffers that other threads allocated, and handing
+/// events are a hundred thousand in a hundred lists that other threads allocated, and handing
 /// them back to the allocator is work nobody waits for. When no thread can be started, the
 /// closure (and `value` with it) is dropped right here.
 fn drop_in_background<T: Send + 'static>(value: T) {
@@ -639,43 +639,8 @@ fn drop_in_background<T: Send + 'static>(value: T) {
         .name("replay-free".to_owned())
         .spawn(move || drop(value));
     if let Err(error) = spawned {
-        tracing::debug!(%error, "freed the replay's lines here: no thread to do it");
+        tracing::debug!(%error, "freed the replay's events here: no thread to do it");
     }
-}
-
-/// Writes `lines` through one buffered writer, in batches of about [`OUTPUT_BUFFER`] bytes:
-/// each batch is one vectored write (`writev`) straight from the lines' own buffers, so a
-/// writer that takes vectored writes (stdout, a file, a `Vec`) gets no extra copy, and any
-/// other writer gets them copied into the buffer.
-fn write_lines<'l>(out: &mut impl Write, lines: impl Iterator<Item = &'l [u8]>) -> io::Result<()> {
-    let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, out);
-    let mut batch: Vec<IoSlice<'l>> = Vec::with_capacity(MAX_BATCH_LINES);
-    let mut bytes = 0;
-    for line in lines {
-        batch.push(IoSlice::new(line));
-        bytes += line.len();
-        if bytes >= OUTPUT_BUFFER || batch.len() == MAX_BATCH_LINES {
-            write_all_vectored(&mut out, &mut batch)?;
-            batch.clear();
-            bytes = 0;
-        }
-    }
-    write_all_vectored(&mut out, &mut batch)?;
-    out.flush()
-}
-
-/// `write_vectored` until all of `slices` is written (`Write::write_all_vectored` is not
-/// stable yet).
-fn write_all_vectored(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
-    while !slices.is_empty() {
-        match out.write_vectored(slices) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(written) => IoSlice::advance_slices(&mut slices, written),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(())
 }
 
 /// Whether `error` is a write to a reader that has gone (`highwater replay | head -1`).

@@ -51,6 +51,13 @@ impl Series {
         })
     }
 
+    /// Takes the bars out, leaving the series empty, when no other series shares them (see
+    /// [`shares_bars_with`](Self::shares_bars_with)); `None` when one does. For handing a
+    /// finished history's memory on to the next one read.
+    pub fn take_bars(&mut self) -> Option<Vec<Bar>> {
+        Arc::get_mut(&mut self.bars).map(std::mem::take)
+    }
+
     /// Whether `other` holds the very same bars (a clone of this series), not a copy.
     pub fn shares_bars_with(&self, other: &Series) -> bool {
         Arc::ptr_eq(&self.bars, &other.bars)

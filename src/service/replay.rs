@@ -14,6 +14,7 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -58,15 +59,16 @@ pub fn replay(
     rules: &RuleSet,
     range: ReplayRange,
 ) -> Result<Vec<Event>, OutOfOrder> {
-    let replayed = replay_each(all, Ok, rules, range, |event, _: &mut ()| Ok(event.clone()))?;
+    let replayed = replay_each(all, Ok, rules, range, |event, _: &mut ()| Ok(event))?;
     Ok(replayed.into_items())
 }
 
 /// The replay of the history `load` gives for each of `inputs`, as `render` turns each event
 /// into a `T`: in session-date order, ties in the order of `inputs`, each dedup key once (the
-/// first in that order). Only events that survive the dedup are rendered. `render` may also
-/// write into a buffer `B` of the input's own (a text renderer appends its lines to one byte
-/// buffer per input and returns where each line is), which the result keeps.
+/// first in that order). Only events that survive the dedup are rendered, and each is handed
+/// over (not borrowed), so a caller that wants the events themselves keeps them without a
+/// copy. `render` may also put things into a `B` of the input's own (the CLI pushes the events
+/// into one list per input and returns each one's place), which the result keeps.
 ///
 /// Loading, evaluating and rendering run on one worker thread per core, each taking the next
 /// input in order, so `load` and `render` must be callable from any thread. A history is
@@ -80,7 +82,7 @@ pub fn replay_each<'a, I, S, B, T, E>(
     load: impl Fn(&'a I) -> Result<S, E> + Sync,
     rules: &RuleSet,
     range: ReplayRange,
-    render: impl Fn(&Event, &mut B) -> Result<T, E> + Sync,
+    render: impl Fn(Event, &mut B) -> Result<T, E> + Sync,
 ) -> Result<Replayed<B, T>, E>
 where
     I: Sync,
@@ -114,10 +116,11 @@ where
             keys: Vec::with_capacity(events.len()),
             values: Vec::with_capacity(events.len()),
         };
-        for ((event, key), keep) in events.iter().zip(keys).zip(keep) {
+        for ((event, key), keep) in events.into_iter().zip(keys).zip(keep) {
             if keep {
+                let day = event.date.num_days_from_ce();
                 let rendered = render(event, &mut part.buffer).map_err(Failure::Later)?;
-                part.days.push(event.date.num_days_from_ce());
+                part.days.push(day);
                 part.keys.push(key);
                 part.values.push(rendered);
             }
@@ -162,6 +165,16 @@ impl<B, T> Replayed<B, T> {
     /// Each event's rendering, in order, with the buffer of its input.
     pub fn iter(&self) -> impl Iterator<Item = (&B, &T)> {
         self.items
+            .iter()
+            .filter_map(|(part, item)| Some((self.buffers.get(*part)?, item)))
+    }
+
+    /// The events from the `range.start`-th to before the `range.end`-th (as [`iter`](Self::iter)
+    /// gives them): for handing out parts of the replay to several threads.
+    pub fn range(&self, range: Range<usize>) -> impl Iterator<Item = (&B, &T)> {
+        self.items
+            .get(range)
+            .unwrap_or_default()
             .iter()
             .filter_map(|(part, item)| Some((self.buffers.get(*part)?, item)))
     }

@@ -40,12 +40,14 @@ const LOW: usize = 3;
 const VOLUME: usize = 4;
 
 /// The bars of `bytes`, when the file is plain and every row is a valid bar with a date after
-/// the previous row's that `sessions` admits; `None` otherwise.
+/// the previous row's that `sessions` admits; `None` otherwise. They are put into `bars`
+/// (emptied first), so that a vector used before is filled again rather than fresh memory.
 pub(super) fn plain_bars(
     columns: &Columns,
     header_end: usize,
     bytes: &[u8],
     sessions: SessionDates,
+    bars: Vec<Bar>,
 ) -> Option<Vec<Bar>> {
     // A quote in a row fails that row's cell (dates and numbers hold none, other cells are
     // checked), so only the header is looked at here.
@@ -74,6 +76,7 @@ pub(super) fn plain_bars(
             bytes,
             start,
             sessions,
+            bars,
         )?
     } else {
         rows(
@@ -81,6 +84,7 @@ pub(super) fn plain_bars(
             bytes,
             start,
             sessions,
+            bars,
         )?
     };
     (!bars.is_empty()).then_some(bars)
@@ -96,15 +100,17 @@ const YAHOO: [Role; 6] = [
     Role::Number(VOLUME),
 ];
 
-/// The rows from `at` on as bars, each read by `row` (see [`plain_bars`]).
+/// The rows from `at` on as bars, each read by `row` (see [`plain_bars`]), put into `bars`.
 #[inline(always)]
 fn rows(
     mut row: impl FnMut(usize) -> Option<(Bar, usize)>,
     bytes: &[u8],
     mut at: usize,
     sessions: SessionDates,
+    mut bars: Vec<Bar>,
 ) -> Option<Vec<Bar>> {
-    let mut bars: Vec<Bar> = Vec::with_capacity(bytes.len() / super::BYTES_PER_ROW);
+    bars.clear();
+    bars.reserve(bytes.len() / super::BYTES_PER_ROW);
     while at < bytes.len() {
         let (bar, end) = row(at)?;
         if bars.last().is_some_and(|last| last.date() >= bar.date()) || !sessions.admits(bar.date())
@@ -314,7 +320,7 @@ mod tests {
         let (end, cells) = header(text);
         let columns = Columns::from_header(Path::new("T.csv"), &ByteRecord::from(cells)).ok()?;
         let sessions = SessionDates::new(crate::market::Calendar::Crypto, NaiveDate::MAX);
-        plain_bars(&columns, end, text, sessions).map(fields)
+        plain_bars(&columns, end, text, sessions, Vec::new()).map(fields)
     }
 
     /// The CSV reader's bars for `text`, or its error message.
