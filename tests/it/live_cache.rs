@@ -111,9 +111,8 @@ fn period1(request: &wiremock::Request) -> i64 {
         .expect("period1")
 }
 
-/// After a failure: a good refresh of the next session must find all ten cached bars and ask
-/// only for the last week (period1 well after the backfill's start).
-async fn cache_survived(server: &MockServer, market: &MarketData) {
+/// From now on the server answers only the next session, 2025-09-16, closing at 2430.
+async fn serve_the_next_session(server: &MockServer) {
     server.reset().await;
     Mock::given(method("GET"))
         .and(path(CHART))
@@ -124,6 +123,12 @@ async fn cache_survived(server: &MockServer, market: &MarketData) {
         )))
         .mount(server)
         .await;
+}
+
+/// After a failure: a good refresh of the next session must find all ten cached bars and ask
+/// only for the last week (period1 well after the backfill's start).
+async fn cache_survived(server: &MockServer, market: &MarketData) {
+    serve_the_next_session(server).await;
     let snapshot = market
         .refresh(rut(), utc("2025-09-16T21:00:00Z"))
         .await
@@ -392,16 +397,7 @@ async fn a_history_pushed_out_of_memory_is_read_back_from_the_store() {
     assert_eq!(saved.bars.len(), 10);
 
     // The next session: only the last days are asked for, and all ten bars are there.
-    server.reset().await;
-    Mock::given(method("GET"))
-        .and(path(CHART))
-        .respond_with(ResponseTemplate::new(200).set_body_json(chart(
-            d(2025, 9, 16),
-            &[2430.0],
-            json!({}),
-        )))
-        .mount(&server)
-        .await;
+    serve_the_next_session(&server).await;
     let later = histories
         .history(&store, rut(), utc("2025-09-16T21:00:00Z"))
         .await
