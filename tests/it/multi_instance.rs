@@ -37,14 +37,17 @@ const YAHOO_DELAY: Duration = Duration::from_secs(2);
 /// us-close job fires at 16:15 New York time on Friday 2025-09-19.
 const START: &str = "2025-09-19T20:14:57Z";
 
-/// The process tests' config, with one Yahoo attempt per request and a 9 s delivery lease,
-/// and the bot's REST pointed at the local Discord.
+/// The process tests' config, with one Yahoo attempt per request, a 21 s delivery lease and
+/// the bot's REST pointed at the local Discord. Posts time out after 20 s: longer than the
+/// test holds the first posts while it waits for every destination to have one in flight
+/// (with 8 s, on a busy machine, the webhooks' posts timed out and were sent again before the
+/// channel's was made, and arrived three times).
 fn config_text(yahoo: &str, webhook: &FakeWebhook, discord: &FakeDiscord) -> String {
     let mut text = config_text_with(
         yahoo,
         webhook,
         "max_attempts = 1",
-        "timeout_secs = 8\nlease_secs = 9",
+        "timeout_secs = 20\nlease_secs = 21",
     );
     text.push_str(&format!(
         "\n[discord]\napi_base = \"{}\"\n",
