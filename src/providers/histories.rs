@@ -5,7 +5,9 @@
 //! ([`Histories::recent`]) so a busy channel does not refetch on every question.
 //!
 //! The bar cache is a [`BarCache`]: defined here, implemented by the store, so this module
-//! never needs the store.
+//! never needs the store. What stays in memory is bounded ([`BARS_IN_MEMORY`]): the recent
+//! histories (`recent.rs`) and, when the bar cache persists, the live providers' copies, which
+//! are read back from the store when needed again.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,6 +26,7 @@ use crate::market::sanity::latest_closed_session;
 use crate::market::{Catalog, Series, Symbol};
 use crate::service::DataStatus;
 use crate::telemetry::Metrics;
+use recent::Recent;
 
 /// Why the bar cache could not be read or written: the implementation's own error, kept whole
 /// so a caller that knows the implementation can look inside ([`CacheError::downcast`]).
@@ -123,6 +126,8 @@ impl HistoryError {
     }
 }
 
+mod recent;
+
 /// How long [`Histories::recent`] reuses a loaded history.
 pub const RECENT_FOR: Duration = Duration::minutes(5);
 
@@ -151,32 +156,30 @@ pub struct Histories {
     /// Tickers whose history the providers' cache has but the bar cache could not save:
     /// never forgotten from memory.
     unsaved: Mutex<std::collections::HashSet<String>>,
-    /// At most this many bars in each cache in memory.
-    budget: usize,
     /// Tickers being loaded right now, with how many loads of each: never forgotten from the
     /// providers' cache in the middle of a refresh (which would then fetch the whole history).
-    loading: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    loading: std::sync::Mutex<HashMap<String, usize>>,
 }
 
 /// A ticker counted in [`Histories::loading`] while this lives.
-struct Loading {
+struct Loading<'a> {
     ticker: String,
-    loading: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    loading: &'a std::sync::Mutex<HashMap<String, usize>>,
 }
 
-impl Loading {
-    fn start(ticker: &str, loading: &Arc<std::sync::Mutex<HashMap<String, usize>>>) -> Self {
+impl<'a> Loading<'a> {
+    fn start(ticker: &str, loading: &'a std::sync::Mutex<HashMap<String, usize>>) -> Self {
         if let Ok(mut counts) = loading.lock() {
             *counts.entry(ticker.to_owned()).or_default() += 1;
         }
         Self {
             ticker: ticker.to_owned(),
-            loading: loading.clone(),
+            loading,
         }
     }
 }
 
-impl Drop for Loading {
+impl Drop for Loading<'_> {
     fn drop(&mut self) {
         if let Ok(mut counts) = self.loading.lock()
             && let Some(count) = counts.get_mut(&self.ticker)
@@ -186,75 +189,6 @@ impl Drop for Loading {
                 counts.remove(&self.ticker);
             }
         }
-    }
-}
-
-/// The histories loaded lately, by ticker, with when each was loaded, at most
-/// [`BARS_IN_MEMORY`] bars in all: the least recently used go first. A tick over hundreds of
-/// symbols passes each through here and must not leave them all behind.
-#[derive(Debug)]
-struct Recent {
-    entries: HashMap<String, RecentEntry>,
-    /// Bars over all entries.
-    bars: usize,
-    budget: usize,
-    /// Counts uses: an entry's `used` is the count at its last use.
-    uses: u64,
-}
-
-#[derive(Debug)]
-struct RecentEntry {
-    loaded: Loaded,
-    at: DateTime<Utc>,
-    used: u64,
-}
-
-impl Recent {
-    fn new(budget: usize) -> Self {
-        Self {
-            entries: HashMap::new(),
-            bars: 0,
-            budget,
-            uses: 0,
-        }
-    }
-
-    /// The entry of `ticker`, counted as used.
-    fn get(&mut self, ticker: &str) -> Option<&RecentEntry> {
-        self.uses += 1;
-        let entry = self.entries.get_mut(ticker)?;
-        entry.used = self.uses;
-        Some(entry)
-    }
-
-    /// Keeps `loaded` as `ticker`'s latest, then forgets the least recently used others until
-    /// the bars are within the budget. A history larger than the whole budget is not kept.
-    fn insert(&mut self, ticker: String, loaded: Loaded, at: DateTime<Utc>) {
-        if let Some(old) = self.entries.remove(&ticker) {
-            self.bars -= old.loaded.series.len();
-        }
-        let bars = loaded.series.len();
-        if bars > self.budget {
-            return;
-        }
-        while self.bars + bars > self.budget {
-            let Some(oldest) = self
-                .entries
-                .iter()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(t, _)| t.clone())
-            else {
-                break;
-            };
-            if let Some(gone) = self.entries.remove(&oldest) {
-                self.bars -= gone.loaded.series.len();
-            }
-        }
-        self.uses += 1;
-        self.bars += bars;
-        let used = self.uses;
-        self.entries
-            .insert(ticker, RecentEntry { loaded, at, used });
     }
 }
 
@@ -292,8 +226,7 @@ impl Histories {
             source,
             recent: Mutex::new(Recent::new(bars)),
             unsaved: Mutex::new(std::collections::HashSet::new()),
-            budget: bars,
-            loading: Arc::default(),
+            loading: std::sync::Mutex::default(),
         }
     }
 
@@ -435,7 +368,8 @@ impl Histories {
                     let keep = |t: &str| {
                         t == ticker || unsaved.contains(t) || loading.iter().any(|l| l == t)
                     };
-                    let forgotten = market.trim(self.budget, keep).await;
+                    let budget = self.recent.lock().await.budget();
+                    let forgotten = market.trim(budget, keep).await;
                     if forgotten > 0 {
                         tracing::debug!(forgotten, "forgot saved histories from memory");
                     }
@@ -481,64 +415,12 @@ fn is_recent(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Days, NaiveDate};
-
     use super::*;
-    use crate::market::Bar;
-
-    fn loaded(ticker: &str, bars: u64) -> Loaded {
-        let start = NaiveDate::from_ymd_opt(2024, 1, 1).expect("a date");
-        let bars = (0..bars)
-            .map(|i| Bar::new(start + Days::new(i), 100.0 + i as f64).expect("a bar"))
-            .collect();
-        Loaded {
-            series: Series::new(Arc::new(Symbol::adhoc(ticker)), bars).expect("in order"),
-            source: "test",
-            status: DataStatus::default(),
-            held: None,
-        }
-    }
-
-    fn kept(recent: &Recent) -> Vec<&str> {
-        let mut tickers: Vec<&str> = recent.entries.keys().map(String::as_str).collect();
-        tickers.sort_unstable();
-        tickers
-    }
-
-    #[test]
-    fn the_recent_histories_stay_within_their_bars_the_least_recently_used_going_first() {
-        let now = Utc::now();
-        let mut recent = Recent::new(250);
-        recent.insert("A".into(), loaded("A", 100), now);
-        recent.insert("B".into(), loaded("B", 100), now);
-        assert!(recent.get("A").is_some(), "A is used after B");
-        recent.insert("C".into(), loaded("C", 100), now);
-        assert_eq!(kept(&recent), ["A", "C"], "B, least recently used, goes");
-        assert_eq!(recent.bars, 200);
-        // A newer copy of a kept history replaces it, counted once.
-        recent.insert("C".into(), loaded("C", 120), now);
-        assert_eq!(kept(&recent), ["A", "C"]);
-        assert_eq!(recent.bars, 220);
-        // One larger than every other together pushes them all out.
-        recent.insert("D".into(), loaded("D", 250), now);
-        assert_eq!(kept(&recent), ["D"]);
-        assert_eq!(recent.bars, 250);
-    }
-
-    #[test]
-    fn a_history_larger_than_the_whole_budget_is_not_kept_and_pushes_nothing_out() {
-        let now = Utc::now();
-        let mut recent = Recent::new(250);
-        recent.insert("A".into(), loaded("A", 100), now);
-        recent.insert("B".into(), loaded("B", 251), now);
-        assert_eq!(kept(&recent), ["A"]);
-        assert_eq!(recent.bars, 100);
-    }
 
     #[test]
     fn a_ticker_counts_as_loading_until_its_last_load_ends() {
-        let loading = Arc::default();
-        let counted = |loading: &Arc<std::sync::Mutex<HashMap<String, usize>>>| {
+        let loading = std::sync::Mutex::default();
+        let counted = |loading: &std::sync::Mutex<HashMap<String, usize>>| {
             loading.lock().expect("not poisoned").get("A").copied()
         };
         let first = Loading::start("A", &loading);
